@@ -1,0 +1,23 @@
+"""The `ctconfig` command line: parse, call, render, exit. No logic lives here.
+
+Each sub-module registers one family of commands on `cli`:
+`core` (validate, schema, init, plan, apply, show, ...), `state`, `sandbox`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ctconfig.cli.base import cli, run_cli
+
+# Importing the command modules registers their commands on `cli`.
+from ctconfig.cli import core as _core  # noqa: F401  (registers commands)
+from ctconfig.cli import sandbox as _sandbox  # noqa: F401
+from ctconfig.cli import state as _state  # noqa: F401
+
+__all__ = ["cli", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run_cli(sys.argv[1:]))

@@ -1,0 +1,93 @@
+"""The root click group, shared options and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ctconfig import __version__
+from ctconfig.errors import CtconfigError
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class Context:
+    """What every command receives: global flags, resolved lazily."""
+
+    config_path: str | None = None
+    debug: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="ctconfig")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    metavar="PATH",
+    envvar="CTCONFIG_CONFIG",
+    help="Config file or directory (default: $CTCONFIG_CONFIG, ./ctconfig.yaml, ./ctconfig/).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs (secrets stay redacted).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
+    """Manage CleverTap API passcodes as code: validate, plan, apply, audit."""
+    ctx.obj = Context(config_path=config_path, debug=debug)
+    if debug:
+        from ctconfig.logging import configure_debug_logging
+
+        configure_debug_logging()
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run the CLI and map every outcome to an exit code; user errors never show a traceback."""
+    debug = "--debug" in argv
+    try:
+        cli.main(args=argv, prog_name="ctconfig", standalone_mode=False)
+    except CtconfigError as exc:
+        if debug:
+            traceback.print_exc()
+        message = str(exc)
+        click.echo(message if message.startswith("Error") else f"Error: {message}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        return EXIT_ERROR
+    except Exception:  # a bug: say so plainly, traceback only with --debug
+        if debug:
+            traceback.print_exc()
+        else:
+            exc_type, exc_value = sys.exc_info()[:2]
+            name = exc_type.__name__ if exc_type else "error"
+            click.echo(
+                f"Error: internal error ({name}); rerun with --debug for details and report it.",
+                err=True,
+            )
+            logging.getLogger("ctconfig").debug("internal error", exc_info=exc_value)
+        return EXIT_ERROR
+    return 0

@@ -1,0 +1,177 @@
+"""Resource addresses and the records every layer shares.
+
+These are plain, frozen dataclasses: the provider produces them, the planner
+compares them, the state stores them. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+EXPIRING_SOON = timedelta(days=30)
+INFINITE_VALIDITY_DAYS = 3650  # CleverTap: an "infinite" user passcode is valid up to 10 years
+
+
+class ResourceKind(StrEnum):
+    """The three things ctconfig manages inside an account."""
+
+    ACCOUNT_PASSCODE = "account_passcode"
+    USER_PASSCODE = "user_passcode"
+    SETTINGS = "settings"
+
+
+class PasscodeStatus(StrEnum):
+    """A passcode's status as the dashboard shows it."""
+
+    ACTIVE = "active"
+    EXPIRING_SOON = "expiring soon"
+    EXPIRED = "expired"
+    RETIRING = "retiring"
+
+
+RETIRING_MARK = "~retiring-"
+_ALIAS = r"[A-Za-z0-9_.-]+"
+_ADDRESS = re.compile(rf"^(?P<account>{_ALIAS})/(?:(?P<kind>account_passcode|user_passcode)/(?P<name>.+)|settings)$")
+
+
+@dataclass(frozen=True, order=True)
+class Address:
+    """Where a resource lives: `prod/account_passcode/segment-export`, `prod/settings`."""
+
+    account: str
+    kind: ResourceKind
+    name: str = ""
+
+    def __str__(self) -> str:
+        if self.kind is ResourceKind.SETTINGS:
+            return f"{self.account}/settings"
+        return f"{self.account}/{self.kind.value}/{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        """Parse an address; raises ValueError with the accepted forms."""
+        match = _ADDRESS.match(text)
+        if not match:
+            raise ValueError(
+                f"{text!r} is not a resource address; expected ACCOUNT/account_passcode/NAME, "
+                "ACCOUNT/user_passcode/EMAIL or ACCOUNT/settings"
+            )
+        kind = match["kind"] or ResourceKind.SETTINGS.value
+        return cls(match["account"], ResourceKind(kind), match["name"] or "")
+
+    @classmethod
+    def account_passcode(cls, account: str, name: str) -> Address:
+        return cls(account, ResourceKind.ACCOUNT_PASSCODE, name)
+
+    @classmethod
+    def user_passcode(cls, account: str, email: str) -> Address:
+        return cls(account, ResourceKind.USER_PASSCODE, email.lower())
+
+    @classmethod
+    def settings(cls, account: str) -> Address:
+        return cls(account, ResourceKind.SETTINGS)
+
+
+@dataclass(frozen=True)
+class AccountTarget:
+    """What a provider needs to reach one account. Holds no secret, only the env var's name."""
+
+    alias: str
+    account_id: str
+    region: str
+    passcode_env: str | None = None
+    users: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObservedPasscode:
+    """An account passcode as the account reports it. `expires_in_days=None` means forever."""
+
+    id: str
+    name: str
+    expires_in_days: int | None
+    created_at: datetime
+    expires_at: datetime | None
+
+    def status(self, now: datetime) -> PasscodeStatus:
+        if RETIRING_MARK in self.name:
+            return PasscodeStatus.RETIRING
+        return expiry_status(self.expires_at, now)
+
+
+@dataclass(frozen=True)
+class ObservedGrant:
+    """A user passcode as the account reports it. `validity_days=None` means infinite."""
+
+    email: str
+    validity_days: int | None
+    granted_at: datetime
+    expires_at: datetime
+
+    def status(self, now: datetime) -> PasscodeStatus:
+        return expiry_status(self.expires_at, now)
+
+
+@dataclass(frozen=True)
+class ObservedUser:
+    """A dashboard user and, if granted, their user passcode."""
+
+    email: str
+    role: str  # "admin" | "member"
+    grant: ObservedGrant | None = None
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    """Everything ctconfig reads from one account in one refresh."""
+
+    account_id: str
+    passcode_mode: str  # "account" | "user"
+    observed_at: datetime  # the account's clock when read: expiry is judged against it
+    passcodes: tuple[ObservedPasscode, ...] = ()
+    users: tuple[ObservedUser, ...] = field(default_factory=tuple)
+
+    def passcode_named(self, name: str) -> ObservedPasscode | None:
+        folded = name.casefold()
+        return next((p for p in self.passcodes if p.name.casefold() == folded), None)
+
+    def passcode_by_id(self, passcode_id: str) -> ObservedPasscode | None:
+        return next((p for p in self.passcodes if p.id == passcode_id), None)
+
+    def user(self, email: str) -> ObservedUser | None:
+        folded = email.casefold()
+        return next((u for u in self.users if u.email.casefold() == folded), None)
+
+
+def expiry_status(expires_at: datetime | None, now: datetime) -> PasscodeStatus:
+    """Active, expiring soon (within 30 days) or expired, as CleverTap defines them."""
+    if expires_at is None:
+        return PasscodeStatus.ACTIVE
+    if expires_at <= now:
+        return PasscodeStatus.EXPIRED
+    if expires_at - now <= EXPIRING_SOON:
+        return PasscodeStatus.EXPIRING_SOON
+    return PasscodeStatus.ACTIVE
+
+
+def format_days(days: int | None, unbounded: str = "forever") -> str:
+    """`90d`, or CleverTap's word for no limit (`forever` / `infinite`)."""
+    return unbounded if days is None else f"{days}d"
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """UTC timestamps in state and plans: second precision, `Z` suffix."""
+    if moment is None:
+        return None
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def parse_isoformat(text: str | None) -> datetime | None:
+    from datetime import datetime as _dt
+
+    if text is None:
+        return None
+    return _dt.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,1 @@
+"""Providers: the only code that talks to an account."""

@@ -1,0 +1,99 @@
+"""The narrow protocol every provider implements.
+
+A provider reads one account into an `AccountSnapshot` and performs the
+mutating operations the applier asks for. It is async so that the applier can
+run many accounts at once over HTTP; the embedded sandbox simply answers
+immediately. Providers raise `ProviderError` subclasses with one-line,
+user-actionable messages and never put a secret in one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ctconfig.errors import CtconfigError
+from ctconfig.model import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
+from ctconfig.secrets import Secret
+
+
+@dataclass(frozen=True)
+class IssuedPasscode:
+    """A freshly created account passcode and its secret, shown this once."""
+
+    passcode: ObservedPasscode
+    secret: Secret
+
+
+class ProviderError(CtconfigError):
+    """An operation failed; the message is one line a user can act on."""
+
+    retryable = False
+
+
+class AuthError(ProviderError):
+    """401/403: the credentials were rejected or are not an admin's."""
+
+
+class NotFoundError(ProviderError):
+    """404: the account, passcode or user does not exist."""
+
+
+class ConflictError(ProviderError):
+    """409: a passcode with that name already exists, or the user already has a passcode."""
+
+
+class LimitError(ProviderError):
+    """400: a domain limit was hit (100 passcodes, validity range, unknown user)."""
+
+
+class UnavailableError(ProviderError):
+    """The account could not be reached, or kept failing after retries."""
+
+    retryable = True
+
+
+class Provider(Protocol):
+    """What the planner reads from and the applier writes to."""
+
+    async def read_account(self, target: AccountTarget) -> AccountSnapshot:
+        """Read passcodes, users (with grants) and the passcode mode."""
+        ...
+
+    async def create_passcode(
+        self, target: AccountTarget, name: str, expires_in_days: int | None
+    ) -> IssuedPasscode:
+        """Create an account passcode; the secret is returned this once."""
+        ...
+
+    async def update_passcode(
+        self, target: AccountTarget, passcode_id: str, *, name: str, expires_in_days: int | None
+    ) -> ObservedPasscode:
+        """Rename a passcode or change its expiry (counted from its creation)."""
+        ...
+
+    async def delete_passcode(self, target: AccountTarget, passcode_id: str) -> None:
+        """Delete an account passcode; every integration using it stops working."""
+        ...
+
+    async def grant_user_passcode(
+        self, target: AccountTarget, email: str, validity_days: int | None
+    ) -> ObservedGrant:
+        """Grant a user passcode (1-365 days, or None for infinite)."""
+        ...
+
+    async def reset_user_passcode(self, target: AccountTarget, email: str) -> ObservedGrant:
+        """Issue a fresh secret to the user and restart its validity."""
+        ...
+
+    async def revoke_user_passcode(self, target: AccountTarget, email: str) -> None:
+        """Revoke a user's passcode."""
+        ...
+
+    async def set_passcode_mode(self, target: AccountTarget, mode: str) -> None:
+        """Switch API authentication between account and user passcodes."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
+        ...

@@ -1,0 +1,1 @@
+"""State: what ctconfig manages, where it lives, and its history."""

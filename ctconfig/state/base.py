@@ -1,0 +1,204 @@
+"""The protocol every state backend follows: read, compare-and-swap write, lock, history.
+
+Backends are synchronous: they are called a handful of times per command.
+Per-operation checkpoints go to the local `Journal`, never to the backend.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from ctconfig.state.model import State, StateError
+
+
+class StaleStateError(StateError):
+    """A write was refused: someone wrote a newer serial since we read."""
+
+
+class LockHeldError(StateError):
+    """The state is locked by someone else; the message names the holder and the lock's age."""
+
+    def __init__(self, message: str, holder: LockInfo | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def current_actor() -> str:
+    """Who is acting: the CI's actor when present, else the OS user."""
+    for var in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a lock, for the "held by" message and `force-unlock ID`."""
+
+    id: str
+    who: str
+    host: str
+    pid: int
+    operation: str
+    created: str  # ISO 8601 UTC
+
+    @classmethod
+    def new(cls, operation: str) -> LockInfo:
+        return cls(
+            id=str(uuid.uuid4()),
+            who=current_actor(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            operation=operation,
+            created=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "who": self.who,
+            "host": self.host,
+            "pid": self.pid,
+            "operation": self.operation,
+            "created": self.created,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LockInfo:
+        return cls(
+            id=str(data["id"]),
+            who=str(data.get("who", "?")),
+            host=str(data.get("host", "?")),
+            pid=int(data.get("pid", 0)),
+            operation=str(data.get("operation", "?")),
+            created=str(data.get("created", "")),
+        )
+
+    def describe(self, now: datetime | None = None) -> str:
+        """`alice@ci-7 (pid 4242) running apply since 2026-11-27T10:00:00Z (3m ago), lock ID …`."""
+        age = ""
+        try:
+            created = datetime.fromisoformat(self.created.replace("Z", "+00:00"))
+            seconds = int(((now or datetime.now(UTC)) - created).total_seconds())
+            age = f" ({format_age(seconds)} ago)"
+        except ValueError:
+            pass
+        return (
+            f"{self.who}@{self.host} (pid {self.pid}) running {self.operation} "
+            f"since {self.created}{age}, lock ID {self.id}"
+        )
+
+
+def format_age(seconds: int) -> str:
+    if seconds < 120:
+        return f"{max(seconds, 0)}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """Who applied what, stored next to the state version it produced."""
+
+    who: str
+    when: str
+    operation: str  # apply | import | state rm | state mv | state push | migrate | refresh
+    plan_digest: str | None = None
+    actions: list[dict[str, Any]] = field(default_factory=list)  # {address, action, outcome}
+    summary: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "who": self.who,
+            "when": self.when,
+            "operation": self.operation,
+            "plan_digest": self.plan_digest,
+            "actions": list(self.actions),
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AuditRecord:
+        return cls(
+            who=str(data.get("who", "?")),
+            when=str(data.get("when", "")),
+            operation=str(data.get("operation", "?")),
+            plan_digest=data.get("plan_digest"),
+            actions=list(data.get("actions") or []),
+            summary=str(data.get("summary", "")),
+        )
+
+
+@dataclass(frozen=True)
+class StateVersion:
+    """A state as read, with the opaque token a compare-and-swap write must present."""
+
+    state: State
+    token: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One kept version of the state, newest last in `history()`."""
+
+    serial: int
+    created: str
+    audit: AuditRecord | None = None
+
+
+class StateBackend(Protocol):
+    """Where state lives. All methods raise `StateError` subclasses with clear messages."""
+
+    def read(self) -> StateVersion | None:
+        """The current state and its version token, or None if nothing was written yet."""
+        ...
+
+    def write(self, state: State, expected_token: str | None, audit: AuditRecord | None = None) -> str:
+        """Write `state` if the current version is still `expected_token`; return the new token.
+
+        Raises StaleStateError when someone else wrote in between, and when
+        `state.serial` is not greater than the current serial.
+        """
+        ...
+
+    def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
+        """Take the lock, waiting up to `timeout` seconds with backoff; LockHeldError otherwise."""
+        ...
+
+    def unlock(self, lock: LockInfo) -> None:
+        """Release a lock we hold."""
+        ...
+
+    def force_unlock(self, lock_id: str) -> LockInfo:
+        """Remove someone else's lock by its ID; returns what was removed."""
+        ...
+
+    def history(self) -> list[HistoryEntry]:
+        """Every kept version, oldest first."""
+        ...
+
+    def read_serial(self, serial: int) -> State:
+        """A past version by serial (StateError if it is not kept)."""
+        ...
+
+    def describe(self) -> str:
+        """Where the state lives, for messages: `ctconfig.state.json`, `postgres:prod`."""
+        ...
+
+    @property
+    def journal_path(self) -> Path:
+        """The local file that per-operation checkpoints are appended to."""
+        ...
