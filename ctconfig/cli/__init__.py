@@ -11,8 +11,10 @@ import sys
 from ctconfig.cli.base import cli, run_cli
 
 # Importing the command modules registers their commands on `cli`.
-from ctconfig.cli import core as _core  # noqa: F401  (registers commands)
+from ctconfig.cli import config_cmds as _config_cmds  # noqa: F401  (registers commands)
+from ctconfig.cli import core as _core  # noqa: F401
 from ctconfig.cli import sandbox as _sandbox  # noqa: F401
+from ctconfig.cli import sandbox_server as _sandbox_server  # noqa: F401
 from ctconfig.cli import state as _state  # noqa: F401
 
 __all__ = ["cli", "main"]
