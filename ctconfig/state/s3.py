@@ -1,0 +1,367 @@
+"""State in S3-compatible object storage, made safe by conditional writes.
+
+Objects, all beside the configured `key`:
+
+- `<key>`: the current state, canonical JSON. Its ETag is the version token:
+  a write presents it with `If-Match` (the first write uses `If-None-Match: *`),
+  so two writers that read the same version cannot both win.
+- `<key>.lock`: the lock, created with `If-None-Match: *` (as Terraform's
+  `use_lockfile` does) and holding the owner record. A lock older than
+  `lock_ttl` days is reported as stale with its age; it is never taken over
+  silently, the user clears it with `ctconfig force-unlock ID`.
+- `<key>.history/00000007.json`: every version with its audit record, so that
+  history works on buckets without versioning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ctconfig.config.models import S3State
+from ctconfig.errors import CtconfigError
+from ctconfig.state.base import (
+    AuditRecord,
+    HistoryEntry,
+    LockHeldError,
+    LockInfo,
+    StaleStateError,
+    StateVersion,
+    format_age,
+)
+from ctconfig.state.model import State, StateError
+
+_HISTORY_DIGITS = 8
+_LOCK_POLL_START = 0.2
+_LOCK_POLL_MAX = 2.0
+
+
+class S3AccessError(StateError):
+    """S3 could not be reached or refused us: endpoint, bucket or credentials."""
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _lock_age(lock: LockInfo, now: datetime) -> timedelta | None:
+    try:
+        created = datetime.fromisoformat(lock.created.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return now - created
+
+
+class S3Backend:
+    """A `StateBackend` on S3 (or any S3 API with conditional writes, such as MinIO)."""
+
+    def __init__(self, config: S3State, environ: Mapping[str, str] | None = None) -> None:
+        try:
+            import boto3
+            from botocore.config import Config as BotoConfig
+        except ImportError as exc:
+            raise CtconfigError(
+                "the s3 state backend needs boto3: pip install 'ctconfig[s3]'"
+            ) from exc
+        env = os.environ if environ is None else environ
+        self.config = config
+        self.bucket = config.bucket
+        self.key = config.key
+        self.lock_key = f"{config.key}.lock"
+        self.history_prefix = f"{config.key}.history/"
+        self.lock_ttl = timedelta(days=config.lock_ttl)
+        session = boto3.session.Session(
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=env.get("AWS_SESSION_TOKEN"),
+            region_name=config.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        )
+        self._client = session.client(
+            "s3",
+            endpoint_url=config.endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or None,
+            config=BotoConfig(
+                connect_timeout=5,
+                read_timeout=20,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
+        digest = hashlib.sha256(self.describe().encode()).hexdigest()[:12]
+        self._journal_path = Path(".ctconfig") / f"s3-{digest}.journal"
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """`s3://bucket/key`, for messages."""
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def journal_path(self) -> Path:
+        """Checkpoints stay local: one journal per S3 state, under `.ctconfig/`."""
+        return self._journal_path
+
+    def read(self) -> StateVersion | None:
+        """The current state and its ETag, or None before the first write."""
+        found = self._get(self.key)
+        if found is None:
+            return None
+        body, etag = found
+        return StateVersion(state=State.loads(body), token=etag)
+
+    def write(
+        self, state: State, expected_token: str | None, audit: AuditRecord | None = None
+    ) -> str:
+        """Compare-and-swap the state object, then keep the version in history."""
+        stale = StaleStateError(
+            f"state in {self.describe()} changed since it was read (someone else wrote it); "
+            "run the command again to work from the current state"
+        )
+        current = self._get(self.key)
+        if expected_token is not None:
+            if current is None or current[1] != expected_token:
+                raise stale
+            current_serial = State.loads(current[0]).serial
+            if state.serial <= current_serial:
+                raise StaleStateError(
+                    f"refusing to write serial {state.serial} to {self.describe()}: "
+                    f"it already holds serial {current_serial}"
+                )
+        elif current is not None:
+            raise stale
+        conditions = {"IfNoneMatch": "*"} if expected_token is None else {"IfMatch": expected_token}
+        try:
+            response = self._call(
+                "put_object",
+                Bucket=self.bucket,
+                Key=self.key,
+                Body=state.dumps().encode(),
+                ContentType="application/json",
+                **conditions,
+            )
+        except (_Precondition, _Missing) as exc:
+            raise stale from exc
+        created = _utc_now()
+        record = {
+            "serial": state.serial,
+            "created": created,
+            "audit": audit.to_json() if audit else None,
+            "state": state.to_json(),
+        }
+        self._call(
+            "put_object",
+            Bucket=self.bucket,
+            Key=self._history_key(state.serial),
+            Body=json.dumps(record, sort_keys=True, indent=2).encode(),
+            ContentType="application/json",
+        )
+        return str(response["ETag"])
+
+    def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
+        """Create the lock object if absent, retrying with backoff up to `timeout` seconds."""
+        info = LockInfo.new(operation)
+        body = json.dumps(info.to_json(), sort_keys=True).encode()
+        deadline = time.monotonic() + max(timeout, 0.0)
+        pause = _LOCK_POLL_START
+        while True:
+            try:
+                self._call(
+                    "put_object",
+                    Bucket=self.bucket,
+                    Key=self.lock_key,
+                    Body=body,
+                    ContentType="application/json",
+                    IfNoneMatch="*",
+                )
+                return info
+            except _Precondition:
+                holder = self._read_lock()
+            if holder is not None and time.monotonic() + pause > deadline:
+                raise LockHeldError(self._held_message(holder[0]), holder=holder[0])
+            if holder is not None:
+                time.sleep(pause)
+                pause = min(pause * 2, _LOCK_POLL_MAX)
+
+    def unlock(self, lock: LockInfo) -> None:
+        """Delete our lock; refuse if the lock object now belongs to someone else."""
+        held = self._read_lock()
+        if held is None:
+            return
+        holder, etag = held
+        if holder.id != lock.id:
+            raise StateError(
+                f"not releasing the lock on {self.describe()}: "
+                f"it is now held by {holder.describe()}"
+            )
+        self._delete_lock(etag)
+
+    def force_unlock(self, lock_id: str) -> LockInfo:
+        """Delete the lock only if its ID is `lock_id`; returns the removed owner record."""
+        held = self._read_lock()
+        if held is None:
+            raise StateError(f"{self.describe()} is not locked")
+        holder, etag = held
+        if holder.id != lock_id:
+            raise StateError(
+                f"lock ID {lock_id} does not match the lock on {self.describe()}: "
+                f"it is held by {holder.describe()}"
+            )
+        self._delete_lock(etag)
+        return holder
+
+    def history(self) -> list[HistoryEntry]:
+        """Every kept version, oldest first, with the audit record of who wrote it."""
+        entries: dict[int, HistoryEntry] = {}
+        for key in self._history_keys():
+            record = self._history_record(key)
+            if record is None:
+                continue
+            audit = record.get("audit")
+            serial = int(record["serial"])
+            entries[serial] = HistoryEntry(
+                serial=serial,
+                created=str(record.get("created", "")),
+                audit=AuditRecord.from_json(audit) if isinstance(audit, dict) else None,
+            )
+        current = self.read()
+        if current is not None and current.state.serial not in entries:
+            # A writer stopped between the state write and the history write.
+            entries[current.state.serial] = HistoryEntry(serial=current.state.serial, created="")
+        return [entries[serial] for serial in sorted(entries)]
+
+    def read_serial(self, serial: int) -> State:
+        """A kept version by serial; the current object stands in if its history copy is missing."""
+        record = self._history_record(self._history_key(serial))
+        if record is not None:
+            return State.from_json(record["state"])
+        current = self.read()
+        if current is not None and current.state.serial == serial:
+            return current.state
+        raise StateError(f"serial {serial} is not kept in {self.describe()}")
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _history_key(self, serial: int) -> str:
+        return f"{self.history_prefix}{serial:0{_HISTORY_DIGITS}d}.json"
+
+    def _history_keys(self) -> Iterator[str]:
+        token: str | None = None
+        while True:
+            extra = {"ContinuationToken": token} if token else {}
+            page = self._call(
+                "list_objects_v2", Bucket=self.bucket, Prefix=self.history_prefix, **extra
+            )
+            for item in page.get("Contents", []):
+                yield str(item["Key"])
+            if not page.get("IsTruncated"):
+                return
+            token = str(page["NextContinuationToken"])
+
+    def _history_record(self, key: str) -> dict[str, Any] | None:
+        found = self._get(key)
+        if found is None:
+            return None
+        try:
+            record = json.loads(found[0])
+        except json.JSONDecodeError as exc:
+            raise StateError(f"history object s3://{self.bucket}/{key} is not JSON") from exc
+        if not isinstance(record, dict) or "serial" not in record or "state" not in record:
+            raise StateError(f"history object s3://{self.bucket}/{key} is malformed")
+        return record
+
+    def _held_message(self, holder: LockInfo) -> str:
+        now = datetime.now(UTC)
+        age = _lock_age(holder, now)
+        if age is not None and age > self.lock_ttl:
+            taken = format_age(int(age.total_seconds()))
+            return (
+                f"the lock on {self.describe()} is stale: taken {taken} ago "
+                f"(older than lock_ttl {self.config.lock_ttl}d) by {holder.describe(now)}; "
+                f"if that run is gone, clear it with `ctconfig force-unlock {holder.id}`"
+            )
+        return (
+            f"state {self.describe()} is locked by {holder.describe(now)}; wait for it to finish, "
+            "retry with --lock-timeout, or if that run is gone, "
+            f"`ctconfig force-unlock {holder.id}`"
+        )
+
+    def _read_lock(self) -> tuple[LockInfo, str] | None:
+        found = self._get(self.lock_key)
+        if found is None:
+            return None
+        body, etag = found
+        try:
+            return LockInfo.from_json(json.loads(body)), etag
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise StateError(
+                f"lock object s3://{self.bucket}/{self.lock_key} is malformed; "
+                "delete it by hand once no run is active"
+            ) from exc
+
+    def _delete_lock(self, etag: str) -> None:
+        try:
+            self._call("delete_object", Bucket=self.bucket, Key=self.lock_key, IfMatch=etag)
+        except _Precondition as exc:
+            raise StateError(
+                f"the lock on {self.describe()} changed while it was being removed; look again"
+            ) from exc
+
+    def _get(self, key: str) -> tuple[str, str] | None:
+        """The object's text and ETag, or None when it does not exist."""
+        try:
+            response = self._call("get_object", Bucket=self.bucket, Key=key)
+        except _Missing:
+            return None
+        with contextlib.closing(response["Body"]) as stream:
+            return stream.read().decode(), str(response["ETag"])
+
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One S3 call; botocore failures become one-line errors a user can act on."""
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        where = self.config.endpoint_url or "S3"
+        try:
+            result: dict[str, Any] = getattr(self._client, operation)(**params)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
+                raise _Precondition(code) from exc
+            if code == "NoSuchBucket":
+                raise S3AccessError(f"S3 bucket {self.bucket!r} does not exist ({where})") from exc
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise _Missing(code) from exc
+            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+                raise S3AccessError(
+                    f"{where} refused the AWS credentials ({code}); check AWS_ACCESS_KEY_ID, "
+                    "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
+                ) from exc
+            if code == "AccessDenied" or status == 403:
+                raise S3AccessError(
+                    f"access denied to s3://{self.bucket}/{params.get('Key', '')} ({where})"
+                ) from exc
+            message = str(error.get("Message", "")).splitlines()[0] if error.get("Message") else ""
+            summary = f"S3 {operation} failed: {code or status} {message}".strip()
+            raise S3AccessError(summary) from exc
+        except NoCredentialsError as exc:
+            raise S3AccessError(
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "(or AWS_PROFILE) for the s3 state backend"
+            ) from exc
+        except BotoCoreError as exc:
+            raise S3AccessError(f"cannot reach {where} for {self.describe()}: {exc}") from exc
+        return result
+
+
+class _Precondition(Exception):
+    """A conditional request failed (412/409): someone else changed the object."""
+
+
+class _Missing(Exception):
+    """The object does not exist."""
