@@ -97,3 +97,15 @@ class Provider(Protocol):
     async def aclose(self) -> None:
         """Release connections and files."""
         ...
+
+
+class SecretLostError(ProviderError):
+    """A create's answer was lost but the passcode exists: it was made, its secret is unknown.
+
+    The applier records `passcode` as tainted so that the next plan replaces it;
+    retrying the create would only hit the unique name (or make a duplicate).
+    """
+
+    def __init__(self, message: str, passcode: ObservedPasscode) -> None:
+        super().__init__(message)
+        self.passcode = passcode
