@@ -1,0 +1,69 @@
+"""The embedded sandbox provider: the `Provider` protocol over a local `SandboxStore`.
+
+This is ctconfig's default provider. It needs no network and no credentials:
+each configured account is created in the SQLite file on first read, seeded
+with the dashboard users the config names, and then behaves as CleverTap
+documents (limits, unique names, expiry, reset, revoke, passcode mode).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ctconfig.model import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
+from ctconfig.providers.base import IssuedPasscode
+from ctconfig.sandbox.store import SandboxStore
+from ctconfig.secrets import Secret
+
+
+class SandboxProvider:
+    """Reads and changes sandbox accounts; the store answers at once, so nothing awaits."""
+
+    def __init__(self, path: Path) -> None:
+        self.store = SandboxStore(path)
+
+    async def read_account(self, target: AccountTarget) -> AccountSnapshot:
+        """Create the account on first use (with the config's users), then read it."""
+        self.store.ensure_account(target.account_id, target.users)
+        return self.store.read(target.account_id)
+
+    async def create_passcode(
+        self, target: AccountTarget, name: str, expires_in_days: int | None
+    ) -> IssuedPasscode:
+        """Create an account passcode; its secret leaves here wrapped, this once."""
+        passcode, secret = self.store.create_passcode(target.account_id, name, expires_in_days)
+        return IssuedPasscode(passcode, Secret(secret))
+
+    async def update_passcode(
+        self, target: AccountTarget, passcode_id: str, *, name: str, expires_in_days: int | None
+    ) -> ObservedPasscode:
+        """Rename a passcode or change its expiry (counted from its creation)."""
+        return self.store.update_passcode(
+            target.account_id, passcode_id, name=name, expires_in_days=expires_in_days
+        )
+
+    async def delete_passcode(self, target: AccountTarget, passcode_id: str) -> None:
+        """Delete an account passcode."""
+        self.store.delete_passcode(target.account_id, passcode_id)
+
+    async def grant_user_passcode(
+        self, target: AccountTarget, email: str, validity_days: int | None
+    ) -> ObservedGrant:
+        """Grant a user passcode to an existing dashboard user."""
+        return self.store.grant_user_passcode(target.account_id, email, validity_days)
+
+    async def reset_user_passcode(self, target: AccountTarget, email: str) -> ObservedGrant:
+        """Issue the user a fresh secret and restart its validity."""
+        return self.store.reset_user_passcode(target.account_id, email)
+
+    async def revoke_user_passcode(self, target: AccountTarget, email: str) -> None:
+        """Revoke a user's passcode."""
+        self.store.revoke_user_passcode(target.account_id, email)
+
+    async def set_passcode_mode(self, target: AccountTarget, mode: str) -> None:
+        """Switch API authentication between account and user passcodes."""
+        self.store.set_passcode_mode(target.account_id, mode)
+
+    async def aclose(self) -> None:
+        """Close the sandbox database."""
+        self.store.close()

@@ -1,0 +1,125 @@
+"""CleverTap's documented passcode rules, as plain checks the sandbox store applies.
+
+Each check raises the provider error a real account would answer with, so the
+sandbox and the HTTP server built on it fail exactly where CleverTap would.
+Secrets are generated and hashed here too: the store keeps only the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from ctconfig.model import INFINITE_VALIDITY_DAYS
+from ctconfig.providers.base import LimitError
+
+MAX_ACCOUNT_PASSCODES = 100
+MAX_NAME_LENGTH = 64
+MAX_EXPIRY_DAYS = 36500  # no documented ceiling; 100 years keeps dates representable
+MAX_VALIDITY_DAYS = 365
+PASSCODE_MODES = ("account", "user")
+ROLES = ("admin", "member")
+ACCOUNT_SECRET_PREFIX = "ctp_"
+USER_SECRET_PREFIX = "ctu_"
+
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s/]+@[^@\s/]+$")
+
+
+def utc_now() -> datetime:
+    """The real UTC time at second precision, the resolution the dashboard shows."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def check_account_id(account_id: str) -> str:
+    """Account ids look like `W9R-486-4W5Z` or `TEST-R78-ZZK-955Z`: letters, digits, dashes."""
+    if not _ACCOUNT_ID.match(account_id):
+        raise LimitError(
+            f"{account_id!r} is not a valid account id; expected letters, digits and dashes "
+            "such as W9R-486-4W5Z"
+        )
+    return account_id
+
+
+def check_passcode_name(account_id: str, name: str) -> str:
+    """A passcode name is 1-64 printable characters without '/'."""
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise LimitError(
+            f"passcode name {name[:MAX_NAME_LENGTH]!r} in account {account_id} must be "
+            f"1-{MAX_NAME_LENGTH} characters long"
+        )
+    if not name.isprintable() or "/" in name:
+        raise LimitError(
+            f"passcode name {name!r} in account {account_id} must be printable characters without '/'"
+        )
+    return name
+
+
+def check_expiry_days(account_id: str, name: str, days: int | None) -> int | None:
+    """An account passcode expires after at least one day, or never (None)."""
+    if days is not None and not 1 <= days <= MAX_EXPIRY_DAYS:
+        raise LimitError(
+            f"passcode {name!r} in account {account_id}: expiry must be 1-{MAX_EXPIRY_DAYS} "
+            f"days or forever, got {days}"
+        )
+    return days
+
+
+def check_validity_days(account_id: str, email: str, days: int | None) -> int | None:
+    """A user passcode is valid 1-365 days, or infinite (None)."""
+    if days is not None and not 1 <= days <= MAX_VALIDITY_DAYS:
+        raise LimitError(
+            f"user passcode of {email} in account {account_id}: validity must be "
+            f"1-{MAX_VALIDITY_DAYS} days or infinite, got {days}"
+        )
+    return days
+
+
+def check_mode(account_id: str, mode: str) -> str:
+    """API authentication uses account passcodes or user passcodes."""
+    if mode not in PASSCODE_MODES:
+        raise LimitError(f"passcode mode {mode!r} for account {account_id} must be 'account' or 'user'")
+    return mode
+
+
+def check_role(account_id: str, role: str) -> str:
+    """Dashboard users are admins or members."""
+    if role not in ROLES:
+        raise LimitError(f"role {role!r} in account {account_id} must be 'admin' or 'member'")
+    return role
+
+
+def normalize_email(account_id: str, email: str) -> str:
+    """Emails are matched case-insensitively; the store keeps them lower-cased."""
+    folded = email.strip().lower()
+    if not _EMAIL.match(folded):
+        raise LimitError(f"{email!r} is not an email address (account {account_id})")
+    return folded
+
+
+def grant_expiry(granted_at: datetime, validity_days: int | None) -> datetime:
+    """When a user passcode lapses: infinite means CleverTap's ten years."""
+    days = INFINITE_VALIDITY_DAYS if validity_days is None else validity_days
+    return granted_at + timedelta(days=days)
+
+
+def passcode_expiry(created_at: datetime, expires_in_days: int | None) -> datetime | None:
+    """An account passcode's expiry is always counted from its creation."""
+    return None if expires_in_days is None else created_at + timedelta(days=expires_in_days)
+
+
+def new_secret(prefix: str) -> str:
+    """A fresh secret, prefixed so a leaked one is recognisable as a sandbox passcode."""
+    return prefix + secrets.token_urlsafe(24)
+
+
+def new_passcode_id() -> str:
+    """An opaque passcode id, stable across renames."""
+    return "pc_" + secrets.token_hex(8)
+
+
+def hash_secret(secret: str) -> str:
+    """The only form in which the store keeps a secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,112 @@
+"""The sandbox database: its tables and how a connection to it is opened.
+
+One SQLite file holds every sandbox account. WAL lets the CLI, the HTTP server
+and tests read while another process writes; `busy_timeout` makes writers
+queue instead of failing. Timestamps are ISO-8601 UTC text, so they sort.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from ctconfig.providers.base import NotFoundError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 30.0
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    id            TEXT PRIMARY KEY,
+    passcode_mode TEXT NOT NULL CHECK (passcode_mode IN ('account', 'user')),
+    created_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mutations (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    count      INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS users (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    email      TEXT NOT NULL,
+    role       TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+    PRIMARY KEY (account_id, email)
+);
+CREATE TABLE IF NOT EXISTS passcodes (
+    account_id      TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    id              TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    name_key        TEXT NOT NULL,
+    expires_in_days INTEGER,
+    created_at      TEXT NOT NULL,
+    expires_at      TEXT,
+    secret_hash     TEXT NOT NULL,
+    PRIMARY KEY (account_id, id),
+    UNIQUE (account_id, name_key)
+);
+CREATE INDEX IF NOT EXISTS passcodes_by_secret ON passcodes (account_id, secret_hash);
+CREATE TABLE IF NOT EXISTS grants (
+    account_id    TEXT NOT NULL,
+    email         TEXT NOT NULL,
+    validity_days INTEGER,
+    granted_at    TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    secret_hash   TEXT NOT NULL,
+    PRIMARY KEY (account_id, email),
+    FOREIGN KEY (account_id, email) REFERENCES users (account_id, email) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS grants_by_secret ON grants (account_id, secret_hash);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the sandbox database, ready for one-transaction-per-call use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in DDL.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('clock_offset', '0')")
+    except BaseException:
+        conn.rollback()
+        conn.close()
+        raise
+    conn.commit()
+    return conn
+
+
+def to_text(moment: datetime | None) -> str | None:
+    """How a timestamp is stored: ISO-8601 with its UTC offset."""
+    return None if moment is None else moment.isoformat()
+
+
+def to_moment(text: str) -> datetime:
+    """A stored timestamp back as an aware datetime."""
+    return datetime.fromisoformat(text)
+
+
+def to_optional_moment(text: str | None) -> datetime | None:
+    """A stored timestamp that may be absent (a passcode that never expires)."""
+    return None if text is None else to_moment(text)
+
+
+def account_mode(conn: sqlite3.Connection, account_id: str) -> str:
+    """The account's passcode mode; raises NotFoundError when the account does not exist."""
+    row = conn.execute("SELECT passcode_mode FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"account {account_id} does not exist in the sandbox")
+    return str(row["passcode_mode"])
