@@ -1,0 +1,241 @@
+"""The local backend: the state as one JSON file, written atomically, every version kept.
+
+Layout beside `ctconfig.state.json`:
+  `.backup`            the previous version
+  `.history/00000007.json` and `00000007.audit.json`   every version and who wrote it
+  `.lock`              the owner record of a running command (O_CREAT|O_EXCL)
+  `.journal`           per-operation checkpoints of an apply in progress
+A write holds a short flock on the history directory so that the
+compare-and-swap is atomic even between processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
+from ctconfig.state.lockfile import LockFile, acquire_with_backoff
+from ctconfig.state.model import State, StateError
+
+
+def content_token(serial: int, text: bytes) -> str:
+    """The version token: serial plus a content hash, so hand edits are noticed too."""
+    return f"{serial}:{hashlib.sha256(text).hexdigest()[:16]}"
+
+
+def token_serial(token: str) -> str:
+    """The serial part of a token, for messages."""
+    return token.split(":", 1)[0]
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Temp file in the same directory, fsync, rename over `path`; no temp file survives."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class LocalBackend:
+    """State in a JSON file; see the module docstring for the files kept beside it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.backup_path = Path(f"{path}.backup")
+        self.history_dir = Path(f"{path}.history")
+        self.lock_file = LockFile(Path(f"{path}.lock"))
+
+    @property
+    def journal_path(self) -> Path:
+        return Path(f"{self.path}.journal")
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def _read_bytes(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"cannot read state {self.path}: {exc.strerror}") from exc
+
+    def _parse(self, text: bytes, where: Path) -> State:
+        try:
+            return State.loads(text.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise StateError(f"{where}: state is not UTF-8 text") from exc
+        except StateError as exc:
+            raise StateError(f"{where}: {exc}") from exc
+
+    def read(self) -> StateVersion | None:
+        """The state file and its token; None when no state was written yet."""
+        text = self._read_bytes()
+        if text is None:
+            return None
+        state = self._parse(text, self.path)
+        return StateVersion(state, content_token(state.serial, text))
+
+    @contextlib.contextmanager
+    def _write_guard(self) -> Iterator[None]:
+        """An exclusive flock on the history directory for the compare-and-swap."""
+        self.history_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.history_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def write(
+        self, state: State, expected_token: str | None, audit: AuditRecord | None = None
+    ) -> str:
+        """Compare-and-swap: refuse unless the file is still what the caller read."""
+        data = state.dumps().encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._write_guard():
+                current_bytes = self._read_bytes()
+                self._check_current(state, expected_token, current_bytes)
+                self._keep_in_history(state.serial, data, audit)
+                if current_bytes is not None:
+                    self._keep_backup()
+                write_atomically(self.path, data)
+                fsync_dir(self.path.parent)
+        except OSError as exc:
+            raise StateError(f"cannot write state {self.path}: {exc.strerror or exc}") from exc
+        return content_token(state.serial, data)
+
+    def _check_current(
+        self, state: State, expected_token: str | None, current_bytes: bytes | None
+    ) -> None:
+        if current_bytes is None:
+            if expected_token is not None:
+                raise StaleStateError(
+                    f"state changed since it was read (serial {token_serial(expected_token)} -> "
+                    f"{self.path} is gone); re-run the command"
+                )
+            return
+        current = self._parse(current_bytes, self.path)
+        current_token = content_token(current.serial, current_bytes)
+        if expected_token != current_token:
+            before = "none" if expected_token is None else token_serial(expected_token)
+            raise StaleStateError(
+                f"state changed since it was read (serial {before} -> {current.serial}); "
+                "re-run the command"
+            )
+        if state.serial <= current.serial:
+            raise StaleStateError(
+                f"refusing to write serial {state.serial}: the state is already at serial "
+                f"{current.serial} and every write must increase it"
+            )
+
+    def _keep_backup(self) -> None:
+        """Hard-link the current version as `.backup`; it survives the rename that follows."""
+        tmp = Path(f"{self.backup_path}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(self.path, tmp)
+            os.replace(tmp, self.backup_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _keep_in_history(self, serial: int, data: bytes, audit: AuditRecord | None) -> None:
+        """Write this version (and its audit record) before it becomes current.
+
+        A crash between this and the rename leaves a history entry above the
+        current serial; `history()` hides it and the next write replaces it.
+        """
+        write_atomically(self._history_file(serial), data)
+        audit_file = self._audit_file(serial)
+        if audit is not None:
+            text = json.dumps(audit.to_json(), sort_keys=True, indent=2, ensure_ascii=False)
+            write_atomically(audit_file, (text + "\n").encode("utf-8"))
+        else:
+            audit_file.unlink(missing_ok=True)
+        fsync_dir(self.history_dir)
+
+    def _history_file(self, serial: int) -> Path:
+        return self.history_dir / f"{serial:08d}.json"
+
+    def _audit_file(self, serial: int) -> Path:
+        return self.history_dir / f"{serial:08d}.audit.json"
+
+    def _kept_serials(self) -> list[int]:
+        if not self.history_dir.is_dir():
+            return []
+        serials = []
+        for entry in self.history_dir.iterdir():
+            stem = entry.name.removesuffix(".json")
+            if entry.name.endswith(".json") and stem.isdigit():
+                serials.append(int(stem))
+        current = self.read()
+        top = current.state.serial if current else -1
+        return sorted(s for s in serials if s <= top)
+
+    def history(self) -> list[HistoryEntry]:
+        """Every kept version, oldest first, with its audit record when one was written."""
+        entries = []
+        for serial in self._kept_serials():
+            audit = self._read_audit(serial)
+            if audit is not None and audit.when:
+                created = audit.when
+            else:
+                mtime = self._history_file(serial).stat().st_mtime
+                created = datetime.fromtimestamp(mtime, UTC).replace(microsecond=0).isoformat()
+                created = created.replace("+00:00", "Z")
+            entries.append(HistoryEntry(serial=serial, created=created, audit=audit))
+        return entries
+
+    def _read_audit(self, serial: int) -> AuditRecord | None:
+        try:
+            data = json.loads(self._audit_file(serial).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise StateError(f"{self._audit_file(serial)}: unreadable audit record: {exc}") from exc
+        return AuditRecord.from_json(data)
+
+    def read_serial(self, serial: int) -> State:
+        """A kept version by serial."""
+        kept = self._kept_serials()
+        if serial not in kept:
+            span = f"{kept[0]}-{kept[-1]}" if kept else "none"
+            raise StateError(f"serial {serial} is not kept in {self.history_dir} (kept: {span})")
+        where = self._history_file(serial)
+        return self._parse(where.read_bytes(), where)
+
+    def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
+        """Create the lock file, waiting with backoff up to `timeout` seconds."""
+        return acquire_with_backoff(lambda: self.lock_file.try_acquire(operation), timeout)
+
+    def unlock(self, lock: LockInfo) -> None:
+        self.lock_file.release(lock)
+
+    def force_unlock(self, lock_id: str) -> LockInfo:
+        return self.lock_file.force_release(lock_id)

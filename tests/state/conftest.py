@@ -1,0 +1,134 @@
+"""Backends under the shared contract, and a real PostgreSQL for the postgres backend.
+
+`backend_factory` is parametrised over fixture names: to put another backend
+under the contract tests, write a `<name>_backend_factory` fixture returning a
+`BackendFactory` (each call opens a new client on the same fresh store) and
+add its name to `CONTRACT_BACKENDS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ctconfig.state.base import StateBackend
+from ctconfig.state.local import LocalBackend
+
+BackendFactory = Callable[[], StateBackend]
+
+CONTRACT_BACKENDS = [
+    "local",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+]
+
+PG_DSN_ENV = "CTCONFIG_TEST_PG_DSN"
+
+
+@pytest.fixture(params=CONTRACT_BACKENDS)
+def backend_factory(request: pytest.FixtureRequest) -> BackendFactory:
+    """New clients of one fresh, empty store of the backend under test."""
+    factory: BackendFactory = request.getfixturevalue(f"{request.param}_backend_factory")
+    return factory
+
+
+@pytest.fixture
+def local_backend_factory(tmp_path: Path) -> BackendFactory:
+    path = tmp_path / "ctconfig.state.json"
+    return lambda: LocalBackend(path)
+
+
+def _closing_factory(make: BackendFactory) -> Iterator[BackendFactory]:
+    """Hand out clients from `make` and close every one at teardown."""
+    made: list[StateBackend] = []
+
+    def factory() -> StateBackend:
+        backend = make()
+        made.append(backend)
+        return backend
+
+    yield factory
+    for backend in made:
+        close = getattr(backend, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
+
+
+@pytest.fixture
+def postgres_backend_factory(pg_dsn: str) -> Iterator[BackendFactory]:
+    from ctconfig.state.postgres import PostgresBackend
+
+    from ctconfig.config.models import PostgresState
+
+    config = PostgresState(backend="postgres", dsn_env="TEST_PG_DSN", name=f"t-{uuid.uuid4().hex[:12]}")
+    environ = {"TEST_PG_DSN": pg_dsn}
+    yield from _closing_factory(lambda: PostgresBackend(config, environ))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(candidates[-1]) if candidates else None
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    """initdb and pg_ctl refuse to run as root: run them as the `postgres` user."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """$CTCONFIG_TEST_PG_DSN, else a throwaway cluster on 127.0.0.1 that is always stopped."""
+    if os.environ.get(PG_DSN_ENV):
+        yield os.environ[PG_DSN_ENV]
+        return
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip(f"no PostgreSQL: set {PG_DSN_ENV} or install initdb/pg_ctl (.ci/start-postgres)")
+    base = Path(tempfile.mkdtemp(prefix="ctconfig-pg-"))
+    data = base / "data"
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    port = _free_port()
+    log = base / "server.log"
+    quiet: dict[str, int] = {"stdout": subprocess.DEVNULL}
+    subprocess.run(
+        _as_postgres_user([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+        check=True,
+        **quiet,
+    )
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        _as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"]),
+        check=True,
+        **quiet,
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            _as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            check=False,
+            **quiet,
+        )
+        shutil.rmtree(base, ignore_errors=True)

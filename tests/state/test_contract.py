@@ -1,0 +1,223 @@
+"""The contract every state backend keeps: CAS writes, serials, locks, history."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from ctconfig.state.base import AuditRecord, LockHeldError, StaleStateError, StateBackend
+from ctconfig.state.model import ResourceState, State, StateError
+
+BackendFactory = Callable[[], StateBackend]
+
+
+def passcode(name: str) -> ResourceState:
+    return ResourceState(
+        kind="account_passcode",
+        account_id="W9R-486-4W5Z",
+        remote_id=f"ap-{name}",
+        attributes={"name": name, "expires_in": "90d"},
+        secret_fingerprint="sha256:0123456789ab",
+    )
+
+
+def with_passcode(state: State, name: str) -> State:
+    return state.with_resources(
+        {**state.resources, f"prod/account_passcode/{name}": passcode(name)}
+    ).next_version()
+
+
+def audit(n: int) -> AuditRecord:
+    return AuditRecord(
+        who="alice",
+        when=f"2026-11-27T10:0{n}:00Z",
+        operation="apply",
+        plan_digest=f"sha256:{n:012d}",
+        actions=[{"address": f"prod/account_passcode/p{n}", "action": "create", "outcome": "ok"}],
+        summary=f"1 created (write {n})",
+    )
+
+
+def test_read_empty(backend_factory: BackendFactory) -> None:
+    assert backend_factory().read() is None
+    assert backend_factory().history() == []
+
+
+def test_write_read_round_trip(backend_factory: BackendFactory) -> None:
+    backend = backend_factory()
+    state = with_passcode(State.new(), "segment-export")
+    token = backend.write(state, None)
+    version = backend_factory().read()
+    assert version is not None
+    assert version.state == state
+    assert version.token == token
+
+
+def test_first_write_refused_when_someone_wrote_first(backend_factory: BackendFactory) -> None:
+    first, second = backend_factory(), backend_factory()
+    first.write(with_passcode(State.new(), "a"), None)
+    with pytest.raises(StaleStateError, match="re-run the command"):
+        second.write(with_passcode(State.new(), "b"), None)
+
+
+def test_cas_two_writers_one_wins_no_update_lost(backend_factory: BackendFactory) -> None:
+    seed = backend_factory()
+    seed.write(with_passcode(State.new(), "base"), None)
+    alice, bob = backend_factory(), backend_factory()
+    read_a, read_b = alice.read(), bob.read()
+    assert read_a is not None and read_b is not None
+    alice.write(with_passcode(read_a.state, "alice"), read_a.token)
+    with pytest.raises(StaleStateError, match=r"state changed since it was read \(serial 1 -> 2\)"):
+        bob.write(with_passcode(read_b.state, "bob"), read_b.token)
+    # Bob re-reads and retries: both changes survive.
+    again = bob.read()
+    assert again is not None
+    bob.write(with_passcode(again.state, "bob"), again.token)
+    final = backend_factory().read()
+    assert final is not None
+    assert final.state.serial == 3
+    assert set(final.state.resources) == {
+        f"prod/account_passcode/{n}" for n in ("base", "alice", "bob")
+    }
+
+
+def test_concurrent_writers_exactly_one_wins(backend_factory: BackendFactory) -> None:
+    backend_factory().write(with_passcode(State.new(), "base"), None)
+    writers = [backend_factory() for _ in range(4)]
+    reads = [w.read() for w in writers]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(writers))
+
+    def attempt(i: int) -> None:
+        version = reads[i]
+        assert version is not None
+        barrier.wait()
+        try:
+            writers[i].write(with_passcode(version.state, f"w{i}"), version.token)
+            outcomes.append("won")
+        except StaleStateError:
+            outcomes.append("stale")
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(writers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["stale", "stale", "stale", "won"]
+    final = backend_factory().read()
+    assert final is not None and final.state.serial == 2
+
+
+def test_serial_must_grow(backend_factory: BackendFactory) -> None:
+    backend = backend_factory()
+    state = with_passcode(State.new(), "a")
+    token = backend.write(state, None)
+    same_serial = state.with_resources({})
+    with pytest.raises(StaleStateError, match="serial"):
+        backend.write(same_serial, token)
+    version = backend.read()
+    assert version is not None and version.state == state
+
+
+def test_lock_unlock_relock(backend_factory: BackendFactory) -> None:
+    backend = backend_factory()
+    lock = backend.lock("apply")
+    assert lock.operation == "apply"
+    backend.unlock(lock)
+    other = backend_factory()
+    again = other.lock("plan")
+    assert again.id != lock.id
+    other.unlock(again)
+
+
+def test_second_locker_fails_fast_naming_holder(backend_factory: BackendFactory) -> None:
+    holder = backend_factory()
+    lock = holder.lock("apply")
+    started = time.monotonic()
+    with pytest.raises(LockHeldError) as caught:
+        backend_factory().lock("plan")
+    assert time.monotonic() - started < 1.0
+    message = str(caught.value)
+    assert f"{lock.who}@{lock.host} (pid {lock.pid}) running apply" in message
+    assert f"lock ID {lock.id}" in message
+    assert f"ctconfig force-unlock {lock.id}" in message
+    assert "--lock-timeout" in message
+    assert caught.value.holder is not None and caught.value.holder.id == lock.id
+    holder.unlock(lock)
+
+
+def test_waiting_locker_gets_lock_when_released(backend_factory: BackendFactory) -> None:
+    holder = backend_factory()
+    lock = holder.lock("apply")
+    timer = threading.Timer(0.4, holder.unlock, args=(lock,))
+    timer.start()
+    try:
+        started = time.monotonic()
+        waiter = backend_factory()
+        got = waiter.lock("apply", timeout=10)
+        waited = time.monotonic() - started
+    finally:
+        timer.join()
+    assert 0.3 <= waited < 5
+    assert got.id != lock.id
+    waiter.unlock(got)
+
+
+def test_waiting_locker_times_out(backend_factory: BackendFactory) -> None:
+    holder = backend_factory()
+    lock = holder.lock("apply")
+    started = time.monotonic()
+    with pytest.raises(LockHeldError, match="after waiting"):
+        backend_factory().lock("plan", timeout=0.5)
+    assert 0.4 <= time.monotonic() - started < 3
+    holder.unlock(lock)
+
+
+def test_force_unlock_by_id(backend_factory: BackendFactory) -> None:
+    holder = backend_factory()
+    lock = holder.lock("apply")
+    admin = backend_factory()
+    with pytest.raises(StateError, match="does not match"):
+        admin.force_unlock("not-the-id")
+    removed = admin.force_unlock(lock.id)
+    assert removed.id == lock.id and removed.operation == "apply"
+    newcomer = backend_factory()
+    fresh = newcomer.lock("apply")
+    newcomer.unlock(fresh)
+    with pytest.raises(StateError):
+        admin.force_unlock(lock.id)
+
+
+def test_history_and_read_serial_across_five_writes(backend_factory: BackendFactory) -> None:
+    backend = backend_factory()
+    state, token = State.new(), None
+    written = []
+    for n in range(1, 6):
+        state = with_passcode(state, f"p{n}")
+        token = backend.write(state, token, audit(n))
+        written.append(state)
+    reader = backend_factory()
+    history = reader.history()
+    assert [entry.serial for entry in history] == [1, 2, 3, 4, 5]
+    for n, entry in enumerate(history, start=1):
+        assert entry.audit == audit(n)
+        assert entry.created
+    for past in written:
+        assert reader.read_serial(past.serial) == past
+    with pytest.raises(StateError, match="serial 9"):
+        reader.read_serial(9)
+
+
+def test_history_without_audit(backend_factory: BackendFactory) -> None:
+    backend = backend_factory()
+    backend.write(with_passcode(State.new(), "a"), None)
+    [entry] = backend.history()
+    assert entry.serial == 1 and entry.audit is None and entry.created
+
+
+def test_describe_is_short_and_plain(backend_factory: BackendFactory) -> None:
+    text = backend_factory().describe()
+    assert text and "\n" not in text and "password" not in text

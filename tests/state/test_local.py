@@ -1,0 +1,134 @@
+"""What only the local backend promises: the file format, atomic files, backup, lock file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
+from ctconfig.state.local import LocalBackend
+from ctconfig.state.model import ResourceState, State, StateError
+
+
+def grown(state: State, name: str) -> State:
+    resource = ResourceState(kind="account_passcode", account_id="W9R-486-4W5Z", remote_id=name)
+    return state.with_resources(
+        {**state.resources, f"prod/account_passcode/{name}": resource}
+    ).next_version()
+
+
+def test_file_is_canonical_json(tmp_path: Path) -> None:
+    path = tmp_path / "ctconfig.state.json"
+    state = grown(State.new(), "b")
+    LocalBackend(path).write(state, None)
+    text = path.read_text()
+    assert text == state.dumps()
+    assert text.endswith("}\n")
+    data = json.loads(text)
+    assert list(data) == sorted(data)
+    assert data["serial"] == 1 and data["format_version"] == 1
+
+
+def test_atomic_writes_leave_no_temp_files_and_keep_backup(tmp_path: Path) -> None:
+    path = tmp_path / "ctconfig.state.json"
+    backend = LocalBackend(path)
+    state, token = State.new(), None
+    for name in ("a", "b", "c"):
+        state = grown(state, name)
+        token = backend.write(state, token)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ctconfig.state.json",
+        "ctconfig.state.json.backup",
+        "ctconfig.state.json.history",
+    ]
+    assert sorted(p.name for p in (tmp_path / "ctconfig.state.json.history").iterdir()) == [
+        "00000001.json",
+        "00000002.json",
+        "00000003.json",
+    ]
+    backup = State.loads((tmp_path / "ctconfig.state.json.backup").read_text())
+    assert backup.serial == 2
+    assert State.loads(path.read_text()).serial == 3
+
+
+def test_audit_record_kept_beside_version(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    record = AuditRecord(who="alice", when="2026-11-27T10:00:00Z", operation="apply", summary="1 created")
+    LocalBackend(path).write(grown(State.new(), "a"), None, record)
+    audit_file = tmp_path / "s.json.history" / "00000001.audit.json"
+    assert AuditRecord.from_json(json.loads(audit_file.read_text())) == record
+
+
+def test_hand_edit_since_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    backend = LocalBackend(path)
+    state = grown(State.new(), "a")
+    token = backend.write(state, None)
+    path.write_text(grown(state, "edited").with_resources({}).dumps())  # someone else's serial 2
+    with pytest.raises(StaleStateError, match=r"serial 1 -> 2\); re-run the command"):
+        backend.write(grown(state, "b"), token)
+
+
+def test_orphan_history_above_current_serial_is_hidden(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    backend = LocalBackend(path)
+    state = grown(State.new(), "a")
+    backend.write(state, None)
+    # A crash after writing history 2 but before the rename:
+    (tmp_path / "s.json.history" / "00000002.json").write_text(grown(state, "lost").dumps())
+    assert [e.serial for e in backend.history()] == [1]
+    with pytest.raises(StateError, match="not kept"):
+        backend.read_serial(2)
+
+
+def test_unreadable_state_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text("{not json")
+    with pytest.raises(StateError, match=r"s\.json: state is not valid JSON"):
+        LocalBackend(path).read()
+
+
+def test_lock_file_records_owner(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "s.json")
+    lock = backend.lock("apply")
+    data = json.loads((tmp_path / "s.json.lock").read_text())
+    assert LockInfo.from_json(data) == lock
+    assert lock.pid == os.getpid() and lock.host == socket.gethostname()
+    backend.unlock(lock)
+    assert not (tmp_path / "s.json.lock").exists()
+
+
+def test_lock_held_by_dead_process_says_so(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    holder = LockInfo.new("apply")
+    holder = LockInfo(holder.id, holder.who, holder.host, int(dead.stdout), "apply", holder.created)
+    (tmp_path / "s.json.lock").write_text(json.dumps(holder.to_json()))
+    with pytest.raises(LockHeldError, match="no longer running: ctconfig force-unlock") as caught:
+        LocalBackend(tmp_path / "s.json").lock("plan")
+    assert holder.id in str(caught.value)
+
+
+def test_unlock_after_force_unlock_reports_it(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "s.json")
+    lock = backend.lock("apply")
+    backend.force_unlock(lock.id)
+    newer = backend.lock("apply")
+    with pytest.raises(StateError, match="force-unlocked"):
+        backend.unlock(lock)
+    backend.unlock(newer)
+
+
+def test_force_unlock_when_not_locked(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="not locked"):
+        LocalBackend(tmp_path / "s.json").force_unlock("x")
+
+
+def test_journal_path_is_beside_state(tmp_path: Path) -> None:
+    assert LocalBackend(tmp_path / "s.json").journal_path == tmp_path / "s.json.journal"
