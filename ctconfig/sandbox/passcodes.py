@@ -46,7 +46,9 @@ def insert(
     rules.check_passcode_name(account_id, name)
     rules.check_expiry_days(account_id, name, expires_in_days)
     account_mode(conn, account_id)
-    (count,) = conn.execute("SELECT COUNT(*) FROM passcodes WHERE account_id = ?", (account_id,)).fetchone()
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM passcodes WHERE account_id = ?", (account_id,)
+    ).fetchone()
     if count >= rules.MAX_ACCOUNT_PASSCODES:
         raise LimitError(
             f"account {account_id} already has {rules.MAX_ACCOUNT_PASSCODES} account passcodes, "
@@ -116,7 +118,9 @@ def find(conn: sqlite3.Connection, account_id: str, passcode_id: str) -> Observe
     return from_row(row)
 
 
-def check_name_free(conn: sqlite3.Connection, account_id: str, name: str, passcode_id: str | None) -> None:
+def check_name_free(
+    conn: sqlite3.Connection, account_id: str, name: str, passcode_id: str | None
+) -> None:
     """Names are unique per account, ignoring case; a passcode may keep its own name."""
     clash = conn.execute(
         "SELECT id, name FROM passcodes WHERE account_id = ? AND name_key = ?",
@@ -129,7 +133,9 @@ def check_name_free(conn: sqlite3.Connection, account_id: str, name: str, passco
         )
 
 
-def lookup_secret(conn: sqlite3.Connection, account_id: str, secret_hash: str) -> ObservedPasscode | None:
+def lookup_secret(
+    conn: sqlite3.Connection, account_id: str, secret_hash: str
+) -> ObservedPasscode | None:
     """The passcode whose secret has this hash, if any."""
     row = conn.execute(
         "SELECT * FROM passcodes WHERE account_id = ? AND secret_hash = ?",

@@ -52,7 +52,8 @@ def check_passcode_name(account_id: str, name: str) -> str:
         )
     if not name.isprintable() or "/" in name:
         raise LimitError(
-            f"passcode name {name!r} in account {account_id} must be printable characters without '/'"
+            f"passcode name {name!r} in account {account_id} must be printable characters "
+            "without '/'"
         )
     return name
 
@@ -80,7 +81,9 @@ def check_validity_days(account_id: str, email: str, days: int | None) -> int | 
 def check_mode(account_id: str, mode: str) -> str:
     """API authentication uses account passcodes or user passcodes."""
     if mode not in PASSCODE_MODES:
-        raise LimitError(f"passcode mode {mode!r} for account {account_id} must be 'account' or 'user'")
+        raise LimitError(
+            f"passcode mode {mode!r} for account {account_id} must be 'account' or 'user'"
+        )
     return mode
 
 

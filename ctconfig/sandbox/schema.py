@@ -66,7 +66,9 @@ CREATE INDEX IF NOT EXISTS grants_by_secret ON grants (account_id, secret_hash);
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the sandbox database, ready for one-transaction-per-call use."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+    )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

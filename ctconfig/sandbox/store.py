@@ -143,9 +143,12 @@ class SandboxStore:
         with self._transaction() as conn:
             return self._create_account(conn, account_id, emails)
 
-    def _create_account(self, conn: sqlite3.Connection, account_id: str, emails: Iterable[str]) -> bool:
+    def _create_account(
+        self, conn: sqlite3.Connection, account_id: str, emails: Iterable[str]
+    ) -> bool:
         created = conn.execute(
-            "INSERT OR IGNORE INTO accounts (id, passcode_mode, created_at) VALUES (?, 'account', ?)",
+            "INSERT OR IGNORE INTO accounts (id, passcode_mode, created_at) "
+            "VALUES (?, 'account', ?)",
             (account_id, to_text(self._now(conn))),
         ).rowcount
         if not created:
@@ -173,7 +176,9 @@ class SandboxStore:
     def mutation_count(self, account_id: str) -> int:
         """How many mutating API operations the account has received (0 if it does not exist)."""
         with self._transaction(write=False) as conn:
-            row = conn.execute("SELECT count FROM mutations WHERE account_id = ?", (account_id,)).fetchone()
+            row = conn.execute(
+                "SELECT count FROM mutations WHERE account_id = ?", (account_id,)
+            ).fetchone()
             return 0 if row is None else int(row["count"])
 
     @contextmanager
@@ -182,7 +187,9 @@ class SandboxStore:
         with self._transaction() as conn:
             yield conn
             if not dashboard:
-                conn.execute("UPDATE mutations SET count = count + 1 WHERE account_id = ?", (account_id,))
+                conn.execute(
+                    "UPDATE mutations SET count = count + 1 WHERE account_id = ?", (account_id,)
+                )
 
     def set_passcode_mode(self, account_id: str, mode: str, *, dashboard: bool = False) -> None:
         """Enforce account passcodes ("account") or user passcodes ("user") for API calls."""
@@ -213,7 +220,9 @@ class SandboxStore:
         with self._mutation(account_id, dashboard) as conn:
             return passcodes.update(conn, account_id, passcode_id, name, expires_in_days)
 
-    def delete_passcode(self, account_id: str, passcode_id: str, *, dashboard: bool = False) -> None:
+    def delete_passcode(
+        self, account_id: str, passcode_id: str, *, dashboard: bool = False
+    ) -> None:
         """Delete an account passcode: every integration using it stops working."""
         with self._mutation(account_id, dashboard) as conn:
             passcodes.delete(conn, account_id, passcode_id)
@@ -241,7 +250,9 @@ class SandboxStore:
         with self._mutation(account_id, dashboard) as conn:
             return users.grant(conn, account_id, email, validity_days, self._now(conn))
 
-    def reset_user_passcode(self, account_id: str, email: str, *, dashboard: bool = False) -> ObservedGrant:
+    def reset_user_passcode(
+        self, account_id: str, email: str, *, dashboard: bool = False
+    ) -> ObservedGrant:
         """Issue the user a fresh secret and restart the passcode's validity from now."""
         email = rules.normalize_email(account_id, email)
         with self._mutation(account_id, dashboard) as conn:
@@ -280,7 +291,9 @@ class SandboxStore:
         """Whose passcode this secret is and whether it still works; None if unknown."""
         digest = rules.hash_secret(secret)
         with self._transaction(write=False) as conn:
-            row = conn.execute("SELECT passcode_mode FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            row = conn.execute(
+                "SELECT passcode_mode FROM accounts WHERE id = ?", (account_id,)
+            ).fetchone()
             if row is None:
                 return None
             mode, now = str(row["passcode_mode"]), self._now(conn)

@@ -34,7 +34,9 @@ def list_users(conn: sqlite3.Connection, account_id: str) -> tuple[ObservedUser,
         row["email"]: grant_from_row(row)
         for row in conn.execute("SELECT * FROM grants WHERE account_id = ?", (account_id,))
     }
-    rows = conn.execute("SELECT email, role FROM users WHERE account_id = ? ORDER BY email", (account_id,))
+    rows = conn.execute(
+        "SELECT email, role FROM users WHERE account_id = ? ORDER BY email", (account_id,)
+    )
     return tuple(ObservedUser(row["email"], row["role"], grants.get(row["email"])) for row in rows)
 
 
@@ -46,7 +48,9 @@ def role_of(conn: sqlite3.Connection, account_id: str, email: str) -> str | None
     return None if row is None else str(row["role"])
 
 
-def insert_users(conn: sqlite3.Connection, account_id: str, emails: Iterable[str], role: str) -> None:
+def insert_users(
+    conn: sqlite3.Connection, account_id: str, emails: Iterable[str], role: str
+) -> None:
     """Add users that are not members yet (used to seed a new account)."""
     conn.executemany(
         "INSERT OR IGNORE INTO users (account_id, email, role) VALUES (?, ?, ?)",
@@ -88,7 +92,8 @@ def require_user(
     role = role_of(conn, account_id, email)
     if role is None:
         raise error(
-            f"{email} is not a dashboard user of account {account_id}; add them in the dashboard first"
+            f"{email} is not a dashboard user of account {account_id}; "
+            "add them in the dashboard first"
         )
     return role
 
@@ -122,7 +127,8 @@ def grant(
     require_user(conn, account_id, email, LimitError)
     if find_grant(conn, account_id, email) is not None:
         raise ConflictError(
-            f"{email} already has a user passcode in account {account_id}; reset or revoke it instead"
+            f"{email} already has a user passcode in account {account_id}; "
+            "reset or revoke it instead"
         )
     granted, _secret = write_grant(conn, account_id, email, validity_days, now)
     return granted
