@@ -1,0 +1,264 @@
+"""What changed between two state versions, resource by resource and attribute by attribute.
+
+`state diff A B` is the audit view of the state history: A and B are serials
+kept by the backend, state files, or `git:REV:PATH`. deepdiff finds the
+changed paths; a list that changed is reported whole (before → after) because
+that reads better than item-by-item edits.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ctconfig.errors import CtconfigError
+from ctconfig.state.base import HistoryEntry, StateBackend
+from ctconfig.state.model import State, StateError
+
+ABSENT: Any = None  # how a missing attribute appears in `before`/`after`
+
+
+class DiffSourceError(CtconfigError):
+    """A diff side could not be read: no such serial, file or git revision."""
+
+
+@dataclass(frozen=True)
+class DiffSide:
+    """One side of a diff: the state and, for a kept serial, who wrote it."""
+
+    label: str
+    state: State
+    entry: HistoryEntry | None = None
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    """One changed path inside a resource, such as `attributes.expires_at`."""
+
+    path: str
+    before: Any
+    after: Any
+    before_present: bool = True
+    after_present: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"path": self.path}
+        if self.before_present:
+            data["before"] = self.before
+        if self.after_present:
+            data["after"] = self.after
+        return data
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """A resource that was added, changed or removed between the two versions."""
+
+    address: str
+    change: str  # "added" | "changed" | "removed"
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    attributes: tuple[AttributeChange, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "change": self.change,
+            "before": self.before,
+            "after": self.after,
+            "attributes": [change.to_json() for change in self.attributes],
+        }
+
+
+@dataclass(frozen=True)
+class StateDiff:
+    """The whole comparison, plus the history entries that produced B from A (when known)."""
+
+    before: DiffSide
+    after: DiffSide
+    changes: tuple[ResourceChange, ...]
+    between: tuple[HistoryEntry, ...] = field(default_factory=tuple)
+
+    def of_kind(self, change: str) -> list[ResourceChange]:
+        return [item for item in self.changes if item.change == change]
+
+    @property
+    def lineage_changed(self) -> bool:
+        return self.before.state.lineage != self.after.state.lineage
+
+    def summary(self) -> str:
+        """`2 added, 1 changed, 0 removed`."""
+        counts = [f"{len(self.of_kind(kind))} {kind}" for kind in ("added", "changed", "removed")]
+        return ", ".join(counts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "before": _side_json(self.before),
+            "after": _side_json(self.after),
+            "lineage_changed": self.lineage_changed,
+            "summary": {kind: len(self.of_kind(kind)) for kind in ("added", "changed", "removed")},
+            "between": [_entry_json(entry) for entry in self.between],
+            "changes": [change.to_json() for change in self.changes],
+        }
+
+
+def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "serial": entry.serial,
+        "created": entry.created,
+        "audit": entry.audit.to_json() if entry.audit else None,
+    }
+
+
+def _side_json(side: DiffSide) -> dict[str, Any]:
+    return {
+        "label": side.label,
+        "lineage": side.state.lineage,
+        "serial": side.state.serial,
+        "written": _entry_json(side.entry) if side.entry else None,
+    }
+
+
+def diff_states(
+    before: DiffSide, after: DiffSide, history: list[HistoryEntry] | None = None
+) -> StateDiff:
+    """Compare two versions; `history` (oldest first) names the writes between them."""
+    from deepdiff import DeepDiff  # imported here: only `state diff` pays for it
+
+    old = {address: res.to_json() for address, res in before.state.resources.items()}
+    new = {address: res.to_json() for address, res in after.state.resources.items()}
+    changed_paths: dict[str, set[tuple[str, ...]]] = {}
+    tree = DeepDiff(old, new, view="tree")
+    for levels in tree.values():
+        for level in levels:
+            path = level.path(output_format="list")
+            if len(path) > 1:
+                changed_paths.setdefault(str(path[0]), set()).add(_up_to_first_index(path[1:]))
+    changes: list[ResourceChange] = []
+    for address in sorted(set(old) | set(new)):
+        if address not in old:
+            changes.append(ResourceChange(address, "added", None, new[address]))
+        elif address not in new:
+            changes.append(ResourceChange(address, "removed", old[address], None))
+        elif address in changed_paths:
+            attributes = tuple(
+                _attribute_change(old[address], new[address], path)
+                for path in sorted(changed_paths[address])
+            )
+            changes.append(
+                ResourceChange(address, "changed", old[address], new[address], attributes)
+            )
+    between: tuple[HistoryEntry, ...] = ()
+    if history and before.entry and after.entry:
+        low, high = before.entry.serial, after.entry.serial
+        between = tuple(entry for entry in history if low < entry.serial <= high)
+    return StateDiff(before=before, after=after, changes=tuple(changes), between=between)
+
+
+def _up_to_first_index(path: list[Any]) -> tuple[str, ...]:
+    """`attributes.previously[2]` → `attributes.previously`: lists are compared whole."""
+    keys: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            break
+        keys.append(str(part))
+    return tuple(keys)
+
+
+def _lookup(document: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]:
+    node: Any = document
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False, ABSENT
+        node = node[key]
+    return True, node
+
+
+def _attribute_change(
+    old: dict[str, Any], new: dict[str, Any], path: tuple[str, ...]
+) -> AttributeChange:
+    before_present, before = _lookup(old, path)
+    after_present, after = _lookup(new, path)
+    return AttributeChange(".".join(path), before, after, before_present, after_present)
+
+
+# -- reading a side -------------------------------------------------------------------------
+
+
+class KeptVersions:
+    """The backend's kept versions, opened only if a serial is asked for and read once."""
+
+    def __init__(self, open_backend: Callable[[], StateBackend]) -> None:
+        self._open_backend = open_backend
+        self._backend: StateBackend | None = None
+        self._history: list[HistoryEntry] | None = None
+
+    @property
+    def backend(self) -> StateBackend:
+        if self._backend is None:
+            self._backend = self._open_backend()
+        return self._backend
+
+    def history(self) -> list[HistoryEntry]:
+        if self._history is None:
+            self._history = self.backend.history()
+        return self._history
+
+    def side(self, serial: int) -> DiffSide:
+        try:
+            state = self.backend.read_serial(serial)
+        except StateError as exc:
+            raise DiffSourceError(f"serial {serial}: {exc}") from exc
+        entry = next((item for item in self.history() if item.serial == serial), None)
+        return DiffSide(label=f"serial {serial}", state=state, entry=entry)
+
+
+def load_side(spec: str, versions: KeptVersions) -> DiffSide:
+    """Resolve `7` (a kept serial), `git:REV:PATH` or a file path into a state version.
+
+    The backend is opened only for serials, so diffing two files needs no config.
+    """
+    if spec.startswith("git:"):
+        return _from_git(spec)
+    if spec.isdigit():
+        return versions.side(int(spec))
+    path = Path(spec)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DiffSourceError(
+            f"{spec}: no such file (a diff side is a serial, a state file or git:REV:PATH)"
+        ) from None
+    return DiffSide(label=spec, state=_parse(text, spec))
+
+
+def _from_git(spec: str) -> DiffSide:
+    _, _, rest = spec.partition(":")
+    revision, separator, path = rest.partition(":")
+    if not separator or not revision or not path:
+        raise DiffSourceError(
+            f"{spec}: expected git:REV:PATH, such as git:HEAD~1:ctconfig.state.json"
+        )
+    try:
+        shown = subprocess.run(
+            ["git", "show", f"{revision}:{path}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise DiffSourceError(f"{spec}: git is not installed") from None
+    if shown.returncode != 0:
+        reason = (shown.stderr.strip().splitlines() or ["git show failed"])[0]
+        raise DiffSourceError(f"{spec}: {reason}")
+    return DiffSide(label=spec, state=_parse(shown.stdout, spec))
+
+
+def _parse(text: str, where: str) -> State:
+    try:
+        return State.loads(text)
+    except StateError as exc:
+        raise DiffSourceError(f"{where}: {exc}") from exc
