@@ -1,0 +1,10 @@
+"""The machine view of a plan: the saved-plan document, validated by `schemas/plan.schema.json`."""
+
+from __future__ import annotations
+
+from ctconfig.plan import Plan
+
+
+def render_json(plan: Plan) -> str:
+    """The plan as JSON: ctconfig's fields plus Terraform-style `resource_changes`."""
+    return plan.dumps()
