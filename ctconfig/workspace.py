@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ctconfig.config.models import Config
 from ctconfig.errors import CtconfigError

@@ -226,8 +226,9 @@ def apply_command(
         expected = saved.digest if saved is not None else plan_digest
         if expected and plan.digest != expected:
             raise PlanError(
-                f"the plan changed since it was reviewed (reviewed {expected[:19]}…, now {plan.digest[:19]}…): "
-                "the config, the state or the accounts moved. Re-run `ctconfig plan` and review it again."
+                f"the plan changed since it was reviewed (reviewed {expected[:19]}…, "
+                f"now {plan.digest[:19]}…): the config, the state or the accounts moved. "
+                "Re-run `ctconfig plan` and review it again."
             )
         click.echo(render_plan(plan, "text"), nl=False)
         if plan.errors:
