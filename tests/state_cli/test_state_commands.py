@@ -1,0 +1,229 @@
+"""`state list/show/rm/mv/pull/push/history` and `force-unlock` through the installed command."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ctconfig.state.base import AuditRecord
+from ctconfig.state.model import ResourceState, State
+
+Workspace = Any  # the `workspace` fixture from conftest.py
+
+
+def estate(ws: Workspace) -> dict[str, ResourceState]:
+    passcode, grant = ws.passcode, ws.grant
+    return {
+        "prod/account_passcode/active": passcode("active", 90),
+        "prod/account_passcode/soon": passcode("soon", 10),
+        "prod/account_passcode/gone": passcode("gone", -3),
+        "prod/account_passcode/forever": passcode("forever", None),
+        "prod/account_passcode/old~retiring-20260101": passcode("old~retiring-20260101", 60),
+        "prod/account_passcode/adopted": passcode("adopted", 90, secret_known=False),
+        "prod/account_passcode/broken": passcode("broken", 90, tainted="secret sink failed"),
+        "prod/user_passcode/alice@example.com": grant("alice@example.com", 200),
+        "prod/settings": ws.settings(),
+    }
+
+
+def row(output: str, address: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith(address + " "))
+
+
+def test_list_shows_status_and_what_needs_attention(workspace: Workspace) -> None:
+    workspace.write(estate(workspace))
+    result = workspace.run("state", "list")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.splitlines()[0].split() == ["ADDRESS", "KIND", "STATUS", "NOTES"]
+    assert row(out, "prod/account_passcode/active").split()[1:] == ["account_passcode", "active"]
+    assert "expiring soon" in row(out, "prod/account_passcode/soon")
+    assert row(out, "prod/account_passcode/gone").split()[2] == "expired"
+    assert row(out, "prod/account_passcode/forever").split()[2] == "active"
+    assert row(out, "prod/account_passcode/old~retiring-20260101").split()[2] == "retiring"
+    assert row(out, "prod/account_passcode/adopted").endswith("secret unknown")
+    assert row(out, "prod/account_passcode/broken").endswith("tainted: secret sink failed")
+    assert "secret unknown" not in row(out, "prod/user_passcode/alice@example.com")
+    assert "passcode_mode user" in row(out, "prod/settings")
+
+
+def test_list_of_an_empty_state(workspace: Workspace) -> None:
+    result = workspace.run("state", "list")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("No resources in state")
+
+
+def test_show_says_plainly_when_the_secret_is_unknown_or_tainted(workspace: Workspace) -> None:
+    workspace.write(estate(workspace))
+    adopted = workspace.run("state", "show", "prod/account_passcode/adopted")
+    assert adopted.returncode == 0, adopted.stderr
+    assert "  remote_id:          pc-adopted" in adopted.stdout
+    assert '    name: "adopted"' in adopted.stdout
+    assert (
+        "secret unknown: this passcode was adopted (imported); "
+        "rotate it to get a secret into the sink"
+    ) in adopted.stdout
+    broken = workspace.run("state", "show", "prod/account_passcode/broken")
+    assert "tainted: secret sink failed; the next plan replaces it" in broken.stdout
+    assert "secret unknown" not in broken.stdout
+    missing = workspace.run("state", "show", "prod/account_passcode/nope")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        f"Error: not in state {workspace.state_path}: prod/account_passcode/nope "
+        "(`ctconfig state list` shows what is there)"
+    ]
+
+
+def test_rm_forgets_and_records_who_did_it(workspace: Workspace) -> None:
+    workspace.write(estate(workspace))
+    result = workspace.run(
+        "state", "rm", "prod/account_passcode/gone", "prod/settings", env={"GITHUB_ACTOR": "ci-bot"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "Removed 2 resource(s) from state (serial 2); the account was not touched." in result.stdout
+    )
+    current = workspace.current()
+    assert current.serial == 2
+    assert "prod/account_passcode/gone" not in current.resources
+    assert "prod/settings" not in current.resources
+    audit = workspace.backend.history()[-1].audit
+    assert audit is not None
+    assert (audit.who, audit.operation) == ("ci-bot", "state rm")
+    assert [a["address"] for a in audit.actions] == ["prod/account_passcode/gone", "prod/settings"]
+
+
+def test_rm_of_an_unknown_address_writes_nothing(workspace: Workspace) -> None:
+    workspace.write(estate(workspace))
+    result = workspace.run("state", "rm", "prod/account_passcode/active", "prod/account_passcode/x")
+    assert result.returncode == 1
+    assert "prod/account_passcode/x" in result.stderr
+    assert workspace.current().serial == 1
+    workspace.backend.unlock(workspace.backend.lock("check"))  # the lock was released
+
+
+def test_mv_renames_and_refuses_clashes(workspace: Workspace) -> None:
+    workspace.write(estate(workspace))
+    moved = workspace.run(
+        "state", "mv", "prod/account_passcode/active", "production/account_passcode/active"
+    )
+    assert moved.returncode == 0, moved.stderr
+    resources = workspace.current().resources
+    assert "production/account_passcode/active" in resources
+    assert "prod/account_passcode/active" not in resources
+    clash = workspace.run("state", "mv", "prod/account_passcode/soon", "prod/account_passcode/gone")
+    assert clash.returncode == 1 and "already in state" in clash.stderr
+    kinds = workspace.run("state", "mv", "prod/account_passcode/soon", "prod/settings")
+    assert kinds.returncode == 1 and "cannot move a account_passcode" in kinds.stderr
+    assert workspace.current().serial == 2
+
+
+def test_pull_prints_the_canonical_document(workspace: Workspace) -> None:
+    written = workspace.write(estate(workspace))
+    result = workspace.run("state", "pull")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == written.dumps()
+
+
+def test_push_refuses_to_lose_information_unless_forced(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    first = workspace.write({"prod/settings": workspace.settings()})
+    current = workspace.write(estate(workspace))
+    candidates = {
+        "other-lineage": (
+            State.new().with_resources(estate(workspace)).next_version().next_version(),
+            "lineage",
+        ),
+        "older": (first, "older than the state's 2"),
+        "same-serial": (replace(current, resources={}), "both have serial 2 but differ"),
+    }
+    for name, (document, reason) in candidates.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(document.dumps(), encoding="utf-8")
+        refused = workspace.run("state", "push", str(path))
+        assert refused.returncode == 1, name
+        assert reason in refused.stderr and "--force overrides" in refused.stderr
+    assert workspace.current() == current
+
+    same = tmp_path / "same.json"
+    same.write_text(current.dumps(), encoding="utf-8")
+    assert "already matches" in workspace.run("state", "push", str(same)).stdout
+    assert workspace.current().serial == 2
+
+    newer = tmp_path / "newer.json"
+    newer.write_text(replace(current, serial=7, resources={}).dumps(), encoding="utf-8")
+    pushed = workspace.run("state", "push", str(newer))
+    assert pushed.returncode == 0, pushed.stderr
+    assert workspace.current().serial == 7 and workspace.current().resources == {}
+
+    forced = workspace.run("state", "push", "--force", str(tmp_path / "older.json"))
+    assert forced.returncode == 0, forced.stderr
+    restored = workspace.current()
+    assert restored.serial == 8 and restored.resources == first.resources
+    audit = workspace.backend.history()[-1].audit
+    assert audit is not None and audit.operation == "state push" and "(forced)" in audit.summary
+
+
+def test_push_from_stdin_into_an_empty_backend(workspace: Workspace) -> None:
+    document = State.new().with_resources(estate(workspace)).next_version()
+    result = workspace.run("state", "push", "-", input=document.dumps())
+    assert result.returncode == 0, result.stderr
+    assert workspace.current() == document
+
+
+def test_history_lists_serial_time_who_and_summary(workspace: Workspace) -> None:
+    workspace.write(
+        {"prod/settings": workspace.settings()},
+        AuditRecord(
+            who="alice",
+            when="2026-03-01T10:00:00Z",
+            operation="apply",
+            plan_digest="sha256:aaaaaaaaaaaa",
+            summary="1 configured",
+        ),
+    )
+    workspace.write(estate(workspace))
+    result = workspace.run("state", "history")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["SERIAL", "WRITTEN", "WHO", "SUMMARY"]
+    assert lines[1].split() == [
+        "1",
+        "2026-03-01T10:00:00Z",
+        "alice",
+        "apply:",
+        "1",
+        "configured",
+        "[plan",
+        "sha256:aaaaaaaaaaaa]",
+    ]
+    assert lines[2].startswith("2 ") and lines[2].endswith("(no audit record)")
+    as_json = json.loads(workspace.run("state", "history", "--format", "json").stdout)
+    assert [entry["serial"] for entry in as_json] == [1, 2]
+
+
+def test_writing_commands_wait_for_the_lock_and_name_its_holder(workspace: Workspace) -> None:
+    workspace.write(estate(workspace))
+    held = workspace.backend.lock("apply")
+    blocked = workspace.run("state", "rm", "--lock-timeout", "1s", "prod/settings")
+    assert blocked.returncode == 1
+    assert held.id in blocked.stderr and "apply" in blocked.stderr
+    assert len(blocked.stderr.strip().splitlines()) == 1
+
+    declined = workspace.run("force-unlock", held.id, input="n\n")
+    assert declined.returncode == 1 and "cancelled" in declined.stderr
+    unlocked = workspace.run("force-unlock", held.id, "--force")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert f"Lock {held.id} removed" in unlocked.stdout
+    done = workspace.run("state", "rm", "prod/settings")
+    assert done.returncode == 0, done.stderr
+
+
+def test_bad_lock_timeout_is_a_usage_error(workspace: Workspace) -> None:
+    workspace.write(estate(workspace))
+    result = workspace.run("state", "rm", "--lock-timeout", "soon", "prod/settings")
+    assert result.returncode == 2
+    assert "not a duration such as 30s" in result.stderr
