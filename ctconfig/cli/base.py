@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ctconfig import __version__
+from ctconfig.config.errors import ConfigError
 from ctconfig.errors import CtconfigError
 
 EXIT_ERROR = 1
@@ -60,7 +61,8 @@ def run_cli(argv: list[str]) -> int:
         if debug:
             traceback.print_exc()
         message = str(exc)
-        click.echo(message if message.startswith("Error") else f"Error: {message}", err=True)
+        located = isinstance(exc, ConfigError)  # `file:line:col: message` lines stand on their own
+        click.echo(message if located or message.startswith("Error") else f"Error: {message}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)

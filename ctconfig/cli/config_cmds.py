@@ -2,4 +2,70 @@
 
 from __future__ import annotations
 
-from ctconfig.cli.base import cli  # noqa: F401
+from pathlib import Path
+
+import click
+
+from ctconfig.cli.base import Context, cli, pass_context
+from ctconfig.config.errors import ConfigNotFoundError
+from ctconfig.config.loader import CONFIG_FILE, load_config, load_from_cli
+from ctconfig.config.schema import schema_text
+from ctconfig.config.starter import STARTER
+from ctconfig.config.summary import summarize
+from ctconfig.errors import CtconfigError
+
+
+@cli.command()
+@pass_context
+def validate(obj: Context) -> None:
+    """Check the config: YAML, keys, types and CleverTap's limits; print a summary."""
+    loaded = load_from_cli(obj.config_path)
+    click.echo(f"Config valid: {summarize(loaded.config)}.")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the config's JSON Schema (for editors: yaml-language-server)."""
+    click.echo(schema_text(), nl=False)
+
+
+@cli.command()
+@click.option(
+    "--migrate-state",
+    is_flag=True,
+    help="Instead of a starter: copy the state (with history) from OLD_CONFIG's backend to this config's.",
+)
+@click.option(
+    "--from",
+    "old_config",
+    metavar="OLD_CONFIG",
+    help="With --migrate-state: the config whose state backend to copy from.",
+)
+@pass_context
+def init(obj: Context, migrate_state: bool, old_config: str | None) -> None:
+    """Write a commented starter ctconfig.yaml (on the sandbox) in the current directory."""
+    if migrate_state:
+        if not old_config:
+            raise click.UsageError("--migrate-state needs --from OLD_CONFIG")
+        _migrate(obj, old_config)
+        return
+    if old_config:
+        raise click.UsageError("--from is only used with --migrate-state")
+    target = Path(CONFIG_FILE)
+    if target.exists():
+        raise CtconfigError(f"{CONFIG_FILE} already exists; not overwriting it (move it away first)")
+    target.write_text(STARTER, encoding="utf-8")
+    click.echo(f"Wrote {CONFIG_FILE}. Next: ctconfig validate, then ctconfig plan.")
+
+
+def _migrate(obj: Context, old_config: str) -> None:
+    from ctconfig.state import open_backend
+    from ctconfig.state.migrate import migrate_state
+
+    old_path = Path(old_config)
+    if not old_path.exists():
+        raise ConfigNotFoundError(f"config {old_config!r} (given by --from) does not exist")
+    source = load_config(old_path).config.state
+    destination = load_from_cli(obj.config_path).config.state
+    report = migrate_state(open_backend(source), open_backend(destination))
+    click.echo(str(report))

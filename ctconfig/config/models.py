@@ -2,7 +2,11 @@
 
 Durations are parsed here into days (`int`) or `None` for CleverTap's
 unbounded words (`forever` for account passcodes, `infinite` for user
-passcodes), so the rest of ctconfig never sees a string duration.
+passcodes), so the rest of ctconfig never sees a string duration. Every
+single-value rule of the domain lives here; rules that compare several
+entries (duplicates, limits, ids across accounts) live in `rules.py`.
+Validators raise `ValueError("expected ...")`; the loader adds the place
+and what was found.
 """
 
 from __future__ import annotations
@@ -10,21 +14,53 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from ctconfig.model import INFINITE_VALIDITY_DAYS, RETIRING_MARK
 
 REGIONS = ("in1", "sg1", "us1", "aps3", "mec1", "eu1")
 Region = Literal["in1", "sg1", "us1", "aps3", "mec1", "eu1"]
 Unmanaged = Literal["ignore", "warn", "delete"]
 PasscodeMode = Literal["account", "user"]
 
-_DAYS = re.compile(r"^\s*(\d+)\s*d?\s*$")
+MAX_ACCOUNT_PASSCODES = 100
+MAX_VALIDITY_DAYS = 365
+MAX_NAME_LENGTH = 64
+ALIAS_PATTERN = r"^[A-Za-z0-9_.-]+$"
+ACCOUNT_ID_PATTERN = r"^(?:TEST-)?[A-Z0-9]{3,4}(?:-[A-Z0-9]{3,4})+$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+DURATION_KEYS = frozenset(
+    {"expires_in", "rotate_before", "validity", "reset_before", "rotation_overlap", "lock_ttl"}
+)
+
+_DAYS = re.compile(r"^\s*(\d+)\s*d?\s*$", re.IGNORECASE)
 
 
 def parse_days(value: Any, unbounded: str | None = None) -> int | None:
-    """`90d`, `90` or 90 → 90; the unbounded word (if allowed) → None."""
-    if isinstance(value, bool):
-        raise ValueError("expected a number of days such as 90d")
-    if isinstance(value, int):
+    """`90d`, `90` or 90 → 90; the unbounded word (if allowed) → None.
+
+    Raises ValueError("expected ..., got ...") naming the accepted forms.
+    """
+    try:
+        return _days_or_unbounded(value, unbounded)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, got {value!r}") from None
+
+
+def _days_or_unbounded(value: Any, unbounded: str | None) -> int | None:
+    """parse_days without the echo: the loader adds what was found (or hides it)."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str):
         if unbounded is not None and value.strip().lower() == unbounded:
@@ -35,21 +71,76 @@ def parse_days(value: Any, unbounded: str | None = None) -> int | None:
     expected = "a number of days such as 90d"
     if unbounded:
         expected += f" or {unbounded!r}"
-    raise ValueError(f"expected {expected}, got {value!r}")
+    raise ValueError(f"expected {expected}")
 
 
 def _expiry(value: Any) -> int | None:
-    return parse_days(value, "forever")
+    days = _days_or_unbounded(value, "forever")
+    if days is not None and days < 1:
+        raise ValueError("expected at least 1 day, or 'forever'")
+    return days
 
 
 def _validity(value: Any) -> int | None:
-    return parse_days(value, "infinite")
+    days = _days_or_unbounded(value, "infinite")
+    if days is not None and not 1 <= days <= MAX_VALIDITY_DAYS:
+        raise ValueError(f"expected 1 to {MAX_VALIDITY_DAYS} days, or 'infinite'")
+    return days
 
 
 def _days(value: Any) -> int:
-    days = parse_days(value)
-    assert days is not None
+    days = _days_or_unbounded(value, None)
+    if days is None or days < 0:
+        raise ValueError("expected a number of days such as 14d")
     return days
+
+
+def check_passcode_name(name: str) -> str:
+    """An account passcode name as CleverTap and ctconfig's rotation accept it."""
+    if RETIRING_MARK in name:
+        raise ValueError(f"'{RETIRING_MARK}' is reserved for rotation; expected a name without it")
+    if not 1 <= len(name) <= MAX_NAME_LENGTH or "/" in name or not name.isprintable():
+        raise ValueError(f"expected 1 to {MAX_NAME_LENGTH} printable characters without '/'")
+    return name
+
+
+def _passcode_name_key(name: str) -> str:
+    try:
+        return check_passcode_name(name)
+    except ValueError as exc:
+        raise ValueError(f"account passcode name {name!r}: {exc}") from None
+
+
+def _email_key(email: str) -> str:
+    if not re.match(EMAIL_PATTERN, email):
+        raise ValueError(f"user {email!r}: expected an email address such as alice@example.com")
+    return email.lower()
+
+
+def _alias_key(alias: str) -> str:
+    if not re.match(ALIAS_PATTERN, alias):
+        raise ValueError(f"account alias {alias!r}: expected letters, digits, '_', '.' or '-'")
+    return alias
+
+
+def _account_id(value: str) -> str:
+    if not re.match(ACCOUNT_ID_PATTERN, value):
+        raise ValueError("expected a CleverTap account id such as W9R-486-4W5Z or TEST-R78-ZZK-955Z")
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not re.match(ENV_NAME_PATTERN, value):
+        raise ValueError("expected an environment variable name such as CT_PROD_PASSCODE")
+    return value
+
+
+def _command(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, list) and value and all(isinstance(part, str) for part in value):
+        return value
+    raise ValueError("expected a command line, as a string or a list of strings")
 
 
 _DAYS_PATTERN = r"^[0-9]+d?$"
@@ -74,7 +165,7 @@ Validity = Annotated[
         {
             "description": "Validity of the user passcode: 1-365 days (30d or 30), or 'infinite'.",
             "anyOf": [
-                {"type": "integer", "minimum": 1, "maximum": 365},
+                {"type": "integer", "minimum": 1, "maximum": MAX_VALIDITY_DAYS},
                 {"type": "string", "pattern": _DAYS_PATTERN},
                 {"const": "infinite"},
             ],
@@ -91,14 +182,25 @@ Days = Annotated[
         }
     ),
 ]
+EnvName = Annotated[
+    str, AfterValidator(_env_name), WithJsonSchema({"type": "string", "pattern": ENV_NAME_PATTERN})
+]
+AccountId = Annotated[
+    str,
+    AfterValidator(_account_id),
+    WithJsonSchema({"type": "string", "pattern": ACCOUNT_ID_PATTERN}),
+]
+AccountAlias = Annotated[str, AfterValidator(_alias_key)]
+PasscodeName = Annotated[str, AfterValidator(_passcode_name_key)]
+Email = Annotated[str, AfterValidator(_email_key)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class LocalState(_Strict):
-    """State in a JSON file beside the config (the default)."""
+    """State in a JSON file, relative to the working directory (the default)."""
 
     backend: Literal["local"] = "local"
     path: str = "ctconfig.state.json"
@@ -108,7 +210,7 @@ class PostgresState(_Strict):
     """State in PostgreSQL: one table of versions, advisory locks."""
 
     backend: Literal["postgres"]
-    dsn_env: str = Field(description="Environment variable holding the libpq connection string.")
+    dsn_env: EnvName = Field(description="Environment variable holding the libpq connection string.")
     name: str = Field("default", description="State name: several states can share a database.")
     schema_name: str = Field("ctconfig", alias="schema")
 
@@ -131,13 +233,11 @@ class HttpState(_Strict):
     address: str
     lock_address: str | None = None
     unlock_address: str | None = None
-    username_env: str | None = None
-    password_env: str | None = None
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
 
 
-StateConfig = Annotated[
-    LocalState | PostgresState | S3State | HttpState, Field(discriminator="backend")
-]
+StateConfig = Annotated[LocalState | PostgresState | S3State | HttpState, Field(discriminator="backend")]
 
 
 class SandboxProvider(_Strict):
@@ -173,7 +273,7 @@ class CommandSink(_Strict):
     """A command that receives the secret on stdin (e.g. a secret manager's CLI)."""
 
     sink: Literal["command"]
-    command: str | list[str]
+    command: Annotated[str | list[str], BeforeValidator(_command)]
 
 
 class EnvFileSink(_Strict):
@@ -184,6 +284,9 @@ class EnvFileSink(_Strict):
 
 
 SecretsConfig = Annotated[FileSink | CommandSink | EnvFileSink, Field(discriminator="sink")]
+
+# The key that picks each section's variant, and the variant used when it is left out.
+SECTION_TAGS = {"state": ("backend", "local"), "provider": ("kind", "sandbox"), "secrets": ("sink", "file")}
 
 
 class Defaults(_Strict):
@@ -198,14 +301,16 @@ class Safety(_Strict):
 
 
 class Credentials(_Strict):
-    passcode_env: str = Field(description="Environment variable holding the admin passcode.")
+    passcode_env: EnvName = Field(description="Environment variable holding the admin passcode.")
 
 
 class AccountPasscodeSpec(_Strict):
     expires_in: ExpiresIn
     rotate_before: Days | None = None
     prevent_destroy: bool = False
-    previously: list[str] = Field(default_factory=list)
+    previously: list[Annotated[str, AfterValidator(check_passcode_name)]] = Field(
+        default_factory=list, description="Earlier names of this passcode (a rename)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -214,21 +319,57 @@ class AccountPasscodeSpec(_Strict):
             return {**data, "previously": [data["previously"]]}
         return data
 
+    @field_validator("rotate_before")
+    @classmethod
+    def _rotate_before_expiry(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None or "expires_in" not in info.data:
+            return value
+        expires_in = info.data["expires_in"]
+        if expires_in is None:
+            raise ValueError("expected no rotate_before, as expires_in is 'forever'")
+        if value >= expires_in:
+            raise ValueError(f"expected fewer days than expires_in ({expires_in}d)")
+        return value
+
 
 class UserPasscodeSpec(_Strict):
     validity: Validity
     reset_before: Days | None = None
     prevent_destroy: bool = False
 
+    @field_validator("reset_before")
+    @classmethod
+    def _reset_before_validity(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None or "validity" not in info.data:
+            return value
+        validity = info.data["validity"]
+        limit = INFINITE_VALIDITY_DAYS if validity is None else validity
+        if value >= limit:
+            raise ValueError(f"expected fewer days than validity ({limit}d)")
+        return value
+
 
 class Account(_Strict):
-    id: str
+    id: AccountId
     region: Region | None = None
     credentials: Credentials | None = None
     passcode_mode: PasscodeMode | None = None
     unmanaged: Unmanaged | None = None
-    account_passcodes: dict[str, AccountPasscodeSpec] = Field(default_factory=dict)
-    user_passcodes: dict[str, UserPasscodeSpec] = Field(default_factory=dict)
+    account_passcodes: dict[PasscodeName, AccountPasscodeSpec] = Field(
+        default_factory=dict,
+        json_schema_extra={
+            "maxProperties": MAX_ACCOUNT_PASSCODES,
+            "propertyNames": {
+                "minLength": 1,
+                "maxLength": MAX_NAME_LENGTH,
+                "pattern": "^[^/]+$",
+                "not": {"pattern": RETIRING_MARK},
+            },
+        },
+    )
+    user_passcodes: dict[Email, UserPasscodeSpec] = Field(
+        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": EMAIL_PATTERN}}
+    )
 
 
 class Config(_Strict):
@@ -238,7 +379,22 @@ class Config(_Strict):
     secrets: SecretsConfig = Field(default_factory=FileSink)
     defaults: Defaults = Field(default_factory=Defaults)
     safety: Safety = Field(default_factory=Safety)
-    accounts: dict[str, Account] = Field(default_factory=dict)
+    accounts: dict[AccountAlias, Account] = Field(
+        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": ALIAS_PATTERN}}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_variants(cls, data: Any) -> Any:
+        """`state: {path: x}` means the local backend: fill in each section's default variant."""
+        if not isinstance(data, dict):
+            return data
+        filled = dict(data)
+        for section, (tag, default) in SECTION_TAGS.items():
+            value = filled.get(section)
+            if isinstance(value, dict) and tag not in value:
+                filled[section] = {tag: default, **value}
+        return filled
 
     def region_of(self, alias: str) -> str:
         return self.accounts[alias].region or self.defaults.region

@@ -1,0 +1,157 @@
+"""Find the config, read it (a file or a directory of `*.yaml`), validate it, and say where.
+
+Every problem found — YAML syntax, unknown keys, wrong types, domain rules — is
+collected and raised together as one `ConfigError`, each as `file:line:col: message`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
+from ctconfig.config.merge import merge_parsed, top_level_problem
+from ctconfig.config.models import Config
+from ctconfig.config.rules import check_rules, literal_secrets
+from ctconfig.config.validation import problems_from
+from ctconfig.config.yamltree import KeyPath, ParsedFile, Position, SourceMap, parse_yaml
+
+CONFIG_FILE = "ctconfig.yaml"
+CONFIG_DIR = "ctconfig"
+CONFIG_ENV = "CTCONFIG_CONFIG"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config, the files it came from, and a digest that changes only with meaning."""
+
+    config: Config
+    files: tuple[Path, ...]
+    digest: str
+    sources: SourceMap = field(
+        default_factory=lambda: SourceMap(Position("", 1, 1)), repr=False, compare=False
+    )
+
+    def location_of(self, *keys: str) -> str | None:
+        """Where a key was written, e.g. ("accounts", "prod") → "ctconfig.yaml:5:3"; None if nowhere."""
+        found = self.sources.keys.get(keys)
+        if found is None and len(keys) >= 4 and keys[2] == "user_passcodes":
+            folded = keys[3].lower()
+            for path, position in self.sources.keys.items():
+                same_shape = path[:3] == keys[:3] and path[4:] == keys[4:] and len(path) == len(keys)
+                if same_shape and str(path[3]).lower() == folded:
+                    return str(position)
+        return None if found is None else str(found)
+
+
+def config_digest(config: Config) -> str:
+    """sha256 of the canonical JSON of the validated config: blind to comments, layout and order."""
+    canonical = json.dumps(
+        config.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def discover_config(explicit: str | None, cwd: Path | None = None) -> Path:
+    """-c PATH, else $CTCONFIG_CONFIG, else ./ctconfig.yaml, else ./ctconfig/ — or a clear error."""
+    base = cwd if cwd is not None else Path()
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    if chosen:
+        path = Path(chosen)
+        if cwd is not None and not path.is_absolute():
+            path = cwd / path
+        if not path.exists():
+            raise ConfigNotFoundError(
+                f"config {chosen!r} does not exist (given by -c/--config or ${CONFIG_ENV})"
+            )
+        return path
+    for candidate in (base / CONFIG_FILE, base / CONFIG_DIR):
+        if candidate.is_file() or (candidate.is_dir() and candidate.name == CONFIG_DIR):
+            return candidate
+    raise ConfigNotFoundError(
+        f"no config found: pass -c PATH, set ${CONFIG_ENV}, or create ./{CONFIG_FILE} or a "
+        f"./{CONFIG_DIR}/ directory of *.yaml files (`ctconfig init` writes a starter)"
+    )
+
+
+def _read(file: Path, environ: Mapping[str, str]) -> ParsedFile:
+    display = str(file)
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        parsed = ParsedFile(None, SourceMap(Position(display, 1, 1)))
+        parsed.problems.append(Problem(display, line, column, "expected UTF-8 text, found other bytes"))
+        return parsed
+    return parse_yaml(text, display, environ)
+
+
+def _files_of(path: Path) -> list[Path]:
+    if not path.exists():
+        raise ConfigNotFoundError(f"config {str(path)!r} does not exist")
+    if not path.is_dir():
+        return [path]
+    files = sorted(child for child in path.glob("*.yaml") if child.is_file())
+    if not files:
+        raise ConfigNotFoundError(f"config directory {str(path)!r} holds no *.yaml files")
+    return files
+
+
+def _under(path: KeyPath, reported: set[KeyPath]) -> bool:
+    return any(path[: len(prefix)] == prefix for prefix in reported)
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Load and validate a config file or directory; raises ConfigError listing every problem."""
+    env = os.environ if environ is None else environ
+    files = _files_of(path)
+    parsed_files = [_read(file, env) for file in files]
+    problems: list[Problem] = []
+    reported: set[KeyPath] = set()
+    for parsed in parsed_files:
+        problems += parsed.problems
+        reported |= parsed.reported
+        shape = top_level_problem(parsed)
+        if shape is not None:
+            problems.append(shape)
+    if path.is_dir():
+        data, sources, merge_problems = merge_parsed(parsed_files)
+        problems += merge_problems
+    else:
+        only = parsed_files[0]
+        if only.data is None and only.problems:
+            raise ConfigError(problems)
+        data = only.data if isinstance(only.data, dict) else {}
+        sources = only.sources
+    for secret_path, problem in literal_secrets(data, (), sources):
+        problems.append(problem)
+        reported.add(secret_path)
+    problems += [problem for _, problem in check_rules(data, sources)]
+    config: Config | None = None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems += [problem for at, problem in problems_from(exc, data, sources) if not _under(at, reported)]
+    if problems or config is None:
+        raise ConfigError(_ordered(problems, files))
+    return LoadedConfig(config, tuple(files), config_digest(config), sources)
+
+
+def _ordered(problems: list[Problem], files: list[Path]) -> list[Problem]:
+    """Unique problems, by file (in load order), line and column."""
+    rank = {str(file): index for index, file in enumerate(files)}
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (rank.get(p.path, len(rank)), p.line, p.column))
+
+
+def load_from_cli(config_path: str | None) -> LoadedConfig:
+    """What every command does first: discover the config (-c, env, defaults) and load it."""
+    return load_config(discover_config(config_path), environ=os.environ)
