@@ -110,5 +110,7 @@ def account_mode(conn: sqlite3.Connection, account_id: str) -> str:
     """The account's passcode mode; raises NotFoundError when the account does not exist."""
     row = conn.execute("SELECT passcode_mode FROM accounts WHERE id = ?", (account_id,)).fetchone()
     if row is None:
-        raise NotFoundError(f"account {account_id} does not exist in the sandbox")
+        raise NotFoundError(
+            f"account {account_id} does not exist in the sandbox; accounts are created on first use"
+        )
     return str(row["passcode_mode"])

@@ -1,0 +1,372 @@
+"""The management API (schemas/management-api.openapi.yaml) over the sandbox store.
+
+Each request is authenticated from its headers: management endpoints need a
+live admin user passcode (401 unknown/expired, 403 anything else), and
+`GET /1/account.json` takes whatever credential the account's passcode mode
+enforces. Store calls are synchronous SQLite transactions, so each request's
+work runs in one worker thread. Store errors map to the contract's statuses:
+NotFound 404, Conflict 409, Limit 400.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from ctconfig.model import ObservedGrant, ObservedPasscode, expiry_status, isoformat
+from ctconfig.providers.base import ConflictError, NotFoundError, ProviderError
+from ctconfig.sandbox import rules
+from ctconfig.sandbox.faults import STATS_PATH, FaultInjector, FaultSettings, ServerStats
+from ctconfig.sandbox.store import Credential, SandboxStore
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class ApiError(Exception):
+    """An answer in the contract's error envelope."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def fail(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"status": "fail", "error": message, "code": status}, status_code=status)
+
+
+def ok(status: int = 200, **fields: Any) -> JSONResponse:
+    return JSONResponse({"status": "success", **fields}, status_code=status)
+
+
+def passcode_json(passcode: ObservedPasscode, now: Any) -> dict[str, Any]:
+    return {
+        "id": passcode.id,
+        "name": passcode.name,
+        "expires_in_days": passcode.expires_in_days,
+        "created_at": isoformat(passcode.created_at),
+        "expires_at": isoformat(passcode.expires_at),
+        "status": expiry_status(passcode.expires_at, now).value,
+    }
+
+
+def grant_json(grant: ObservedGrant | None, now: Any) -> dict[str, Any] | None:
+    if grant is None:
+        return None
+    return {
+        "validity_days": grant.validity_days,
+        "granted_at": isoformat(grant.granted_at),
+        "expires_at": isoformat(grant.expires_at),
+        "status": expiry_status(grant.expires_at, now).value,
+    }
+
+
+# ---- request bodies ---------------------------------------------------------------------
+
+
+async def json_object(request: Request, allowed: set[str]) -> dict[str, Any]:
+    """The body as a JSON object with only `allowed` keys, else 400."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}; expected {', '.join(sorted(allowed))}")
+    return body
+
+
+def days_field(body: dict[str, Any], key: str) -> int | None:
+    """An integer number of days or null."""
+    value = body[key]
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ApiError(400, f"{key} must be an integer number of days or null")
+
+
+def name_field(body: dict[str, Any]) -> str:
+    value = body["name"]
+    if not isinstance(value, str):
+        raise ApiError(400, "name must be a string")
+    return value
+
+
+def require(body: dict[str, Any], *keys: str) -> None:
+    for key in keys:
+        if key not in body:
+            raise ApiError(400, f"missing field {key!r}")
+
+
+# ---- the API ----------------------------------------------------------------------------
+
+
+class SandboxApi:
+    """The contract's endpoints over one store."""
+
+    def __init__(self, store: SandboxStore, stats: ServerStats) -> None:
+        self.store = store
+        self.stats = stats
+
+    async def authenticate(self, request: Request) -> Credential:
+        """Who is calling, if their passcode is known and live (else 401)."""
+        account = request.headers.get("x-clevertap-account-id", "")
+        secret = request.headers.get("x-clevertap-passcode", "")
+        if not account or not secret:
+            raise ApiError(401, "X-CleverTap-Account-Id and X-CleverTap-Passcode are required")
+        credential = await run_in_threadpool(self.store.authenticate, account, secret)
+        if credential is None:
+            raise ApiError(401, "unknown account or passcode")
+        if credential.status != "active":
+            raise ApiError(401, "this passcode has expired")
+        return credential
+
+    async def admin(self, request: Request) -> str:
+        """The account id, once the caller is proven to hold a live admin user passcode."""
+        credential = await self.authenticate(request)
+        if not credential.may_manage():
+            raise ApiError(403, "managing passcodes needs an admin's user passcode")
+        return credential.account_id
+
+    def routes(self) -> list[Route]:
+        h = self._handle
+        return [
+            Route("/1/passcodes.json", h(self.list_passcodes), methods=["GET"]),
+            Route("/1/passcodes.json", h(self.create_passcode), methods=["POST"]),
+            Route("/1/passcodes/{passcode_id}.json", h(self.update_passcode), methods=["PATCH"]),
+            Route("/1/passcodes/{passcode_id}.json", h(self.delete_passcode), methods=["DELETE"]),
+            Route("/1/users.json", h(self.list_users), methods=["GET"]),
+            Route("/1/users/{email}/passcode.json", h(self.grant), methods=["POST"]),
+            Route("/1/users/{email}/passcode.json", h(self.revoke), methods=["DELETE"]),
+            Route("/1/users/{email}/passcode/reset.json", h(self.reset), methods=["POST"]),
+            Route("/1/settings/passcode-mode.json", h(self.get_mode), methods=["GET"]),
+            Route("/1/settings/passcode-mode.json", h(self.set_mode), methods=["PUT"]),
+            Route("/1/account.json", h(self.whoami), methods=["GET"]),
+            Route(STATS_PATH, self.stats_endpoint, methods=["GET"]),
+        ]
+
+    @staticmethod
+    def _handle(
+        endpoint: Callable[[Request], Any],
+    ) -> Callable[[Request], Any]:
+        """Turn ApiError and store errors into the contract's error answers."""
+
+        async def handler(request: Request) -> Response:
+            try:
+                response: Response = await endpoint(request)
+                return response
+            except ApiError as exc:
+                return fail(exc.status, exc.message)
+            except NotFoundError as exc:
+                return fail(404, str(exc))
+            except ConflictError as exc:
+                return fail(409, str(exc))
+            except ProviderError as exc:
+                return fail(400, str(exc))
+
+        return handler
+
+    async def list_passcodes(self, request: Request) -> Response:
+        snapshot = await run_in_threadpool(self.store.read, await self.admin(request))
+        now = snapshot.observed_at
+        return ok(
+            server_time=isoformat(now),
+            passcodes=[passcode_json(p, now) for p in snapshot.passcodes],
+        )
+
+    async def create_passcode(self, request: Request) -> Response:
+        account = await self.admin(request)
+        body = await json_object(request, {"name", "expires_in_days"})
+        require(body, "name", "expires_in_days")
+        name, days = name_field(body), days_field(body, "expires_in_days")
+        passcode, secret = await run_in_threadpool(self.store.create_passcode, account, name, days)
+        now = await run_in_threadpool(self.store.now)
+        return ok(201, passcode=passcode_json(passcode, now), secret=secret)
+
+    async def update_passcode(self, request: Request) -> Response:
+        account = await self.admin(request)
+        passcode_id = request.path_params["passcode_id"]
+        body = await json_object(request, {"name", "expires_in_days"})
+        if not body:
+            raise ApiError(400, "nothing to change: give name and/or expires_in_days")
+        name = name_field(body) if "name" in body else None
+        new_days = "expires_in_days" in body
+        days = days_field(body, "expires_in_days") if new_days else None
+
+        def update() -> dict[str, Any]:
+            snapshot = self.store.read(account)
+            current = snapshot.passcode_by_id(passcode_id)
+            if current is None:
+                raise ApiError(404, f"passcode {passcode_id} does not exist in account {account}")
+            updated = self.store.update_passcode(
+                account,
+                passcode_id,
+                name=current.name if name is None else name,
+                expires_in_days=days if new_days else current.expires_in_days,
+            )
+            return passcode_json(updated, self.store.now())
+
+        return ok(passcode=await run_in_threadpool(update))
+
+    async def delete_passcode(self, request: Request) -> Response:
+        account = await self.admin(request)
+        await run_in_threadpool(
+            self.store.delete_passcode, account, request.path_params["passcode_id"]
+        )
+        return ok()
+
+    async def list_users(self, request: Request) -> Response:
+        snapshot = await run_in_threadpool(self.store.read, await self.admin(request))
+        now = snapshot.observed_at
+        users = [
+            {"email": u.email, "role": u.role, "user_passcode": grant_json(u.grant, now)}
+            for u in snapshot.users
+        ]
+        return ok(server_time=isoformat(now), users=users)
+
+    async def grant(self, request: Request) -> Response:
+        account = await self.admin(request)
+        email = rules.normalize_email(account, request.path_params["email"])
+        body = await json_object(request, {"validity_days"})
+        require(body, "validity_days")
+        days = days_field(body, "validity_days")
+
+        def grant() -> dict[str, Any] | None:
+            if self.store.read(account).user(email) is None:
+                raise ApiError(404, f"{email} is not a dashboard user of account {account}")
+            granted = self.store.grant_user_passcode(account, email, days)
+            return grant_json(granted, self.store.now())
+
+        return ok(201, user_passcode=await run_in_threadpool(grant))
+
+    async def reset(self, request: Request) -> Response:
+        account = await self.admin(request)
+        email = rules.normalize_email(account, request.path_params["email"])
+
+        def reset() -> dict[str, Any] | None:
+            return grant_json(self.store.reset_user_passcode(account, email), self.store.now())
+
+        return ok(user_passcode=await run_in_threadpool(reset))
+
+    async def revoke(self, request: Request) -> Response:
+        account = await self.admin(request)
+        email = rules.normalize_email(account, request.path_params["email"])
+        await run_in_threadpool(self.store.revoke_user_passcode, account, email)
+        return ok()
+
+    async def get_mode(self, request: Request) -> Response:
+        snapshot = await run_in_threadpool(self.store.read, await self.admin(request))
+        return ok(passcode_mode=snapshot.passcode_mode)
+
+    async def set_mode(self, request: Request) -> Response:
+        account = await self.admin(request)
+        body = await json_object(request, {"passcode_mode"})
+        require(body, "passcode_mode")
+        mode = body["passcode_mode"]
+        if not isinstance(mode, str):
+            raise ApiError(400, "passcode_mode must be 'account' or 'user'")
+        await run_in_threadpool(self.store.set_passcode_mode, account, mode)
+        return ok(passcode_mode=mode)
+
+    async def whoami(self, request: Request) -> Response:
+        credential = await self.authenticate(request)
+        if not credential.may_call_api():
+            raise ApiError(
+                401,
+                f"this account enforces {credential.passcode_mode} passcodes; "
+                f"a {credential.kind} passcode is not accepted",
+            )
+        return ok(
+            account_id=credential.account_id,
+            credential={"kind": credential.kind, "name": credential.name},
+        )
+
+    async def stats_endpoint(self, request: Request) -> Response:
+        """Counters for tests and benchmarks: no auth, so loopback callers only."""
+        if request.client is None or request.client.host not in LOOPBACK:
+            return fail(403, "stats are served to loopback callers only")
+        return JSONResponse(self.stats.as_dict())
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return fail(exc.status_code, str(exc.detail))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return fail(500, f"internal error ({type(exc).__name__})")
+
+
+def create_app(
+    store: SandboxStore,
+    settings: FaultSettings,
+    stats: ServerStats | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+) -> ASGIApp:
+    """The sandbox API behind the fault injector, ready for any ASGI server (uvicorn)."""
+    stats = stats or ServerStats()
+    api = SandboxApi(store, stats)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    app = Starlette(
+        routes=api.routes(),
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        lifespan=lifespan,
+    )
+    return FaultInjector(app, settings, stats)
+
+
+def serve(
+    path: Path, host: str, port: int, settings: FaultSettings, announce: Callable[[str], None]
+) -> None:
+    """Serve the store until SIGINT/SIGTERM; port 0 picks a free port.
+
+    The socket is bound and listening before `announce` tells the caller the
+    URL, so a client that reads it can connect at once. On a signal uvicorn
+    finishes the requests in flight, the summary line is announced, and then
+    (uvicorn re-raises the signal) the process ends as the signal asks.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    store = SandboxStore(path)
+    stats = ServerStats()
+
+    def shutdown() -> None:
+        store.close()
+        announce(stats.summary())
+
+    config = uvicorn.Config(
+        create_app(store, settings, stats, on_shutdown=shutdown),
+        http="h11",
+        loop="asyncio",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    announce(f"Serving sandbox on http://{shown}:{sock.getsockname()[1]}")
+    with sock:
+        uvicorn.Server(config).run(sockets=[sock])
