@@ -65,9 +65,8 @@ def _closing_factory(make: BackendFactory) -> Iterator[BackendFactory]:
 
 @pytest.fixture
 def postgres_backend_factory(pg_dsn: str) -> Iterator[BackendFactory]:
-    from ctconfig.state.postgres import PostgresBackend
-
     from ctconfig.config.models import PostgresState
+    from ctconfig.state.postgres import PostgresBackend
 
     config = PostgresState(backend="postgres", dsn_env="TEST_PG_DSN", name=f"t-{uuid.uuid4().hex[:12]}")
     environ = {"TEST_PG_DSN": pg_dsn}
@@ -89,11 +88,11 @@ def _pg_bin(name: str) -> str | None:
     return str(candidates[-1]) if candidates else None
 
 
-def _as_postgres_user(args: list[str]) -> list[str]:
+def _run_as_postgres(args: list[str], check: bool = True) -> None:
     """initdb and pg_ctl refuse to run as root: run them as the `postgres` user."""
     if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *args]
-    return args
+        args = ["runuser", "-u", "postgres", "--", *args]
+    subprocess.run(args, check=check, stdout=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session")
@@ -111,24 +110,11 @@ def pg_dsn() -> Iterator[str]:
         shutil.chown(base, "postgres", "postgres")
     port = _free_port()
     log = base / "server.log"
-    quiet: dict[str, int] = {"stdout": subprocess.DEVNULL}
-    subprocess.run(
-        _as_postgres_user([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-        check=True,
-        **quiet,
-    )
+    _run_as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
     options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        _as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"]),
-        check=True,
-        **quiet,
-    )
+    _run_as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"])
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(
-            _as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            check=False,
-            **quiet,
-        )
+        _run_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], check=False)
         shutil.rmtree(base, ignore_errors=True)
