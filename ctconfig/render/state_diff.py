@@ -35,7 +35,11 @@ def _before_after(change: AttributeChange) -> tuple[str, str]:
 
 
 def _side_title(side: DiffSide) -> str:
-    return side.label if side.label.startswith("serial") else f"{side.label} (serial {side.state.serial})"
+    return (
+        side.label
+        if side.label.startswith("serial")
+        else f"{side.label} (serial {side.state.serial})"
+    )
 
 
 def _written_by(entry: HistoryEntry) -> str:
@@ -47,7 +51,9 @@ def _written_by(entry: HistoryEntry) -> str:
     details = audit.operation
     if audit.plan_digest:
         details += f", plan {audit.plan_digest}"
-    text = f"serial {entry.serial} written by {audit.who} on {audit.when or entry.created} ({details})"
+    text = (
+        f"serial {entry.serial} written by {audit.who} on {audit.when or entry.created} ({details})"
+    )
     return f"{text}: {audit.summary}" if audit.summary else text
 
 
@@ -79,8 +85,8 @@ def render_text(diff: StateDiff) -> str:
     """A terminal view: `+` added, `~` changed (before → after), `-` removed."""
     lines = _header_lines(diff)
     if len(diff.between) > 1:
-        lines.append("Writes in between:")
-        lines.extend(f"  {_written_by(entry)}" for entry in diff.between)
+        lines.append("Earlier writes since A:")
+        lines.extend(f"  {_written_by(entry)}" for entry in diff.between[:-1])
     lines.append("")
     if not diff.changes:
         lines.append("No resource changed.")
@@ -114,8 +120,8 @@ def render_markdown(diff: StateDiff) -> str:
     lines.extend(f"{line}  " for line in header[1:])
     if len(diff.between) > 1:
         lines.append("")
-        lines.append("Writes in between:")
-        lines.extend(f"- {_written_by(entry)}" for entry in diff.between)
+        lines.append("Earlier writes since A:")
+        lines.extend(f"- {_written_by(entry)}" for entry in diff.between[:-1])
     lines.extend(["", f"**{diff.summary()}**", ""])
     if not diff.changes:
         lines.append("No resource changed.")
@@ -134,7 +140,9 @@ def render_markdown(diff: StateDiff) -> str:
         elif change.change == "added":
             lines.append(f"| {mark} | {address} | *added* | | `{_cell(_summary(change.after))}` |")
         else:
-            lines.append(f"| {mark} | {address} | *removed* | `{_cell(_summary(change.before))}` | |")
+            lines.append(
+                f"| {mark} | {address} | *removed* | `{_cell(_summary(change.before))}` | |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -52,8 +52,10 @@ def resource_table(state: State, now: datetime) -> list[str]:
         rows.append((address, resource.kind, status, "; ".join(resource_flags(resource))))
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-        + (f"  {row[3]}" if row[3] else "")
+        (
+            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+            + f"  {row[3]}"
+        ).rstrip()
         for row in rows
     ]
 

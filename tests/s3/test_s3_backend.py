@@ -34,7 +34,9 @@ def passcode_state(state: State, name: str) -> State:
 
 
 def audit(operation: str = "apply", summary: str = "") -> AuditRecord:
-    return AuditRecord(who="alice", when="2026-01-01T00:00:00Z", operation=operation, summary=summary)
+    return AuditRecord(
+        who="alice", when="2026-01-01T00:00:00Z", operation=operation, summary=summary
+    )
 
 
 def test_first_write_then_compare_and_swap(s3_config: dict[str, Any]) -> None:

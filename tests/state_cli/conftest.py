@@ -80,10 +80,11 @@ class Workspace:
     def backend(self) -> LocalBackend:
         return LocalBackend(self.state_path)
 
-    def run(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        return self.run_ctconfig(
-            "-c", str(self.root / "ctconfig.yaml"), *args, cwd=self.root, **kwargs
-        )
+    def run(
+        self, *args: str, cwd: Path | None = None, **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
+        config = str(self.root / "ctconfig.yaml")
+        return self.run_ctconfig("-c", config, *args, cwd=cwd or self.root, **kwargs)
 
     def write(self, resources: dict[str, ResourceState], audit: AuditRecord | None = None) -> State:
         """Write the next version holding exactly `resources`."""
