@@ -139,15 +139,24 @@ def plan_now(
     provider: Provider | None,
     state: State,
     options: PlanOptions,
+    *,
+    state_exists: bool = True,
 ) -> PlanResult:
-    """Refresh (when a provider is given) and plan, stamped with the state and config it came from."""
+    """Refresh (when a provider is given) and plan, stamped with the state and config it came from.
+
+    A plan made before any state was written records an empty lineage: the
+    lineage is only fixed by the first write.
+    """
     observed: dict[str, AccountSnapshot | None] = {}
     if provider is not None:
         aliases = sorted(workspace.config.accounts)
         observed = asyncio.run(_observe_and_close(provider, workspace.targets(), aliases))
     result = make_plan(workspace.config, state, observed, options)
     plan: Plan = result.plan.with_stamp(
-        state.lineage, state.serial, workspace.loaded.digest, isoformat(options.now) or ""
+        state.lineage if state_exists else "",
+        state.serial,
+        workspace.loaded.digest,
+        isoformat(options.now) or "",
     )
     return PlanResult(plan, result.refreshed)
 

@@ -108,11 +108,11 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _plan(
     ws: Workspace, state_loaded: tuple[Any, str | None], refresh: bool, options: PlanOptions
 ) -> PlanResult:
-    state, _ = state_loaded
+    state, token = state_loaded
     provider = open_provider(ws.config) if refresh else None
     if refresh:
         _say(f"Refreshing {len(ws.config.accounts)} account(s)...")
-    return plan_now(ws, provider, state, options)
+    return plan_now(ws, provider, state, options, state_exists=token is not None)
 
 
 @cli.command("plan")
@@ -220,7 +220,7 @@ def apply_command(
     with ws.locked("apply", lock_timeout, lock and not dry_run):
         state, token = ws.load_state()
         if saved is not None:
-            check_fresh(saved, state.lineage, state.serial, ws.loaded.digest)
+            check_fresh(saved, state.lineage if token else "", state.serial, ws.loaded.digest)
         result = _plan(ws, (state, token), refresh, options)
         plan = result.plan
         expected = saved.digest if saved is not None else plan_digest
@@ -245,7 +245,7 @@ def apply_command(
         if refresh_only or not plan.has_changes:
             _save_refresh(ws, result, token, plan)
             return
-        if not auto_approve:
+        if not auto_approve and saved is None:  # a saved plan was reviewed already (as in Terraform)
             _confirm()
         outcome = _execute(ws, plan, result, parallelism)
         written = ws.save_state(

@@ -1,0 +1,210 @@
+"""The reconcile loop through the installed `ctconfig` command on the embedded sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from ctconfig.state.journal import Journal
+from ctconfig.state.model import State
+from tests.e2e.workspace import ACCOUNT_ID, Workspace
+
+ALICE, BOB = "alice@example.com", "bob@example.com"
+
+
+def demo(
+    passcodes: dict[str, object], users: dict[str, object] | None = None, **extra: object
+) -> dict[str, object]:
+    return {
+        "demo": {"id": ACCOUNT_ID, "account_passcodes": passcodes, "user_passcodes": users or {}, **extra}
+    }
+
+
+def test_walkthrough_apply_change_plan_apply_inspect(ws: Workspace) -> None:
+    ws.write_config(
+        demo(
+            {"seg": {"expires_in": "90d"}, "braze": {"expires_in": "forever"}},
+            {ALICE: {"validity": "30d"}, BOB: {"validity": "infinite"}},
+        )
+    )
+    first = ws.ct("apply", "--auto-approve")
+    assert "Plan: 2 to create, 0 to update, 0 to delete, 2 to grant, 0 to reset, 0 to revoke." in first.stdout
+    assert "secret sent to file .ctconfig/secrets/demo/seg" in first.stdout
+    assert ws.ct("plan", "--detailed-exitcode").stdout.count("No changes.") == 1
+
+    ws.write_config(
+        demo({"seg": {"expires_in": "180d"}, "new": {"expires_in": 7}}, {ALICE: {"validity": "30d"}})
+    )
+    plan = ws.ct("plan", "--detailed-exitcode", expect=2).stdout
+    assert "~ demo/account_passcode/seg will be updated in place" in plan
+    assert 'expires_in: "90d" -> "180d"' in plan
+    assert "- demo/account_passcode/braze will be deleted" in plan
+    assert "- demo/user_passcode/bob@example.com will be revoked" in plan
+    assert "Plan: 1 to create, 1 to update, 1 to delete, 0 to grant, 0 to reset, 1 to revoke." in plan
+    ws.ct("apply", "--auto-approve")
+    ws.ct("plan", "--detailed-exitcode")
+
+    listing = ws.ct("state", "list").stdout
+    assert "demo/account_passcode/new" in listing and "braze" not in listing
+    state = ws.state()
+    assert state["serial"] == 2 and set(state["resources"]) == {
+        "demo/account_passcode/new",
+        "demo/account_passcode/seg",
+        f"demo/user_passcode/{ALICE}",
+    }
+    assert state["resources"]["demo/account_passcode/seg"]["attributes"]["expires_in"] == "180d"
+    raw = (ws.root / "ctconfig.state.json").read_text()
+    assert raw.endswith("\n") and raw == json.dumps(state, sort_keys=True, indent=2) + "\n"
+    secrets_dir = ws.root / ".ctconfig" / "secrets" / "demo"
+    assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((secrets_dir / "new").stat().st_mode) == 0o600
+    fingerprint = state["resources"]["demo/account_passcode/new"]["secret_fingerprint"]
+    assert fingerprint.startswith("sha256:") and len(fingerprint) == 19
+    ws.assert_no_secret_leaked(set(ws.secret_files().values()))
+
+
+def test_second_apply_calls_no_mutating_operation(ws: Workspace) -> None:
+    ws.write_config(demo({"a": {"expires_in": 10}}, {ALICE: {"validity": 5}}, passcode_mode="account"))
+    ws.ct("apply", "--auto-approve")
+    before = ws.mutations()
+    again = ws.ct("apply", "--auto-approve")
+    assert "No changes." in again.stdout
+    assert ws.mutations() == before
+
+
+def test_dry_run_prints_operations_and_touches_nothing(ws: Workspace) -> None:
+    ws.write_config(demo({"a": {"expires_in": 10}}, {ALICE: {"validity": 5}}, passcode_mode="user"))
+    done = ws.ct("apply", "--dry-run")
+    assert "1. demo/account_passcode/a: create account passcode 'a'" in done.stdout
+    assert "3. demo/settings: set passcode mode to 'user'" in done.stdout
+    assert not (ws.root / "ctconfig.state.json").exists()
+    assert ws.mutations() == 0
+
+
+def test_apply_without_a_terminal_refuses_to_prompt(ws: Workspace) -> None:
+    ws.write_config(demo({"a": {"expires_in": 10}}))
+    done = ws.ct("apply", expect=1, input="")
+    assert "pass --auto-approve" in done.stderr
+    assert ws.mutations() == 0
+
+
+def test_saved_plan_applies_and_a_stale_one_is_refused(ws: Workspace) -> None:
+    ws.write_config(demo({"a": {"expires_in": 10}}))
+    ws.ct("plan", "-o", "first.plan")
+    ws.ct("plan", "-o", "second.plan")
+    shown = ws.ct("show", "first.plan").stdout
+    assert "+ demo/account_passcode/a will be created" in shown
+    ws.ct("apply", "first.plan")
+    stale = ws.ct("apply", "second.plan", expect=1)
+    assert "saved plan is stale: state moved from serial 0 to 1" in stale.stderr
+    assert "Re-run `ctconfig plan`" in stale.stderr
+
+    ws.ct("plan", "-o", "third.plan")
+    ws.write_config(demo({"a": {"expires_in": 11}}))
+    changed = ws.ct("apply", "third.plan", expect=1)
+    assert "config changed" in changed.stderr
+
+
+def test_held_lock_fails_fast_naming_the_holder_and_force_unlock_frees_it(ws: Workspace) -> None:
+    ws.write_config(demo({"a": {"expires_in": 10}}))
+    ws.ct("apply", "--auto-approve")
+    holder = {
+        "id": "4b3c9d0e-1111-2222-3333-444455556666",
+        "who": "mallory",
+        "host": "ci-7",
+        "pid": 999999,
+        "operation": "apply",
+        "created": "2026-11-27T10:00:00Z",
+    }
+    (ws.root / "ctconfig.state.json.lock").write_text(json.dumps(holder))
+    refused = ws.ct("apply", "--auto-approve", expect=1)
+    assert "mallory@ci-7" in refused.stderr and holder["id"] in refused.stderr
+    ws.ct("force-unlock", "--force", holder["id"])
+    ws.ct("apply", "--auto-approve")
+
+
+def test_prevent_destroy_refuses_the_plan(ws: Workspace) -> None:
+    ws.write_config(demo({"keep": {"expires_in": 10, "prevent_destroy": True}}))
+    ws.ct("apply", "--auto-approve")
+    ws.write_config(demo({}))
+    refused = ws.ct("plan", expect=1)
+    assert "prevent_destroy" in refused.stdout
+    assert "1 error" in refused.stderr
+    ws.ct("apply", "--auto-approve", expect=1)
+    assert "keep" in ws.ct("sandbox", "show").stdout
+
+
+def test_sink_failure_taints_the_passcode_and_the_next_plan_replaces_it(ws: Workspace) -> None:
+    flaky = ws.root / "sink.sh"
+    flaky.write_text(
+        '#!/bin/sh\n[ -e "$SINK_OK" ] || { echo "vault is down" >&2; exit 3; }\n'
+        'cat > "$SINK_DIR/$CTCONFIG_SECRET_NAME"\n'
+    )
+    flaky.chmod(0o755)
+    (ws.root / "vault").mkdir()
+    ws.env.update({"SINK_OK": str(ws.root / "ok"), "SINK_DIR": str(ws.root / "vault")})
+    ws.write_config(demo({"api": {"expires_in": 30}}), secrets={"sink": "command", "command": str(flaky)})
+    failed = ws.ct("apply", "--auto-approve", expect=1)
+    assert "vault is down" in failed.stdout + failed.stderr
+    assert "TAINTED: demo/account_passcode/api" in failed.stderr
+    assert ws.state()["resources"]["demo/account_passcode/api"]["tainted"].startswith("secret sink failed")
+
+    (ws.root / "ok").touch()
+    plan = ws.ct("plan", "--detailed-exitcode", expect=2).stdout
+    assert "demo/account_passcode/api will be rotated" in plan and "tainted: secret sink failed" in plan
+    ws.ct("apply", "--auto-approve")
+    assert (ws.root / "vault" / "CT_DEMO_API").read_text()
+    names = [p.name for p in ws.store().read(ACCOUNT_ID).passcodes]
+    assert names == ["api"]
+    ws.ct("plan", "--detailed-exitcode")
+    ws.assert_no_secret_leaked({(ws.root / "vault" / "CT_DEMO_API").read_text()}, sinks=("vault",))
+
+
+def test_failure_mid_apply_saves_state_and_the_next_apply_converges(ws: Workspace) -> None:
+    store = ws.store()
+    store.ensure_account(ACCOUNT_ID, [])
+    fillers = [store.create_passcode(ACCOUNT_ID, f"filler-{i:02d}", None)[0] for i in range(98)]
+    store.close()
+    ws.write_config(demo({f"p{i}": {"expires_in": 30} for i in range(4)}))
+    failed = ws.ct("apply", "--auto-approve", "--parallelism", "1", expect=1)
+    assert "Apply incomplete: 2 done, 1 failed, 1 not started." in failed.stderr
+    assert "100" in failed.stderr
+    state = ws.state()
+    assert sorted(state["resources"]) == ["demo/account_passcode/p0", "demo/account_passcode/p1"]
+
+    store = ws.store()
+    for filler in fillers[:10]:
+        store.delete_passcode(ACCOUNT_ID, filler.id)
+    store.close()
+    ws.ct("apply", "--auto-approve")
+    ws.ct("plan", "--detailed-exitcode")
+    assert len(ws.state()["resources"]) == 4
+
+
+def test_journal_left_by_a_crash_is_replayed(ws: Workspace) -> None:
+    ws.write_config(demo({"a": {"expires_in": 10}}))
+    ws.ct("apply", "--auto-approve")
+    state = State.loads((ws.root / "ctconfig.state.json").read_text())
+    journal_path = ws.root / "ctconfig.state.json.journal"
+    journal = Journal(journal_path)
+    journal.open(state.lineage, state.serial)
+    record = state.resources["demo/account_passcode/a"]
+    journal.record("demo/account_passcode/a", record.with_attributes(note="from the journal"))
+    with journal_path.open("a") as handle:
+        handle.write('{"address": "torn')  # the crash cut the last line short
+    ws.ct("plan")
+    assert not journal_path.exists() or journal_path.read_text() == ""
+    replayed = ws.state()
+    assert replayed["serial"] == state.serial + 1
+    assert replayed["resources"]["demo/account_passcode/a"]["attributes"]["note"] == "from the journal"
+
+
+def test_errors_are_one_line_without_traceback(ws: Workspace) -> None:
+    (ws.root / "ctconfig.yaml").write_text("version: 1\naccounts: [\n")
+    broken = ws.ct("plan", expect=1)
+    assert broken.stderr.count("ctconfig.yaml:") >= 1
+    ws.write_config(demo({"a": {"expires_in": 10}}))
+    missing = ws.ct("apply", "nope.plan", expect=1)
+    assert "plan file nope.plan does not exist" in missing.stderr
+    assert os.linesep.join(missing.stderr.strip().splitlines()).count("\n") == 0

@@ -1,0 +1,75 @@
+"""A temporary ctconfig workspace driven through the installed command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from ctconfig.sandbox.store import SandboxStore
+from tests.conftest import RunCtconfig
+
+ACCOUNT_ID = "TEST-R78-ZZK-955Z"
+
+
+@dataclass
+class Workspace:
+    """A directory holding ctconfig.yaml, its state, sandbox and secrets; every output is kept."""
+
+    root: Path
+    runner: RunCtconfig
+    env: dict[str, str] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+    def write_config(self, accounts: dict[str, Any], **sections: Any) -> None:
+        data: dict[str, Any] = {"version": 1, **sections, "accounts": accounts}
+        with (self.root / "ctconfig.yaml").open("w") as handle:
+            YAML().dump(data, handle)
+
+    def ct(
+        self, *args: str, expect: int | None = 0, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        done = self.runner(*args, cwd=self.root, env=self.env, input=input)
+        self.outputs += [done.stdout, done.stderr]
+        assert "Traceback" not in done.stderr, done.stderr
+        if expect is not None:
+            assert done.returncode == expect, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+        return done
+
+    def state(self) -> dict[str, Any]:
+        return dict(json.loads((self.root / "ctconfig.state.json").read_text()))
+
+    def store(self) -> SandboxStore:
+        return SandboxStore(self.root / ".ctconfig" / "sandbox.db")
+
+    def secret_files(self) -> dict[str, str]:
+        base = self.root / ".ctconfig" / "secrets"
+        return {
+            str(p.relative_to(base)): p.read_text().strip() for p in sorted(base.rglob("*")) if p.is_file()
+        }
+
+    def mutations(self, account_id: str = ACCOUNT_ID) -> int:
+        store = self.store()
+        try:
+            return store.mutation_count(account_id)
+        finally:
+            store.close()
+
+    def every_written_file(self, sinks: tuple[str, ...] = ("secrets",)) -> Iterator[Path]:
+        """Everything in the workspace except the secret sinks and the sandbox's own database."""
+        for path in self.root.rglob("*"):
+            if path.is_file() and not set(sinks) & set(path.parts) and not path.name.startswith("sandbox.db"):
+                yield path
+
+    def assert_no_secret_leaked(self, secrets: set[str], sinks: tuple[str, ...] = ("secrets",)) -> None:
+        assert secrets, "no secret was issued: the scan would prove nothing"
+        for secret in secrets:
+            for text in self.outputs:
+                assert secret not in text
+            for path in self.every_written_file(sinks):
+                assert secret not in path.read_text(errors="replace"), path
