@@ -33,14 +33,17 @@ class Held:
 
 def lock_held_error(held: Held, waited: float) -> LockHeldError:
     """The one-line message naming the holder, its age, and the ways out."""
-    waited_text = f" after waiting {format_age(round(waited))}" if waited > 0 else ""
+    waited_text = ""
+    if waited > 0:
+        waited_text = f" after waiting {format_age(round(waited)) if waited >= 10 else f'{waited:.1f}s'}"
     holder = held.holder
     if holder is None:
         return LockHeldError(
-            f"state is locked by {held.unknown_holder}{waited_text}; "
+            f"state is locked{waited_text} by {held.unknown_holder}; "
             "wait for it or retry with --lock-timeout 60s"
         )
-    prefix = f"state is locked{waited_text} by {holder.describe()}"
+    still = " still" if waited_text else ""
+    prefix = f"state is{still} locked{waited_text} by {holder.describe()}"
     if held.holder_dead:
         return LockHeldError(
             f"{prefix}; the process that holds it is no longer running: "
@@ -66,6 +69,8 @@ def acquire_with_backoff(
         if isinstance(outcome, LockInfo):
             return outcome
         now = time.monotonic()
+        if outcome.holder_dead:  # a dead holder never lets go: say so at once
+            raise lock_held_error(outcome, 0.0)
         if now >= deadline:
             raise lock_held_error(outcome, now - start if timeout > 0 else 0.0)
         time.sleep(min(delay, deadline - now))
