@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -59,3 +65,92 @@ def run_ctconfig(tmp_path: Path) -> RunCtconfig:
         )
 
     return run
+
+
+# -- a real S3 API (moto's standalone server) for the s3 state backend ---------------------
+# One server per session (it takes a second to start), one fresh bucket per test.
+
+DUMMY_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """Start `python -m moto.server` on a free port; always stop it."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-p", str(port), "-H", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Dummy credentials in the environment, as boto3 reads them."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in DUMMY_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    return dict(DUMMY_AWS_ENV)
+
+
+@pytest.fixture
+def s3_client(moto_endpoint: str, aws_env: dict[str, str]) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def s3_bucket(s3_client: Any) -> str:
+    """A fresh, empty bucket for one test."""
+    name = f"ctconfig-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_config(moto_endpoint: str, s3_bucket: str) -> dict[str, Any]:
+    """The `state:` block of a config that points at the test bucket."""
+    return {
+        "backend": "s3",
+        "bucket": s3_bucket,
+        "key": "team/ctconfig.state.json",
+        "region": "us-east-1",
+        "endpoint_url": moto_endpoint,
+    }
+
+
+@pytest.fixture
+def subprocess_env(aws_env: dict[str, str]) -> dict[str, str]:
+    """The environment for a child process that talks to the test bucket."""
+    return {**os.environ, **aws_env}

@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import json
 import os
-import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,11 +35,10 @@ from ctconfig.state.base import (
     StateVersion,
     format_age,
 )
+from ctconfig.state.lockfile import Held, acquire_with_backoff, process_is_dead
 from ctconfig.state.model import State, StateError
 
 _HISTORY_DIGITS = 8
-_LOCK_POLL_START = 0.2
-_LOCK_POLL_MAX = 2.0
 
 
 class S3AccessError(StateError):
@@ -49,6 +47,14 @@ class S3AccessError(StateError):
 
 def _utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _serial_in(body: str) -> int | str:
+    """The serial of a stored state, or "?" if someone stored something unreadable there."""
+    try:
+        return State.loads(body).serial
+    except StateError:
+        return "?"
 
 
 def _lock_age(lock: LockInfo, now: datetime) -> timedelta | None:
@@ -77,6 +83,7 @@ class S3Backend:
         self.lock_key = f"{config.key}.lock"
         self.history_prefix = f"{config.key}.history/"
         self.lock_ttl = timedelta(days=config.lock_ttl)
+        self._serial_of_token: dict[str, int] = {}  # for "serial 4 -> 5" in stale messages
         session = boto3.session.Session(
             aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
             aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
@@ -112,28 +119,37 @@ class S3Backend:
         if found is None:
             return None
         body, etag = found
-        return StateVersion(state=State.loads(body), token=etag)
+        state = State.loads(body)
+        self._serial_of_token[etag] = state.serial
+        return StateVersion(state=state, token=etag)
 
     def write(
         self, state: State, expected_token: str | None, audit: AuditRecord | None = None
     ) -> str:
         """Compare-and-swap the state object, then keep the version in history."""
-        stale = StaleStateError(
-            f"state in {self.describe()} changed since it was read (someone else wrote it); "
-            "run the command again to work from the current state"
-        )
         current = self._get(self.key)
-        if expected_token is not None:
-            if current is None or current[1] != expected_token:
-                raise stale
-            current_serial = State.loads(current[0]).serial
-            if state.serial <= current_serial:
-                raise StaleStateError(
-                    f"refusing to write serial {state.serial} to {self.describe()}: "
-                    f"it already holds serial {current_serial}"
-                )
-        elif current is not None:
-            raise stale
+        current_serial = _serial_in(current[0]) if current else None
+        if expected_token is None:
+            read_serial = "none"
+        else:
+            read_serial = str(self._serial_of_token.get(expected_token, "?"))
+
+        def stale(now: int | str | None) -> StaleStateError:
+            where = "" if now is not None else f" ({self.describe()} is gone)"
+            return StaleStateError(
+                f"state changed since it was read (serial {read_serial} -> {now}){where}; "
+                "re-run the command"
+            )
+
+        if (current is None) != (expected_token is None):
+            raise stale(current_serial)
+        if current is not None and current[1] != expected_token:
+            raise stale(current_serial)
+        if isinstance(current_serial, int) and state.serial <= current_serial:
+            raise StaleStateError(
+                f"refusing to write serial {state.serial}: {self.describe()} is already at "
+                f"serial {current_serial} and every write must increase it"
+            )
         conditions = {"IfNoneMatch": "*"} if expected_token is None else {"IfMatch": expected_token}
         try:
             response = self._call(
@@ -145,7 +161,7 @@ class S3Backend:
                 **conditions,
             )
         except (_Precondition, _Missing) as exc:
-            raise stale from exc
+            raise stale("a newer version") from exc
         created = _utc_now()
         record = {
             "serial": state.serial,
@@ -160,32 +176,41 @@ class S3Backend:
             Body=json.dumps(record, sort_keys=True, indent=2).encode(),
             ContentType="application/json",
         )
-        return str(response["ETag"])
+        token = str(response["ETag"])
+        self._serial_of_token[token] = state.serial
+        return token
 
     def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
         """Create the lock object if absent, retrying with backoff up to `timeout` seconds."""
         info = LockInfo.new(operation)
         body = json.dumps(info.to_json(), sort_keys=True).encode()
-        deadline = time.monotonic() + max(timeout, 0.0)
-        pause = _LOCK_POLL_START
-        while True:
-            try:
-                self._call(
-                    "put_object",
-                    Bucket=self.bucket,
-                    Key=self.lock_key,
-                    Body=body,
-                    ContentType="application/json",
-                    IfNoneMatch="*",
-                )
-                return info
-            except _Precondition:
-                holder = self._read_lock()
-            if holder is not None and time.monotonic() + pause > deadline:
-                raise LockHeldError(self._held_message(holder[0]), holder=holder[0])
-            if holder is not None:
-                time.sleep(pause)
-                pause = min(pause * 2, _LOCK_POLL_MAX)
+
+        def try_once() -> LockInfo | Held:
+            for _ in range(3):  # the holder may release between our put and our read
+                try:
+                    self._call(
+                        "put_object",
+                        Bucket=self.bucket,
+                        Key=self.lock_key,
+                        Body=body,
+                        ContentType="application/json",
+                        IfNoneMatch="*",
+                    )
+                    return info
+                except _Precondition:
+                    held = self._read_lock()
+                if held is not None:
+                    return Held(held[0], holder_dead=process_is_dead(held[0]))
+            return Held(None)
+
+        try:
+            return acquire_with_backoff(try_once, timeout)
+        except LockHeldError as exc:
+            if exc.holder is not None:
+                stale = self._stale_message(exc.holder)
+                if stale:
+                    raise LockHeldError(stale, exc.holder) from None
+            raise
 
     def unlock(self, lock: LockInfo) -> None:
         """Delete our lock; refuse if the lock object now belongs to someone else."""
@@ -274,20 +299,17 @@ class S3Backend:
             raise StateError(f"history object s3://{self.bucket}/{key} is malformed")
         return record
 
-    def _held_message(self, holder: LockInfo) -> str:
+    def _stale_message(self, holder: LockInfo) -> str | None:
+        """The "stale lock" message when the lock is older than `lock_ttl`, else None."""
         now = datetime.now(UTC)
         age = _lock_age(holder, now)
-        if age is not None and age > self.lock_ttl:
-            taken = format_age(int(age.total_seconds()))
-            return (
-                f"the lock on {self.describe()} is stale: taken {taken} ago "
-                f"(older than lock_ttl {self.config.lock_ttl}d) by {holder.describe(now)}; "
-                f"if that run is gone, clear it with `ctconfig force-unlock {holder.id}`"
-            )
+        if age is None or age <= self.lock_ttl:
+            return None
         return (
-            f"state {self.describe()} is locked by {holder.describe(now)}; wait for it to finish, "
-            "retry with --lock-timeout, or if that run is gone, "
-            f"`ctconfig force-unlock {holder.id}`"
+            f"the lock on {self.describe()} is stale: taken {format_age(int(age.total_seconds()))} "
+            f"ago (older than lock_ttl {self.config.lock_ttl}d) by {holder.describe(now)}; "
+            f"it is not taken over automatically: if that run is gone, "
+            f"clear it with `ctconfig force-unlock {holder.id}`"
         )
 
     def _read_lock(self) -> tuple[LockInfo, str] | None:

@@ -28,6 +28,7 @@ BackendFactory = Callable[[], StateBackend]
 CONTRACT_BACKENDS = [
     "local",
     pytest.param("postgres", marks=pytest.mark.postgres),
+    "s3",
 ]
 
 PG_DSN_ENV = "CTCONFIG_TEST_PG_DSN"
@@ -71,6 +72,16 @@ def postgres_backend_factory(pg_dsn: str) -> Iterator[BackendFactory]:
     config = PostgresState(backend="postgres", dsn_env="TEST_PG_DSN", name=f"t-{uuid.uuid4().hex[:12]}")
     environ = {"TEST_PG_DSN": pg_dsn}
     yield from _closing_factory(lambda: PostgresBackend(config, environ))
+
+
+@pytest.fixture
+def s3_backend_factory(s3_config: dict[str, object]) -> BackendFactory:
+    """Clients of one fresh bucket on the moto server (fixtures in tests/conftest.py)."""
+    from ctconfig.config.models import S3State
+    from ctconfig.state.s3 import S3Backend
+
+    config = S3State.model_validate(s3_config)
+    return lambda: S3Backend(config)
 
 
 def _free_port() -> int:
