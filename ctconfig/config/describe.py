@@ -84,7 +84,7 @@ def label(path: KeyPath) -> str:
     last = path[-1]
     if isinstance(last, int):
         return f"{label(path[:-1])}[{last}]"
-    return last
+    return last if last.isprintable() and last.strip() == last and last else repr(last)
 
 
 def suggestion(key: str, known: list[str]) -> str:

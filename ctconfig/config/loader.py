@@ -127,7 +127,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
         problems += merge_problems
     else:
         only = parsed_files[0]
-        if only.data is None and only.problems:
+        if problems and not isinstance(only.data, dict):  # nothing sensible to validate
             raise ConfigError(problems)
         data = only.data if isinstance(only.data, dict) else {}
         sources = only.sources

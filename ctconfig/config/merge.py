@@ -38,8 +38,9 @@ def merge_parsed(files: list[ParsedFile]) -> tuple[dict[str, Any], SourceMap, li
     problems: list[Problem] = []
     accounts: dict[str, Any] = {}
     for parsed in files:
-        if parsed.data is not None and not isinstance(parsed.data, dict):
-            continue  # reported by top_level_problem
+        unreadable = parsed.data is None and parsed.problems
+        if unreadable or (parsed.data is not None and not isinstance(parsed.data, dict)):
+            continue  # its problems are already reported
         version_problem = _version_problem(parsed)
         if version_problem is not None:
             problems.append(version_problem)

@@ -326,7 +326,7 @@ class AccountPasscodeSpec(_Strict):
             return value
         expires_in = info.data["expires_in"]
         if expires_in is None:
-            raise ValueError("expected no rotate_before, as expires_in is 'forever'")
+            raise ValueError("expected no value: a passcode with expires_in 'forever' never expires")
         if value >= expires_in:
             raise ValueError(f"expected fewer days than expires_in ({expires_in}d)")
         return value

@@ -10,10 +10,7 @@ from ctconfig.config.errors import Problem
 from ctconfig.config.models import MAX_ACCOUNT_PASSCODES
 from ctconfig.config.yamltree import KeyPath, SourceMap
 
-LITERAL_SECRET = (
-    "literal secrets are not accepted: keep the passcode in an environment variable "
-    "and name that variable with credentials: {passcode_env: NAME}"
-)
+LITERAL_SECRET = "literal secret refused; put it in an environment variable and use passcode_env"
 _NAME_MAPS = ("account_passcodes", "user_passcodes")
 
 

@@ -68,6 +68,10 @@ def _found(path: KeyPath, value: Any, sources: SourceMap) -> str:
     return f", got {format_value(value)}"
 
 
+def _in(parent: KeyPath) -> str:
+    return f"in {place(parent)}" if parent else "at the top level"
+
+
 def _data_path(loc: tuple[str | int, ...]) -> KeyPath:
     """Drop the variant tag pydantic puts after a tagged section: ('state', 'postgres', 'x')."""
     if len(loc) > 1 and loc[0] in SECTION_TAGS:
@@ -84,12 +88,13 @@ def _convert(error: ErrorDetails, data: Any, sources: SourceMap) -> tuple[KeyPat
         return path, sources.key_at(path).problem(message)
     if kind == "missing":
         parent = path[:-1]
-        return path, sources.key_at(parent).problem(f"missing required key {path[-1]!r} in {place(parent)}")
+        message = f"missing required key {path[-1]!r} {_in(parent)}"
+        return path, sources.key_at(parent).problem(message)
     if kind == "extra_forbidden":
         parent, key = path[:-1], str(path[-1])
         model = model_at(parent, data)
         hint = suggestion(key, keys_of(model)) if model else ""
-        return path, sources.key_at(path).problem(f"unknown key {key!r} in {place(parent)}{hint}")
+        return path, sources.key_at(path).problem(f"unknown key {key!r} {_in(parent)}{hint}")
     if kind == "union_tag_invalid":
         ctx = error.get("ctx") or {}
         tag = SECTION_TAGS[str(path[0])][0]

@@ -99,6 +99,10 @@ def _describe(node: Node) -> str:
     return repr(node.value)
 
 
+def _is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.value == "" and getattr(node, "style", None) is None
+
+
 class _Builder:
     """Turns one composed document into data, recording positions and problems."""
 
@@ -121,7 +125,8 @@ class _Builder:
         self.count += 1
         if self.count > MAX_VALUES:
             raise _TooLarge(_position(self.file, node))
-        self.parsed.sources.values[path] = _position(self.file, node)
+        if not _is_empty(node):  # an empty value has no place of its own: point at its key
+            self.parsed.sources.values[path] = _position(self.file, node)
         if id(node) in self.active:
             if id(node) not in self.recursive:
                 self.recursive.add(id(node))
@@ -171,7 +176,8 @@ class _Builder:
     def _scalar(self, node: Node, path: KeyPath) -> Any:
         tag = str(node.tag)
         if tag not in _PLAIN_TAGS:
-            self.report(node, f"unsupported YAML tag {tag!r}: expected a plain value", path)
+            shown = tag.replace(_TAG, "!!")
+            self.report(node, f"unsupported YAML tag {shown!r}: expected a plain value", path)
             return None
         value = self._construct(node, path)
         if not (isinstance(value, str) and has_reference(value)):
