@@ -2,11 +2,14 @@
 
 Accounts run concurrently; within an account, actions run phase by phase (the
 planner's safe order) with at most `parallelism` operations in flight. After
-each operation the resulting state record is appended to the journal (one
-fsynced line), so a crash loses nothing; the caller rewrites the full state
-once at the end. On the first failure — or a stop request (Ctrl-C) — nothing
-new starts, in-flight operations finish, and the result says what was done
-and what was not. A second apply converges from there.
+each operation the resulting state record is queued for the journal; a
+single writer appends and fsyncs whatever has queued (group commit), so
+operations never wait on the disk one by one and a crash loses at most the
+last few milliseconds of records — which the next refresh re-finds by name.
+The caller rewrites the full state once at the end. On the first failure — or
+a stop request (Ctrl-C) — nothing new starts, in-flight operations finish,
+and the result says what was done and what was not. A second apply converges
+from there.
 """
 
 from __future__ import annotations
@@ -135,6 +138,8 @@ class Applier:
         self._stop = False
         self._resources: dict[str, ResourceState] = {}
         self._result = ApplyResult(resources=self._resources)
+        self._pending: list[tuple[str, ResourceState | None]] = []
+        self._queued = asyncio.Event()
 
     def request_stop(self) -> None:
         """Start nothing new; let in-flight operations finish (Ctrl-C)."""
@@ -149,7 +154,13 @@ class Applier:
         by_account: dict[str, list[Action]] = {}
         for action in plan.actions:
             by_account.setdefault(action.account, []).append(action)
-        await asyncio.gather(*(self._run_account(acts) for acts in by_account.values()))
+        writer = asyncio.create_task(self._journal_writer())
+        try:
+            await asyncio.gather(*(self._run_account(acts) for acts in by_account.values()))
+        finally:
+            self._pending.append(("", None))  # sentinel: flush what is left, then stop
+            self._queued.set()
+            await writer
         order = {a.address: i for i, a in enumerate(plan.actions)}
         self._result.outcomes.sort(key=lambda o: order.get(o.address, 0))
         self._result.resources = dict(sorted(self._resources.items()))
@@ -181,8 +192,21 @@ class Applier:
             self._resources.pop(address, None)
         else:
             self._resources[address] = resource
-        if self.journal is not None:
-            self.journal.record(address, resource)
+        self._pending.append((address, resource))
+        self._queued.set()
+
+    async def _journal_writer(self) -> None:
+        """Append queued records in batches, one fsync per batch, off the event loop."""
+        while True:
+            await self._queued.wait()
+            self._queued.clear()
+            batch, self._pending = self._pending, []
+            done = bool(batch) and batch[-1] == ("", None)
+            records = [entry for entry in batch if entry != ("", None)]
+            if records and self.journal is not None:
+                await asyncio.to_thread(self.journal.record_many, records)
+            if done:
+                return
 
     def _extra(self, address: str) -> dict[str, object]:
         return {"prevent_destroy": True} if address in self.protected else {}
@@ -250,7 +274,7 @@ class Applier:
         remember_secret(issued.secret.reveal())
         ref = SecretRef(address, target.alias, target.account_id, name)
         try:
-            where = self.sink.store(ref, issued.secret)
+            where = await asyncio.to_thread(self.sink.store, ref, issued.secret)
         except SinkError as exc:
             self._taint(
                 address, target, issued.passcode, f"secret sink failed: {exc}", issued.secret.fingerprint()

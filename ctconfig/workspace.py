@@ -64,7 +64,7 @@ class Workspace:
         """Addresses declared with `prevent_destroy: true`."""
         from ctconfig.model import Address
 
-        found = set()
+        found: set[str] = set()
         for alias, account in self.config.accounts.items():
             found.update(
                 str(Address.account_passcode(alias, n))
