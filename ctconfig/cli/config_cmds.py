@@ -8,7 +8,8 @@ import click
 
 from ctconfig.cli.base import Context, cli, pass_context
 from ctconfig.config.errors import ConfigNotFoundError
-from ctconfig.config.loader import CONFIG_FILE, load_config, load_from_cli
+from ctconfig.config.fmt import FormatCheckError, files_to_format, format_file
+from ctconfig.config.loader import CONFIG_FILE, discover_config, load_config, load_from_cli
 from ctconfig.config.schema import schema_text
 from ctconfig.config.starter import STARTER
 from ctconfig.config.summary import summarize
@@ -69,3 +70,21 @@ def _migrate(obj: Context, old_config: str) -> None:
     destination = load_from_cli(obj.config_path).config.state
     report = migrate_state(open_backend(source), open_backend(destination))
     click.echo(str(report))
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 and list files that would change.")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@pass_context
+def fmt(obj: Context, check: bool, paths: tuple[Path, ...]) -> None:
+    """Rewrite config files in canonical layout, keeping comments (default: the discovered config)."""
+    targets = list(paths) or [discover_config(obj.config_path)]
+    files = [file for target in targets for file in files_to_format(target)]
+    changed = [file for file in files if format_file(file, write=not check)]
+    for file in changed:
+        click.echo(f"{'would reformat' if check else 'reformatted'} {file}")
+    if check and changed:
+        count = f"{len(changed)} file{'' if len(changed) == 1 else 's'}"
+        raise FormatCheckError(f"{count} would be reformatted; run `ctconfig fmt` to fix")
+    if not changed:
+        click.echo(f"{len(files)} file{'' if len(files) == 1 else 's'} already formatted")

@@ -1,0 +1,144 @@
+"""Canonical layout for config files, keeping every comment (ruamel.yaml round-trip).
+
+Keys in a fixed order (version, state, provider, ... ; inside an account id, region, ...;
+inside a passcode its duration first), durations spelled `90d` / `forever` / `infinite`,
+2-space indentation. Unknown keys keep their relative order after the known ones; this
+formats layout only and never judges validity (that is `ctconfig validate`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from ctconfig.config.errors import ConfigError, Problem
+from ctconfig.config.models import DURATION_KEYS
+from ctconfig.errors import CtconfigError
+
+TOP_ORDER = ("version", "state", "provider", "secrets", "defaults", "safety", "accounts")
+SECTION_ORDER = ("backend", "kind", "sink")
+ACCOUNT_ORDER = (
+    "id", "region", "credentials", "passcode_mode", "unmanaged", "account_passcodes", "user_passcodes",
+)  # fmt: skip
+PASSCODE_ORDER = ("expires_in", "validity", "rotate_before", "reset_before", "prevent_destroy", "previously")
+UNBOUNDED = {"expires_in": "forever", "validity": "infinite"}
+_DAYS = re.compile(r"^\s*(\d+)\s*d?\s*$", re.IGNORECASE)
+_COMMENT_LINE = re.compile(r"^[ \t]*#")
+
+
+class FormatCheckError(CtconfigError):
+    """`fmt --check` found files that are not in canonical form (exit code 1)."""
+
+
+def _yaml() -> YAML:
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    return yaml
+
+
+def _reorder(mapping: CommentedMap, order: tuple[str, ...]) -> None:
+    keys = list(mapping)
+    rank = {key: index for index, key in enumerate(order)}
+    for key in sorted(keys, key=lambda k: (rank.get(k, len(order)), keys.index(k))):
+        mapping.move_to_end(key)
+
+
+def _duration(key: str, value: Any) -> Any:
+    """`90` → `90d`, `Forever` → `forever`; anything else (e.g. `${VAR}`) is left alone."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return value
+    if isinstance(value, int):
+        return f"{value}d" if value >= 0 else value
+    word = UNBOUNDED.get(key)
+    if word is not None and value.strip().lower() == word:
+        return word
+    match = _DAYS.match(value)
+    return f"{int(match.group(1))}d" if match else value
+
+
+def _normalise_durations(mapping: CommentedMap) -> None:
+    for key in list(mapping):
+        if key in DURATION_KEYS:
+            new = _duration(key, mapping[key])
+            if new != mapping[key]:
+                mapping[key] = new
+
+
+def _canonical(node: Any, path: tuple[str, ...]) -> None:
+    if isinstance(node, CommentedSeq):
+        for item in node:
+            _canonical(item, path)
+        return
+    if not isinstance(node, CommentedMap):
+        return
+    depth = len(path)
+    if depth == 0:
+        _reorder(node, TOP_ORDER)
+    elif depth == 1 and path[0] in ("state", "provider", "secrets"):
+        _reorder(node, SECTION_ORDER)
+    elif depth == 2 and path[0] == "accounts":
+        _reorder(node, ACCOUNT_ORDER)
+    elif depth == 4 and path[0] == "accounts" and path[2] in ("account_passcodes", "user_passcodes"):
+        _reorder(node, PASSCODE_ORDER)
+    _normalise_durations(node)
+    for key, value in node.items():
+        _canonical(value, (*path, str(key)))
+
+
+def _align_comment_lines(text: str) -> str:
+    """Indent each full-line comment like the line of YAML that follows it."""
+    lines = text.split("\n")
+    indent = ""
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        if _COMMENT_LINE.match(line):
+            lines[index] = indent + line.lstrip(" \t")
+        elif line.strip():
+            indent = line[: len(line) - len(line.lstrip(" "))]
+    return "\n".join(lines)
+
+
+def format_text(text: str, file: str) -> str:
+    """The canonical form of one config file's text; YAML errors are raised located."""
+    yaml = _yaml()
+    try:
+        data = yaml.load(text)
+        _canonical(data, ())
+        stream = io.StringIO()
+        yaml.dump(data, stream)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        message = f"invalid YAML: {exc.problem or exc.context or 'cannot parse'}"
+        raise ConfigError([Problem(file, line, column, message)]) from None
+    except YAMLError as exc:
+        raise ConfigError([Problem(file, 1, 1, f"invalid YAML: {exc}")]) from None
+    if data is None:
+        return text
+    return _align_comment_lines(stream.getvalue())
+
+
+def files_to_format(path: Path) -> list[Path]:
+    """A file, or the `*.yaml` files of a config directory."""
+    if path.is_dir():
+        return sorted(child for child in path.glob("*.yaml") if child.is_file())
+    return [path]
+
+
+def format_file(path: Path, write: bool) -> bool:
+    """Whether `path` is not in canonical form; rewrite it when `write` is set."""
+    text = path.read_text(encoding="utf-8")
+    formatted = format_text(text, str(path))
+    if formatted == text:
+        return False
+    if write:
+        path.write_text(formatted, encoding="utf-8")
+    return True

@@ -1,0 +1,90 @@
+"""`ctconfig fmt` through the installed command: canonical layout, comments kept, --check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import RunCtconfig
+
+REPO = Path(__file__).resolve().parents[2]
+
+MESSY = """\
+# yaml-language-server: $schema=../schemas/ctconfig.schema.json
+accounts:
+    prod:   # production
+        account_passcodes:
+            export: {rotate_before: 14, expires_in: 90}   # for the warehouse
+            sync:
+                prevent_destroy: true
+                expires_in: Forever
+        id: W9R-486-4W5Z
+        user_passcodes:
+            alice@example.com: {reset_before: 30, validity: INFINITE}
+        region: in1
+version: 1
+state: {path: s.json, backend: local}
+"""
+
+CANONICAL = """\
+# yaml-language-server: $schema=../schemas/ctconfig.schema.json
+version: 1
+state: {backend: local, path: s.json}
+accounts:
+  prod:     # production
+    id: W9R-486-4W5Z
+    region: in1
+    account_passcodes:
+      export: {expires_in: 90d, rotate_before: 14d}       # for the warehouse
+      sync:
+        expires_in: forever
+        prevent_destroy: true
+    user_passcodes:
+      alice@example.com: {validity: infinite, reset_before: 30d}
+"""
+
+
+def test_fmt_rewrites_to_canonical_form_keeping_comments(run_ctconfig: RunCtconfig, tmp_path: Path) -> None:
+    (tmp_path / "ctconfig.yaml").write_text(MESSY)
+    before = run_ctconfig("validate")
+    result = run_ctconfig("fmt")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "reformatted ctconfig.yaml\n"
+    assert (tmp_path / "ctconfig.yaml").read_text() == CANONICAL
+    after = run_ctconfig("validate")
+    assert before.returncode == after.returncode == 0 and before.stdout == after.stdout
+
+
+def test_fmt_is_idempotent(run_ctconfig: RunCtconfig, tmp_path: Path) -> None:
+    (tmp_path / "ctconfig.yaml").write_text(MESSY)
+    run_ctconfig("fmt")
+    second = run_ctconfig("fmt")
+    assert second.returncode == 0
+    assert second.stdout == "1 file already formatted\n"
+    assert (tmp_path / "ctconfig.yaml").read_text() == CANONICAL
+
+
+def test_fmt_check_exit_codes_and_no_writes(run_ctconfig: RunCtconfig, tmp_path: Path) -> None:
+    (tmp_path / "messy.yaml").write_text(MESSY)
+    (tmp_path / "tidy.yaml").write_text(CANONICAL)
+    dirty = run_ctconfig("fmt", "--check", "messy.yaml", "tidy.yaml")
+    assert dirty.returncode == 1
+    assert dirty.stdout == "would reformat messy.yaml\n"
+    assert dirty.stderr == "Error: 1 file would be reformatted; run `ctconfig fmt` to fix\n"
+    assert (tmp_path / "messy.yaml").read_text() == MESSY
+    clean = run_ctconfig("fmt", "--check", "tidy.yaml")
+    assert clean.returncode == 0
+
+
+def test_fmt_directory_and_examples_are_canonical(run_ctconfig: RunCtconfig) -> None:
+    result = run_ctconfig(
+        "fmt", "--check", str(REPO / "examples" / "multi-account"), str(REPO / "examples" / "quickstart")
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_fmt_reports_yaml_errors_located(run_ctconfig: RunCtconfig, tmp_path: Path) -> None:
+    (tmp_path / "ctconfig.yaml").write_text("version: 1\naccounts: [\n")
+    result = run_ctconfig("fmt")
+    assert result.returncode == 1
+    assert result.stderr.startswith("ctconfig.yaml:3:1: invalid YAML:")
+    assert "Traceback" not in result.stderr
