@@ -127,7 +127,11 @@ def state() -> None:
 @state.command("list")
 @pass_context
 def list_command(context: Context) -> None:
-    """Every managed resource with its kind and status (expiring, expired, tainted, ...)."""
+    """List managed resources, their kind and status.
+
+    Status is active, expiring soon, expired or retiring; tainted passcodes and
+    passcodes whose secret ctconfig never saw are marked.
+    """
     backend = _open(context)
     version = backend.read()
     if version is None or not version.state.resources:
@@ -141,7 +145,7 @@ def list_command(context: Context) -> None:
 @click.argument("address")
 @pass_context
 def show_command(context: Context, address: str) -> None:
-    """One resource's attributes, and plainly whether its secret is known."""
+    """Show one resource and whether its secret is known."""
     backend = _open(context)
     current = _current(backend)
     _require(current, backend, (address,))
@@ -155,11 +159,15 @@ def show_command(context: Context, address: str) -> None:
 @_lock_timeout_option
 @pass_context
 def rm_command(context: Context, addresses: tuple[str, ...], lock_timeout: float) -> None:
-    """Forget resources without touching the account (they become unmanaged)."""
+    """Forget resources without touching the account.
+
+    The passcodes keep working; ctconfig simply stops managing them.
+    """
     backend = _open(context)
     with _locked(backend, "state rm", lock_timeout) as (current, token):
         _require(current, backend, addresses)
-        kept = {a: r for a, r in current.resources.items() if a not in set(addresses)}
+        forgotten = set(addresses)
+        kept = {a: r for a, r in current.resources.items() if a not in forgotten}
         written = _write(
             backend,
             current.with_resources(kept).next_version(),
@@ -183,7 +191,7 @@ def rm_command(context: Context, addresses: tuple[str, ...], lock_timeout: float
 @_lock_timeout_option
 @pass_context
 def mv_command(context: Context, source: str, destination: str, lock_timeout: float) -> None:
-    """Record a resource under a new address (e.g. after renaming an account alias)."""
+    """Move a resource to a new address (e.g. after renaming an account alias)."""
     try:
         old_kind, new_kind = Address.parse(source).kind, Address.parse(destination).kind
     except ValueError as exc:
@@ -232,12 +240,16 @@ def _push_refusal(pushed: State, current: State) -> str | None:
 
 
 @state.command("push")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--force", is_flag=True, help="Push even a different lineage or an older serial.")
 @_lock_timeout_option
 @pass_context
 def push_command(context: Context, file: str, force: bool, lock_timeout: float) -> None:
-    """Replace the state with FILE (`-` for stdin), refusing to lose newer versions."""
+    """Replace the state with FILE (`-` for stdin).
+
+    Refuses a different lineage, an older serial, or the same serial with
+    different content unless --force.
+    """
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     pushed = State.loads(text)
     backend = _open(context)
@@ -265,7 +277,7 @@ def push_command(context: Context, file: str, force: bool, lock_timeout: float) 
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_context
 def history_command(context: Context, fmt: str) -> None:
-    """Every kept version: serial, time, who, and what they did."""
+    """List every kept version: serial, time, who, and what they did."""
     backend = _open(context)
     entries = backend.history()
     if fmt == "json":
@@ -292,7 +304,12 @@ def history_command(context: Context, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @pass_context
 def diff_command(context: Context, before: str, after: str, fmt: str) -> None:
-    """What changed from A to B; each is a serial, a state file, or git:REV:PATH."""
+    """Show what changed between two state versions.
+
+    A and B are each a serial kept in the backend's history (see `state
+    history`), a state file, or git:REV:PATH. For serials, the header says who
+    wrote B, when, and with which plan.
+    """
     from ctconfig.state.diff import KeptVersions, diff_states, load_side
 
     versions = KeptVersions(lambda: _open(context))
@@ -306,7 +323,11 @@ def diff_command(context: Context, before: str, after: str, fmt: str) -> None:
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @pass_context
 def force_unlock_command(context: Context, lock_id: str, force: bool) -> None:
-    """Remove a lock left by a run that died; ID is in the "locked by" message."""
+    """Remove a lock left by a run that died.
+
+    ID is printed in the "locked by" message. The lock is removed only if its ID
+    matches, so a lock taken since by a live run is never removed.
+    """
     backend = _open(context)
     if not force and not click.confirm(
         f"Remove lock {lock_id} on {backend.describe()}? Only do this if the run holding it "
