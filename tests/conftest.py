@@ -83,14 +83,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """Start `python -m moto.server` on a free port; always stop it."""
+def _moto_server(extra_env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Start `python -m moto.server` on a free port, yield its URL, always stop it."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-p", str(port), "-H", "127.0.0.1"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(extra_env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -111,6 +111,18 @@ def moto_endpoint() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto S3 server that accepts any credentials."""
+    yield from _moto_server()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint_checking_credentials() -> Iterator[str]:
+    """A moto S3 server that checks access keys, to see how bad credentials are reported."""
+    yield from _moto_server({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
 
 
 @pytest.fixture

@@ -271,3 +271,15 @@ def test_no_credentials_is_one_clear_line(
     store = backend(s3_config)
     with pytest.raises(S3AccessError, match=r"^no AWS credentials: set AWS_ACCESS_KEY_ID"):
         store.read()
+
+
+def test_bad_credentials_are_one_clear_line(
+    s3_config: dict[str, Any], moto_endpoint_checking_credentials: str
+) -> None:
+    store = backend(s3_config, endpoint_url=moto_endpoint_checking_credentials)
+    with pytest.raises(S3AccessError) as caught:
+        store.read()
+    assert str(caught.value) == (
+        f"{moto_endpoint_checking_credentials} refused the AWS credentials (InvalidAccessKeyId); "
+        "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
+    )
