@@ -10,6 +10,7 @@ and resets, then the passcode mode, then deletes and revokes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -165,9 +166,11 @@ def _grant_attrs(email: str, validity: int | None) -> dict[str, Any]:
 
 
 def _days_left(expires_at: datetime | None, now: datetime) -> int | None:
+    """Whole days left, rounded up (9.9 days left reads "expires in 10 days"); negative once expired."""
     if expires_at is None:
         return None
-    return int((expires_at - now).total_seconds() // 86400)
+    seconds = (expires_at - now).total_seconds()
+    return math.ceil(seconds / 86400) if seconds >= 0 else -math.ceil(-seconds / 86400)
 
 
 def retiring_name(name: str, now: datetime) -> str:
@@ -545,7 +548,7 @@ def _expiry_words(days_left: int | None) -> str:
     if days_left is None:
         return "never expires"
     if days_left < 0:
-        return f"expired {-days_left} days ago"
+        return f"expired {-days_left} day{'s' if days_left != -1 else ''} ago"
     if days_left == 0:
         return "expires today"
     return f"expires in {days_left} day{'s' if days_left != 1 else ''}"
