@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -148,10 +149,15 @@ class FileSink:
 
 
 class EnvFileSink:
-    """`CT_<ACCOUNT>_<NAME>=secret` lines in one 0600 file, rewritten atomically."""
+    """`CT_<ACCOUNT>_<NAME>=secret` lines in one 0600 file, rewritten atomically.
+
+    The applier stores secrets from worker threads; the lock keeps one store's
+    read-modify-write from overwriting another's line.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()
 
     def _lines(self) -> list[str]:
         try:
@@ -161,12 +167,13 @@ class EnvFileSink:
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
         key = ref.env_name
-        lines = [line for line in self._lines() if not line.startswith(key + "=")]
-        lines.append(f"{key}={secret.reveal()}")
-        try:
-            _write_private(self.path, "\n".join(lines) + "\n")
-        except OSError as exc:
-            raise SinkError(f"could not write the env file {self.path}: {exc.strerror or exc}") from None
+        with self._lock:
+            lines = [line for line in self._lines() if not line.startswith(key + "=")]
+            lines.append(f"{key}={secret.reveal()}")
+            try:
+                _write_private(self.path, "\n".join(lines) + "\n")
+            except OSError as exc:
+                raise SinkError(f"could not write the env file {self.path}: {exc.strerror or exc}") from None
         return f"env-file {self.path} ({key})"
 
     def read(self, ref: SecretRef) -> Secret | None:

@@ -1,0 +1,63 @@
+"""`verify`: check that each issued account passcode still authenticates, as its users would."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ctconfig.cli.base import Context, cli, pass_context
+from ctconfig.secrets import open_sink
+from ctconfig.verify import DEFAULT_TIMEOUT, Check, summarize, verify
+from ctconfig.workspace import Workspace
+
+
+def _render_text(checks: list[Check]) -> str:
+    width = max(len(c.address) for c in checks)
+    lines = []
+    for check in checks:
+        tail = "  ".join(part for part in (check.where, f"({check.detail})" if check.detail else "") if part)
+        lines.append(f"{check.address:<{width}}  {check.status:<11}  {tail}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+@cli.command("verify")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDR",
+    help="Verify only matching addresses (globs allowed, repeatable).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds to wait for each answer.",
+)
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@pass_context
+def verify_command(ctx: Context, targets: tuple[str, ...], timeout: float, fmt: str) -> None:
+    """Check each managed account passcode's secret (read back from the sink) with one API call.
+
+    Prints valid / expired / rejected / unreachable per passcode (never a secret)
+    and exits 1 if any is not valid. Passcodes whose secret the sink cannot give
+    back (the command sink) are reported as skipped.
+    """
+    ws = Workspace.open(ctx.config_path)
+    state, _ = ws.load_state()
+    checks = verify(ws.config, state, open_sink(ws.config.secrets), patterns=targets, timeout=timeout)
+    if fmt == "json":
+        click.echo(
+            json.dumps({"checks": [c.to_json() for c in checks], "summary": summarize(checks)}, indent=2)
+        )
+    elif not checks:
+        click.echo("No managed account passcodes in state to verify.")
+    else:
+        click.echo(_render_text(checks), nl=False)
+        click.echo(f"\nVerified {summarize(checks)}.")
+    if any(c.failed for c in checks):
+        sys.exit(1)

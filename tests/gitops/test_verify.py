@@ -1,0 +1,130 @@
+"""`ctconfig verify` through the installed command: sandbox store and a real `sandbox serve`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.gitops.conftest import ACCOUNT_ID, SandboxServer, Workspace
+
+ACCOUNTS = {
+    "demo": {
+        "id": ACCOUNT_ID,
+        "account_passcodes": {
+            "segment-export": {"expires_in": "90d"},
+            "nightly-report": {"expires_in": "30d"},
+            "braze-sync": {"expires_in": "forever"},
+        },
+    }
+}
+SEGMENT = "demo/account_passcode/segment-export"
+NIGHTLY = "demo/account_passcode/nightly-report"
+BRAZE = "demo/account_passcode/braze-sync"
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """`address  status  where (detail)` lines → {address: status}."""
+    found = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and "/account_passcode/" in parts[0]:
+            found[parts[0]] = parts[1]
+    return found
+
+
+def test_sandbox_valid_then_expired_then_rejected(ws: Workspace) -> None:
+    ws.write_config(ACCOUNTS)
+    ws.ct("apply", "--auto-approve")
+    secrets = list(ws.secret_files().values())
+
+    done = ws.ct("verify")
+    assert statuses(done.stdout) == {BRAZE: "valid", NIGHTLY: "valid", SEGMENT: "valid"}
+    assert "sandbox .ctconfig/sandbox.db" in done.stdout
+    assert "3 passcode(s): 3 valid" in done.stdout
+
+    ws.ct("sandbox", "clock", "advance", "40d")
+    done = ws.ct("verify", expect=1)
+    assert statuses(done.stdout) == {BRAZE: "valid", NIGHTLY: "expired", SEGMENT: "valid"}
+
+    ws.ct("sandbox", "passcode", "delete", ACCOUNT_ID, "segment-export")
+    done = ws.ct("verify", expect=1)
+    assert statuses(done.stdout)[SEGMENT] == "rejected"
+
+    done = ws.ct("verify", "--target", "*/braze-*")
+    assert statuses(done.stdout) == {BRAZE: "valid"}
+    ws.assert_no_secret_printed(secrets)
+
+
+def test_sink_problems_are_named_and_command_sink_is_skipped(ws: Workspace) -> None:
+    ws.write_config(ACCOUNTS, secrets={"sink": "env-file", "path": "out/secrets.env"})
+    ws.ct("apply", "--auto-approve")
+    env_file = ws.root / "out" / "secrets.env"
+    lines = env_file.read_text().splitlines()
+    assert ws.ct("verify").returncode == 0
+
+    # braze-sync's line removed, nightly-report's secret swapped for segment-export's
+    by_key = dict(line.split("=", 1) for line in lines)
+    by_key.pop("CT_DEMO_BRAZE_SYNC")
+    by_key["CT_DEMO_NIGHTLY_REPORT"] = by_key["CT_DEMO_SEGMENT_EXPORT"]
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in by_key.items()))
+    done = ws.ct("verify", "--format", "json", expect=1)
+    checks = {c["address"]: c for c in json.loads(done.stdout)["checks"]}
+    assert checks[BRAZE]["status"] == "missing"
+    assert checks[NIGHTLY]["status"] == "mismatch"
+    assert checks[SEGMENT]["status"] == "valid"
+
+    ws.write_config(ACCOUNTS, secrets={"sink": "command", "command": "cat > /dev/null"})
+    done = ws.ct("verify")
+    assert set(statuses(done.stdout).values()) == {"skipped"}
+    assert done.stdout.count("the command sink cannot read secrets back") == 3
+    ws.assert_no_secret_printed([line.split("=", 1)[1] for line in lines])
+
+
+def test_nothing_to_verify(ws: Workspace) -> None:
+    ws.write_config({"demo": {"id": ACCOUNT_ID}})
+    assert "No managed account passcodes" in ws.ct("verify").stdout
+
+
+def _http_workspace(ws: Workspace, server: SandboxServer) -> None:
+    admin = ws.ct("sandbox", "admin-passcode", "--db", str(server.db), ACCOUNT_ID).stdout.strip()
+    ws.env["CT_DEMO_ADMIN"] = admin
+    accounts = {"demo": {**ACCOUNTS["demo"], "credentials": {"passcode_env": "CT_DEMO_ADMIN"}}}
+    ws.write_config(accounts, provider={"kind": "clevertap", "base_url": server.url})
+    ws.outputs.remove(admin + "\n")  # the one output that shows a secret, on purpose
+
+
+def test_http_valid_expired_rejected_against_sandbox_serve(
+    ws: Workspace, sandbox_server: SandboxServer
+) -> None:
+    _http_workspace(ws, sandbox_server)
+    ws.ct("apply", "--auto-approve")
+    secrets = list(ws.secret_files().values())
+    url = f"{sandbox_server.url}/1/account.json"
+
+    done = ws.ct("verify")
+    assert statuses(done.stdout) == {BRAZE: "valid", NIGHTLY: "valid", SEGMENT: "valid"}
+    assert done.stdout.count(url) == 3
+
+    db = str(sandbox_server.db)
+    ws.ct("sandbox", "--db", db, "clock", "advance", "100d")
+    done = ws.ct("verify", expect=1)
+    assert statuses(done.stdout) == {BRAZE: "valid", NIGHTLY: "expired", SEGMENT: "expired"}
+
+    ws.ct("sandbox", "--db", db, "passcode", "delete", ACCOUNT_ID, "braze-sync")
+    done = ws.ct("verify", expect=1)
+    assert statuses(done.stdout)[BRAZE] == "rejected"
+    assert "401" in done.stdout
+    ws.assert_no_secret_printed([*secrets, ws.env["CT_DEMO_ADMIN"]])
+
+
+def test_http_unreachable(ws: Workspace, sandbox_server: SandboxServer, tmp_path: Path) -> None:
+    _http_workspace(ws, sandbox_server)
+    ws.ct("apply", "--auto-approve")
+    closed = "http://127.0.0.1:9"  # discard port: nothing listens on loopback
+    ws.write_config(
+        {"demo": {**ACCOUNTS["demo"], "credentials": {"passcode_env": "CT_DEMO_ADMIN"}}},
+        provider={"kind": "clevertap", "base_url": closed},
+    )
+    done = ws.ct("verify", "--timeout", "2", expect=1)
+    assert set(statuses(done.stdout).values()) == {"unreachable"}
+    assert f"{closed}/1/account.json" in done.stdout
