@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
+from ctconfig.config.fastpath import fast_load
 from ctconfig.config.merge import merge_parsed, top_level_problem
 from ctconfig.config.models import Config
 from ctconfig.config.rules import check_rules, literal_secrets
@@ -34,12 +35,18 @@ class LoadedConfig:
     config: Config
     files: tuple[Path, ...]
     digest: str
-    sources: SourceMap = field(
-        default_factory=lambda: SourceMap(Position("", 1, 1)), repr=False, compare=False
-    )
+    sources: SourceMap | None = field(default=None, repr=False, compare=False)
 
     def location_of(self, *keys: str) -> str | None:
-        """Where a key was written, e.g. ("accounts", "prod") → "ctconfig.yaml:5:3"; None if nowhere."""
+        """Where a key was written, e.g. ("accounts", "prod") → "ctconfig.yaml:5:3"; None if nowhere.
+
+        A config taken by the fast path (`fastpath.py`) is parsed again, with
+        positions, the first time a location is asked for.
+        """
+        if self.sources is None:
+            located = _load_located(self.files, len(self.files) > 1 or self.files[0].is_dir(), os.environ)
+            object.__setattr__(self, "sources", located.sources if located else SourceMap(Position("", 1, 1)))
+        assert self.sources is not None
         found = self.sources.keys.get(keys)
         if found is None and len(keys) >= 4 and keys[2] == "user_passcodes":
             folded = keys[3].lower()
@@ -113,6 +120,16 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
     """Load and validate a config file or directory; raises ConfigError listing every problem."""
     env = os.environ if environ is None else environ
     files = _files_of(path)
+    fast = fast_load(files, merged=path.is_dir())
+    if fast is not None:
+        return LoadedConfig(fast, tuple(files), config_digest(fast))
+    loaded = _load_located(tuple(files), path.is_dir(), env)
+    assert loaded is not None  # problems raise ConfigError
+    return loaded
+
+
+def _load_located(files: tuple[Path, ...], merged: bool, env: Mapping[str, str]) -> LoadedConfig | None:
+    """The located loader: every key's position kept, every problem reported with it."""
     parsed_files = [_read(file, env) for file in files]
     problems: list[Problem] = []
     reported: set[KeyPath] = set()
@@ -122,7 +139,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
         shape = top_level_problem(parsed)
         if shape is not None:
             problems.append(shape)
-    if path.is_dir():
+    if merged:
         data, sources, merge_problems = merge_parsed(parsed_files)
         problems += merge_problems
     else:
@@ -141,7 +158,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
     except ValidationError as exc:
         problems += [problem for at, problem in problems_from(exc, data, sources) if not _under(at, reported)]
     if problems or config is None:
-        raise ConfigError(_ordered(problems, files))
+        raise ConfigError(_ordered(problems, list(files)))
     return LoadedConfig(config, tuple(files), config_digest(config), sources)
 
 
