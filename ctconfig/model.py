@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 EXPIRING_SOON = timedelta(days=30)
 INFINITE_VALIDITY_DAYS = 3650  # CleverTap: an "infinite" user passcode is valid up to 10 years
@@ -34,7 +35,9 @@ class PasscodeStatus(StrEnum):
 
 RETIRING_MARK = "~retiring-"
 _ALIAS = r"[A-Za-z0-9_.-]+"
-_ADDRESS = re.compile(rf"^(?P<account>{_ALIAS})/(?:(?P<kind>account_passcode|user_passcode)/(?P<name>.+)|settings)$")
+_ADDRESS = re.compile(
+    rf"^(?P<account>{_ALIAS})/(?:(?P<kind>account_passcode|user_passcode)/(?P<name>.+)|settings)$"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -134,16 +137,27 @@ class AccountSnapshot:
     passcodes: tuple[ObservedPasscode, ...] = ()
     users: tuple[ObservedUser, ...] = field(default_factory=tuple)
 
+    # Indexes, built once per snapshot: refresh looks up every managed resource.
+    @cached_property
+    def _by_name(self) -> dict[str, ObservedPasscode]:
+        return {p.name.casefold(): p for p in self.passcodes}
+
+    @cached_property
+    def _by_id(self) -> dict[str, ObservedPasscode]:
+        return {p.id: p for p in self.passcodes}
+
+    @cached_property
+    def _by_email(self) -> dict[str, ObservedUser]:
+        return {u.email.casefold(): u for u in self.users}
+
     def passcode_named(self, name: str) -> ObservedPasscode | None:
-        folded = name.casefold()
-        return next((p for p in self.passcodes if p.name.casefold() == folded), None)
+        return self._by_name.get(name.casefold())
 
     def passcode_by_id(self, passcode_id: str) -> ObservedPasscode | None:
-        return next((p for p in self.passcodes if p.id == passcode_id), None)
+        return self._by_id.get(passcode_id)
 
     def user(self, email: str) -> ObservedUser | None:
-        folded = email.casefold()
-        return next((u for u in self.users if u.email.casefold() == folded), None)
+        return self._by_email.get(email.casefold())
 
 
 def expiry_status(expires_at: datetime | None, now: datetime) -> PasscodeStatus:

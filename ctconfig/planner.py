@@ -522,18 +522,21 @@ def _mass_deletes(
     config: Config, resources: dict[str, ResourceState], actions: list[Action]
 ) -> list[MassDelete]:
     limit = config.safety.max_delete_fraction
+    managed: dict[str, int] = {}
+    for address, resource in resources.items():
+        if resource.kind != ResourceKind.SETTINGS:
+            account = address.split("/", 1)[0]
+            managed[account] = managed.get(account, 0) + 1
+    destroying: dict[str, int] = {}
+    for action in actions:
+        retiring = "retire_after" in getattr(resources.get(action.address), "attributes", {})
+        if action.kind in (ActionKind.DELETE, ActionKind.REVOKE) and not retiring:
+            destroying[action.account] = destroying.get(action.account, 0) + 1
     found = []
     for alias in sorted(config.accounts):
-        managed = sum(1 for a in resources if a.startswith(alias + "/") and not a.endswith("/settings"))
-        destroying = sum(
-            1
-            for a in actions
-            if a.account == alias
-            and a.kind in (ActionKind.DELETE, ActionKind.REVOKE)
-            and "retire_after" not in resources.get(a.address, ResourceState("", "")).attributes
-        )
-        if managed >= config.safety.min_resources and managed and destroying / managed > limit:
-            found.append(MassDelete(alias, destroying, managed, limit))
+        count, total = destroying.get(alias, 0), managed.get(alias, 0)
+        if total >= config.safety.min_resources and total and count / total > limit:
+            found.append(MassDelete(alias, count, total, limit))
     return found
 
 
