@@ -26,6 +26,16 @@ from ctconfig.workspace import Workspace, audit_record, open_provider, plan_now,
 
 EXIT_CHANGES = 2
 FORMATS = ("text", "markdown", "json")
+PAST_TENSE = {
+    "create": "created",
+    "update": "updated",
+    "delete": "deleted",
+    "replace": "replaced",
+    "grant": "granted",
+    "reset": "reset",
+    "revoke": "revoked",
+    "configure": "configured",
+}
 
 
 def _use_color() -> bool:
@@ -325,7 +335,7 @@ def _execute(ws: Workspace, plan: Plan, result: PlanResult, parallelism: int) ->
 def _outcome_summary(outcome: ApplyResult) -> str:
     counts: dict[str, int] = {}
     for o in outcome.outcomes:
-        key = o.action if o.status == "done" else o.status
+        key = PAST_TENSE.get(o.action, o.action) if o.status == "done" else o.status
         counts[key] = counts.get(key, 0) + 1
     return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no changes"
 
