@@ -208,3 +208,37 @@ def test_errors_are_one_line_without_traceback(ws: Workspace) -> None:
     missing = ws.ct("apply", "nope.plan", expect=1)
     assert "plan file nope.plan does not exist" in missing.stderr
     assert os.linesep.join(missing.stderr.strip().splitlines()).count("\n") == 0
+
+
+def test_ctrl_c_finishes_work_in_flight_saves_state_and_exits_130(ws: Workspace) -> None:
+    import signal
+    import subprocess
+
+    from tests.conftest import ctconfig_executable
+
+    ws.write_config(
+        demo({f"p{i}": {"expires_in": 30} for i in range(6)}),
+        secrets={"sink": "command", "command": "sleep 0.4; cat > /dev/null"},
+    )
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}, "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [*ctconfig_executable(), "apply", "--auto-approve", "--parallelism", "1"],
+        cwd=ws.root,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "created; secret sent" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, rest + err
+    assert "Apply incomplete" in err and "not started" in err and "Traceback" not in err
+    done = len(ws.state()["resources"])
+    assert 1 <= done < 6
+    ws.ct("apply", "--auto-approve")
+    ws.ct("plan", "--detailed-exitcode")
+    assert len(ws.state()["resources"]) == 6
