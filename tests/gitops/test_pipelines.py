@@ -1,0 +1,184 @@
+"""The GitOps examples: valid YAML and CI schemas, real ctconfig commands, shell that lints clean."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCtconfig
+from tests.gitops.pipelines import Script, check, command_line, invocations, load_yaml, scripts
+
+GITOPS = Path(__file__).resolve().parents[2] / "examples" / "gitops"
+GITHUB = GITOPS / "github" / "ctconfig.yml"
+GITLAB = GITOPS / "gitlab" / ".gitlab-ci.yml"
+PIPELINES = [GITHUB, GITLAB]
+CONFIG = GITOPS / "ctconfig.yaml"
+STORE_SECRET = GITOPS / "store-secret.sh"
+
+
+def _tool(name: str) -> str:
+    """A checker installed with the test extra (beside the interpreter), or skip when absent."""
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        pytest.skip(f"{name} is not installed (pip install -e '.[test]')")
+    return found
+
+
+def _all_invocations(path: Path) -> list[tuple[Script, list[str]]]:
+    return [(s, words) for s in scripts(load_yaml(path)) for words in invocations(s.text)]
+
+
+@pytest.mark.parametrize("path", [*PIPELINES, CONFIG], ids=lambda p: p.name)
+def test_every_file_is_yaml(path: Path) -> None:
+    assert isinstance(load_yaml(path), dict)
+
+
+SCHEMAS = [(GITHUB, "vendor.github-workflows"), (GITLAB, "vendor.gitlab-ci")]
+
+
+@pytest.mark.parametrize(("path", "schema"), SCHEMAS, ids=["github", "gitlab"])
+def test_pipelines_match_their_ci_schema(path: Path, schema: str) -> None:
+    done = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", schema, str(path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", PIPELINES, ids=lambda p: p.name)
+def test_every_ctconfig_invocation_exists(path: Path) -> None:
+    found = _all_invocations(path)
+    problems = [f"{s.source}: {command_line(w)}: {p}" for s, w in found for p in check(w)]
+    assert not problems, "\n".join(problems)
+    lines = [command_line(w) for _, w in found]
+    # the whole review flow is there: validate, the PR plan, the gated apply, the drift check
+    assert "ctconfig validate" in lines
+    assert any(re.match(r"ctconfig plan .*--format markdown", line) for line in lines)
+    assert any(re.match(r'ctconfig apply --auto-approve --plan-digest "?\$', line) for line in lines)
+    assert any("plan --format markdown --detailed-exitcode" in line for line in lines)
+
+
+def test_the_checker_walks_the_real_command_tree() -> None:
+    script = "\n".join(
+        [
+            "x=$(ctconfig plan --format markdown --lock-timeout 5m > plan.md)  # ctconfig nosuch",
+            'FOO=1 ctconfig -c ctconfig.yaml apply --auto-approve --plan-digest "$D" && echo "ctconfig x"',
+            "if ! ctconfig state \\",
+            "    diff 3 4 --format json; then exit 1; fi",
+            "ctconfig plan --no-such-flag",
+            "ctconfig plan --format yaml",
+            "ctconfig plan --lock-timeout soon",
+            "ctconfig stat list",
+            "ctconfig state",
+            "pip install ctconfig",
+        ]
+    )
+    results = [(command_line(w), check(w)) for w in invocations(script)]
+    assert [line for line, _ in results] == [
+        "ctconfig plan --format markdown --lock-timeout 5m",
+        "ctconfig -c ctconfig.yaml apply --auto-approve --plan-digest $D",
+        "ctconfig state diff 3 4 --format json",
+        "ctconfig plan --no-such-flag",
+        "ctconfig plan --format yaml",
+        "ctconfig plan --lock-timeout soon",
+        "ctconfig stat list",
+        "ctconfig state",
+    ]
+    assert [bool(problems) for _, problems in results] == [False] * 3 + [True] * 5
+    assert "no such option --no-such-flag" in results[3][1][0]
+    assert "no such command 'stat'" in results[6][1][0]
+
+
+@pytest.mark.parametrize("path", PIPELINES, ids=lambda p: p.name)
+def test_scripts_pass_shellcheck(path: Path, tmp_path: Path) -> None:
+    shellcheck = _tool("shellcheck")
+    problems = []
+    for index, script in enumerate(scripts(load_yaml(path))):
+        file = tmp_path / f"script{index}.sh"
+        file.write_text("#!/bin/bash\n" + script.text + "\n")
+        done = subprocess.run([shellcheck, "--severity=warning", str(file)], capture_output=True, text=True)
+        if done.returncode:
+            problems.append(f"{script.source}:\n{done.stdout}")
+    assert not problems, "\n".join(problems)
+
+
+def test_store_secret_script_passes_shellcheck() -> None:
+    done = subprocess.run([_tool("shellcheck"), str(STORE_SECRET)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_example_config_validates(run_ctconfig: RunCtconfig) -> None:
+    done = run_ctconfig("-c", str(CONFIG), "validate")
+    assert done.returncode == 0, done.stderr
+    assert "Config valid" in done.stdout
+
+
+# -- the command sink script, with fake `gh` and `curl` on PATH that record what they got --
+
+FAKE = """#!/bin/sh
+echo "$0 $*" >> "$RECORD"
+cat >> "$RECORD"; echo >> "$RECORD"
+case "$*" in *"--request PUT"*) [ -z "$PUT_FAILS" ] || exit 22 ;; esac
+exit 0
+"""
+
+
+def _store(tmp_path: Path, ci: dict[str, str], secret: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in ("gh", "curl"):
+        (bin_dir / tool).write_text(FAKE)
+        (bin_dir / tool).chmod(0o755)
+    record = tmp_path / "record.txt"
+    record.write_text("")
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "RECORD": str(record),
+        "CTCONFIG_SECRET_NAME": "CT_PROD_SEGMENT_EXPORT",
+        **ci,
+    }
+    done = subprocess.run(
+        ["sh", str(STORE_SECRET)], input=secret, env=env, capture_output=True, text=True, timeout=30
+    )
+    return done, record.read_text()
+
+
+def test_store_secret_on_github_pipes_the_secret_to_gh(tmp_path: Path) -> None:
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/cfg"}
+    done, record = _store(tmp_path, github, "s3cr3t-value")
+    assert done.returncode == 0, done.stderr
+    assert "gh secret set CT_PROD_SEGMENT_EXPORT --repo acme/cfg\ns3cr3t-value" in record
+    assert "s3cr3t-value" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("put_fails", ["", "1"], ids=["update", "create"])
+def test_store_secret_on_gitlab_updates_or_creates_the_variable(tmp_path: Path, put_fails: str) -> None:
+    ci = {
+        "GITLAB_CI": "true",
+        "CI_API_V4_URL": "https://gitlab.example.com/api/v4",
+        "CI_PROJECT_ID": "42",
+        "GITLAB_TOKEN": "glpat-x",
+        "PUT_FAILS": put_fails,
+    }
+    done, record = _store(tmp_path, ci, "s3cr3t-value")
+    assert done.returncode == 0, done.stderr
+    calls = [line for line in record.splitlines() if "/curl " in line]
+    assert "--request PUT" in calls[0] and calls[0].endswith("/projects/42/variables/CT_PROD_SEGMENT_EXPORT")
+    assert record.count("s3cr3t-value") == len(calls)  # each call read the secret from stdin
+    if put_fails:
+        assert "--request POST" in calls[1] and "key=CT_PROD_SEGMENT_EXPORT" in calls[1]
+    else:
+        assert len(calls) == 1
+    assert "s3cr3t-value" not in done.stdout + done.stderr
+
+
+def test_store_secret_elsewhere_fails_loudly(tmp_path: Path) -> None:
+    done, record = _store(tmp_path, {}, "s3cr3t-value")
+    assert done.returncode == 1
+    assert "no CI secret store" in done.stderr and record == ""
