@@ -24,7 +24,7 @@ from ctconfig import __version__
 from ctconfig.config.models import Config
 from ctconfig.logging import redact, remember_secret
 from ctconfig.model import RETIRING_MARK, ResourceKind
-from ctconfig.providers.clevertap import REGION_HOSTS
+from ctconfig.providers.clevertap import REGION_HOSTS, guard_http_logging
 from ctconfig.sandbox import Credential, SandboxStore
 from ctconfig.secrets import CommandSink, Secret, SecretRef, SecretSink
 from ctconfig.state.model import State
@@ -198,6 +198,7 @@ async def check_over_http(
     base_url: str | None, candidates: Iterable[Candidate], timeout: float
 ) -> list[Check]:
     """One authenticated GET per secret, at most three in flight per account, no retries."""
+    guard_http_logging()
     todo = list(candidates)
     slots: dict[str, asyncio.Semaphore] = {}
     headers = {"User-Agent": f"ctconfig/{__version__} verify", "Accept": "application/json"}

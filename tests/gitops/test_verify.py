@@ -101,7 +101,7 @@ def test_http_valid_expired_rejected_against_sandbox_serve(
     secrets = list(ws.secret_files().values())
     url = f"{sandbox_server.url}/1/account.json"
 
-    done = ws.ct("verify")
+    done = ws.ct("--debug", "verify")  # debug logs of httpx included: still no secret anywhere
     assert statuses(done.stdout) == {BRAZE: "valid", NIGHTLY: "valid", SEGMENT: "valid"}
     assert done.stdout.count(url) == 3
 
