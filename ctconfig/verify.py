@@ -15,6 +15,7 @@ import fnmatch
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import httpx
 from ctconfig import __version__
 from ctconfig.config.models import Config
 from ctconfig.logging import redact, remember_secret
-from ctconfig.model import RETIRING_MARK, ResourceKind
+from ctconfig.model import RETIRING_MARK, ResourceKind, parse_isoformat
 from ctconfig.providers.clevertap import REGION_HOSTS, guard_http_logging
 from ctconfig.sandbox import Credential, SandboxStore
 from ctconfig.secrets import CommandSink, Secret, SecretRef, SecretSink
@@ -69,6 +70,14 @@ class Candidate:
     ref: SecretRef
     region: str
     secret: Secret
+    expires_at: str | None = None  # from state: tells "expired" from "rejected" when a 401 does not
+
+    def past_expiry(self) -> bool:
+        try:
+            moment = parse_isoformat(self.expires_at)
+        except ValueError:
+            return False
+        return moment is not None and moment <= datetime.now(UTC)
 
 
 def _short(text: str) -> str:
@@ -123,7 +132,9 @@ def collect(
             )
             continue
         region = config.region_of(alias) if alias in config.accounts else config.defaults.region
-        candidates.append(Candidate(SecretRef(address, alias, resource.account_id, name), region, secret))
+        ref = SecretRef(address, alias, resource.account_id, name)
+        expires_at = resource.attributes.get("expires_at")
+        candidates.append(Candidate(ref, region, secret, str(expires_at) if expires_at else None))
     return candidates, decided
 
 
@@ -231,7 +242,7 @@ async def _http_check(client: httpx.AsyncClient, url: str, candidate: Candidate)
             address, url, str(credential.get("kind")), str(credential.get("name")), candidate.ref.name
         )
     if status == 401:
-        verdict = EXPIRED if "expired" in said.lower() else REJECTED
+        verdict = EXPIRED if "expired" in said.lower() or candidate.past_expiry() else REJECTED
         return Check(address, verdict, url, f"401: {said}" if said else "401")
     if status == 429 or status >= 500:
         return Check(address, UNREACHABLE, url, f"HTTP {status}" + (f": {said}" if said else ""))
