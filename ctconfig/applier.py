@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -31,6 +32,7 @@ from ctconfig.state.journal import Journal
 from ctconfig.state.model import ResourceState, State
 
 Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 DONE = "done"
 FAILED = "failed"
@@ -214,6 +216,7 @@ class Applier:
     async def _execute(self, action: Action) -> None:
         target = self.targets[action.account]
         kind = action.kind
+        log.debug("%s: %s (%s)", action.address, kind.value, "; ".join(describe_operations(action)))
         if kind is ActionKind.CREATE:
             where = await self._create(action.address, target, action)
             self._done(action, f"created; secret sent to {where}")
@@ -272,6 +275,7 @@ class Applier:
             )
             raise
         remember_secret(issued.secret.reveal())
+        log.debug("%s: issued %r (fingerprint %s)", address, issued, issued.secret.fingerprint())
         ref = SecretRef(address, target.alias, target.account_id, name)
         try:
             where = await asyncio.to_thread(self.sink.store, ref, issued.secret)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,9 @@ from ctconfig.state.model import State
 
 if TYPE_CHECKING:
     from ctconfig.config.loader import LoadedConfig
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -127,6 +131,14 @@ async def observe(
                 f"reading account '{alias}' failed: {type(result).__name__}: {result}"
             ) from result
         observed[alias] = result
+        log.debug(
+            "read %s (%s): %d passcodes, %d users, mode %s",
+            alias,
+            result.account_id,
+            len(result.passcodes),
+            len(result.users),
+            result.passcode_mode,
+        )
     return observed
 
 

@@ -242,3 +242,14 @@ def test_ctrl_c_finishes_work_in_flight_saves_state_and_exits_130(ws: Workspace)
     ws.ct("apply", "--auto-approve")
     ws.ct("plan", "--detailed-exitcode")
     assert len(ws.state()["resources"]) == 6
+
+
+def test_debug_logs_and_plain_output_hold_no_secret_and_no_colour(ws: Workspace) -> None:
+    ws.write_config(demo({"a": {"expires_in": 10}, "b": {"expires_in": "forever"}}, {ALICE: {"validity": 5}}))
+    done = ws.ct("--debug", "apply", "--auto-approve")
+    assert "DEBUG" in done.stderr  # debug logging really was on
+    assert "\x1b[" not in done.stdout  # no colour without a terminal
+    ws.ct("--debug", "plan", "-o", "after.plan")
+    ws.ct("--debug", "plan", "--format", "json")
+    ws.ct("--debug", "state", "pull")
+    ws.assert_no_secret_leaked(set(ws.secret_files().values()))
