@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,8 @@ def days_field(body: dict[str, Any], key: str) -> int | None:
     value = body[key]
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
+    if isinstance(value, float) and value.is_integer():  # JSON has one number type: 10.0 is 10
+        return int(value)
     raise ApiError(400, f"{key} must be an integer number of days or null")
 
 
@@ -103,7 +105,7 @@ def name_field(body: dict[str, Any]) -> str:
     value = body["name"]
     if not isinstance(value, str):
         raise ApiError(400, "name must be a string")
-    return value
+    return value  # length and characters are the store's rules (rules.check_passcode_name)
 
 
 def require(body: dict[str, Any], *keys: str) -> None:
@@ -137,38 +139,52 @@ class SandboxApi:
 
     async def admin(self, request: Request) -> str:
         """The account id, once the caller is proven to hold a live admin user passcode."""
+        return (await self.admin_credential(request)).account_id
+
+    async def admin_credential(self, request: Request) -> Credential:
         credential = await self.authenticate(request)
         if not credential.may_manage():
             raise ApiError(403, "managing passcodes needs an admin's user passcode")
-        return credential.account_id
+        return credential
+
+    async def others_grant(self, request: Request) -> tuple[str, str]:
+        """Account and email for reset/revoke; never the passcode this very request uses."""
+        credential = await self.admin_credential(request)
+        account = credential.account_id
+        email = rules.normalize_email(account, request.path_params["email"])
+        if credential.name == email:
+            raise ApiError(409, "this request is authenticated with that user passcode; "
+                           "reset or revoke it with another admin's passcode")
+        return account, email
 
     def routes(self) -> list[Route]:
-        h = self._handle
-        return [
-            Route("/1/passcodes.json", h(self.list_passcodes), methods=["GET"]),
-            Route("/1/passcodes.json", h(self.create_passcode), methods=["POST"]),
-            Route("/1/passcodes/{passcode_id}.json", h(self.update_passcode), methods=["PATCH"]),
-            Route("/1/passcodes/{passcode_id}.json", h(self.delete_passcode), methods=["DELETE"]),
-            Route("/1/users.json", h(self.list_users), methods=["GET"]),
-            Route("/1/users/{email}/passcode.json", h(self.grant), methods=["POST"]),
-            Route("/1/users/{email}/passcode.json", h(self.revoke), methods=["DELETE"]),
-            Route("/1/users/{email}/passcode/reset.json", h(self.reset), methods=["POST"]),
-            Route("/1/settings/passcode-mode.json", h(self.get_mode), methods=["GET"]),
-            Route("/1/settings/passcode-mode.json", h(self.set_mode), methods=["PUT"]),
-            Route("/1/account.json", h(self.whoami), methods=["GET"]),
-            Route(STATS_PATH, self.stats_endpoint, methods=["GET"]),
+        """One route per path, so a wrong method gets 405 with the full `Allow` list."""
+        by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {
+            "/1/passcodes.json": {"GET": self.list_passcodes, "POST": self.create_passcode},
+            "/1/passcodes/{passcode_id}.json": {
+                "PATCH": self.update_passcode,
+                "DELETE": self.delete_passcode,
+            },
+            "/1/users.json": {"GET": self.list_users},
+            "/1/users/{email}/passcode.json": {"POST": self.grant, "DELETE": self.revoke},
+            "/1/users/{email}/passcode/reset.json": {"POST": self.reset},
+            "/1/settings/passcode-mode.json": {"GET": self.get_mode, "PUT": self.set_mode},
+            "/1/account.json": {"GET": self.whoami},
+        }
+        routes = [
+            Route(path, self._dispatch(handlers), methods=list(handlers))
+            for path, handlers in by_path.items()
         ]
+        return [*routes, Route(STATS_PATH, self.stats_endpoint, methods=["GET"])]
 
-    @staticmethod
-    def _handle(
-        endpoint: Callable[[Request], Any],
-    ) -> Callable[[Request], Any]:
-        """Turn ApiError and store errors into the contract's error answers."""
+    def _dispatch(
+        self, handlers: dict[str, Callable[[Request], Awaitable[Response]]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """Route by method, answering every error in the contract's envelope."""
 
         async def handler(request: Request) -> Response:
             try:
-                response: Response = await endpoint(request)
-                return response
+                return await handlers[request.method](request)
             except ApiError as exc:
                 return fail(exc.status, exc.message)
             except NotFoundError as exc:
@@ -254,8 +270,7 @@ class SandboxApi:
         return ok(201, user_passcode=await run_in_threadpool(grant))
 
     async def reset(self, request: Request) -> Response:
-        account = await self.admin(request)
-        email = rules.normalize_email(account, request.path_params["email"])
+        account, email = await self.others_grant(request)
 
         def reset() -> dict[str, Any] | None:
             return grant_json(self.store.reset_user_passcode(account, email), self.store.now())
@@ -263,8 +278,7 @@ class SandboxApi:
         return ok(user_passcode=await run_in_threadpool(reset))
 
     async def revoke(self, request: Request) -> Response:
-        account = await self.admin(request)
-        email = rules.normalize_email(account, request.path_params["email"])
+        account, email = await self.others_grant(request)
         await run_in_threadpool(self.store.revoke_user_passcode, account, email)
         return ok()
 
@@ -304,7 +318,9 @@ class SandboxApi:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return fail(exc.status_code, str(exc.detail))
+    answer = fail(exc.status_code, str(exc.detail))
+    answer.headers.update(exc.headers or {})  # e.g. `Allow` on 405
+    return answer
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

@@ -73,9 +73,10 @@ class SandboxServer:
                 self.process.kill()
                 self.process.wait(timeout=5)
         assert self.process.stdout is not None
-        rest = self.process.stdout.read()
-        self.process.stdout.close()
-        return "\n".join(self.output) + "\n" + rest
+        if not self.process.stdout.closed:
+            self.output.append(self.process.stdout.read())
+            self.process.stdout.close()
+        return "\n".join(self.output)
 
 
 def target(alias: str = "prod", account_id: str = ACCOUNT_ID, env: str = PASSCODE_ENV) -> AccountTarget:

@@ -262,3 +262,17 @@ def test_admin_passcode_command_prints_a_working_secret_once(server: SandboxServ
         await provider.aclose()
 
     run(scenario)
+
+
+def test_the_admin_cannot_revoke_or_reset_the_passcode_it_calls_with(server: SandboxServer) -> None:
+    secrets = {PASSCODE_ENV: server.admin()}
+
+    async def scenario() -> None:
+        provider = server.provider(secrets)
+        for operation in (provider.revoke_user_passcode, provider.reset_user_passcode):
+            with pytest.raises(ConflictError, match="authenticated with that user passcode"):
+                await operation(target(), "Admin@Sandbox.local")
+        assert (await provider.read_account(target())).user("admin@sandbox.local") is not None
+        await provider.aclose()
+
+    run(scenario)
