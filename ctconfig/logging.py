@@ -48,6 +48,23 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+HTTP_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "ctconfig.providers.clevertap",
+)
+
+
+def guard_http_logging() -> None:
+    """Put the redactor on httpx/httpcore loggers so no handler (not even caplog) sees a secret."""
+    for name in HTTP_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(RedactingFilter())
+
+
 def configure_debug_logging() -> None:
     """`--debug`: ctconfig and httpx at DEBUG on stderr, httpcore quiet, everything redacted."""
     handler = logging.StreamHandler(sys.stderr)

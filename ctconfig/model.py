@@ -13,6 +13,15 @@ from enum import StrEnum
 from functools import cached_property
 
 EXPIRING_SOON = timedelta(days=30)
+# CleverTap's API hosts by region; eu1 is the default region.
+REGION_HOSTS = {
+    "eu1": "api.clevertap.com",
+    "in1": "in1.api.clevertap.com",
+    "sg1": "sg1.api.clevertap.com",
+    "us1": "us1.api.clevertap.com",
+    "aps3": "aps3.api.clevertap.com",
+    "mec1": "mec1.api.clevertap.com",
+}
 INFINITE_VALIDITY_DAYS = 3650  # CleverTap: an "infinite" user passcode is valid up to 10 years
 
 

@@ -23,9 +23,8 @@ import httpx
 
 from ctconfig import __version__
 from ctconfig.config.models import Config
-from ctconfig.logging import redact, remember_secret
-from ctconfig.model import RETIRING_MARK, ResourceKind, parse_isoformat
-from ctconfig.providers.clevertap import REGION_HOSTS, guard_http_logging
+from ctconfig.logging import guard_http_logging, redact, remember_secret
+from ctconfig.model import REGION_HOSTS, RETIRING_MARK, ResourceKind, parse_isoformat
 from ctconfig.sandbox import Credential, SandboxStore
 from ctconfig.secrets import CommandSink, Secret, SecretRef, SecretSink
 from ctconfig.state.model import State

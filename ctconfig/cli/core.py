@@ -327,6 +327,9 @@ def _execute(ws: Workspace, plan: Plan, result: PlanResult, parallelism: int) ->
             loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTERM)
             await provider.aclose()
+            traffic = getattr(provider, "stats", None)  # HTTP providers count their requests
+            if traffic is not None:
+                _say(f"HTTP: {traffic.summary()}")
 
     click.echo("")
     return asyncio.run(run())

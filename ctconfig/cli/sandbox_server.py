@@ -21,21 +21,54 @@ _DB = click.option(
 @sandbox.command("serve")
 @_DB
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8400, show_default=True,
-              help="Port; 0 picks a free one (the URL is printed on stdout).")
-@click.option("--max-inflight", type=click.IntRange(1), default=3, show_default=True,
-              help="Requests in flight per account before answering 429.")
-@click.option("--latency", type=click.FloatRange(0.0), default=0.0, metavar="SECONDS",
-              help="Delay before answering each request.")
-@click.option("--error-rate", type=_RATE, default=0.0, help="Share of requests answered 500/503 "
-              "before doing anything.")
-@click.option("--throttle-rate", type=_RATE, default=0.0,
-              help="Share of requests answered 429 with Retry-After.")
-@click.option("--drop-rate", type=_RATE, default=0.0, help="Share of requests performed and "
-              "committed whose answer is never sent (the connection is cut).")
-@click.option("--retry-after", type=click.IntRange(0), default=1, show_default=True,
-              metavar="SECONDS", help="Retry-After sent with 429 answers.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8400,
+    show_default=True,
+    help="Port; 0 picks a free one (the URL is printed on stdout).",
+)
+@click.option(
+    "--max-inflight",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Requests in flight per account before answering 429.",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(0.0),
+    default=0.0,
+    metavar="SECONDS",
+    help="Delay before answering each request.",
+)
+@click.option(
+    "--error-rate", type=_RATE, default=0.0, help="Share of requests answered 500/503 before doing anything."
+)
+@click.option(
+    "--throttle-rate", type=_RATE, default=0.0, help="Share of requests answered 429 with Retry-After."
+)
+@click.option(
+    "--drop-rate",
+    type=_RATE,
+    default=0.0,
+    help="Share of requests performed and committed whose answer is never sent (the connection is cut).",
+)
+@click.option(
+    "--retry-after",
+    type=click.IntRange(0),
+    default=1,
+    show_default=True,
+    metavar="SECONDS",
+    help="Retry-After sent with 429 answers.",
+)
 @click.option("--seed", type=int, help="Seed for reproducible faults.")
+@click.option(
+    "--forget-idempotency-keys",
+    is_flag=True,
+    help="Keep no answers by Idempotency-Key, "
+    "like a server without that feature: a create whose answer is lost loses its secret.",
+)
 @pass_context
 def serve(
     context: Context,
@@ -49,6 +82,7 @@ def serve(
     drop_rate: float,
     retry_after: int,
     seed: int | None,
+    forget_idempotency_keys: bool,
 ) -> None:
     """Serve the sandbox with the management API (schemas/management-api.openapi.yaml).
 
@@ -69,6 +103,7 @@ def serve(
         drop_rate=drop_rate,
         retry_after=retry_after,
         seed=seed,
+        forget_idempotency_keys=forget_idempotency_keys,
     )
     run_server(db or sandbox_db_path(context), host, port, settings, announce=click.echo)  # echo flushes
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -22,8 +23,8 @@ import httpx
 
 from ctconfig import __version__
 from ctconfig.config.models import ClevertapProvider as ClevertapConfig
-from ctconfig.logging import RedactingFilter, remember_secret
-from ctconfig.model import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
+from ctconfig.logging import guard_http_logging, remember_secret
+from ctconfig.model import REGION_HOSTS, AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
 from ctconfig.providers.base import (
     AuthError,
     IssuedPasscode,
@@ -51,28 +52,11 @@ from ctconfig.secrets import Secret
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-REGION_HOSTS = {
-    "eu1": "api.clevertap.com",
-    "in1": "in1.api.clevertap.com",
-    "sg1": "sg1.api.clevertap.com",
-    "us1": "us1.api.clevertap.com",
-    "aps3": "aps3.api.clevertap.com",
-    "mec1": "mec1.api.clevertap.com",
-}
-_HTTP_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", __name__)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 class _AnswerLost(Exception):
     """Internal: a non-replayable request may have been applied; check before retrying."""
-
-
-def guard_http_logging() -> None:
-    """Put the redactor on httpx/httpcore loggers so no handler (not even caplog) sees a secret."""
-    for name in _HTTP_LOGGERS:
-        target = logging.getLogger(name)
-        if not any(isinstance(f, RedactingFilter) for f in target.filters):
-            target.addFilter(RedactingFilter())
 
 
 @dataclass
@@ -140,27 +124,52 @@ class ClevertapProvider:
     async def create_passcode(
         self, target: AccountTarget, name: str, expires_in_days: int | None
     ) -> IssuedPasscode:
-        """Create once: a lost answer is resolved by listing, never by blindly posting again."""
+        """Create once: a lost answer is resolved by listing, never by blindly posting again.
+
+        Every attempt carries the same `Idempotency-Key`. If the listing shows the passcode
+        was made, the create is asked again with that key: a server that keeps answers by
+        key (the contract's sandbox does) replays the original answer, secret included; one
+        that does not answers 409 (names are unique, so never a duplicate) and the secret is
+        declared lost, so the passcode is recorded tainted and replaced by the next plan.
+        """
         retry = self._policy.start(self._rng)
         body = {"name": name, "expires_in_days": expires_in_days}
+        key = {"Idempotency-Key": uuid.uuid4().hex}
         while True:
             try:
                 response = await self._send(
-                    target, "POST", "/1/passcodes.json", retry, body=body, replay_safe=False
+                    target,
+                    "POST",
+                    "/1/passcodes.json",
+                    retry,
+                    body=body,
+                    replay_safe=False,
+                    extra_headers=key,
                 )
             except _AnswerLost:
-                await self._raise_if_created(target, name)
-                continue
+                existing = await self._existing(target, name)
+                if existing is None:
+                    continue
+                response = await self._send(
+                    target, "POST", "/1/passcodes.json", retry, body=body, extra_headers=key
+                )
+                if response.status_code != 201:
+                    raise self._secret_lost(target, name, existing) from None
             if response.status_code == 409 and retry.maybe_committed:
-                await self._raise_if_created(target, name)
-            payload = self._payload(target, response, f"passcode {name!r}")
-            secret = payload.get("secret")
-            if isinstance(secret, str):
-                remember_secret(secret)
-            passcode = self._wire(target, passcode_from, payload.get("passcode"))
-            if not isinstance(secret, str) or not secret:
-                raise self._wire_error(target, f"the answer creating {name!r} has no secret")
-            return IssuedPasscode(passcode=passcode, secret=Secret(secret))
+                existing = await self._existing(target, name)
+                if existing is not None:
+                    raise self._secret_lost(target, name, existing)
+            return self._issued(target, name, response)
+
+    def _issued(self, target: AccountTarget, name: str, response: httpx.Response) -> IssuedPasscode:
+        payload = self._payload(target, response, f"passcode {name!r}")
+        secret = payload.get("secret")
+        if isinstance(secret, str):
+            remember_secret(secret)
+        passcode = self._wire(target, passcode_from, payload.get("passcode"))
+        if not isinstance(secret, str) or not secret:
+            raise self._wire_error(target, f"the answer creating {name!r} has no secret")
+        return IssuedPasscode(passcode=passcode, secret=Secret(secret))
 
     async def update_passcode(
         self, target: AccountTarget, passcode_id: str, *, name: str, expires_in_days: int | None
@@ -193,7 +202,11 @@ class ClevertapProvider:
         while True:
             try:
                 response = await self._send(
-                    target, "POST", path, retry, body={"validity_days": validity_days},
+                    target,
+                    "POST",
+                    path,
+                    retry,
+                    body={"validity_days": validity_days},
                     replay_safe=False,
                 )
             except _AnswerLost:
@@ -211,9 +224,7 @@ class ClevertapProvider:
     async def reset_user_passcode(self, target: AccountTarget, email: str) -> ObservedGrant:
         """Repeating a reset only issues the user another fresh secret: safe to replay."""
         retry = self._policy.start(self._rng)
-        response = await self._send(
-            target, "POST", self._user_path(email, "passcode/reset.json"), retry
-        )
+        response = await self._send(target, "POST", self._user_path(email, "passcode/reset.json"), retry)
         payload = self._payload(target, response, f"user passcode of {email}")
         return self._wire(target, grant_from, email, payload.get("user_passcode"))
 
@@ -241,19 +252,23 @@ class ClevertapProvider:
 
     # ---- lost answers --------------------------------------------------------------
 
-    async def _raise_if_created(self, target: AccountTarget, name: str) -> None:
-        """If the passcode exists now, it was created by an attempt whose answer we lost."""
+    async def _existing(self, target: AccountTarget, name: str) -> ObservedPasscode | None:
+        """The passcode named `name`, if an attempt whose answer we lost created it."""
         snapshot_passcodes = await self._get(target, "/1/passcodes.json")
         folded = name.casefold()
         for item in snapshot_passcodes.get("passcodes") or []:
             passcode = self._wire(target, passcode_from, item)
             if passcode.name.casefold() == folded:
-                raise SecretLostError(
-                    f"account `{target.alias}`: passcode {name!r} was created but the answer "
-                    "carrying its secret was lost; it is recorded tainted and the next plan "
-                    "replaces it",
-                    passcode,
-                )
+                return passcode
+        return None
+
+    @staticmethod
+    def _secret_lost(target: AccountTarget, name: str, passcode: ObservedPasscode) -> SecretLostError:
+        return SecretLostError(
+            f"account `{target.alias}`: passcode {name!r} was created but the answer carrying "
+            "its secret was lost; it is recorded tainted and the next plan replaces it",
+            passcode,
+        )
 
     async def _find_grant(self, target: AccountTarget, email: str) -> ObservedGrant | None:
         users = await self._get(target, "/1/users.json")
@@ -280,6 +295,7 @@ class ClevertapProvider:
         body: dict[str, Any] | None = None,
         replay_safe: bool = True,
         secret: Secret | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """Send until an answer that is not worth retrying; raise `_AnswerLost` when unsure."""
         session = self._session()
@@ -287,10 +303,9 @@ class ClevertapProvider:
         headers = {
             "X-CleverTap-Account-Id": target.account_id,
             "X-CleverTap-Passcode": (secret or self._admin_passcode(target)).reveal(),
+            **(extra_headers or {}),
         }
-        slot = session.slots.setdefault(
-            target.account_id, asyncio.Semaphore(self._config.max_inflight)
-        )
+        slot = session.slots.setdefault(target.account_id, asyncio.Semaphore(self._config.max_inflight))
         while True:
             response: httpx.Response | None = None
             failure: httpx.TransportError | None = None
@@ -331,9 +346,7 @@ class ClevertapProvider:
         loop = asyncio.get_running_loop()
         if self._session_now is None or self._session_now.loop is not loop:
             timeout = httpx.Timeout(self._config.timeout, connect=self._config.connect_timeout)
-            client = httpx.AsyncClient(
-                timeout=timeout, headers={"User-Agent": f"ctconfig/{__version__}"}
-            )
+            client = httpx.AsyncClient(timeout=timeout, headers={"User-Agent": f"ctconfig/{__version__}"})
             self._session_now = _Session(loop, client)
         return self._session_now
 

@@ -34,6 +34,7 @@ class FaultSettings:
     drop_rate: float = 0.0
     retry_after: int = 1
     seed: int | None = None
+    forget_idempotency_keys: bool = False  # act like a server that keeps no answers by key
 
 
 @dataclass

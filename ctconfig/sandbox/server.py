@@ -30,6 +30,7 @@ from ctconfig.model import ObservedGrant, ObservedPasscode, expiry_status, isofo
 from ctconfig.providers.base import ConflictError, NotFoundError, ProviderError
 from ctconfig.sandbox import rules
 from ctconfig.sandbox.faults import STATS_PATH, FaultInjector, FaultSettings, ServerStats
+from ctconfig.sandbox.idempotency import IdempotencyConflict, IdempotentCreates
 from ctconfig.sandbox.store import Credential, SandboxStore
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -120,9 +121,11 @@ def require(body: dict[str, Any], *keys: str) -> None:
 class SandboxApi:
     """The contract's endpoints over one store."""
 
-    def __init__(self, store: SandboxStore, stats: ServerStats) -> None:
+    def __init__(self, store: SandboxStore, stats: ServerStats, keep_answers: bool = True) -> None:
         self.store = store
         self.stats = stats
+        self.idempotency = IdempotentCreates()
+        self.keep_answers = keep_answers
 
     async def authenticate(self, request: Request) -> Credential:
         """Who is calling, if their passcode is known and live (else 401)."""
@@ -153,8 +156,11 @@ class SandboxApi:
         account = credential.account_id
         email = rules.normalize_email(account, request.path_params["email"])
         if credential.name == email:
-            raise ApiError(409, "this request is authenticated with that user passcode; "
-                           "reset or revoke it with another admin's passcode")
+            raise ApiError(
+                409,
+                "this request is authenticated with that user passcode; "
+                "reset or revoke it with another admin's passcode",
+            )
         return account, email
 
     def routes(self) -> list[Route]:
@@ -209,9 +215,20 @@ class SandboxApi:
         body = await json_object(request, {"name", "expires_in_days"})
         require(body, "name", "expires_in_days")
         name, days = name_field(body), days_field(body, "expires_in_days")
+        key = request.headers.get("idempotency-key", "") if self.keep_answers else ""
+        if key:
+            try:
+                replay = self.idempotency.replay(account, key, body)
+            except IdempotencyConflict as exc:
+                raise ApiError(409, str(exc)) from None
+            if replay is not None:
+                return replay
         passcode, secret = await run_in_threadpool(self.store.create_passcode, account, name, days)
         now = await run_in_threadpool(self.store.now)
-        return ok(201, passcode=passcode_json(passcode, now), secret=secret)
+        fields = {"passcode": passcode_json(passcode, now), "secret": secret}
+        if key:
+            self.idempotency.remember(account, key, body, fields)
+        return ok(201, **fields)
 
     async def update_passcode(self, request: Request) -> Response:
         account = await self.admin(request)
@@ -240,9 +257,7 @@ class SandboxApi:
 
     async def delete_passcode(self, request: Request) -> Response:
         account = await self.admin(request)
-        await run_in_threadpool(
-            self.store.delete_passcode, account, request.path_params["passcode_id"]
-        )
+        await run_in_threadpool(self.store.delete_passcode, account, request.path_params["passcode_id"])
         return ok()
 
     async def list_users(self, request: Request) -> Response:
@@ -335,7 +350,7 @@ def create_app(
 ) -> ASGIApp:
     """The sandbox API behind the fault injector, ready for any ASGI server (uvicorn)."""
     stats = stats or ServerStats()
-    api = SandboxApi(store, stats)
+    api = SandboxApi(store, stats, keep_answers=not settings.forget_idempotency_keys)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -351,9 +366,7 @@ def create_app(
     return FaultInjector(app, settings, stats)
 
 
-def serve(
-    path: Path, host: str, port: int, settings: FaultSettings, announce: Callable[[str], None]
-) -> None:
+def serve(path: Path, host: str, port: int, settings: FaultSettings, announce: Callable[[str], None]) -> None:
     """Serve the store until SIGINT/SIGTERM; port 0 picks a free port.
 
     The socket is bound and listening before `announce` tells the caller the

@@ -60,14 +60,17 @@ def test_server_refuses_a_fourth_request_in_flight(start_server: ServerFactory) 
     assert len(throttled) == 3 and sum(a.status_code == 200 for a in answers) == 3
     assert throttled[0].headers["Retry-After"] == "1"
     assert throttled[0].json() == {
-        "status": "fail", "error": "too many concurrent requests for this account", "code": 429
+        "status": "fail",
+        "error": "too many concurrent requests for this account",
+        "code": 429,
     }
     assert server.stats()["inflight_rejections"] == 3
 
 
 def test_throttles_and_server_errors_are_retried(start_server: ServerFactory) -> None:
-    server = start_server("--throttle-rate", "0.3", "--error-rate", "0.2", "--retry-after", "0",
-                          "--seed", "7")
+    server = start_server(
+        "--throttle-rate", "0.3", "--error-rate", "0.2", "--retry-after", "0", "--seed", "7"
+    )
     secrets = {PASSCODE_ENV: server.admin(users=USERS)}
     names = [f"p{n}" for n in range(15)]
 
@@ -107,10 +110,10 @@ def test_retry_after_is_honoured(start_server: ServerFactory) -> None:
     run(scenario)
 
 
-def test_lost_answers_never_duplicate_and_lost_secrets_are_reported(
+def test_without_kept_answers_lost_secrets_are_reported_never_duplicated(
     start_server: ServerFactory,
 ) -> None:
-    server = start_server("--drop-rate", "0.4", "--seed", "11")
+    server = start_server("--drop-rate", "0.4", "--seed", "11", "--forget-idempotency-keys")
     secrets = {PASSCODE_ENV: server.admin(users=USERS)}
     names = [f"lost{n}" for n in range(20)]
 
@@ -141,6 +144,25 @@ def test_lost_answers_never_duplicate_and_lost_secrets_are_reported(
 
     run(scenario)
     assert server.stats()["faults"]["drop"] > 0
+
+
+def test_lost_answers_are_replayed_by_idempotency_key_with_their_secret(start_server: ServerFactory) -> None:
+    server = start_server("--drop-rate", "0.4", "--seed", "11")
+    secrets = {PASSCODE_ENV: server.admin(users=USERS)}
+    names = [f"lost{n}" for n in range(20)]
+
+    async def scenario() -> None:
+        provider = server.provider(secrets, max_retries=12)
+        issued, lost = await create_all(provider, names)
+        assert provider.stats.lost_answers > 0, "with 40% dropped answers some answers are lost"
+        assert not lost and sorted(i.passcode.name for i in issued) == sorted(names)
+        with server.store() as store:
+            for item in issued:
+                credential = store.authenticate(ACCOUNT_ID, item.secret.reveal())
+                assert credential is not None and credential.name == item.passcode.name
+        await provider.aclose()
+
+    run(scenario)
 
 
 def test_retries_stop_at_the_limit_with_one_line(start_server: ServerFactory) -> None:

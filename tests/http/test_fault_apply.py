@@ -1,0 +1,92 @@
+"""The fault run through `ctconfig apply`: 200 passcodes and 50 grants across a hostile network
+end with exactly those resources, every secret in the sink, and a plan with no changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.conftest import RunCtconfig
+from tests.http.conftest import ServerFactory
+
+ACCOUNTS = [f"FLT-000-{n:04d}" for n in range(4)]
+PASSCODES = 50
+GRANTS = (13, 13, 12, 12)
+
+
+def users_of(n: int) -> tuple[str, ...]:
+    return tuple(f"user{i}@acct{n}.example.com" for i in range(GRANTS[n]))
+
+
+@pytest.mark.slow
+def test_apply_through_throttling_errors_and_dropped_answers(
+    start_server: ServerFactory, run_ctconfig: RunCtconfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = start_server(
+        "--throttle-rate",
+        "0.3",
+        "--error-rate",
+        "0.1",
+        "--drop-rate",
+        "0.1",
+        "--retry-after",
+        "0",
+        "--seed",
+        "7",
+    )
+    env = {f"CT_ACCT{n}": server.admin(account, users_of(n)) for n, account in enumerate(ACCOUNTS)}
+    config = {
+        "version": 1,
+        "provider": {"kind": "clevertap", "base_url": server.url, "max_retries": 15, "retry_budget": 120},
+        "accounts": {
+            f"acct{n}": {
+                "id": account,
+                "credentials": {"passcode_env": f"CT_ACCT{n}"},
+                "account_passcodes": {
+                    f"integration-{i:03d}": {"expires_in": "90d"} for i in range(PASSCODES)
+                },
+                "user_passcodes": {email: {"validity": "180d"} for email in users_of(n)},
+            }
+            for n, account in enumerate(ACCOUNTS)
+        },
+    }
+    with (tmp_path / "ctconfig.yaml").open("w") as handle:
+        YAML().dump(config, handle)
+
+    applied = run_ctconfig("apply", "--auto-approve", env=env, timeout=300)
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+    assert "Apply complete: 200 created, 50 granted." in applied.stdout
+    traffic = [line for line in applied.stderr.splitlines() if line.startswith("HTTP:")]
+
+    secrets = {
+        p: p.read_text().strip() for p in (tmp_path / ".ctconfig" / "secrets").rglob("*") if p.is_file()
+    }
+    assert len(secrets) == 200 and len(set(secrets.values())) == 200
+    with server.store() as store:
+        for n, account in enumerate(ACCOUNTS):
+            snapshot = store.read(account)
+            assert sorted(p.name for p in snapshot.passcodes) == [
+                f"integration-{i:03d}" for i in range(PASSCODES)
+            ]
+            assert all(snapshot.user(e).grant for e in users_of(n))  # type: ignore[union-attr]
+        for path, secret in secrets.items():
+            credential = store.authenticate(ACCOUNTS[int(path.parent.name[-1])], secret)
+            assert credential is not None and credential.name == path.name
+
+    replanned = run_ctconfig("plan", "--detailed-exitcode", env=env, timeout=300)
+    assert replanned.returncode == 0, replanned.stdout[-2000:] + replanned.stderr[-2000:]
+    for text in (
+        applied.stdout,
+        applied.stderr,
+        replanned.stdout,
+        replanned.stderr,
+        (tmp_path / "ctconfig.state.json").read_text(),
+    ):
+        assert not any(secret in text for secret in secrets.values())
+    stats = server.stats()
+    with capsys.disabled():
+        print(f"\nfault apply: {traffic[0] if traffic else ''}; server: {stats['faults']}")
+    assert stats["faults"]["drop"] > 0 and stats["faults"]["throttle"] > 0 and stats["faults"]["error"] > 0
+    assert traffic and "retried" in traffic[0]
