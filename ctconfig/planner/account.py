@@ -102,6 +102,16 @@ def unmanaged(
         address = str(Address.user_passcode(alias, user.email))
         if policy == "warn":
             out.warnings.append(Note(address, "unmanaged: user passcode granted outside ctconfig"))
+        elif user.role == "admin":
+            # The credential ctconfig itself runs with is an admin's user passcode: revoking
+            # unmanaged admin passcodes could lock every admin out. Declare them to manage them.
+            out.warnings.append(
+                Note(
+                    address,
+                    "unmanaged admin user passcode: left alone even with "
+                    "unmanaged: delete; declare it to manage it",
+                )
+            )
         else:
             out.actions.append(
                 Action(

@@ -30,10 +30,14 @@ from ctconfig.planner.common import (
 from ctconfig.state.model import ResourceState
 
 
-def retiring_name(name: str, now: datetime) -> str:
-    """`<name>~retiring-YYYYMMDD`, shortened so it stays within CleverTap's 64 characters."""
-    suffix = f"{RETIRING_MARK}{now:%Y%m%d}"
-    return name[: MAX_NAME - len(suffix)] + suffix
+def retiring_name(name: str, now: datetime, taken: frozenset[str] = frozenset()) -> str:
+    """`<name>~retiring-YYYYMMDD` (then `-2`, `-3`… if taken), within CleverTap's 64 characters."""
+    for n in range(1, len(taken) + 2):
+        suffix = f"{RETIRING_MARK}{now:%Y%m%d}" + (f"-{n}" if n > 1 else "")
+        candidate = name[: MAX_NAME - len(suffix)] + suffix
+        if candidate.casefold() not in taken:
+            return candidate
+    raise AssertionError("unreachable: more candidates than taken names")
 
 
 def diff_passcodes(
@@ -104,7 +108,7 @@ def diff_passcodes(
                     remote_id=current.remote_id,
                     replace_order="create_before_delete",
                     retire_after=isoformat(retire_at),
-                    aside_name=retiring_name(name, now),
+                    aside_name=retiring_name(name, now, _names_in_use(managed, snapshot)),
                 )
             )
             continue
@@ -140,6 +144,13 @@ def diff_passcodes(
             _retire(alias, address, resource, now, out)
             continue
         destroy(address, alias, resource, ActionKind.DELETE, "removed from config", out)
+
+
+def _names_in_use(managed: dict[str, ResourceState], snapshot: AccountSnapshot | None) -> frozenset[str]:
+    names = {str(r.attributes.get("name", "")).casefold() for r in managed.values()}
+    if snapshot is not None:
+        names.update(p.name.casefold() for p in snapshot.passcodes)
+    return frozenset(names)
 
 
 def _find_previous(

@@ -198,3 +198,18 @@ def test_digest_ignores_wording_and_time() -> None:
     later = replace(snap, observed_at=snap.observed_at.replace(hour=20))
     tonight = make_plan(cfg, state_of(snap), {"prod": later}, OPTIONS).plan
     assert today.digest == tonight.digest
+
+
+def test_a_taken_retiring_name_gets_a_counter() -> None:
+    snap = snapshot([passcode("p1", "seg", 90, age_days=80), passcode("p0", "seg~retiring-20261127", 90)])
+    cfg = config({"prod": account({"seg": {"expires_in": "90d", "rotate_before": "14d"}})})
+    state = state_of(snapshot([passcode("p1", "seg", 90, age_days=80)]))
+    (action,) = make_plan(cfg, state, {"prod": snap}, OPTIONS).plan.actions
+    assert action.aside_name == "seg~retiring-20261127-2"
+
+
+def test_unmanaged_delete_never_revokes_an_admins_passcode() -> None:
+    snap = snapshot(users={"eve@example.com": grant("eve@example.com")})
+    snap = replace(snap, users=tuple(replace(u, role="admin") for u in snap.users))
+    plan = make_plan(config({"prod": account(unmanaged="delete")}), EMPTY, {"prod": snap}, OPTIONS).plan
+    assert plan.actions == () and "unmanaged admin user passcode" in plan.warnings[0].message
