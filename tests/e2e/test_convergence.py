@@ -3,15 +3,13 @@ and a second apply calls no mutating operation."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import itertools
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import RunCtconfig
-from tests.e2e.workspace import ACCOUNT_ID, Workspace
+from tests.e2e.workspace import Workspace
 
 NAMES = ["alpha", "beta", "gamma", "delta", "epsilon"]
 EMAILS = ["ann@example.com", "ben@example.com", "cat@example.com", "dan@example.com"]
@@ -43,15 +41,16 @@ desired = st.fixed_dictionaries(
 )
 
 
-def seed(ws: Workspace, before: dict[str, Any]) -> None:
+def seed(ws: Workspace, account_id: str, before: dict[str, Any]) -> None:
+    """The account as someone left it by hand, before ctconfig arrives."""
     store = ws.store()
     try:
-        store.ensure_account(ACCOUNT_ID, EMAILS)
+        store.ensure_account(account_id, EMAILS)
         for name, days in before["passcodes"].items():
-            store.create_passcode(ACCOUNT_ID, name, days, dashboard=True)
+            store.create_passcode(account_id, name, days, dashboard=True)
         for email, days in before["grants"].items():
-            store.grant_user_passcode(ACCOUNT_ID, email, days, dashboard=True)
-        store.set_passcode_mode(ACCOUNT_ID, before["mode"], dashboard=True)
+            store.grant_user_passcode(account_id, email, days, dashboard=True)
+        store.set_passcode_mode(account_id, before["mode"], dashboard=True)
     finally:
         store.close()
 
@@ -59,24 +58,28 @@ def seed(ws: Workspace, before: dict[str, Any]) -> None:
 @settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(before=existing, after=desired)
 def test_one_apply_converges_from_any_account(
-    run_ctconfig: RunCtconfig, before: dict[str, Any], after: dict[str, Any]
+    ws: Workspace, before: dict[str, Any], after: dict[str, Any]
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        ws = Workspace(Path(tmp), run_ctconfig)
-        seed(ws, before)
-        account = {"id": ACCOUNT_ID, **{k: v for k, v in after.items() if v is not None}}
-        ws.write_config({"demo": account})
-        ws.ct("apply", "--auto-approve", "--allow-mass-delete")
-        ws.ct("plan", "--detailed-exitcode")
-        mutations = ws.mutations()
-        ws.ct("apply", "--auto-approve")
-        assert ws.mutations() == mutations
-        observed = ws.store().read(ACCOUNT_ID)
-        names = {p.name for p in observed.passcodes}
-        assert set(after["account_passcodes"]) <= names
-        if after["unmanaged"] == "delete":
-            assert names == set(after["account_passcodes"])
-        granted = {u.email for u in observed.users if u.grant}
-        assert set(after["user_passcodes"]) <= granted
-        if after["passcode_mode"]:
-            assert observed.passcode_mode == after["passcode_mode"]
+    # Each example gets its own account and state in the shared workspace (and server).
+    n = next(EXAMPLES)
+    account_id, alias, state = f"W{n:02d}-486-4W5Z", f"a{n}", f"state-{n}.json"
+    seed(ws, account_id, before)
+    account = {"id": account_id, **{k: v for k, v in after.items() if v is not None}}
+    ws.write_config({alias: account}, state={"backend": "local", "path": state})
+    ws.ct("apply", "--auto-approve", "--allow-mass-delete")
+    ws.ct("plan", "--detailed-exitcode")
+    mutations = ws.mutations(account_id)
+    ws.ct("apply", "--auto-approve")
+    assert ws.mutations(account_id) == mutations
+    observed = ws.store().read(account_id)
+    names = {p.name for p in observed.passcodes}
+    assert set(after["account_passcodes"]) <= names
+    if after["unmanaged"] == "delete":
+        assert names == set(after["account_passcodes"])
+    granted = {u.email for u in observed.users if u.grant}
+    assert set(after["user_passcodes"]) <= granted
+    if after["passcode_mode"]:
+        assert observed.passcode_mode == after["passcode_mode"]
+
+
+EXAMPLES = itertools.count(1)

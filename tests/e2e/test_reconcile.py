@@ -220,7 +220,11 @@ def test_ctrl_c_finishes_work_in_flight_saves_state_and_exits_130(ws: Workspace)
         demo({f"p{i}": {"expires_in": 30} for i in range(6)}),
         secrets={"sink": "command", "command": "sleep 0.4; cat > /dev/null"},
     )
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}, "NO_COLOR": "1"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")},
+        "NO_COLOR": "1",
+        **ws.env,
+    }
     proc = subprocess.Popen(
         [*ctconfig_executable(), "apply", "--auto-approve", "--parallelism", "1"],
         cwd=ws.root,

@@ -25,8 +25,13 @@ class Workspace:
     runner: RunCtconfig
     env: dict[str, str] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    provider: str = "sandbox"  # or "clevertap": over HTTP to `ctconfig sandbox serve` at server_url
+    server_url: str = ""
 
     def write_config(self, accounts: dict[str, Any], **sections: Any) -> None:
+        if self.provider == "clevertap" and "provider" not in sections:
+            sections["provider"] = {"kind": "clevertap", "base_url": self.server_url}
+            accounts = {alias: self._over_http(alias, dict(account)) for alias, account in accounts.items()}
         data: dict[str, Any] = {"version": 1, **sections, "accounts": accounts}
         with (self.root / "ctconfig.yaml").open("w") as handle:
             YAML().dump(data, handle)
@@ -40,6 +45,26 @@ class Workspace:
         if expect is not None:
             assert done.returncode == expect, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done
+
+    def _over_http(self, alias: str, account: dict[str, Any]) -> dict[str, Any]:
+        """What a real account has before ctconfig: the dashboard users invited, an admin
+        passcode issued (in the env var the config names)."""
+        env_name = f"CT_{alias.upper()}_PASSCODE"
+        account.setdefault("credentials", {"passcode_env": env_name})
+        users = list(account.get("user_passcodes") or {})
+        store = self.store()
+        try:
+            store.ensure_account(account["id"], users)
+            known = {u.email for u in store.read(account["id"]).users}
+            for email in users:
+                if email.lower() not in known:
+                    store.add_user(account["id"], email)
+            if env_name not in self.env:
+                self.env[env_name] = store.issue_admin_passcode(account["id"])
+                self.outputs.append("")  # the admin passcode is the test's, not ctconfig's
+        finally:
+            store.close()
+        return account
 
     def state(self) -> dict[str, Any]:
         return dict(json.loads((self.root / "ctconfig.state.json").read_text()))
