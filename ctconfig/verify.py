@@ -17,9 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ctconfig import __version__
 from ctconfig.config.models import Config
@@ -28,6 +26,9 @@ from ctconfig.model import REGION_HOSTS, RETIRING_MARK, ResourceKind, parse_isof
 from ctconfig.sandbox import Credential, SandboxStore
 from ctconfig.secrets import CommandSink, Secret, SecretRef, SecretSink
 from ctconfig.state.model import State
+
+if TYPE_CHECKING:
+    import httpx
 
 VALID = "valid"
 EXPIRED = "expired"
@@ -208,6 +209,8 @@ async def check_over_http(
     base_url: str | None, candidates: Iterable[Candidate], timeout: float
 ) -> list[Check]:
     """One authenticated GET per secret, at most three in flight per account, no retries."""
+    import httpx  # only HTTP checks pay for importing it
+
     guard_http_logging()
     todo = list(candidates)
     slots: dict[str, asyncio.Semaphore] = {}
@@ -223,6 +226,8 @@ async def check_over_http(
 
 
 async def _http_check(client: httpx.AsyncClient, url: str, candidate: Candidate) -> Check:
+    import httpx
+
     address = candidate.ref.address
     request_headers = {
         "X-CleverTap-Account-Id": candidate.ref.account_id,
