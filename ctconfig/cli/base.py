@@ -6,7 +6,6 @@ import logging
 import sys
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import click
