@@ -22,6 +22,7 @@ from ctconfig.render.plan_json import render_json
 from ctconfig.render.plan_markdown import render_markdown
 from ctconfig.render.plan_text import render_summary, render_text
 from ctconfig.secrets import open_sink
+from ctconfig.state.model import State
 from ctconfig.workspace import Workspace, audit_record, open_provider, plan_now, utcnow
 
 EXIT_CHANGES = 2
@@ -116,7 +117,7 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _plan(
-    ws: Workspace, state_loaded: tuple[Any, str | None], refresh: bool, options: PlanOptions
+    ws: Workspace, state_loaded: tuple[State, str | None], refresh: bool, options: PlanOptions
 ) -> PlanResult:
     state, token = state_loaded
     provider = open_provider(ws.config) if refresh else None
