@@ -5,17 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.workspace import ACCOUNT_ID, Workspace
-
-ALICE, BOB = "alice@example.com", "bob@example.com"
-
-
-def demo(
-    passcodes: dict[str, object], users: dict[str, object] | None = None, **extra: object
-) -> dict[str, object]:
-    return {
-        "demo": {"id": ACCOUNT_ID, "account_passcodes": passcodes, "user_passcodes": users or {}, **extra}
-    }
+from tests.e2e.workspace import ACCOUNT_ID, ALICE, BOB, Workspace, demo
 
 
 def test_dashboard_changes_show_as_drift_and_the_plan_restores_the_config(ws: Workspace) -> None:

@@ -8,17 +8,7 @@ import stat
 
 from ctconfig.state.journal import Journal
 from ctconfig.state.model import State
-from tests.e2e.workspace import ACCOUNT_ID, Workspace
-
-ALICE, BOB = "alice@example.com", "bob@example.com"
-
-
-def demo(
-    passcodes: dict[str, object], users: dict[str, object] | None = None, **extra: object
-) -> dict[str, object]:
-    return {
-        "demo": {"id": ACCOUNT_ID, "account_passcodes": passcodes, "user_passcodes": users or {}, **extra}
-    }
+from tests.e2e.workspace import ACCOUNT_ID, ALICE, BOB, Workspace, demo
 
 
 def test_walkthrough_apply_change_plan_apply_inspect(ws: Workspace) -> None:

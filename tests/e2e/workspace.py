@@ -15,6 +15,16 @@ from ctconfig.sandbox.store import SandboxStore
 from tests.conftest import RunCtconfig
 
 ACCOUNT_ID = "TEST-R78-ZZK-955Z"
+ALICE, BOB = "alice@example.com", "bob@example.com"
+
+
+def demo(
+    passcodes: dict[str, object], users: dict[str, object] | None = None, **extra: object
+) -> dict[str, object]:
+    """The `accounts:` section of a one-account config (alias `demo`)."""
+    return {
+        "demo": {"id": ACCOUNT_ID, "account_passcodes": passcodes, "user_passcodes": users or {}, **extra}
+    }
 
 
 @dataclass
