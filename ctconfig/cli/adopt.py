@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from ctconfig.cli.base import Context, cli, pass_context
-from ctconfig.cli.state import LockTimeout
+from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
 from ctconfig.config.schema import config_json_schema
 from ctconfig.errors import CtconfigError
 from ctconfig.export import export_config
@@ -21,13 +20,7 @@ from ctconfig.workspace import Workspace, audit_record, observe, open_provider, 
 @cli.command("import")
 @click.argument("addresses", nargs=-1, metavar="[ADDR]...")
 @click.option("--all", "import_all", is_flag=True, help="Adopt every declared resource that already exists.")
-@click.option(
-    "--lock-timeout",
-    type=LockTimeout(),
-    default="0",
-    metavar="DURATION",
-    help="How long to wait for the state lock (e.g. 30s, 2m).",
-)
+@lock_timeout_option
 @pass_context
 def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool, lock_timeout: float) -> None:
     """Adopt existing passcodes or grants (matched by name or email) into state.

@@ -18,6 +18,38 @@ EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class LockTimeout(click.ParamType[float, Any]):
+    """A duration such as `0`, `30s`, `2m` or `1h`, in seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip().lower()
+        number, unit = text.rstrip("smh"), text[len(text.rstrip("smh")) :]
+        try:
+            seconds = float(number) * _UNITS[unit]
+        except (KeyError, ValueError):
+            self.fail(f"{value!r} is not a duration such as 30s, 2m or 1h", param, ctx)
+        if seconds < 0:
+            self.fail(f"{value!r} is negative", param, ctx)
+        return seconds
+
+
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=LockTimeout(),
+    default="0",
+    show_default=True,
+    metavar="DURATION",
+    help="How long to wait for the state lock (e.g. 30s, 2m).",
+)
+
+
 @dataclass
 class Context:
     """What every command receives: global flags, resolved lazily."""

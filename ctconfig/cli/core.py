@@ -13,8 +13,7 @@ from typing import Any
 import click
 
 from ctconfig.applier import Applier, ApplyResult, describe_operations
-from ctconfig.cli.base import EXIT_INTERRUPTED, Context, cli, pass_context
-from ctconfig.cli.state import LockTimeout
+from ctconfig.cli.base import EXIT_INTERRUPTED, Context, cli, lock_timeout_option, pass_context
 from ctconfig.errors import CtconfigError
 from ctconfig.plan import Plan, PlanError, check_fresh, load_plan, save_plan
 from ctconfig.planner import PlanOptions, PlanResult
@@ -95,13 +94,7 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="ADDR",
             help="Rotate this account passcode / reset this user passcode now.",
         ),
-        click.option(
-            "--lock-timeout",
-            type=LockTimeout(),
-            default="0",
-            metavar="DURATION",
-            help="How long to wait for the state lock (e.g. 30s, 2m).",
-        ),
+        lock_timeout_option,
         click.option(
             "--lock",
             type=click.BOOL,

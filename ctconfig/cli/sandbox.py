@@ -35,9 +35,7 @@ class DaysOrUnbounded(click.ParamType[int | None, Any]):
         self.unbounded = unbounded
         self.name = f"DAYS|{unbounded}"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int | None:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
         try:
             return parse_days(value, self.unbounded)
         except ValueError as exc:
@@ -156,8 +154,7 @@ def show(context: Context, account: str | None, output: str) -> None:
     path = sandbox_db_path(context)
     if not path.exists():
         raise CtconfigError(
-            f"no sandbox database at {path} yet; it is created on first plan or apply "
-            "(or pass --db PATH)"
+            f"no sandbox database at {path} yet; it is created on first plan or apply (or pass --db PATH)"
         )
     with SandboxStore(path) as store:
         ids = [resolve_account(context, account)[0]] if account else store.list_accounts()
@@ -219,9 +216,7 @@ def user_remove(context: Context, account: str, email: str) -> None:
 @user.command("grant")
 @click.argument("account")
 @click.argument("email")
-@click.option(
-    "--validity", type=DaysOrUnbounded("infinite"), required=True, help="30d or infinite."
-)
+@click.option("--validity", type=DaysOrUnbounded("infinite"), required=True, help="30d or infinite.")
 @pass_context
 def user_grant(context: Context, account: str, email: str, validity: int | None) -> None:
     """Grant a user passcode, as an admin would in the dashboard."""
@@ -270,9 +265,7 @@ def passcode() -> None:
 @passcode.command("add")
 @click.argument("account")
 @click.argument("name")
-@click.option(
-    "--expires-in", type=DaysOrUnbounded("forever"), required=True, help="90d or forever."
-)
+@click.option("--expires-in", type=DaysOrUnbounded("forever"), required=True, help="90d or forever.")
 @pass_context
 def passcode_add(context: Context, account: str, name: str, expires_in: int | None) -> None:
     """Create an account passcode; its secret is shown once in the dashboard, not here."""
@@ -318,9 +311,7 @@ def passcode_expiry(context: Context, account: str, name: str, expires_in: int |
         updated = store.update_passcode(
             account_id, current.id, name=current.name, expires_in_days=expires_in, dashboard=True
         )
-    click.echo(
-        f"Account passcode {updated.name!r} in account {account_id} {_expiry_words(updated)}."
-    )
+    click.echo(f"Account passcode {updated.name!r} in account {account_id} {_expiry_words(updated)}.")
 
 
 @passcode.command("delete")

@@ -18,46 +18,13 @@ from typing import Any
 
 import click
 
-from ctconfig.cli.base import Context, cli, pass_context
+from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
 from ctconfig.errors import CtconfigError
 from ctconfig.model import Address
 from ctconfig.render.state_diff import FORMATS, render_state_diff
 from ctconfig.render.state_view import history_lines, resource_lines, resource_table
 from ctconfig.state.base import AuditRecord, StateBackend, current_actor
 from ctconfig.state.model import State
-
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-class LockTimeout(click.ParamType[float, Any]):
-    """A duration such as `0`, `30s`, `2m` or `1h`, in seconds."""
-
-    name = "duration"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, int | float):
-            return float(value)
-        text = str(value).strip().lower()
-        number, unit = text.rstrip("smh"), text[len(text.rstrip("smh")) :]
-        try:
-            seconds = float(number) * _UNITS[unit]
-        except (KeyError, ValueError):
-            self.fail(f"{value!r} is not a duration such as 30s, 2m or 1h", param, ctx)
-        if seconds < 0:
-            self.fail(f"{value!r} is negative", param, ctx)
-        return seconds
-
-
-_lock_timeout_option = click.option(
-    "--lock-timeout",
-    type=LockTimeout(),
-    default="0",
-    show_default=True,
-    metavar="DURATION",
-    help="How long to wait for the state lock (e.g. 30s, 2m).",
-)
 
 
 def _open(context: Context) -> StateBackend:
@@ -81,9 +48,7 @@ def _now_iso() -> str:
 
 
 @contextlib.contextmanager
-def _locked(
-    backend: StateBackend, operation: str, timeout: float
-) -> Iterator[tuple[State, str | None]]:
+def _locked(backend: StateBackend, operation: str, timeout: float) -> Iterator[tuple[State, str | None]]:
     """Hold the lock while the caller reads and writes one new version."""
     from ctconfig.state import load_state
 
@@ -156,7 +121,7 @@ def show_command(context: Context, address: str) -> None:
 
 @state.command("rm")
 @click.argument("addresses", nargs=-1, required=True, metavar="ADDRESS...")
-@_lock_timeout_option
+@lock_timeout_option
 @pass_context
 def rm_command(context: Context, addresses: tuple[str, ...], lock_timeout: float) -> None:
     """Forget resources without touching the account.
@@ -174,10 +139,7 @@ def rm_command(context: Context, addresses: tuple[str, ...], lock_timeout: float
             token,
             "state rm",
             f"forgot {len(addresses)} resource(s): {', '.join(addresses)}",
-            [
-                {"address": a, "action": "forget", "outcome": "removed from state"}
-                for a in addresses
-            ],
+            [{"address": a, "action": "forget", "outcome": "removed from state"} for a in addresses],
         )
     click.echo(
         f"Removed {len(addresses)} resource(s) from state (serial {written.serial}); "
@@ -188,7 +150,7 @@ def rm_command(context: Context, addresses: tuple[str, ...], lock_timeout: float
 @state.command("mv")
 @click.argument("source", metavar="OLD")
 @click.argument("destination", metavar="NEW")
-@_lock_timeout_option
+@lock_timeout_option
 @pass_context
 def mv_command(context: Context, source: str, destination: str, lock_timeout: float) -> None:
     """Move a resource to a new address (e.g. after renaming an account alias)."""
@@ -242,7 +204,7 @@ def _push_refusal(pushed: State, current: State) -> str | None:
 @state.command("push")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--force", is_flag=True, help="Push even a different lineage or an older serial.")
-@_lock_timeout_option
+@lock_timeout_option
 @pass_context
 def push_command(context: Context, file: str, force: bool, lock_timeout: float) -> None:
     """Replace the state with FILE (`-` for stdin).
@@ -330,12 +292,9 @@ def force_unlock_command(context: Context, lock_id: str, force: bool) -> None:
     """
     backend = _open(context)
     if not force and not click.confirm(
-        f"Remove lock {lock_id} on {backend.describe()}? Only do this if the run holding it "
-        "is gone",
+        f"Remove lock {lock_id} on {backend.describe()}? Only do this if the run holding it is gone",
         default=False,
     ):
         raise CtconfigError("force-unlock cancelled; the lock is still held")
     removed = backend.force_unlock(lock_id)
-    click.echo(
-        f"Lock {lock_id} removed from {backend.describe()}; it was held by {removed.describe()}."
-    )
+    click.echo(f"Lock {lock_id} removed from {backend.describe()}; it was held by {removed.describe()}.")

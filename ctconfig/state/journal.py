@@ -18,18 +18,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ctconfig.state.local import fsync_dir
 from ctconfig.state.model import ResourceState, State, StateError
 
 JOURNAL_FORMAT = 1
 Entry = tuple[str, ResourceState | None]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _line(data: dict[str, Any]) -> bytes:
@@ -62,7 +55,7 @@ class Journal:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
         os.write(fd, _line({"journal": JOURNAL_FORMAT, "lineage": lineage, "serial": serial}))
         os.fsync(fd)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self._fd = fd
 
     def record(self, address: str, resource: ResourceState | None) -> None:
@@ -93,7 +86,7 @@ class Journal:
         self.close()
         if self.path.exists():
             self.path.unlink()
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
 
     def recorded_against(self) -> tuple[str, int] | None:
         """The (lineage, serial) the journal was opened for, or None if absent or torn."""
