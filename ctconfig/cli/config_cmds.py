@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ctconfig.cli.base import Context, cli, pass_context
+from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
 from ctconfig.config.errors import ConfigNotFoundError
 from ctconfig.config.fmt import FormatCheckError, files_to_format, format_file
 from ctconfig.config.loader import CONFIG_FILE, discover_config, load_config, load_from_cli
@@ -42,13 +42,14 @@ def schema() -> None:
     metavar="OLD_CONFIG",
     help="With --migrate-state: the config whose state backend to copy from.",
 )
+@lock_timeout_option
 @pass_context
-def init(obj: Context, migrate_state: bool, old_config: str | None) -> None:
+def init(obj: Context, migrate_state: bool, old_config: str | None, lock_timeout: float) -> None:
     """Write a commented starter ctconfig.yaml (on the sandbox) in the current directory."""
     if migrate_state:
         if not old_config:
             raise click.UsageError("--migrate-state needs --from OLD_CONFIG")
-        _migrate(obj, old_config)
+        _migrate(obj, old_config, lock_timeout)
         return
     if old_config:
         raise click.UsageError("--from is only used with --migrate-state")
@@ -59,7 +60,7 @@ def init(obj: Context, migrate_state: bool, old_config: str | None) -> None:
     click.echo(f"Wrote {CONFIG_FILE}. Next: ctconfig validate, then ctconfig plan.")
 
 
-def _migrate(obj: Context, old_config: str) -> None:
+def _migrate(obj: Context, old_config: str, lock_timeout: float) -> None:
     from ctconfig.state import open_backend
     from ctconfig.state.migrate import migrate_state
 
@@ -68,7 +69,7 @@ def _migrate(obj: Context, old_config: str) -> None:
         raise ConfigNotFoundError(f"config {old_config!r} (given by --from) does not exist")
     source = load_config(old_path).config.state
     destination = load_from_cli(obj.config_path).config.state
-    report = migrate_state(open_backend(source), open_backend(destination))
+    report = migrate_state(open_backend(source), open_backend(destination), lock_timeout=lock_timeout)
     click.echo(str(report))
 
 
