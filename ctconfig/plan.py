@@ -200,6 +200,7 @@ class Plan:
     created_at: str = ""
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()  # --replace addresses, so applying a saved plan re-plans the same way
     refresh_only: bool = False
     state_updates: int = 0  # resources whose state the refresh changed (adopted, drifted, gone)
 
@@ -258,6 +259,7 @@ class Plan:
             "partial": self.partial,
             "targets": list(self.targets),
             "excludes": list(self.excludes),
+            "replace": list(self.replace),
             "refresh_only": self.refresh_only,
             "state_updates": self.state_updates,
             "summary": {kind.value: n for kind, n in self.counts().items()},
@@ -309,6 +311,7 @@ class Plan:
                 created_at=str(data.get("created_at", "")),
                 targets=tuple(data.get("targets", [])),
                 excludes=tuple(data.get("excludes", [])),
+                replace=tuple(data.get("replace", [])),
                 refresh_only=bool(data.get("refresh_only", False)),
                 state_updates=int(data.get("state_updates", 0)),
             )

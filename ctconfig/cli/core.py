@@ -217,7 +217,8 @@ def apply_command(
     ws = Workspace.open(ctx.config_path)
     saved = load_plan(Path(planfile)) if planfile else None
     if saved is not None:
-        targets, excludes, refresh_only = saved.targets, saved.excludes, saved.refresh_only
+        targets, excludes, replace = saved.targets, saved.excludes, saved.replace
+        refresh_only = saved.refresh_only
     options = PlanOptions(
         now=utcnow(), refresh_only=refresh_only, targets=targets, excludes=excludes, replace=replace
     )

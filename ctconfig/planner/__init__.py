@@ -89,6 +89,7 @@ def make_plan(
         mass_deletes=tuple(out.mass_deletes),
         targets=options.targets,
         excludes=options.excludes,
+        replace=options.replace,
         refresh_only=options.refresh_only,
         state_updates=state_updates,
     )

@@ -169,6 +169,10 @@ def test_forced_replace_and_reset(ws: Workspace) -> None:
         "plan", "--replace", "demo/account_passcode/seg", "--replace", f"demo/user_passcode/{ALICE}"
     ).stdout
     assert "replacement requested with --replace" in plan and "reset requested with --replace" in plan
+    ws.ct("plan", "--replace", "demo/account_passcode/seg", "-o", "rotate.plan")
+    before = ws.secret_files()["demo/seg"]
+    ws.ct("apply", "rotate.plan")  # the saved plan re-plans with its --replace, so the digest holds
+    assert ws.secret_files()["demo/seg"] != before
 
 
 def test_previously_renames_in_place_and_the_secret_survives(ws: Workspace) -> None:
