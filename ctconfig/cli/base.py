@@ -87,7 +87,8 @@ def run_cli(argv: list[str]) -> int:
     """Run the CLI and map every outcome to an exit code; user errors never show a traceback."""
     debug = "--debug" in argv
     try:
-        cli.main(args=argv, prog_name="ctconfig", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of `ctx.exit(code)`.
+        result = cli.main(args=argv, prog_name="ctconfig", standalone_mode=False)
     except CtconfigError as exc:
         if debug:
             traceback.print_exc()
@@ -123,4 +124,4 @@ def run_cli(argv: list[str]) -> int:
             )
             logging.getLogger("ctconfig").debug("internal error", exc_info=exc_value)
         return EXIT_ERROR
-    return 0
+    return result if isinstance(result, int) else 0
