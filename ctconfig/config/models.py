@@ -235,6 +235,13 @@ class HttpState(_Strict):
     unlock_address: str | None = None
     username_env: EnvName | None = None
     password_env: EnvName | None = None
+    lock_method: str = Field(
+        "LOCK", pattern=r"^[A-Z]+$", description="HTTP method that takes the lock (GitLab: POST)."
+    )
+    unlock_method: str = Field(
+        "UNLOCK", pattern=r"^[A-Z]+$", description="HTTP method that releases the lock (GitLab: DELETE)."
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds to wait for the state server to answer.")
 
 
 StateConfig = Annotated[LocalState | PostgresState | S3State | HttpState, Field(discriminator="backend")]

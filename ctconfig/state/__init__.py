@@ -53,9 +53,9 @@ def open_backend(config: StateConfig, environ: Mapping[str, str] | None = None) 
         backend: StateBackend = S3Backend(config, env)
         return backend
     if isinstance(config, HttpState):
-        raise CtconfigError(
-            "the http state backend is not supported yet; use local, postgres or s3"
-        )
+        from ctconfig.state.http import HttpBackend
+
+        return HttpBackend(config, env)
     assert_never(config)
 
 

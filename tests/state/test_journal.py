@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from ctconfig.config.models import HttpState, LocalState
-from ctconfig.errors import CtconfigError
 from ctconfig.state import load_state, open_backend
 from ctconfig.state.journal import Journal
 from ctconfig.state.local import LocalBackend
@@ -194,5 +193,5 @@ def test_open_backend_local_and_http(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     backend = open_backend(LocalState(path="sub/s.json"))
     assert backend.describe() == "sub/s.json"
-    with pytest.raises(CtconfigError, match="not supported yet"):
-        open_backend(HttpState(backend="http", address="https://example.invalid/state"))
+    http = open_backend(HttpState(backend="http", address="https://example.invalid/state?x=1"), {})
+    assert http.describe() == "https://example.invalid/state"

@@ -1,0 +1,377 @@
+"""State behind Terraform's HTTP backend protocol, as GitLab's managed Terraform state serves it.
+
+Requests (Terraform's `http` backend; GitLab implements the same):
+
+- `GET address`: the state (200), or none yet (404, 204 or an empty body).
+- `POST address?ID=<lock id>`: store a new version; the ID names the lock held.
+- `LOCK lock_address` / `UNLOCK unlock_address` with Terraform's lock-info JSON
+  (methods configurable: GitLab uses POST and DELETE on `<address>/lock`). A
+  held lock answers 423 (or 409) with the holder's lock info.
+
+Compare-and-swap: the protocol has no conditional write, so this backend does
+the best honest thing. It writes only while holding the lock (a `write` made
+without `lock()` takes the lock for the duration of the write), re-reads the
+state right before the POST, and refuses with StaleStateError if the serial
+or content moved since the caller's read. The token is the serial plus a
+content hash, as in the local backend. This protects against every client
+that locks before writing (ctconfig, Terraform-style tools); the protocol
+cannot stop a client that POSTs without locking.
+
+History: the server keeps only the current version. Its audit record and
+write time travel inside the document under the reserved top-level key
+`ctconfig_audit` (`State.from_json` ignores unknown keys), so `history()`
+lists the current serial and who wrote it; older serials are not kept.
+
+Checkpoints stay local: `.ctconfig/http-<hash>.journal`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ctconfig import __version__
+from ctconfig.config.models import HttpState
+from ctconfig.errors import CtconfigError
+from ctconfig.secrets import Secret
+from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
+from ctconfig.state.http_lock import from_terraform_lock, to_terraform_lock
+from ctconfig.state.local import content_token, token_serial
+from ctconfig.state.lockfile import Held, acquire_with_backoff, process_is_dead
+from ctconfig.state.model import State, StateError
+
+AUDIT_KEY = "ctconfig_audit"
+UNLOCKED_WRITE_WAIT = 10.0  # seconds a write made without lock() waits for its own short lock
+_LOCK_HELD = (409, 423)
+
+
+class HttpStateError(StateError):
+    """The state server could not be reached, refused the credentials, or answered oddly."""
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _env_value(environ: Mapping[str, str], name: str | None, field: str) -> str | None:
+    if name is None:
+        return None
+    value = environ.get(name)
+    if value is None:
+        raise CtconfigError(f"state.{field} names ${name}, which is not set")
+    return value
+
+
+class HttpBackend:
+    """A `StateBackend` speaking Terraform's HTTP backend protocol (GitLab-managed state)."""
+
+    def __init__(self, config: HttpState, environ: Mapping[str, str]) -> None:
+        url = httpx.URL(config.address)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise CtconfigError(f"state.address must be an http:// or https:// URL, not {config.address!r}")
+        if url.userinfo:
+            raise CtconfigError(
+                "state.address must not carry credentials; name them with username_env/password_env"
+            )
+        if (config.username_env is None) != (config.password_env is None):
+            raise CtconfigError(
+                "state.username_env and state.password_env go together (GitLab CI: a variable holding "
+                "gitlab-ci-token, and CI_JOB_TOKEN)"
+            )
+        self.config = config
+        self.address = config.address
+        self.lock_address = config.lock_address or config.address
+        self.unlock_address = config.unlock_address or self.lock_address
+        self._credential_names = (config.username_env, config.password_env)
+        username = _env_value(environ, config.username_env, "username_env")
+        password = _env_value(environ, config.password_env, "password_env")
+        self._password = Secret(password) if password is not None else None
+        auth = httpx.BasicAuth(username or "", password) if password is not None else None
+        self._client = httpx.Client(
+            auth=auth,
+            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 5.0)),
+            follow_redirects=True,
+            headers={"User-Agent": f"ctconfig/{__version__}"},
+        )
+        self._held: LockInfo | None = None
+        digest = hashlib.sha256(self.describe().encode()).hexdigest()[:12]
+        self._journal_path = Path(".ctconfig") / f"http-{digest}.journal"
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """The state URL without credentials or query, for messages."""
+        url = httpx.URL(self.address)
+        return str(url.copy_with(query=None, fragment=None))
+
+    @property
+    def journal_path(self) -> Path:
+        """Checkpoints stay local: one journal per state URL, under `.ctconfig/`."""
+        return self._journal_path
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def read(self) -> StateVersion | None:
+        """The current state and its token, or None before the first write."""
+        found = self._fetch()
+        if found is None:
+            return None
+        state, token, _ = found
+        return StateVersion(state, token)
+
+    def write(self, state: State, expected_token: str | None, audit: AuditRecord | None = None) -> str:
+        """Store `state` under the lock if the server still holds what the caller read."""
+        own_lock = None if self._held is not None else self.lock("write", UNLOCKED_WRITE_WAIT)
+        try:
+            held = self._held
+            assert held is not None
+            self._check_current(state, expected_token)
+            document = _document(state, audit)
+            body = (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+            response = self._request(
+                "POST",
+                self.address,
+                "write the state",
+                content=body,
+                params={"ID": held.id},
+                headers={"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()},
+            )
+            if response.status_code in _LOCK_HELD:
+                holder = _holder_in(response)
+                now = f"; it is now locked by {holder.describe()}" if holder else ""
+                raise HttpStateError(
+                    f"{self.describe()} refused the write: lock {held.id} is no longer held "
+                    f"(it was force-unlocked){now}; re-run the command"
+                )
+            self._expect_success(response, "write the state")
+        finally:
+            if own_lock is not None:
+                self.unlock(own_lock)
+        return _token(state.serial, document)
+
+    def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
+        """Send the lock request, retrying with backoff up to `timeout` seconds while it is held."""
+        info = LockInfo.new(operation)
+
+        def try_once() -> LockInfo | Held:
+            response = self._send_lock(info)
+            if response.status_code in _LOCK_HELD:
+                holder = _holder_in(response)
+                if holder is None:
+                    return Held(None, unknown_holder=f"another client of {self.describe()}")
+                return Held(holder, holder_dead=process_is_dead(holder))
+            self._expect_success(response, "lock the state")
+            return info
+
+        taken = acquire_with_backoff(try_once, timeout)
+        self._held = taken
+        return taken
+
+    def unlock(self, lock: LockInfo) -> None:
+        """Release our lock; StateError if it was force-unlocked (and perhaps taken) since."""
+        if self._held is not None and self._held.id == lock.id:
+            self._held = None
+        response = self._send_unlock(lock)
+        if response.status_code in _LOCK_HELD:
+            holder = _holder_in(response)
+            if holder is None or holder.id == lock.id:
+                raise HttpStateError(
+                    f"lock {lock.id} was no longer held when releasing it (it was force-unlocked)"
+                )
+            raise HttpStateError(
+                f"lock {lock.id} was force-unlocked; the state is now locked by {holder.describe()}"
+            )
+        self._expect_success(response, "unlock the state")
+
+    def force_unlock(self, lock_id: str) -> LockInfo:
+        """Remove the lock with this ID; any other ID is refused so that a newer lock survives.
+
+        The protocol cannot read a lock, so a probe lock request learns the
+        holder (and, if it succeeds, the state was not locked: the probe is
+        released at once). GitLab accepts an unlock carrying the lock's ID.
+        """
+        probe = LockInfo.new("force-unlock")
+        response = self._send_lock(probe)
+        if response.status_code not in _LOCK_HELD:
+            self._expect_success(response, "lock the state")
+            self.unlock(probe)
+            raise StateError(f"{self.describe()} is not locked; nothing to force-unlock")
+        holder = _holder_in(response)
+        if holder is not None and holder.id != lock_id:
+            raise StateError(
+                f"lock ID {lock_id} does not match the lock on {self.describe()} "
+                f"(held by {holder.describe()})"
+            )
+        removed = holder or LockInfo(id=lock_id, who="?", host="?", pid=0, operation="?", created="")
+        response = self._send_unlock(removed)
+        if response.status_code in _LOCK_HELD:
+            raise StateError(f"{self.describe()} refused to remove lock {lock_id}: it holds another lock")
+        self._expect_success(response, "unlock the state")
+        if self._held is not None and self._held.id == lock_id:
+            self._held = None
+        return removed
+
+    def history(self) -> list[HistoryEntry]:
+        """Only the current version: the protocol keeps no older ones."""
+        found = self._fetch()
+        if found is None:
+            return []
+        state, _, meta = found
+        audit = meta.get("audit")
+        return [
+            HistoryEntry(
+                serial=state.serial,
+                created=str(meta.get("written", "")),
+                audit=AuditRecord.from_json(audit) if isinstance(audit, dict) else None,
+            )
+        ]
+
+    def read_serial(self, serial: int) -> State:
+        """The current version if it has this serial; older serials are not kept."""
+        current = self.read()
+        if current is not None and current.state.serial == serial:
+            return current.state
+        now = f" (serial {current.state.serial})" if current else ""
+        raise StateError(
+            f"serial {serial} is not kept: the http backend keeps only the current version{now}; "
+            "use `ctconfig state diff` with files or git:REV:PATH for older ones"
+        )
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _fetch(self) -> tuple[State, str, dict[str, Any]] | None:
+        """The current state, its token and the ctconfig metadata stored beside it."""
+        response = self._request("GET", self.address, "read the state")
+        if response.status_code in (204, 404) or (response.status_code == 200 and not response.content):
+            return None
+        self._expect_success(response, "read the state")
+        try:
+            data = json.loads(response.content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise StateError(f"{self.describe()}: the stored state is not valid JSON") from exc
+        try:
+            state = State.from_json(data)
+        except StateError as exc:
+            raise StateError(f"{self.describe()}: {exc}") from exc
+        meta = data.get(AUDIT_KEY)
+        return state, _token(state.serial, data), meta if isinstance(meta, dict) else {}
+
+    def _check_current(self, state: State, expected_token: str | None) -> None:
+        found = self._fetch()
+        if found is None:
+            if expected_token is not None:
+                raise StaleStateError(
+                    f"state changed since it was read (serial {token_serial(expected_token)} -> "
+                    f"{self.describe()} is empty); re-run the command"
+                )
+            return
+        current, token, _ = found
+        if expected_token != token:
+            before = "none" if expected_token is None else token_serial(expected_token)
+            raise StaleStateError(
+                f"state changed since it was read (serial {before} -> {current.serial}); re-run the command"
+            )
+        if state.serial <= current.serial:
+            raise StaleStateError(
+                f"refusing to write serial {state.serial}: {self.describe()} is already at serial "
+                f"{current.serial} and every write must increase it"
+            )
+
+    def _send_lock(self, info: LockInfo) -> httpx.Response:
+        body = json.dumps(to_terraform_lock(info, f"ctconfig {__version__}"), sort_keys=True).encode()
+        return self._request(self.config.lock_method, self.lock_address, "lock the state", content=body)
+
+    def _send_unlock(self, info: LockInfo) -> httpx.Response:
+        body = json.dumps(to_terraform_lock(info, f"ctconfig {__version__}"), sort_keys=True).encode()
+        return self._request(self.config.unlock_method, self.unlock_address, "unlock the state", content=body)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        purpose: str,
+        content: bytes | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request; transport failures and refused credentials become one-line errors."""
+        target = httpx.URL(url)
+        if params:
+            target = target.copy_merge_params(params)
+        if content is not None:  # GitLab reads the lock ID from a JSON body only with this type
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        try:
+            response = self._client.request(method, target, content=content, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise HttpStateError(
+                f"the state server at {self.describe()} did not answer within {self.config.timeout:g}s "
+                f"({purpose})"
+            ) from exc
+        except httpx.TransportError as exc:
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise HttpStateError(f"cannot reach the state server at {self.describe()}: {reason}") from exc
+        if response.status_code in (401, 403):
+            raise HttpStateError(self._refused(response.status_code, purpose))
+        return response
+
+    def _refused(self, status: int, purpose: str) -> str:
+        user_env, password_env = self._credential_names
+        if self._password is None:
+            return (
+                f"{self.describe()} requires credentials ({status}) to {purpose}; "
+                "set state.username_env and state.password_env"
+            )
+        if status == 401:
+            return (
+                f"{self.describe()} refused the credentials in ${user_env} / ${password_env} "
+                f"(401 Unauthorized) to {purpose}"
+            )
+        return (
+            f"{self.describe()} denied the user in ${user_env} permission to {purpose} (403 Forbidden); "
+            "it needs write access to the state (GitLab: the Maintainer role)"
+        )
+
+    def _expect_success(self, response: httpx.Response, purpose: str) -> None:
+        if response.is_success:
+            return
+        snippet = response.text.strip().splitlines()[0][:120] if response.text.strip() else ""
+        detail = f": {snippet}" if snippet else ""
+        raise HttpStateError(
+            f"{self.describe()} answered {response.status_code} {response.reason_phrase} "
+            f"to the request to {purpose}{detail}"
+        )
+
+
+def _document(state: State, audit: AuditRecord | None) -> dict[str, Any]:
+    """The stored document: the state plus, under AUDIT_KEY, when and by whom it was written."""
+    data = state.to_json()
+    data[AUDIT_KEY] = {"written": _utc_now(), "audit": audit.to_json() if audit else None}
+    return data
+
+
+def _canonical(data: Any) -> bytes:
+    """Content for the token, independent of how the server formats what it returns."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _token(serial: int, data: Any) -> str:
+    """Serial plus a hash of the parsed document: reformatting by the server changes nothing."""
+    return content_token(serial, _canonical(data))
+
+
+def _holder_in(response: httpx.Response) -> LockInfo | None:
+    """The holder named in a 423/409 answer, when the server sent Terraform lock info."""
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return from_terraform_lock(data)
