@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,8 +16,9 @@ import pytest
 from ctconfig.config.models import HttpState
 from ctconfig.errors import CtconfigError
 from ctconfig.state import http as http_state
-from ctconfig.state.base import AuditRecord, LockHeldError, StaleStateError
+from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
 from ctconfig.state.http import AUDIT_KEY, HttpBackend, HttpStateError
+from ctconfig.state.http_lock import to_terraform_lock
 from ctconfig.state.model import ResourceState, State, StateError
 from tests.http_state.conftest import ENV, PASSWORD_ENV, USER_ENV, Open, state_config
 from tests.http_state.server import PASSWORD, READ_ONLY_PASSWORD, USERNAME, StateServer, serving
@@ -143,6 +147,14 @@ def test_second_locker_fails_fast_naming_the_holder(open_backend: Open) -> None:
     assert f"state is locked by {lock.who}@{lock.host} (pid {lock.pid}) running apply since" in message
     assert f"lock ID {lock.id}" in message and f"ctconfig force-unlock {lock.id}" in message
     assert caught.value.holder == lock
+
+
+def test_a_dead_local_holder_is_reported_at_once(open_backend: Open, state_server: StateServer) -> None:
+    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = dataclasses.replace(LockInfo.new("apply"), pid=int(exited.stdout))
+    state_server.stored().lock = to_terraform_lock(dead, "ctconfig")
+    with pytest.raises(LockHeldError, match=f"no longer running: ctconfig force-unlock {dead.id}"):
+        open_backend().lock("apply", timeout=30)
 
 
 def test_waiting_locker_gets_the_lock_when_released(open_backend: Open) -> None:
