@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,8 @@ from ctconfig.state import http as http_state
 from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
 from ctconfig.state.http import AUDIT_KEY, HttpBackend, HttpStateError
 from ctconfig.state.http_lock import to_terraform_lock
+from ctconfig.state.local import LocalBackend
+from ctconfig.state.migrate import migrate_state
 from ctconfig.state.model import ResourceState, State, StateError
 from tests.http_state.conftest import ENV, PASSWORD_ENV, USER_ENV, Open, state_config
 from tests.http_state.server import PASSWORD, READ_ONLY_PASSWORD, USERNAME, StateServer, serving
@@ -306,3 +309,23 @@ def test_describe_and_journal(state_server: StateServer, open_backend: Open) -> 
     assert backend.journal_path.parent.name == ".ctconfig"
     assert backend.journal_path.name.startswith("http-") and backend.journal_path.suffix == ".journal"
     assert backend.journal_path != other.journal_path
+
+
+def test_migrate_from_local_keeps_serials_and_the_latest_audit(
+    open_backend: Open, tmp_path: Path
+) -> None:
+    local = LocalBackend(tmp_path / "ctconfig.state.json")
+    state, token = State.new(), None
+    for n in range(1, 4):
+        state = grown(state, f"p{n}")
+        token = local.write(state, token, AUDIT)
+    backend = open_backend()
+    report = migrate_state(local, backend)
+    assert report.copied == (1, 2, 3)
+    version = backend.read()
+    assert version is not None and version.state == state
+    assert [(e.serial, e.audit) for e in backend.history()] == [(3, AUDIT)]
+    back = LocalBackend(tmp_path / "back.json")
+    assert migrate_state(backend, back).copied == (3,)
+    copied = back.read()
+    assert copied is not None and copied.state == state

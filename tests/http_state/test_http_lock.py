@@ -50,5 +50,6 @@ def test_sparse_gitlab_answer_with_an_offset_time() -> None:
 
 
 def test_bodies_without_a_lock_id_name_no_holder() -> None:
-    for body in (None, [], {"message": "409 Conflict"}, {"ID": ""}, {"ID": 7}):
+    bodies: list[object] = [None, [], {"message": "409 Conflict"}, {"ID": ""}, {"ID": 7}]
+    for body in bodies:
         assert from_terraform_lock(body) is None
