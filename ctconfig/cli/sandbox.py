@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from ctconfig.cli.base import Context, cli, pass_context
-from ctconfig.config.models import Config, parse_days
+from ctconfig.config.models import Config
+from ctconfig.config.types import parse_days
 from ctconfig.errors import CtconfigError
 from ctconfig.model import ObservedPasscode, format_days, isoformat
 from ctconfig.providers.base import NotFoundError

@@ -18,7 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ctconfig.config.errors import ConfigError, Problem
-from ctconfig.config.models import DURATION_KEYS
+from ctconfig.config.types import DURATION_KEYS
 from ctconfig.errors import CtconfigError
 
 TOP_ORDER = ("version", "state", "provider", "secrets", "defaults", "safety", "accounts")

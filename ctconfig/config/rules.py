@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ctconfig.config.errors import Problem
-from ctconfig.config.models import MAX_ACCOUNT_PASSCODES
+from ctconfig.config.types import MAX_ACCOUNT_PASSCODES
 from ctconfig.config.yamltree import KeyPath, SourceMap
 
 LITERAL_SECRET = "literal secret refused; put it in an environment variable and use passcode_env"
