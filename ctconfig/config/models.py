@@ -1,12 +1,9 @@
 """The version-1 configuration as pydantic models: the shape of the config.
 
-Durations are parsed here into days (`int`) or `None` for CleverTap's
-unbounded words (`forever` for account passcodes, `infinite` for user
-passcodes), so the rest of ctconfig never sees a string duration. Every
-single-value rule of the domain lives here; rules that compare several
-entries (duplicates, limits, ids across accounts) live in `rules.py`.
-Validators raise `ValueError("expected ...")`; the loader adds the place
-and what was found.
+The value types (durations as days or `None` for `forever`/`infinite`, names,
+emails, ids) come from `types.py`; rules that compare several entries
+(duplicates, limits, ids across accounts) live in `rules.py`. Validators raise
+`ValueError("expected ...")`; the loader adds the place and what was found.
 """
 
 from __future__ import annotations
