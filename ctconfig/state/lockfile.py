@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ def process_is_dead(holder: LockInfo) -> bool:
 
 
 class LockFile:
-    """An exclusive lock file created with O_CREAT|O_EXCL and holding the owner record."""
+    """An exclusive lock file, created complete with its owner record (hard link: atomic)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -107,11 +108,25 @@ class LockFile:
             return None
 
     def try_acquire(self, operation: str) -> LockInfo | Held:
-        """Create the lock file atomically, or report who holds it."""
+        """Create the lock file atomically, complete with its owner record, or report who holds it.
+
+        The record is written to a temporary file first and hard-linked into place: the
+        link fails if the lock exists, and a reader never sees a lock file without its owner.
+        """
         info = LockInfo.new(operation)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        record = (json.dumps(info.to_json(), sort_keys=True, indent=2) + "\n").encode()
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            try:
+                os.write(fd, record)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, self.path)
+            finally:
+                os.unlink(tmp)
         except FileExistsError:
             holder = self.holder()
             if holder is None:
@@ -119,11 +134,6 @@ class LockFile:
             return Held(holder, holder_dead=process_is_dead(holder))
         except OSError as exc:
             raise StateError(f"cannot create lock file {self.path}: {exc.strerror}") from exc
-        try:
-            os.write(fd, (json.dumps(info.to_json(), sort_keys=True, indent=2) + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         return info
 
     def release(self, lock: LockInfo) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from ctconfig.state.lockfile import Held, acquire_with_backoff, lock_held_error
 from ctconfig.state.model import State, StateError
 
 # Advisory-lock classes (first int4 key); the second key is derived from the state name.
+RECORD_GRACE_SECONDS = 2.0
 LOCK_CLASS = 0x43544C4B  # "CTLK": held for the length of a command
 WRITE_CLASS = 0x43545752  # "CTWR": held for one write transaction
 SCHEMA_CLASS = 0x43545343  # "CTSC": held while creating the tables
@@ -309,6 +311,12 @@ class PostgresBackend:
                 self._held = info
                 return info
             record = self._lock_record(conn)
+            # The holder takes the advisory lock, then records itself: give it a moment, so the
+            # refusal can name who holds the lock rather than "someone".
+            deadline = time.monotonic() + RECORD_GRACE_SECONDS
+            while record is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+                record = self._lock_record(conn)
         return Held(record, unknown_holder="another session that has not recorded itself yet")
 
     def _lock_record(self, conn: psycopg.Connection[Any]) -> LockInfo | None:

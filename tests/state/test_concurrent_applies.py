@@ -87,7 +87,7 @@ def test_two_applies_started_together_one_wins_the_other_is_told_who_holds_the_l
 ) -> None:
     state, env = shared
     sandbox = tmp_path / "sandbox.db"
-    slow_sink = "sleep 0.4; cat > /dev/null"  # keeps the winner busy long enough to overlap
+    slow_sink = "sleep 0.8; cat > /dev/null"  # keeps the winner busy long enough to overlap
     a = runner(tmp_path / "a", state, sandbox, 5, slow_sink)
     b = runner(tmp_path / "b", state, sandbox, 5, slow_sink)
     first, second = ct(a, env, "apply", "--auto-approve"), ct(b, env, "apply", "--auto-approve")
