@@ -18,11 +18,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ctconfig.errors import CtconfigError
 from ctconfig.logging import remember_secret
-from ctconfig.model import RETIRING_MARK, AccountTarget, Address, ObservedPasscode, ResourceKind
+from ctconfig.model import (
+    RETIRING_MARK,
+    AccountTarget,
+    Address,
+    ObservedPasscode,
+    ResourceKind,
+    parse_days_text,
+)
 from ctconfig.plan import Action, ActionKind, Plan
 from ctconfig.planner import PHASES
 from ctconfig.providers.base import NotFoundError, Provider, SecretLostError
@@ -266,7 +273,7 @@ class Applier:
 
     async def _create(self, address: str, target: AccountTarget, action: Action) -> str:
         name = str((action.after or {})["name"])
-        days = _days((action.after or {})["expires_in"])
+        days = parse_days_text((action.after or {})["expires_in"])
         try:
             issued = await self.provider.create_passcode(target, name, days)
         except SecretLostError as exc:
@@ -311,7 +318,7 @@ class Applier:
             secret_known=False,
             extra=self._extra(address),
         )
-        self._record(address, ResourceState(**{**record.__dict__, "tainted": why}))
+        self._record(address, replace(record, tainted=why))
         self._result.tainted.append(address)
 
     async def _update(self, action: Action, target: AccountTarget) -> None:
@@ -322,7 +329,7 @@ class Applier:
             target,
             action.remote_id or "",
             name=str(after["name"]),
-            expires_in_days=_days(after["expires_in"]),
+            expires_in_days=parse_days_text(after["expires_in"]),
         )
         if action.moved_from:
             self._record(action.moved_from, None)
@@ -333,7 +340,7 @@ class Applier:
                 passcode,
                 fingerprint=old.secret_fingerprint if old else None,
                 secret_known=old.secret_known if old else False,
-                extra={**(_kept(old) if old else {}), **self._extra(action.address)},
+                extra=self._extra(action.address),
             ),
         )
 
@@ -342,7 +349,7 @@ class Applier:
         old = self._resources.get(action.address)
         aside = action.aside_name or f"{before['name']}{RETIRING_MARK}"
         renamed = await self.provider.update_passcode(
-            target, action.remote_id or "", name=aside, expires_in_days=_days(before["expires_in"])
+            target, action.remote_id or "", name=aside, expires_in_days=parse_days_text(before["expires_in"])
         )
         retiring_address = str(Address(action.account, ResourceKind.ACCOUNT_PASSCODE, renamed.name))
         self._record(action.address, None)
@@ -364,14 +371,7 @@ class Applier:
 
     async def _grant(self, action: Action, target: AccountTarget) -> None:
         after = action.after or {}
-        grant = await self.provider.grant_user_passcode(target, str(after["email"]), _days(after["validity"]))
+        grant = await self.provider.grant_user_passcode(
+            target, str(after["email"]), parse_days_text(after["validity"])
+        )
         self._record(action.address, grant_state(target.account_id, grant, self._extra(action.address)))
-
-
-def _days(value: object) -> int | None:
-    text = str(value)
-    return None if text in ("forever", "infinite") else int(text.rstrip("d"))
-
-
-def _kept(resource: ResourceState) -> dict[str, object]:
-    return {k: v for k, v in resource.attributes.items() if k in ("prevent_destroy",)}

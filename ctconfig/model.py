@@ -185,6 +185,12 @@ def format_days(days: int | None, unbounded: str = "forever") -> str:
     return unbounded if days is None else f"{days}d"
 
 
+def parse_days_text(text: object) -> int | None:
+    """The inverse of `format_days`: `90d` → 90, `forever` / `infinite` → None."""
+    value = str(text)
+    return None if value in ("forever", "infinite") else int(value.rstrip("d"))
+
+
 def isoformat(moment: datetime | None) -> str | None:
     """UTC timestamps in state and plans: second precision, `Z` suffix."""
     if moment is None:

@@ -10,7 +10,7 @@ duplicate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ctconfig.config.models import Config
@@ -152,7 +152,7 @@ def _refresh_one(
             extra=_kept(resource),
         )
         if resource.tainted:
-            fresh = ResourceState(**{**fresh.__dict__, "tainted": resource.tainted})
+            fresh = replace(fresh, tainted=resource.tainted)
         if passcode.name != attrs.get("name"):
             drift.append(
                 Note(

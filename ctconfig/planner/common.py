@@ -11,6 +11,7 @@ from typing import Any
 from ctconfig.model import (
     ResourceKind,
     format_days,
+    parse_days_text,
 )
 from ctconfig.plan import Action, ActionKind, MassDelete, Note
 from ctconfig.state.model import ResourceState
@@ -61,9 +62,7 @@ def days_until(expires_at: datetime | None, now: datetime) -> int | None:
 
 def days_of(resource: ResourceState, key: str) -> int | None:
     value = resource.attributes.get(key)
-    if value is None or value in ("forever", "infinite"):
-        return None
-    return int(str(value).rstrip("d"))
+    return None if value is None else parse_days_text(value)
 
 
 def expiry_words(days_left: int | None) -> str:
