@@ -20,9 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from ctconfig.errors import CtconfigError
-from ctconfig.logging import remember_secret
-from ctconfig.model import (
+from ctconfig.domain import (
     RETIRING_MARK,
     AccountTarget,
     Address,
@@ -30,13 +28,15 @@ from ctconfig.model import (
     ResourceKind,
     parse_days_text,
 )
+from ctconfig.errors import CtconfigError, NotFoundError, SecretLostError
 from ctconfig.plan import Action, ActionKind, Plan
 from ctconfig.planner import PHASES
-from ctconfig.providers.base import NotFoundError, Provider, SecretLostError
+from ctconfig.providers.base import Provider
+from ctconfig.redaction import remember_secret
 from ctconfig.refresh import grant_state, passcode_state, settings_state
-from ctconfig.secrets import SecretRef, SecretSink, SinkError
+from ctconfig.sinks import SecretRef, SecretSink, SinkError
+from ctconfig.state.document import ResourceState, State
 from ctconfig.state.journal import Journal
-from ctconfig.state.model import ResourceState, State
 
 Progress = Callable[[str], None]
 log = logging.getLogger(__name__)
@@ -283,7 +283,7 @@ class Applier:
             raise
         remember_secret(issued.secret.reveal())
         log.debug("%s: issued %r (fingerprint %s)", address, issued, issued.secret.fingerprint())
-        ref = SecretRef(address, target.alias, target.account_id, name)
+        ref = SecretRef(Address.parse(address), target.account_id)
         try:
             where = await asyncio.to_thread(self.sink.store, ref, issued.secret)
         except SinkError as exc:

@@ -14,8 +14,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from ctconfig.config.models import Config
-from ctconfig.model import RETIRING_MARK, AccountSnapshot, format_days
+from ctconfig.config.spec import Config
+from ctconfig.domain import RETIRING_MARK, AccountSnapshot, format_days
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=ctconfig.schema.json"
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ctconfig.config.models import Config
-from ctconfig.model import (
+from ctconfig.config.spec import Config
+from ctconfig.domain import (
     AccountSnapshot,
     Address,
     ObservedGrant,
@@ -24,7 +24,7 @@ from ctconfig.model import (
     isoformat,
 )
 from ctconfig.plan import Note
-from ctconfig.state.model import ResourceState
+from ctconfig.state.document import ResourceState
 
 
 @dataclass

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctconfig import __version__
-from ctconfig.config.models import Config
-from ctconfig.logging import guard_http_logging, redact, remember_secret
-from ctconfig.model import REGION_HOSTS, RETIRING_MARK, ResourceKind, parse_isoformat
+from ctconfig.config.spec import Config
+from ctconfig.domain import REGION_HOSTS, RETIRING_MARK, Address, ResourceKind, parse_isoformat
+from ctconfig.redaction import guard_http_logging, redact, remember_secret
 from ctconfig.sandbox import Credential, SandboxStore
-from ctconfig.secrets import CommandSink, Secret, SecretRef, SecretSink
-from ctconfig.state.model import State
+from ctconfig.secrets import Secret
+from ctconfig.sinks import SecretRef, SecretSink
+from ctconfig.sinks.command import CommandSink
+from ctconfig.state.document import State
 
 if TYPE_CHECKING:
     import httpx
@@ -113,7 +115,7 @@ def collect(
         if RETIRING_MARK in name:
             decided.append(Check(address, SKIPPED, detail="rotated out; the sink holds its successor"))
             continue
-        secret = sink.read(SecretRef(address, alias, resource.account_id, name))
+        secret = sink.read(SecretRef(Address.parse(address), resource.account_id))
         if secret is None:
             if resource.secret_known:
                 decided.append(Check(address, MISSING, detail="the sink holds no secret for it"))
@@ -132,7 +134,7 @@ def collect(
             )
             continue
         region = config.region_of(alias) if alias in config.accounts else config.defaults.region
-        ref = SecretRef(address, alias, resource.account_id, name)
+        ref = SecretRef(Address.parse(address), resource.account_id)
         expires_at = resource.attributes.get("expires_at")
         candidates.append(Candidate(ref, region, secret, str(expires_at) if expires_at else None))
     return candidates, decided
@@ -165,7 +167,7 @@ def check_in_sandbox(path: Path, candidates: Iterable[Candidate]) -> list[Check]
     if not todo:
         return []
     if not path.exists():
-        return [Check(c.ref.address, UNREACHABLE, where, "no sandbox database there") for c in todo]
+        return [Check(str(c.ref.address), UNREACHABLE, where, "no sandbox database there") for c in todo]
     with SandboxStore(path) as store:
         return [
             _sandbox_verdict(store.authenticate(c.ref.account_id, c.secret.reveal()), c, where) for c in todo
@@ -173,7 +175,7 @@ def check_in_sandbox(path: Path, candidates: Iterable[Candidate]) -> list[Check]
 
 
 def _sandbox_verdict(credential: Credential | None, candidate: Candidate, where: str) -> Check:
-    address = candidate.ref.address
+    address = str(candidate.ref.address)
     if credential is None:
         return Check(address, REJECTED, where, "unknown account or passcode")
     if credential.status != "active":
@@ -228,7 +230,7 @@ async def check_over_http(
 async def _http_check(client: httpx.AsyncClient, url: str, candidate: Candidate) -> Check:
     import httpx
 
-    address = candidate.ref.address
+    address = str(candidate.ref.address)
     request_headers = {
         "X-CleverTap-Account-Id": candidate.ref.account_id,
         "X-CleverTap-Passcode": candidate.secret.reveal(),

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ctconfig.config.models import Config
+from ctconfig.config.spec import Config
+from ctconfig.domain import AccountSnapshot, AccountTarget, isoformat
 from ctconfig.errors import CtconfigError
-from ctconfig.model import AccountSnapshot, AccountTarget, isoformat
 from ctconfig.plan import Plan
 from ctconfig.planner import PlanOptions, PlanResult, make_plan
 from ctconfig.providers.base import Provider
 from ctconfig.state import load_state, open_backend
 from ctconfig.state.base import AuditRecord, LockInfo, StateBackend, current_actor
+from ctconfig.state.document import State
 from ctconfig.state.journal import Journal
-from ctconfig.state.model import State
 
 if TYPE_CHECKING:
     from ctconfig.config.loader import LoadedConfig
@@ -66,7 +66,7 @@ class Workspace:
 
     def protected(self) -> set[str]:
         """Addresses declared with `prevent_destroy: true`."""
-        from ctconfig.model import Address
+        from ctconfig.domain import Address
 
         found: set[str] = set()
         for alias, account in self.config.accounts.items():

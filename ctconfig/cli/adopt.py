@@ -10,9 +10,9 @@ import click
 
 from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
 from ctconfig.config.schema import config_json_schema
+from ctconfig.domain import Address, ResourceKind
 from ctconfig.errors import CtconfigError
 from ctconfig.export import export_config
-from ctconfig.model import Address, ResourceKind
 from ctconfig.planner import PlanOptions
 from ctconfig.workspace import Workspace, audit_record, observe, open_provider, plan_now, utcnow
 

@@ -78,7 +78,7 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     """Manage CleverTap API passcodes as code: validate, plan, apply, audit."""
     ctx.obj = Context(config_path=config_path, debug=debug)
     if debug:
-        from ctconfig.logging import configure_debug_logging
+        from ctconfig.redaction import configure_debug_logging
 
         configure_debug_logging()
 

@@ -20,8 +20,8 @@ from ctconfig.planner import PlanOptions, PlanResult
 from ctconfig.render.plan_json import render_json
 from ctconfig.render.plan_markdown import render_markdown
 from ctconfig.render.plan_text import render_summary, render_text
-from ctconfig.secrets import open_sink
-from ctconfig.state.model import State
+from ctconfig.sinks import open_sink
+from ctconfig.state.document import State
 from ctconfig.workspace import Workspace, audit_record, open_provider, plan_now, utcnow
 
 EXIT_CHANGES = 2

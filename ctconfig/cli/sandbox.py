@@ -16,11 +16,10 @@ from typing import Any
 import click
 
 from ctconfig.cli.base import Context, cli, pass_context
-from ctconfig.config.models import Config
+from ctconfig.config.spec import Config
 from ctconfig.config.types import parse_days
-from ctconfig.errors import CtconfigError
-from ctconfig.model import ObservedPasscode, format_days, isoformat
-from ctconfig.providers.base import NotFoundError
+from ctconfig.domain import ObservedPasscode, format_days, isoformat
+from ctconfig.errors import CtconfigError, NotFoundError
 from ctconfig.sandbox import SandboxStore
 from ctconfig.sandbox.view import account_as_dict, account_as_text
 

@@ -19,12 +19,12 @@ from typing import Any
 import click
 
 from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
+from ctconfig.domain import Address
 from ctconfig.errors import CtconfigError
-from ctconfig.model import Address
 from ctconfig.render.state_diff import FORMATS, render_state_diff
 from ctconfig.render.state_view import history_lines, resource_lines, resource_table
 from ctconfig.state.base import AuditRecord, StateBackend, current_actor
-from ctconfig.state.model import State
+from ctconfig.state.document import State
 
 
 def _open(context: Context) -> StateBackend:

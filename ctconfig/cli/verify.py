@@ -8,7 +8,7 @@ import sys
 import click
 
 from ctconfig.cli.base import Context, cli, pass_context
-from ctconfig.secrets import open_sink
+from ctconfig.sinks import open_sink
 from ctconfig.verify import DEFAULT_TIMEOUT, Check, summarize, verify
 from ctconfig.workspace import Workspace
 

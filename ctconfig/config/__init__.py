@@ -2,7 +2,7 @@
 
 from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
 from ctconfig.config.loader import LoadedConfig, discover_config, load_config, load_from_cli
-from ctconfig.config.models import Config
+from ctconfig.config.spec import Config
 
 __all__ = [
     "Config",

@@ -7,7 +7,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from ctconfig.config.models import (
+from ctconfig.config.spec import (
     SECTION_TAGS,
     Account,
     AccountPasscodeSpec,

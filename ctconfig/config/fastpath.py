@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 
-from ctconfig.config.models import Config
 from ctconfig.config.rules import check_rules, literal_secrets
+from ctconfig.config.spec import Config
 from ctconfig.config.yamltree import Position, SourceMap
 
 # Characters that switch on YAML features the located loader handles specially.

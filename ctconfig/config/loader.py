@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
 from ctconfig.config.fastpath import fast_load
 from ctconfig.config.merge import merge_parsed, top_level_problem
-from ctconfig.config.models import Config
 from ctconfig.config.rules import check_rules, literal_secrets
+from ctconfig.config.spec import Config
 from ctconfig.config.validation import problems_from
 from ctconfig.config.yamltree import KeyPath, ParsedFile, Position, SourceMap, parse_yaml
 

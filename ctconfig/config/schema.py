@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ctconfig.config.models import Config
+from ctconfig.config.spec import Config
 
 SCHEMA_ID = "https://github.com/ctconfig/ctconfig/schemas/ctconfig.schema.json"
 

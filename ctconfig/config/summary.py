@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ctconfig.config.models import Config
+from ctconfig.config.spec import Config
 
 
 def _count(number: int, noun: str) -> str:

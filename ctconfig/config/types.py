@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
-from ctconfig.model import RETIRING_MARK
+from ctconfig.domain import RETIRING_MARK
 
 REGIONS = ("in1", "sg1", "us1", "aps3", "mec1", "eu1")
 Region = Literal["in1", "sg1", "us1", "aps3", "mec1", "eu1"]

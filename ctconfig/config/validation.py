@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from ctconfig.config.describe import format_value, keys_of, label, model_at, place, suggestion
 from ctconfig.config.errors import Problem
-from ctconfig.config.models import SECTION_TAGS
+from ctconfig.config.spec import SECTION_TAGS
 from ctconfig.config.yamltree import KeyPath, SourceMap
 
 _EXPECTED = {

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-from ctconfig.config.models import Config
-from ctconfig.model import AccountSnapshot
+from ctconfig.config.spec import Config
+from ctconfig.domain import AccountSnapshot
 from ctconfig.plan import Action, ActionKind, Note, Plan
 from ctconfig.planner.account import diff_settings, unmanaged
 from ctconfig.planner.common import Builder, PlanOptions
@@ -24,7 +24,7 @@ from ctconfig.planner.grants import diff_grants
 from ctconfig.planner.passcodes import diff_passcodes, retiring_name
 from ctconfig.planner.safety import mass_deletes
 from ctconfig.refresh import Refreshed, refresh_account
-from ctconfig.state.model import ResourceState, State
+from ctconfig.state.document import ResourceState, State
 
 __all__ = ["PHASES", "PlanOptions", "PlanResult", "make_plan", "retiring_name"]
 

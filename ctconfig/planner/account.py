@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ctconfig.config.models import Account, Config
-from ctconfig.model import (
+from ctconfig.config.spec import Account, Config
+from ctconfig.domain import (
     AccountSnapshot,
     Address,
     ResourceKind,
@@ -14,7 +14,7 @@ from ctconfig.planner.common import (
     grant_attrs,
     passcode_attrs,
 )
-from ctconfig.state.model import ResourceState
+from ctconfig.state.document import ResourceState
 
 
 def diff_settings(

@@ -8,13 +8,13 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from ctconfig.model import (
+from ctconfig.domain import (
     ResourceKind,
     format_days,
     parse_days_text,
 )
 from ctconfig.plan import Action, ActionKind, MassDelete, Note
-from ctconfig.state.model import ResourceState
+from ctconfig.state.document import ResourceState
 
 
 @dataclass(frozen=True)

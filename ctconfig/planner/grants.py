@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ctconfig.config.models import Account
-from ctconfig.model import (
+from ctconfig.config.spec import Account
+from ctconfig.domain import (
     AccountSnapshot,
     Address,
     PasscodeStatus,
@@ -25,7 +25,7 @@ from ctconfig.planner.common import (
     expiry_words,
     grant_attrs,
 )
-from ctconfig.state.model import ResourceState
+from ctconfig.state.document import ResourceState
 
 
 def diff_grants(

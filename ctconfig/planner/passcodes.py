@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ctconfig.config.models import Account, Config
-from ctconfig.model import (
+from ctconfig.config.spec import Account, Config
+from ctconfig.domain import (
     RETIRING_MARK,
     AccountSnapshot,
     Address,
@@ -27,7 +27,7 @@ from ctconfig.planner.common import (
     expiry_words,
     passcode_attrs,
 )
-from ctconfig.state.model import ResourceState
+from ctconfig.state.document import ResourceState
 
 
 def retiring_name(name: str, now: datetime, taken: frozenset[str] = frozenset()) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ctconfig.config.models import Config
-from ctconfig.model import (
+from ctconfig.config.spec import Config
+from ctconfig.domain import (
     ResourceKind,
 )
 from ctconfig.plan import Action, ActionKind, MassDelete
-from ctconfig.state.model import ResourceState
+from ctconfig.state.document import ResourceState
 
 
 def mass_deletes(

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ctconfig.errors import CtconfigError
-from ctconfig.model import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
+from ctconfig.domain import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
 from ctconfig.secrets import Secret
 
 
@@ -23,34 +22,6 @@ class IssuedPasscode:
 
     passcode: ObservedPasscode
     secret: Secret
-
-
-class ProviderError(CtconfigError):
-    """An operation failed; the message is one line a user can act on."""
-
-    retryable = False
-
-
-class AuthError(ProviderError):
-    """401/403: the credentials were rejected or are not an admin's."""
-
-
-class NotFoundError(ProviderError):
-    """404: the account, passcode or user does not exist."""
-
-
-class ConflictError(ProviderError):
-    """409: a passcode with that name already exists, or the user already has a passcode."""
-
-
-class LimitError(ProviderError):
-    """400: a domain limit was hit (100 passcodes, validity range, unknown user)."""
-
-
-class UnavailableError(ProviderError):
-    """The account could not be reached, or kept failing after retries."""
-
-    retryable = True
 
 
 class Provider(Protocol):
@@ -97,15 +68,3 @@ class Provider(Protocol):
     async def aclose(self) -> None:
         """Release connections and files."""
         ...
-
-
-class SecretLostError(ProviderError):
-    """A create's answer was lost but the passcode exists: it was made, its secret is unknown.
-
-    The applier records `passcode` as tainted so that the next plan replaces it;
-    retrying the create would only hit the unique name (or make a duplicate).
-    """
-
-    def __init__(self, message: str, passcode: ObservedPasscode) -> None:
-        super().__init__(message)
-        self.passcode = passcode

@@ -22,16 +22,10 @@ from urllib.parse import quote
 import httpx
 
 from ctconfig import __version__
-from ctconfig.config.models import ClevertapProvider as ClevertapConfig
-from ctconfig.logging import guard_http_logging, remember_secret
-from ctconfig.model import REGION_HOSTS, AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
-from ctconfig.providers.base import (
-    AuthError,
-    IssuedPasscode,
-    ProviderError,
-    SecretLostError,
-    UnavailableError,
-)
+from ctconfig.config.spec import ClevertapProviderConfig
+from ctconfig.domain import REGION_HOSTS, AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
+from ctconfig.errors import AuthError, ProviderError, SecretLostError, UnavailableError
+from ctconfig.providers.base import IssuedPasscode
 from ctconfig.providers.clevertap_wire import (
     WireError,
     answer_error,
@@ -47,6 +41,7 @@ from ctconfig.providers.http_retry import (
     RetryState,
     parse_retry_after,
 )
+from ctconfig.redaction import guard_http_logging, remember_secret
 from ctconfig.secrets import Secret
 
 logger = logging.getLogger(__name__)
@@ -82,7 +77,7 @@ class ClevertapProvider:
 
     def __init__(
         self,
-        config: ClevertapConfig,
+        config: ClevertapProviderConfig,
         environ: Mapping[str, str],
         *,
         backoff_base: float = 0.5,

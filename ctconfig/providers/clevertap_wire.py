@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 
-from ctconfig.logging import redact
-from ctconfig.model import (
+from ctconfig.domain import (
     AccountSnapshot,
     AccountTarget,
     ObservedGrant,
@@ -22,7 +21,7 @@ from ctconfig.model import (
     ObservedUser,
     parse_isoformat,
 )
-from ctconfig.providers.base import (
+from ctconfig.errors import (
     AuthError,
     ConflictError,
     LimitError,
@@ -30,6 +29,7 @@ from ctconfig.providers.base import (
     ProviderError,
     UnavailableError,
 )
+from ctconfig.redaction import redact
 
 _MAX_ERROR_TEXT = 200
 

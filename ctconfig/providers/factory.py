@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ctconfig.config.models import Config
+from ctconfig.config.spec import Config
 from ctconfig.providers.base import Provider
 
 

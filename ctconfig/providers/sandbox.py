@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ctconfig.model import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
+from ctconfig.domain import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
 from ctconfig.providers.base import IssuedPasscode
 from ctconfig.sandbox.store import SandboxStore
 from ctconfig.secrets import Secret

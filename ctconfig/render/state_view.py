@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ctconfig.model import RETIRING_MARK, ResourceKind, expiry_status, parse_isoformat
+from ctconfig.domain import RETIRING_MARK, ResourceKind, expiry_status, parse_isoformat
 from ctconfig.state.base import HistoryEntry
-from ctconfig.state.model import ResourceState, State
+from ctconfig.state.document import ResourceState, State
 
 UNKNOWN_SECRET = (
     "secret unknown: this passcode was adopted (imported); rotate it to get a secret into the sink"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from ctconfig.model import ObservedPasscode
-from ctconfig.providers.base import ConflictError, LimitError, NotFoundError
+from ctconfig.domain import ObservedPasscode
+from ctconfig.errors import ConflictError, LimitError, NotFoundError
 from ctconfig.sandbox import rules
 from ctconfig.sandbox.schema import account_mode, to_moment, to_optional_moment, to_text
 

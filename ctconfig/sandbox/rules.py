@@ -12,8 +12,8 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from ctconfig.model import INFINITE_VALIDITY_DAYS
-from ctconfig.providers.base import LimitError
+from ctconfig.domain import INFINITE_VALIDITY_DAYS
+from ctconfig.errors import LimitError
 
 MAX_ACCOUNT_PASSCODES = 100
 MAX_NAME_LENGTH = 64

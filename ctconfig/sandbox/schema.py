@@ -11,7 +11,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from ctconfig.providers.base import NotFoundError
+from ctconfig.errors import NotFoundError
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 30.0

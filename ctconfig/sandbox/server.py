@@ -26,8 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from ctconfig.model import ObservedGrant, ObservedPasscode, expiry_status, isoformat
-from ctconfig.providers.base import ConflictError, NotFoundError, ProviderError
+from ctconfig.domain import ObservedGrant, ObservedPasscode, expiry_status, isoformat
+from ctconfig.errors import ConflictError, NotFoundError, ProviderError
 from ctconfig.sandbox import rules
 from ctconfig.sandbox.faults import STATS_PATH, FaultInjector, FaultSettings, ServerStats
 from ctconfig.sandbox.idempotency import IdempotencyConflict, IdempotentCreates

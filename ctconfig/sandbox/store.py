@@ -23,14 +23,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from ctconfig.model import (
+from ctconfig.domain import (
     AccountSnapshot,
     ObservedGrant,
     ObservedPasscode,
     PasscodeStatus,
     expiry_status,
 )
-from ctconfig.providers.base import LimitError
+from ctconfig.errors import LimitError
 from ctconfig.sandbox import passcodes, rules, users
 from ctconfig.sandbox.schema import account_mode, connect, to_text
 

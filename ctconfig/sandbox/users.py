@@ -12,8 +12,8 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
-from ctconfig.model import ObservedGrant, ObservedUser
-from ctconfig.providers.base import ConflictError, LimitError, NotFoundError
+from ctconfig.domain import ObservedGrant, ObservedUser
+from ctconfig.errors import ConflictError, LimitError, NotFoundError
 from ctconfig.sandbox import rules
 from ctconfig.sandbox.schema import account_mode, to_moment, to_text
 

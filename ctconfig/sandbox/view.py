@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ctconfig.model import (
+from ctconfig.domain import (
     AccountSnapshot,
     ObservedGrant,
     expiry_status,

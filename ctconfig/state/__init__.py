@@ -12,12 +12,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import assert_never
 
-from ctconfig.config.models import HttpState, LocalState, PostgresState, S3State, StateConfig
+from ctconfig.config.spec import (
+    HttpStateConfig,
+    LocalStateConfig,
+    PostgresStateConfig,
+    S3StateConfig,
+    StateConfig,
+)
 from ctconfig.errors import CtconfigError
 from ctconfig.state.base import AuditRecord, StateBackend, current_actor
+from ctconfig.state.document import State
 from ctconfig.state.journal import Journal
 from ctconfig.state.local import LocalBackend
-from ctconfig.state.model import State
 
 __all__ = ["StateBackend", "load_state", "open_backend"]
 
@@ -29,9 +35,9 @@ def _missing_extra(exc: ImportError, packages: tuple[str, ...]) -> bool:
 def open_backend(config: StateConfig, environ: Mapping[str, str] | None = None) -> StateBackend:
     """The backend the config names; optional backends are imported only when used."""
     env = os.environ if environ is None else environ
-    if isinstance(config, LocalState):
+    if isinstance(config, LocalStateConfig):
         return LocalBackend(Path(config.path))
-    if isinstance(config, PostgresState):
+    if isinstance(config, PostgresStateConfig):
         try:
             from ctconfig.state.postgres import PostgresBackend
         except ImportError as exc:
@@ -41,7 +47,7 @@ def open_backend(config: StateConfig, environ: Mapping[str, str] | None = None) 
                 ) from exc
             raise
         return PostgresBackend(config, env)
-    if isinstance(config, S3State):
+    if isinstance(config, S3StateConfig):
         try:
             from ctconfig.state.s3 import S3Backend
         except ImportError as exc:
@@ -52,7 +58,7 @@ def open_backend(config: StateConfig, environ: Mapping[str, str] | None = None) 
             raise
         backend: StateBackend = S3Backend(config, env)
         return backend
-    if isinstance(config, HttpState):
+    if isinstance(config, HttpStateConfig):
         from ctconfig.state.http import HttpBackend
 
         return HttpBackend(config, env)

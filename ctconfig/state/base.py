@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ctconfig.state.model import State, StateError
+from ctconfig.state.document import State, StateError
 
 
 class StaleStateError(StateError):

@@ -16,7 +16,7 @@ from typing import Any
 
 from ctconfig.errors import CtconfigError
 from ctconfig.state.base import HistoryEntry, StateBackend
-from ctconfig.state.model import State, StateError
+from ctconfig.state.document import State, StateError
 
 ABSENT: Any = None  # how a missing attribute appears in `before`/`after`
 

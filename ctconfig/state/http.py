@@ -38,14 +38,14 @@ from typing import Any
 import httpx
 
 from ctconfig import __version__
-from ctconfig.config.models import HttpState
+from ctconfig.config.spec import HttpStateConfig
 from ctconfig.errors import CtconfigError
 from ctconfig.secrets import Secret
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
+from ctconfig.state.document import State, StateError
 from ctconfig.state.http_lock import from_terraform_lock, to_terraform_lock
 from ctconfig.state.local import content_token, token_serial
 from ctconfig.state.lockfile import Held, acquire_with_backoff, process_is_dead
-from ctconfig.state.model import State, StateError
 
 AUDIT_KEY = "ctconfig_audit"
 UNLOCKED_WRITE_WAIT = 10.0  # seconds a write made without lock() waits for its own short lock
@@ -72,7 +72,7 @@ def _env_value(environ: Mapping[str, str], name: str | None, field: str) -> str 
 class HttpBackend:
     """A `StateBackend` speaking Terraform's HTTP backend protocol (GitLab-managed state)."""
 
-    def __init__(self, config: HttpState, environ: Mapping[str, str]) -> None:
+    def __init__(self, config: HttpStateConfig, environ: Mapping[str, str]) -> None:
         url = httpx.URL(config.address)
         if url.scheme not in ("http", "https") or not url.host:
             raise CtconfigError(f"state.address must be an http:// or https:// URL, not {config.address!r}")

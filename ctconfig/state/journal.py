@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ctconfig.state.local import fsync_dir
-from ctconfig.state.model import ResourceState, State, StateError
+from ctconfig.files import fsync_dir
+from ctconfig.state.document import ResourceState, State, StateError
 
 JOURNAL_FORMAT = 1
 Entry = tuple[str, ResourceState | None]

@@ -16,14 +16,14 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ctconfig.files import fsync_dir, write_atomically
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
+from ctconfig.state.document import State, StateError
 from ctconfig.state.lockfile import LockFile, acquire_with_backoff
-from ctconfig.state.model import State, StateError
 
 
 def content_token(serial: int, text: bytes) -> str:
@@ -34,31 +34,6 @@ def content_token(serial: int, text: bytes) -> str:
 def token_serial(token: str) -> str:
     """The serial part of a token, for messages."""
     return token.split(":", 1)[0]
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or unlink in `path` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same directory, fsync, rename over `path`; no temp file survives."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class LocalBackend:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctconfig.state.base import LockHeldError, LockInfo, format_age
-from ctconfig.state.model import StateError
+from ctconfig.state.document import StateError
 
 FIRST_DELAY = 0.05
 MAX_DELAY = 2.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ctconfig.state.base import HistoryEntry, StateBackend
-from ctconfig.state.model import StateError
+from ctconfig.state.document import StateError
 
 
 class MigrationRefusedError(StateError):

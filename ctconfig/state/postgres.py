@@ -25,7 +25,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
-from ctconfig.config.models import PostgresState
+from ctconfig.config.spec import PostgresStateConfig
 from ctconfig.secrets import Secret
 from ctconfig.state.base import (
     AuditRecord,
@@ -35,8 +35,8 @@ from ctconfig.state.base import (
     StateVersion,
     current_actor,
 )
+from ctconfig.state.document import State, StateError
 from ctconfig.state.lockfile import Held, acquire_with_backoff, lock_held_error
-from ctconfig.state.model import State, StateError
 
 # Advisory-lock classes (first int4 key); the second key is derived from the state name.
 RECORD_GRACE_SECONDS = 2.0
@@ -61,7 +61,7 @@ def _digest(text: str) -> str:
 class PostgresBackend:
     """State in PostgreSQL. One connection per client; `close()` releases it."""
 
-    def __init__(self, config: PostgresState, environ: Mapping[str, str]) -> None:
+    def __init__(self, config: PostgresStateConfig, environ: Mapping[str, str]) -> None:
         self.name = config.name
         self.schema = config.schema_name
         dsn = environ.get(config.dsn_env)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ctconfig.config.models import S3State
+from ctconfig.config.spec import S3StateConfig
 from ctconfig.errors import CtconfigError
 from ctconfig.state.base import (
     AuditRecord,
@@ -35,8 +35,8 @@ from ctconfig.state.base import (
     StateVersion,
     format_age,
 )
+from ctconfig.state.document import State, StateError
 from ctconfig.state.lockfile import Held, acquire_with_backoff, process_is_dead
-from ctconfig.state.model import State, StateError
 
 _HISTORY_DIGITS = 8
 
@@ -68,7 +68,7 @@ def _lock_age(lock: LockInfo, now: datetime) -> timedelta | None:
 class S3Backend:
     """A `StateBackend` on S3 (or any S3 API with conditional writes, such as MinIO)."""
 
-    def __init__(self, config: S3State, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, config: S3StateConfig, environ: Mapping[str, str] | None = None) -> None:
         try:
             import boto3
             from botocore.config import Config as BotoConfig

@@ -6,8 +6,8 @@ import json
 import os
 import stat
 
+from ctconfig.state.document import State
 from ctconfig.state.journal import Journal
-from ctconfig.state.model import State
 from tests.e2e.workspace import ACCOUNT_ID, ALICE, BOB, Workspace, demo
 
 

@@ -16,8 +16,8 @@ from urllib.request import urlopen
 
 import pytest
 
-from ctconfig.config.models import ClevertapProvider as ClevertapConfig
-from ctconfig.model import AccountTarget
+from ctconfig.config.spec import ClevertapProviderConfig
+from ctconfig.domain import AccountTarget
 from ctconfig.providers.clevertap import ClevertapProvider
 from ctconfig.sandbox.store import SandboxStore
 from tests.conftest import ctconfig_executable
@@ -58,7 +58,7 @@ class SandboxServer:
     def provider(
         self, secrets: dict[str, str], *, backoff_base: float = 0.02, **config: Any
     ) -> ClevertapProvider:
-        settings = ClevertapConfig.model_validate(
+        settings = ClevertapProviderConfig.model_validate(
             {"kind": "clevertap", "base_url": self.url, "timeout": 5.0, **config}
         )
         return ClevertapProvider(settings, secrets, backoff_base=backoff_base)

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from ctconfig.model import AccountTarget, ObservedGrant
-from ctconfig.providers.base import IssuedPasscode, SecretLostError
+from ctconfig.domain import AccountTarget, ObservedGrant
+from ctconfig.errors import SecretLostError
+from ctconfig.providers.base import IssuedPasscode
 from ctconfig.providers.clevertap import ClevertapProvider
 from tests.http.conftest import ServerFactory, run
 

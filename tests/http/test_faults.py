@@ -8,7 +8,8 @@ import time
 import httpx
 import pytest
 
-from ctconfig.providers.base import IssuedPasscode, SecretLostError, UnavailableError
+from ctconfig.errors import SecretLostError, UnavailableError
+from ctconfig.providers.base import IssuedPasscode
 from ctconfig.providers.clevertap import ClevertapProvider
 from tests.http.conftest import ACCOUNT_ID, PASSCODE_ENV, ServerFactory, run, target
 

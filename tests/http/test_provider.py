@@ -7,14 +7,8 @@ import subprocess
 
 import pytest
 
-from ctconfig.model import AccountTarget
-from ctconfig.providers.base import (
-    AuthError,
-    ConflictError,
-    LimitError,
-    NotFoundError,
-    UnavailableError,
-)
+from ctconfig.domain import AccountTarget
+from ctconfig.errors import AuthError, ConflictError, LimitError, NotFoundError, UnavailableError
 from ctconfig.providers.clevertap import ClevertapProvider
 from tests.conftest import ctconfig_executable
 from tests.http.conftest import ACCOUNT_ID, PASSCODE_ENV, SandboxServer, run, target
@@ -226,7 +220,7 @@ def test_an_unreachable_host_is_one_line(server: SandboxServer) -> None:
 
 
 def test_region_hosts_and_base_url() -> None:
-    from ctconfig.config.models import ClevertapProvider as Settings
+    from ctconfig.config.spec import ClevertapProviderConfig as Settings
 
     def url(region: str, base_url: str | None = None) -> str:
         config = Settings.model_validate({"kind": "clevertap", "base_url": base_url})

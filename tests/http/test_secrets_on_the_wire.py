@@ -7,8 +7,9 @@ import logging
 
 import pytest
 
-from ctconfig.logging import configure_debug_logging
-from ctconfig.providers.base import AuthError, IssuedPasscode, SecretLostError
+from ctconfig.errors import AuthError, SecretLostError
+from ctconfig.providers.base import IssuedPasscode
+from ctconfig.redaction import configure_debug_logging
 from tests.http.conftest import PASSCODE_ENV, ServerFactory, run, target
 
 USERS = ("alice@example.com", "bob@example.com")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ctconfig.config.models import HttpState
+from ctconfig.config.spec import HttpStateConfig
 from ctconfig.state.http import HttpBackend
 from tests.http_state.server import PASSWORD, USERNAME, StateServer, serving
 
@@ -58,7 +58,7 @@ def open_backend(state_server: StateServer) -> Iterator[Open]:
     def make(
         server: StateServer | None = None, env: dict[str, str] | None = None, **config: Any
     ) -> HttpBackend:
-        settings = HttpState.model_validate(state_config(server or state_server, **config))
+        settings = HttpStateConfig.model_validate(state_config(server or state_server, **config))
         backend = HttpBackend(settings, ENV if env is None else env)
         made.append(backend)
         return backend

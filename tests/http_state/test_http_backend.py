@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from ctconfig.config.models import HttpState
+from ctconfig.config.spec import HttpStateConfig
 from ctconfig.errors import CtconfigError
 from ctconfig.state import http as http_state
 from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
+from ctconfig.state.document import ResourceState, State, StateError
 from ctconfig.state.http import AUDIT_KEY, HttpBackend, HttpStateError
 from ctconfig.state.http_lock import to_terraform_lock
 from ctconfig.state.local import LocalBackend
 from ctconfig.state.migrate import migrate_state
-from ctconfig.state.model import ResourceState, State, StateError
 from tests.http_state.conftest import ENV, PASSWORD_ENV, USER_ENV, Open, state_config
 from tests.http_state.server import PASSWORD, READ_ONLY_PASSWORD, USERNAME, StateServer, serving
 
@@ -239,7 +239,7 @@ def test_forbidden_writes_say_what_access_is_missing(open_backend: Open) -> None
 
 def test_no_credentials_configured_but_required(state_server: StateServer) -> None:
     config = {k: v for k, v in state_config(state_server).items() if not k.endswith("_env")}
-    backend = HttpBackend(HttpState.model_validate(config), {})
+    backend = HttpBackend(HttpStateConfig.model_validate(config), {})
     with pytest.raises(HttpStateError, match=r"requires credentials .* set state.username_env"):
         backend.read()
 
@@ -258,7 +258,7 @@ def test_configuration_mistakes_are_one_line(
 ) -> None:
     config = state_config(state_server) | change
     with pytest.raises(CtconfigError, match=expected.replace("$", r"\$")):
-        HttpBackend(HttpState.model_validate(config), env)
+        HttpBackend(HttpStateConfig.model_validate(config), env)
 
 
 def _unused_port() -> int:
@@ -269,7 +269,7 @@ def _unused_port() -> int:
 
 def test_unreachable_server_is_one_clear_line() -> None:
     address = f"http://127.0.0.1:{_unused_port()}/state/ctconfig"
-    backend = HttpBackend(HttpState(backend="http", address=address), {})
+    backend = HttpBackend(HttpStateConfig(backend="http", address=address), {})
     started = time.monotonic()
     with pytest.raises(HttpStateError) as caught:
         backend.lock("apply")
@@ -288,7 +288,7 @@ def silent_port() -> Iterator[int]:
 
 
 def test_a_server_that_never_answers_times_out(silent_port: int) -> None:
-    config = HttpState(backend="http", address=f"http://127.0.0.1:{silent_port}/s", timeout=0.3)
+    config = HttpStateConfig(backend="http", address=f"http://127.0.0.1:{silent_port}/s", timeout=0.3)
     with pytest.raises(HttpStateError, match=r"did not answer within 0.3s \(read the state\)"):
         HttpBackend(config, {}).read()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ctconfig.config.models import HttpState
+from ctconfig.config.spec import HttpStateConfig
 from ctconfig.state.http import HttpBackend
 from tests.conftest import RunCtconfig
 from tests.e2e.workspace import ALICE, Workspace, demo
@@ -32,7 +32,7 @@ def ws(tmp_path: Path, run_ctconfig: RunCtconfig, gitlab_server: StateServer) ->
 
 
 def holder_backend(server: StateServer) -> HttpBackend:
-    return HttpBackend(HttpState.model_validate(state_config(server, gitlab=True)), ENV)
+    return HttpBackend(HttpStateConfig.model_validate(state_config(server, gitlab=True)), ENV)
 
 
 def test_apply_then_plan_has_no_changes_and_state_lives_on_the_server(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ctconfig.config.models import Config
-from ctconfig.model import AccountSnapshot, ObservedGrant, ObservedPasscode, ObservedUser
+from ctconfig.config.spec import Config
+from ctconfig.domain import AccountSnapshot, ObservedGrant, ObservedPasscode, ObservedUser
 from ctconfig.refresh import grant_state, passcode_state, settings_state
-from ctconfig.state.model import State
+from ctconfig.state.document import State
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ACCOUNT_ID = "W9R-486-4W5Z"

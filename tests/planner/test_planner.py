@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from ctconfig.plan import ActionKind
 from ctconfig.planner import PlanOptions, make_plan
-from ctconfig.state.model import State
+from ctconfig.state.document import State
 from tests.planner.helpers import NOW, account, config, grant, passcode, snapshot, state_of
 
 OPTIONS = PlanOptions(now=NOW)

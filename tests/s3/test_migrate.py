@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from ctconfig.config.models import S3State
+from ctconfig.config.spec import S3StateConfig
 from ctconfig.state.base import AuditRecord, StateBackend
+from ctconfig.state.document import ResourceState, State
 from ctconfig.state.local import LocalBackend
 from ctconfig.state.migrate import MigrationRefusedError, migrate_state
-from ctconfig.state.model import ResourceState, State
 from ctconfig.state.s3 import S3Backend
 
 
@@ -41,7 +41,7 @@ def fill(backend: StateBackend, versions: int, lineage: str | None = None) -> St
 
 
 def s3(config: dict[str, Any]) -> S3Backend:
-    return S3Backend(S3State.model_validate(config))
+    return S3Backend(S3StateConfig.model_validate(config))
 
 
 def assert_same_history(source: StateBackend, destination: StateBackend) -> None:

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from ctconfig.config.models import S3State
+from ctconfig.config.spec import S3StateConfig
 from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
-from ctconfig.state.model import ResourceState, State, StateError
+from ctconfig.state.document import ResourceState, State, StateError
 from ctconfig.state.s3 import S3AccessError, S3Backend
 
 
 def backend(config: dict[str, Any], **overrides: Any) -> S3Backend:
-    return S3Backend(S3State.model_validate({**config, **overrides}))
+    return S3Backend(S3StateConfig.model_validate({**config, **overrides}))
 
 
 def passcode_state(state: State, name: str) -> State:
@@ -195,9 +195,9 @@ def test_lock_timeout_waits_for_release(s3_config: dict[str, Any]) -> None:
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from ctconfig.config.models import S3State
+    from ctconfig.config.spec import S3StateConfig
     from ctconfig.state.s3 import S3Backend
-    config = S3State.model_validate_json(sys.argv[1])
+    config = S3StateConfig.model_validate_json(sys.argv[1])
     lock = S3Backend(config).lock("apply")
     print(lock.id, flush=True)
     time.sleep(120)

@@ -10,17 +10,17 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from ctconfig.config.models import S3State
+from ctconfig.config.spec import S3StateConfig
 from ctconfig.state.base import AuditRecord
-from ctconfig.state.model import ResourceState, State
+from ctconfig.state.document import ResourceState, State
 from ctconfig.state.s3 import S3Backend
 
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from ctconfig.config.models import S3State
+    from ctconfig.config.spec import S3StateConfig
     from ctconfig.state.s3 import S3Backend
-    lock = S3Backend(S3State.model_validate_json(sys.argv[1])).lock("apply")
+    lock = S3Backend(S3StateConfig.model_validate_json(sys.argv[1])).lock("apply")
     print(lock.id, flush=True)
     time.sleep(120)
     """
@@ -69,7 +69,7 @@ def test_next_run_is_told_the_lock_is_stale_and_how_to_clear_it(
     tmp_path: Path, s3_config: dict[str, Any], subprocess_env: dict[str, str], run_ctconfig: Any
 ) -> None:
     config = {**s3_config, "lock_ttl": 0}
-    seed(S3Backend(S3State.model_validate(config)))
+    seed(S3Backend(S3StateConfig.model_validate(config)))
     write_config(tmp_path, config)
     lock_id, pid = kill_nine_lock_holder(config, subprocess_env)
 
@@ -90,7 +90,7 @@ def test_next_run_is_told_the_lock_is_stale_and_how_to_clear_it(
 def test_history_list_and_diff_read_from_s3(
     tmp_path: Path, s3_config: dict[str, Any], subprocess_env: dict[str, str], run_ctconfig: Any
 ) -> None:
-    seed(S3Backend(S3State.model_validate(s3_config)))
+    seed(S3Backend(S3StateConfig.model_validate(s3_config)))
     write_config(tmp_path, s3_config)
     history = run_ctconfig("state", "history", env=subprocess_env)
     assert history.returncode == 0, history.stderr

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ctconfig.model import INFINITE_VALIDITY_DAYS, PasscodeStatus, expiry_status
-from ctconfig.providers.base import LimitError
+from ctconfig.domain import INFINITE_VALIDITY_DAYS, PasscodeStatus, expiry_status
+from ctconfig.errors import LimitError
 from ctconfig.sandbox import SandboxStore
 
 ACCOUNT = "W9R-486-4W5Z"

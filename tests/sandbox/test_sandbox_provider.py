@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ctconfig.model import AccountTarget
-from ctconfig.providers.base import ConflictError, LimitError, Provider
+from ctconfig.domain import AccountTarget
+from ctconfig.errors import ConflictError, LimitError
+from ctconfig.providers.base import Provider
 from ctconfig.providers.sandbox import SandboxProvider
 from ctconfig.sandbox import SandboxStore
 from ctconfig.secrets import Secret

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctconfig.model import INFINITE_VALIDITY_DAYS
-from ctconfig.providers.base import ConflictError, LimitError, NotFoundError
+from ctconfig.domain import INFINITE_VALIDITY_DAYS
+from ctconfig.errors import ConflictError, LimitError, NotFoundError
 from ctconfig.sandbox import SandboxStore
 
 ACCOUNT = "W9R-486-4W5Z"

@@ -81,10 +81,10 @@ def _closing_factory(make: BackendFactory) -> Iterator[BackendFactory]:
 
 @pytest.fixture
 def postgres_backend_factory(pg_dsn: str) -> Iterator[BackendFactory]:
-    from ctconfig.config.models import PostgresState
+    from ctconfig.config.spec import PostgresStateConfig
     from ctconfig.state.postgres import PostgresBackend
 
-    config = PostgresState(backend="postgres", dsn_env="TEST_PG_DSN", name=f"t-{uuid.uuid4().hex[:12]}")
+    config = PostgresStateConfig(backend="postgres", dsn_env="TEST_PG_DSN", name=f"t-{uuid.uuid4().hex[:12]}")
     environ = {"TEST_PG_DSN": pg_dsn}
     yield from _closing_factory(lambda: PostgresBackend(config, environ))
 
@@ -92,23 +92,23 @@ def postgres_backend_factory(pg_dsn: str) -> Iterator[BackendFactory]:
 @pytest.fixture
 def s3_backend_factory(s3_config: dict[str, object]) -> BackendFactory:
     """Clients of one fresh bucket on the moto server (fixtures in tests/conftest.py)."""
-    from ctconfig.config.models import S3State
+    from ctconfig.config.spec import S3StateConfig
     from ctconfig.state.s3 import S3Backend
 
-    config = S3State.model_validate(s3_config)
+    config = S3StateConfig.model_validate(s3_config)
     return lambda: S3Backend(config)
 
 
 @pytest.fixture
 def http_backend_factory() -> Iterator[BackendFactory]:
     """Clients of a GitLab-like Terraform HTTP state server (tests/http_state/server.py)."""
-    from ctconfig.config.models import HttpState
+    from ctconfig.config.spec import HttpStateConfig
     from ctconfig.state.http import HttpBackend
     from tests.http_state.conftest import ENV, state_config
     from tests.http_state.server import StateServer, serving
 
     with serving(StateServer()) as server:
-        config = HttpState.model_validate(state_config(server))
+        config = HttpStateConfig.model_validate(state_config(server))
         yield from _closing_factory(lambda: HttpBackend(config, ENV))
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from ctconfig.state.base import AuditRecord, LockHeldError, StaleStateError, StateBackend
-from ctconfig.state.model import ResourceState, State, StateError
+from ctconfig.state.document import ResourceState, State, StateError
 
 BackendFactory = Callable[[], StateBackend]
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ctconfig.config.models import HttpState, LocalState
+from ctconfig.config.spec import HttpStateConfig, LocalStateConfig
 from ctconfig.state import load_state, open_backend
+from ctconfig.state.document import ResourceState, State, StateError
 from ctconfig.state.journal import Journal
 from ctconfig.state.local import LocalBackend
-from ctconfig.state.model import ResourceState, State, StateError
 
 
 def res(name: str) -> ResourceState:
@@ -191,7 +191,7 @@ def test_load_state_clears_journal_without_records(tmp_path: Path) -> None:
 
 def test_open_backend_local_and_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    backend = open_backend(LocalState(path="sub/s.json"))
+    backend = open_backend(LocalStateConfig(path="sub/s.json"))
     assert backend.describe() == "sub/s.json"
-    http = open_backend(HttpState(backend="http", address="https://example.invalid/state?x=1"), {})
+    http = open_backend(HttpStateConfig(backend="http", address="https://example.invalid/state?x=1"), {})
     assert http.describe() == "https://example.invalid/state"

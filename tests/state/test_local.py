@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
+from ctconfig.state.document import ResourceState, State, StateError
 from ctconfig.state.local import LocalBackend
-from ctconfig.state.model import ResourceState, State, StateError
 
 
 def grown(state: State, name: str) -> State:

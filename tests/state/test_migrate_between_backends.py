@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from ctconfig.state.base import AuditRecord, StateBackend
+from ctconfig.state.document import ResourceState, State
 from ctconfig.state.local import LocalBackend
 from ctconfig.state.migrate import MigrationRefusedError, migrate_state
-from ctconfig.state.model import ResourceState, State
 
 BackendFactory = Callable[[], StateBackend]
 

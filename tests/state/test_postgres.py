@@ -14,18 +14,18 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from ctconfig.config.models import PostgresState
+from ctconfig.config.spec import PostgresStateConfig
 from ctconfig.errors import CtconfigError
 from ctconfig.state import open_backend
 from ctconfig.state.base import LockHeldError
-from ctconfig.state.model import State, StateError
+from ctconfig.state.document import State, StateError
 from ctconfig.state.postgres import PostgresBackend
 
 pytestmark = pytest.mark.postgres
 
 
-def config(name: str | None = None, schema: str = "ctconfig") -> PostgresState:
-    return PostgresState.model_validate(
+def config(name: str | None = None, schema: str = "ctconfig") -> PostgresStateConfig:
+    return PostgresStateConfig.model_validate(
         {
             "backend": "postgres",
             "dsn_env": "PG_DSN",
@@ -85,9 +85,9 @@ def test_lock_survives_nothing_when_holder_is_killed(
     script = textwrap.dedent(
         f"""
         import sys, time
-        from ctconfig.config.models import PostgresState
+        from ctconfig.config.spec import PostgresStateConfig
         from ctconfig.state.postgres import PostgresBackend
-        cfg = PostgresState.model_validate({cfg.model_dump(by_alias=True)!r})
+        cfg = PostgresStateConfig.model_validate({cfg.model_dump(by_alias=True)!r})
         backend = PostgresBackend(cfg, {{"PG_DSN": sys.stdin.readline().strip()}})
         lock = backend.lock("apply")
         print(lock.id, flush=True)

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from ctconfig.model import isoformat
+from ctconfig.domain import isoformat
 from ctconfig.state.base import AuditRecord
+from ctconfig.state.document import ResourceState, State
 from ctconfig.state.local import LocalBackend
-from ctconfig.state.model import ResourceState, State
 
 ACCOUNT_ID = "W9R-486-4W5Z"
 

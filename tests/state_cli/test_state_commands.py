@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ctconfig.state.base import AuditRecord
-from ctconfig.state.model import ResourceState, State
+from ctconfig.state.document import ResourceState, State
 
 Workspace = Any  # the `workspace` fixture from conftest.py
 

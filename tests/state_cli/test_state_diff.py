@@ -11,7 +11,7 @@ import pytest
 
 from ctconfig.state.base import AuditRecord
 from ctconfig.state.diff import DiffSide, diff_states
-from ctconfig.state.model import ResourceState, State
+from ctconfig.state.document import ResourceState, State
 
 Workspace = Any  # the `workspace` fixture from conftest.py
 P1, P2, P3 = (f"prod/account_passcode/p{index}" for index in (1, 2, 3))

@@ -40,21 +40,21 @@ from ctconfig.config.types import (
     check_passcode_name,
     parse_command,
 )
-from ctconfig.model import INFINITE_VALIDITY_DAYS, RETIRING_MARK
+from ctconfig.domain import INFINITE_VALIDITY_DAYS, RETIRING_MARK
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class LocalState(_Strict):
+class LocalStateConfig(_Strict):
     """State in a JSON file, relative to the working directory (the default)."""
 
     backend: Literal["local"] = "local"
     path: str = "ctconfig.state.json"
 
 
-class PostgresState(_Strict):
+class PostgresStateConfig(_Strict):
     """State in PostgreSQL: one table of versions, advisory locks."""
 
     backend: Literal["postgres"]
@@ -63,7 +63,7 @@ class PostgresState(_Strict):
     schema_name: str = Field("ctconfig", alias="schema")
 
 
-class S3State(_Strict):
+class S3StateConfig(_Strict):
     """State in S3-compatible object storage with conditional writes."""
 
     backend: Literal["s3"]
@@ -74,7 +74,7 @@ class S3State(_Strict):
     lock_ttl: Days = 1
 
 
-class HttpState(_Strict):
+class HttpStateConfig(_Strict):
     """State behind the Terraform HTTP backend protocol (as GitLab serves it)."""
 
     backend: Literal["http"]
@@ -92,17 +92,19 @@ class HttpState(_Strict):
     timeout: float = Field(10.0, gt=0, description="Seconds to wait for the state server to answer.")
 
 
-StateConfig = Annotated[LocalState | PostgresState | S3State | HttpState, Field(discriminator="backend")]
+StateConfig = Annotated[
+    LocalStateConfig | PostgresStateConfig | S3StateConfig | HttpStateConfig, Field(discriminator="backend")
+]
 
 
-class SandboxProvider(_Strict):
+class SandboxProviderConfig(_Strict):
     """The embedded sandbox: a CleverTap account store in SQLite."""
 
     kind: Literal["sandbox"] = "sandbox"
     path: str = ".ctconfig/sandbox.db"
 
 
-class ClevertapProvider(_Strict):
+class ClevertapProviderConfig(_Strict):
     """The management API over HTTP, at the region's host or an explicit base URL."""
 
     kind: Literal["clevertap"]
@@ -114,31 +116,31 @@ class ClevertapProvider(_Strict):
     retry_budget: float = Field(60.0, gt=0, description="Seconds of retrying before giving up.")
 
 
-ProviderConfig = Annotated[SandboxProvider | ClevertapProvider, Field(discriminator="kind")]
+ProviderConfig = Annotated[SandboxProviderConfig | ClevertapProviderConfig, Field(discriminator="kind")]
 
 
-class FileSink(_Strict):
+class FileSinkConfig(_Strict):
     """One file per passcode, mode 0600, in a 0700 directory."""
 
     sink: Literal["file"] = "file"
     path: str = ".ctconfig/secrets"
 
 
-class CommandSink(_Strict):
+class CommandSinkConfig(_Strict):
     """A command that receives the secret on stdin (e.g. a secret manager's CLI)."""
 
     sink: Literal["command"]
     command: Annotated[str | list[str], BeforeValidator(parse_command)]
 
 
-class EnvFileSink(_Strict):
+class EnvFileSinkConfig(_Strict):
     """`NAME=secret` lines in one file, mode 0600."""
 
     sink: Literal["env-file"]
     path: str = ".ctconfig/secrets.env"
 
 
-SecretsConfig = Annotated[FileSink | CommandSink | EnvFileSink, Field(discriminator="sink")]
+SecretsConfig = Annotated[FileSinkConfig | CommandSinkConfig | EnvFileSinkConfig, Field(discriminator="sink")]
 
 # The key that picks each section's variant, and the variant used when it is left out.
 SECTION_TAGS = {"state": ("backend", "local"), "provider": ("kind", "sandbox"), "secrets": ("sink", "file")}
@@ -229,9 +231,9 @@ class Account(_Strict):
 
 class Config(_Strict):
     version: Literal[1]
-    state: StateConfig = Field(default_factory=LocalState)
-    provider: ProviderConfig = Field(default_factory=SandboxProvider)
-    secrets: SecretsConfig = Field(default_factory=FileSink)
+    state: StateConfig = Field(default_factory=LocalStateConfig)
+    provider: ProviderConfig = Field(default_factory=SandboxProviderConfig)
+    secrets: SecretsConfig = Field(default_factory=FileSinkConfig)
     defaults: Defaults = Field(default_factory=Defaults)
     safety: Safety = Field(default_factory=Safety)
     accounts: dict[AccountAlias, Account] = Field(
