@@ -83,7 +83,7 @@ class Workspace:
         return found
 
     def journal(self) -> Journal:
-        return Journal(self.backend.journal_path)
+        return Journal(self.backend.journal())
 
     @contextlib.contextmanager
     def locked(self, operation: str, timeout: float, enabled: bool = True) -> Iterator[LockInfo | None]:

@@ -10,6 +10,7 @@ user-actionable messages and never put a secret in one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from ctconfig.domain import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
@@ -24,6 +25,22 @@ class IssuedPasscode:
     secret: Secret
 
 
+class CredentialStatus(StrEnum):
+    """What CleverTap's credential check (`GET /v1/connect`) says of a passcode."""
+
+    VALID = "valid"  # 200: it authenticates API calls now
+    REJECTED = "rejected"  # 401: unknown, deleted, expired or revoked
+    FORBIDDEN = "forbidden"  # 403: known, but not allowed (e.g. user passcodes are enforced)
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """The verdict on one credential, with the server's words (never the secret)."""
+
+    status: CredentialStatus
+    detail: str = ""
+
+
 class Provider(Protocol):
     """What the planner reads from and the applier writes to."""
 
@@ -32,9 +49,24 @@ class Provider(Protocol):
         ...
 
     async def create_passcode(
-        self, target: AccountTarget, name: str, expires_in_days: int | None
+        self,
+        target: AccountTarget,
+        name: str,
+        expires_in_days: int | None,
+        *,
+        idempotency_key: str | None = None,
     ) -> IssuedPasscode:
-        """Create an account passcode; the secret is returned this once."""
+        """Create an account passcode; the secret is returned this once.
+
+        Asked again with the same `idempotency_key` after the first call made the
+        passcode (its answer lost, the process killed), a provider that keeps
+        answers returns the same `IssuedPasscode`, secret included; one that
+        cannot raises `SecretLostError`. None: a fresh key, no replay later.
+        """
+        ...
+
+    async def check_credential(self, target: AccountTarget, secret: Secret) -> CredentialCheck:
+        """Ask whether `secret` authenticates API calls for the account, as its users' calls would."""
         ...
 
     async def update_passcode(

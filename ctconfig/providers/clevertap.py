@@ -25,7 +25,7 @@ from ctconfig import __version__
 from ctconfig.config.spec import ClevertapProviderConfig
 from ctconfig.domain import REGION_HOSTS, AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
 from ctconfig.errors import AuthError, ProviderError, SecretLostError, UnavailableError
-from ctconfig.providers.base import IssuedPasscode
+from ctconfig.providers.base import CredentialCheck, CredentialStatus, IssuedPasscode
 from ctconfig.providers.clevertap_wire import (
     WireError,
     answer_error,
@@ -114,10 +114,26 @@ class ClevertapProvider:
             str(payload.get("account_id")), str(credential.get("kind")), str(credential.get("name"))
         )
 
+    async def check_credential(self, target: AccountTarget, secret: Secret) -> CredentialCheck:
+        """CleverTap's documented credential check: `GET /v1/connect?partner=ctconfig`."""
+        retry = self._policy.start(self._rng)
+        response = await self._send(target, "GET", "/v1/connect?partner=ctconfig", retry, secret=secret)
+        if response.status_code == 401:
+            return CredentialCheck(CredentialStatus.REJECTED, "invalid credentials (401)")
+        if response.status_code == 403:
+            return CredentialCheck(CredentialStatus.FORBIDDEN, "operation not allowed (403)")
+        self._payload(target, response, "the credential check")
+        return CredentialCheck(CredentialStatus.VALID)
+
     # ---- account passcodes -----------------------------------------------------
 
     async def create_passcode(
-        self, target: AccountTarget, name: str, expires_in_days: int | None
+        self,
+        target: AccountTarget,
+        name: str,
+        expires_in_days: int | None,
+        *,
+        idempotency_key: str | None = None,
     ) -> IssuedPasscode:
         """Create once: a lost answer is resolved by listing, never by blindly posting again.
 
@@ -129,7 +145,7 @@ class ClevertapProvider:
         """
         retry = self._policy.start(self._rng)
         body = {"name": name, "expires_in_days": expires_in_days}
-        key = {"Idempotency-Key": uuid.uuid4().hex}
+        key = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
         while True:
             try:
                 response = await self._send(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ctconfig.domain import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
-from ctconfig.providers.base import IssuedPasscode
+from ctconfig.providers.base import CredentialCheck, CredentialStatus, IssuedPasscode
 from ctconfig.sandbox.store import SandboxStore
 from ctconfig.secrets import Secret
 
@@ -28,11 +28,30 @@ class SandboxProvider:
         return self.store.read(target.account_id)
 
     async def create_passcode(
-        self, target: AccountTarget, name: str, expires_in_days: int | None
+        self,
+        target: AccountTarget,
+        name: str,
+        expires_in_days: int | None,
+        *,
+        idempotency_key: str | None = None,
     ) -> IssuedPasscode:
         """Create an account passcode; its secret leaves here wrapped, this once."""
         passcode, secret = self.store.create_passcode(target.account_id, name, expires_in_days)
         return IssuedPasscode(passcode, Secret(secret))
+
+    async def check_credential(self, target: AccountTarget, secret: Secret) -> CredentialCheck:
+        """Authenticate against the store, as the sandbox server's `GET /v1/connect` does."""
+        credential = self.store.authenticate(target.account_id, secret.reveal())
+        if credential is None:
+            return CredentialCheck(CredentialStatus.REJECTED, "unknown account or passcode")
+        if credential.status != "active":
+            return CredentialCheck(CredentialStatus.REJECTED, "this passcode has expired")
+        if not credential.may_call_api():
+            return CredentialCheck(
+                CredentialStatus.FORBIDDEN,
+                f"this account enforces {credential.passcode_mode} passcodes",
+            )
+        return CredentialCheck(CredentialStatus.VALID, f"{credential.kind} credential {credential.name!r}")
 
     async def update_passcode(
         self, target: AccountTarget, passcode_id: str, *, name: str, expires_in_days: int | None

@@ -72,7 +72,7 @@ def load_state(backend: StateBackend) -> tuple[State, str | None]:
     the backend as a new version, and cleared. Call this while holding the
     lock when the command will write. Prints nothing: the caller reports.
     """
-    journal = Journal(backend.journal_path)
+    journal = Journal(backend.journal())
     version = backend.read()
     if not journal.exists():
         return (version.state, version.token) if version else (State.new(), None)

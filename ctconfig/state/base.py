@@ -1,7 +1,7 @@
 """The protocol every state backend follows: read, compare-and-swap write, lock, history.
 
 Backends are synchronous: they are called a handful of times per command.
-Per-operation checkpoints go to the local `Journal`, never to the backend.
+Per-operation checkpoints go to the backend's `journal()`, never into the state document.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from ctconfig.state.document import State, StateError
+from ctconfig.state.journal_store import JournalStore
 
 
 class StaleStateError(StateError):
@@ -198,7 +198,6 @@ class StateBackend(Protocol):
         """Where the state lives, for messages: `ctconfig.state.json`, `postgres:prod`."""
         ...
 
-    @property
-    def journal_path(self) -> Path:
-        """The local file that per-operation checkpoints are appended to."""
+    def journal(self) -> JournalStore:
+        """Where an apply's write-ahead journal lives: beside the state, in the same store."""
         ...

@@ -44,6 +44,7 @@ from ctconfig.secrets import Secret
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
 from ctconfig.state.document import State, StateError
 from ctconfig.state.http_lock import from_terraform_lock, to_terraform_lock
+from ctconfig.state.journal_store import FileJournalStore
 from ctconfig.state.local import content_token, token_serial
 from ctconfig.state.lockfile import Held, acquire_with_backoff, process_is_dead
 
@@ -111,10 +112,9 @@ class HttpBackend:
         url = httpx.URL(self.address)
         return str(url.copy_with(query=None, fragment=None))
 
-    @property
-    def journal_path(self) -> Path:
+    def journal(self) -> FileJournalStore:
         """Checkpoints stay local: one journal per state URL, under `.ctconfig/`."""
-        return self._journal_path
+        return FileJournalStore(self._journal_path)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from ctconfig.files import fsync_dir, write_atomically
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
 from ctconfig.state.document import State, StateError
+from ctconfig.state.journal_store import FileJournalStore
 from ctconfig.state.lockfile import LockFile, acquire_with_backoff
 
 
@@ -45,9 +46,9 @@ class LocalBackend:
         self.history_dir = Path(f"{path}.history")
         self.lock_file = LockFile(Path(f"{path}.lock"))
 
-    @property
-    def journal_path(self) -> Path:
-        return Path(f"{self.path}.journal")
+    def journal(self) -> FileJournalStore:
+        """`ctconfig.state.json.journal`, beside the state file."""
+        return FileJournalStore(Path(f"{self.path}.journal"))
 
     def describe(self) -> str:
         return str(self.path)

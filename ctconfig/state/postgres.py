@@ -36,6 +36,7 @@ from ctconfig.state.base import (
     current_actor,
 )
 from ctconfig.state.document import State, StateError
+from ctconfig.state.journal_store import FileJournalStore
 from ctconfig.state.lockfile import Held, acquire_with_backoff, lock_held_error
 
 # Advisory-lock classes (first int4 key); the second key is derived from the state name.
@@ -85,10 +86,10 @@ class PostgresBackend:
     def describe(self) -> str:
         return f"postgres:{self.name}"
 
-    @property
-    def journal_path(self) -> Path:
+    def journal(self) -> FileJournalStore:
+        """Still local (`.ctconfig/postgres-NAME.journal`) until the journal table lands."""
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.name)
-        return Path(".ctconfig") / f"postgres-{safe}.journal"
+        return FileJournalStore(Path(".ctconfig") / f"postgres-{safe}.journal")
 
     def close(self) -> None:
         """Close the connection; the server releases any advisory lock it held."""

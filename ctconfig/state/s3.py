@@ -36,6 +36,7 @@ from ctconfig.state.base import (
     format_age,
 )
 from ctconfig.state.document import State, StateError
+from ctconfig.state.journal_store import FileJournalStore
 from ctconfig.state.lockfile import Held, acquire_with_backoff, process_is_dead
 
 _HISTORY_DIGITS = 8
@@ -108,10 +109,9 @@ class S3Backend:
         """`s3://bucket/key`, for messages."""
         return f"s3://{self.bucket}/{self.key}"
 
-    @property
-    def journal_path(self) -> Path:
+    def journal(self) -> FileJournalStore:
         """Checkpoints stay local: one journal per S3 state, under `.ctconfig/`."""
-        return self._journal_path
+        return FileJournalStore(self._journal_path)
 
     def read(self) -> StateVersion | None:
         """The current state and its ETag, or None before the first write."""

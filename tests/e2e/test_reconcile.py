@@ -8,6 +8,7 @@ import stat
 
 from ctconfig.state.document import State
 from ctconfig.state.journal import Journal
+from ctconfig.state.journal_store import FileJournalStore
 from tests.e2e.workspace import ACCOUNT_ID, ALICE, BOB, Workspace, demo
 
 
@@ -177,7 +178,7 @@ def test_journal_left_by_a_crash_is_replayed(ws: Workspace) -> None:
     ws.ct("apply", "--auto-approve")
     state = State.loads((ws.root / "ctconfig.state.json").read_text())
     journal_path = ws.root / "ctconfig.state.json.journal"
-    journal = Journal(journal_path)
+    journal = Journal(FileJournalStore(journal_path))
     journal.open(state.lineage, state.serial)
     record = state.resources["demo/account_passcode/a"]
     journal.record("demo/account_passcode/a", record.with_attributes(note="from the journal"))

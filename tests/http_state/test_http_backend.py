@@ -306,9 +306,9 @@ def test_describe_and_journal(state_server: StateServer, open_backend: Open) -> 
     assert backend.describe() == state_server.address()
     assert PASSWORD not in backend.describe()
     other = open_backend(address=state_server.address("other"))
-    assert backend.journal_path.parent.name == ".ctconfig"
-    assert backend.journal_path.name.startswith("http-") and backend.journal_path.suffix == ".journal"
-    assert backend.journal_path != other.journal_path
+    assert backend.journal().path.parent.name == ".ctconfig"
+    assert backend.journal().path.name.startswith("http-") and backend.journal().path.suffix == ".journal"
+    assert backend.journal().path != other.journal().path
 
 
 def test_migrate_from_local_keeps_serials_and_the_latest_audit(

@@ -131,4 +131,4 @@ def test_force_unlock_when_not_locked(tmp_path: Path) -> None:
 
 
 def test_journal_path_is_beside_state(tmp_path: Path) -> None:
-    assert LocalBackend(tmp_path / "s.json").journal_path == tmp_path / "s.json.journal"
+    assert LocalBackend(tmp_path / "s.json").journal().path == tmp_path / "s.json.journal"

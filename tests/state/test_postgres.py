@@ -50,7 +50,7 @@ def test_factory_opens_postgres_and_describes_without_dsn(
     assert isinstance(backend, PostgresBackend)
     clients.append(backend)
     assert backend.describe() == "postgres:prod"
-    assert backend.journal_path.name == "postgres-prod.journal"
+    assert backend.journal().describe().endswith("postgres-prod.journal")
 
 
 def test_tables_created_on_first_use_in_own_schema(
