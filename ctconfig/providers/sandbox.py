@@ -48,7 +48,7 @@ class SandboxProvider:
             return CredentialCheck(CredentialStatus.REJECTED, "this passcode has expired")
         if not credential.may_call_api():
             return CredentialCheck(
-                CredentialStatus.FORBIDDEN,
+                CredentialStatus.REJECTED,
                 f"this account enforces {credential.passcode_mode} passcodes",
             )
         return CredentialCheck(CredentialStatus.VALID, f"{credential.kind} credential {credential.name!r}")

@@ -176,6 +176,7 @@ class SandboxApi:
             "/1/users/{email}/passcode/reset.json": {"POST": self.reset},
             "/1/settings/passcode-mode.json": {"GET": self.get_mode, "PUT": self.set_mode},
             "/1/account.json": {"GET": self.whoami},
+            "/v1/connect": {"GET": self.connect},
         }
         routes = [
             Route(path, self._dispatch(handlers), methods=list(handlers))
@@ -323,6 +324,15 @@ class SandboxApi:
             account_id=credential.account_id,
             credential={"kind": credential.kind, "name": credential.name},
         )
+
+    async def connect(self, request: Request) -> Response:
+        """CleverTap's documented partner credential check: 200 valid, 401 invalid."""
+        if not request.query_params.get("partner", "").strip():
+            raise ApiError(400, "the partner query parameter is required")
+        credential = await self.authenticate(request)
+        if not credential.may_call_api():
+            raise ApiError(401, "Invalid credentials or URL")
+        return ok()
 
     async def stats_endpoint(self, request: Request) -> Response:
         """Counters for tests and benchmarks: no auth, so loopback callers only."""

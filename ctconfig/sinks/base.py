@@ -7,13 +7,13 @@ the next plan replaces it: a secret is never dropped silently.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Protocol
 
 from ctconfig.domain import Address
 from ctconfig.errors import CtconfigError
 from ctconfig.secrets import Secret
+from ctconfig.sinks.slots import env_name
 
 
 class SinkError(CtconfigError):
@@ -40,8 +40,7 @@ class SecretRef:
     @property
     def env_name(self) -> str:
         """`CT_PROD_SEGMENT_EXPORT`: a shell-safe variable name for this passcode."""
-        raw = f"CT_{self.account}_{self.name}".upper()
-        return re.sub(r"[^A-Z0-9_]", "_", raw)
+        return env_name(self.address)
 
 
 class SecretSink(Protocol):

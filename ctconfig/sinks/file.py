@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from ctconfig.files import write_atomically
 from ctconfig.secrets import Secret
 from ctconfig.sinks.base import SecretRef, SinkError
-
-
-def safe_component(text: str) -> str:
-    """A path component that cannot climb out of its directory."""
-    cleaned = re.sub(r"[\x00-\x1f/\\]", "_", text)
-    return "_" + cleaned if cleaned in ("", ".", "..") else cleaned
+from ctconfig.sinks.slots import safe_component
 
 
 class FileSink:

@@ -125,9 +125,13 @@ class State:
             raise StateError(f"malformed state document: {exc}") from exc
 
     @classmethod
-    def loads(cls, text: str) -> State:
+    def loads(cls, text: str | bytes, source: str = "state") -> State:
+        """Parse and validate a state document; `source` (a path, `postgres:prod`) prefixes errors."""
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StateError(f"state is not valid JSON: {exc}") from exc
-        return cls.from_json(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise StateError(f"{source}: not valid JSON: {exc}") from exc
+        try:
+            return cls.from_json(data)
+        except StateError as exc:
+            raise StateError(f"{source}: {exc}") from exc
