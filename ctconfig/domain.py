@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
 
 EXPIRING_SOON = timedelta(days=30)
 # CleverTap's API hosts by region; eu1 is the default region.
@@ -23,6 +29,20 @@ REGION_HOSTS = {
     "mec1": "mec1.api.clevertap.com",
 }
 INFINITE_VALIDITY_DAYS = 3650  # CleverTap: an "infinite" user passcode is valid up to 10 years
+MAX_ACCOUNT_PASSCODES = 100  # CleverTap: at most 100 account passcodes per account
+MAX_NAME_LENGTH = 64  # a passcode name's length limit
+MAX_VALIDITY_DAYS = 365  # a finite user passcode: 1 to 365 days
+FOREVER = "forever"  # an account passcode that never expires
+INFINITE = "infinite"  # a user passcode with no set validity
+
+
+PasscodeMode = Literal["account", "user"]
+"""Which credentials authenticate API calls: account passcodes, or users' own passcodes."""
+
+
+def passcode_mode(text: str) -> PasscodeMode:
+    """An account's passcode mode from a provider's answer (anything but `user` is `account`)."""
+    return "user" if text == "user" else "account"
 
 
 class ResourceKind(StrEnum):
@@ -43,6 +63,8 @@ class PasscodeStatus(StrEnum):
 
 
 RETIRING_MARK = "~retiring-"
+MAX_ADDRESS_LENGTH = 400
+_ADDRESS_JSON = r"^[A-Za-z0-9_.-]+/(?:(?:account_passcode|user_passcode)/.+|settings)$"
 _ALIAS = r"[A-Za-z0-9_.-]+"
 _ADDRESS = re.compile(
     rf"^(?P<account>{_ALIAS})/(?:(?P<kind>account_passcode|user_passcode)/(?P<name>.+)|settings)$"
@@ -73,6 +95,28 @@ class Address:
             )
         kind = match["kind"] or ResourceKind.SETTINGS.value
         return cls(match["account"], ResourceKind(kind), match["name"] or "")
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        """In documents an address is its text; reading it back checks the form."""
+        from pydantic_core import core_schema
+
+        def parse(value: Any) -> Address:
+            if isinstance(value, Address):
+                return value
+            if not isinstance(value, str) or len(value) > MAX_ADDRESS_LENGTH:
+                raise ValueError("expected a resource address such as prod/account_passcode/NAME")
+            return cls.parse(value)
+
+        return core_schema.no_info_plain_validator_function(
+            parse, serialization=core_schema.to_string_ser_schema()
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "pattern": _ADDRESS_JSON, "maxLength": MAX_ADDRESS_LENGTH}
 
     @classmethod
     def account_passcode(cls, account: str, name: str) -> Address:

@@ -1,30 +1,31 @@
 """The Plan: computed once by the planner, rendered many ways, applied once.
 
-A plan is plain data. Its digest covers only what would be done (addresses,
-action kinds, managed attributes before and after), never times or wording,
-so the same change planned twice has the same digest and a reviewer's digest
-can gate an apply (`apply --plan-digest`); the dated name a rotated
-passcode is set aside under is left out for the same reason. A saved plan also records the state
-lineage and serial and the config digest it was made from, so a stale plan
-is refused.
+A plan is plain, typed data: one action class per resource kind, with the
+managed settings before and after (days as `int`, `None` = forever/infinite).
+Its digest covers only what would be done (addresses, action kinds, settings
+before and after), never times or wording, so the same change planned twice
+has the same digest and a reviewer's digest can gate an apply
+(`apply --plan-digest`); the dated name a rotated passcode is set aside under
+is left out for the same reason. Saving and loading plans is `planfile.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
 
-from ctconfig import __version__
+from pydantic import Field
+
+from ctconfig.domain import Address, PasscodeMode
 from ctconfig.errors import CtconfigError
-
-PLAN_FORMAT_VERSION = 1
+from ctconfig.jsontypes import ExpiryDays, Timestamp, ValidityDays
 
 
 class ActionKind(StrEnum):
+    """What an action does to its resource."""
+
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
@@ -35,17 +36,13 @@ class ActionKind(StrEnum):
     CONFIGURE = "configure"
 
 
-# Terraform's `change.actions` vocabulary, so existing policy tools can read our JSON.
-TERRAFORM_ACTIONS: dict[ActionKind, list[str]] = {
-    ActionKind.CREATE: ["create"],
-    ActionKind.GRANT: ["create"],
-    ActionKind.UPDATE: ["update"],
-    ActionKind.RESET: ["update"],
-    ActionKind.CONFIGURE: ["update"],
-    ActionKind.DELETE: ["delete"],
-    ActionKind.REVOKE: ["delete"],
-    ActionKind.REPLACE: ["create", "delete"],
-}
+class ReplaceOrder(StrEnum):
+    """How a replacement keeps (or cannot keep) a live credential."""
+
+    CREATE_BEFORE_DELETE = "create_before_delete"  # passcode rotation: new first, old retired later
+    DELETE_BEFORE_CREATE = "delete_before_create"  # a user passcode can only be revoked and granted
+
+
 DESTRUCTIVE = frozenset({ActionKind.DELETE, ActionKind.REVOKE})
 SUMMARY_ORDER = (
     ActionKind.CREATE,
@@ -55,6 +52,18 @@ SUMMARY_ORDER = (
     ActionKind.RESET,
     ActionKind.REVOKE,
 )
+PHASES = {
+    ActionKind.UPDATE: 0,
+    ActionKind.CREATE: 1,
+    ActionKind.GRANT: 1,
+    ActionKind.REPLACE: 1,
+    ActionKind.RESET: 1,
+    ActionKind.CONFIGURE: 2,
+    ActionKind.DELETE: 3,
+    ActionKind.REVOKE: 3,
+}
+"""The safe order within an account: renames and updates; creates, grants, rotations and resets;
+the passcode mode (after the grants it depends on); deletes and revokes last."""
 
 
 class PlanError(CtconfigError):
@@ -65,107 +74,152 @@ class StalePlanError(PlanError):
     """A saved plan no longer matches the state or config it was made from."""
 
 
-@dataclass(frozen=True)
-class Action:
-    """One change to one resource, with its reason in words.
+# ---- the managed settings of each resource kind ---------------------------------------------
 
-    `before`/`after` hold managed attributes only (no timestamps) so that they
-    are stable across runs. `remote_id` is the account's id for the resource
-    (a passcode id; a user's email), which the applier needs. `replace_order`
-    is "create_before_delete" (passcode rotation: rename the old one aside,
-    create the new, retire the old) or "delete_before_create" (a user passcode
-    can only be revoked and granted again). `retire_after` (ISO time) says when
-    a rotated-out passcode may be deleted.
+
+@dataclass(frozen=True)
+class PasscodeSettings:
+    """What ctconfig manages of an account passcode: its name and expiry."""
+
+    name: str
+    expires_in: ExpiryDays
+
+
+@dataclass(frozen=True)
+class GrantSettings:
+    """What ctconfig manages of a user passcode: whose it is and its validity."""
+
+    email: str
+    validity: ValidityDays
+
+
+@dataclass(frozen=True)
+class ModeSettings:
+    """What ctconfig manages of an account's settings: the passcode mode."""
+
+    passcode_mode: PasscodeMode
+
+
+Settings = PasscodeSettings | GrantSettings | ModeSettings
+
+
+# ---- actions, one class per resource kind ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """How a rotation sets the old passcode aside: its new name, and when it may be deleted.
+
+    `retire_after` None: delete it at once (a tainted passcode's secret reached nobody).
     """
 
-    address: str
-    account: str
+    aside_name: str
+    retire_after: Timestamp | None
+
+
+@dataclass(frozen=True)
+class PasscodeAction:
+    """Create, update (rename, expiry), rotate (replace) or delete an account passcode."""
+
+    address: Address
     kind: ActionKind
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before: PasscodeSettings | None
+    after: PasscodeSettings | None
     reason: str
     remote_id: str | None = None
-    replace_order: str | None = None
-    moved_from: str | None = None
-    retire_after: str | None = None
-    aside_name: str | None = None  # rotation: the name the old passcode is renamed to
+    moved_from: Address | None = None  # a rename (`previously`): the address it had
+    rotation: Rotation | None = None
+    type: Literal["account_passcode"] = "account_passcode"
+
+
+@dataclass(frozen=True)
+class GrantAction:
+    """Grant, reset, revoke, or revoke and grant again (replace) a user passcode."""
+
+    address: Address
+    kind: ActionKind
+    before: GrantSettings | None
+    after: GrantSettings | None
+    reason: str
+    type: Literal["user_passcode"] = "user_passcode"
 
     @property
-    def destructive(self) -> bool:
-        return self.kind in DESTRUCTIVE or self.replace_order == "delete_before_create"
+    def email(self) -> str:
+        """The user whose passcode this is."""
+        settings = self.after or self.before
+        return settings.email if settings is not None else self.address.name
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "account": self.account,
-            "action": self.kind.value,
-            "actions": self.terraform_actions(),
-            "before": self.before,
-            "after": self.after,
-            "reason": self.reason,
-            "remote_id": self.remote_id,
-            "replace_order": self.replace_order,
-            "moved_from": self.moved_from,
-            "retire_after": self.retire_after,
-            "aside_name": self.aside_name,
-        }
 
-    def terraform_actions(self) -> list[str]:
-        if self.replace_order == "delete_before_create":
-            return ["delete", "create"]
-        return list(TERRAFORM_ACTIONS[self.kind])
+@dataclass(frozen=True)
+class SettingsAction:
+    """Set an account's passcode mode."""
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Action:
-        return cls(
-            address=str(data["address"]),
-            account=str(data["account"]),
-            kind=ActionKind(data["action"]),
-            before=data.get("before"),
-            after=data.get("after"),
-            reason=str(data.get("reason", "")),
-            remote_id=data.get("remote_id"),
-            replace_order=data.get("replace_order"),
-            moved_from=data.get("moved_from"),
-            retire_after=data.get("retire_after"),
-            aside_name=data.get("aside_name"),
-        )
+    address: Address
+    before: ModeSettings | None
+    after: ModeSettings
+    reason: str
+    kind: ActionKind = ActionKind.CONFIGURE
+    type: Literal["settings"] = "settings"
 
-    def digest_material(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "action": self.kind.value,
-            "before": self.before,
-            "after": self.after,
-            "moved_from": self.moved_from,
-            "replace_order": self.replace_order,
-        }
+
+Action = PasscodeAction | GrantAction | SettingsAction
+TypedAction = Annotated[Action, Field(discriminator="type")]
+
+
+def account_of(action: Action) -> str:
+    """The config alias of the account an action changes."""
+    return action.address.account
+
+
+def replace_order(action: Action) -> ReplaceOrder | None:
+    """Rotation for passcodes, revoke-then-grant for user passcodes, None for other actions."""
+    if action.kind is not ActionKind.REPLACE:
+        return None
+    if isinstance(action, GrantAction):
+        return ReplaceOrder.DELETE_BEFORE_CREATE
+    return ReplaceOrder.CREATE_BEFORE_DELETE
+
+
+def is_destructive(action: Action) -> bool:
+    """Deletes, revokes, and revoke-and-grant: something stops working, at least for a moment."""
+    return action.kind in DESTRUCTIVE or replace_order(action) is ReplaceOrder.DELETE_BEFORE_CREATE
+
+
+def digest_material(action: Action) -> dict[str, object]:
+    """What an action's digest covers: never times, wording or the dated aside name."""
+    from ctconfig.planfile import settings_json
+
+    order = replace_order(action)
+    moved = action.moved_from if isinstance(action, PasscodeAction) else None
+    return {
+        "address": str(action.address),
+        "action": action.kind.value,
+        "before": settings_json(action.before),
+        "after": settings_json(action.after),
+        "moved_from": str(moved) if moved else None,
+        "replace_order": order.value if order else None,
+    }
+
+
+# ---- notes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A change made outside ctconfig: the settings ctconfig recorded and what the account has now."""
+
+    address: Address
+    message: str
+    before: Settings | None = None
+    after: Settings | None = None
 
 
 @dataclass(frozen=True)
 class Note:
-    """A drift report, warning or error about one address (or an account)."""
+    """A warning or error about one address, or about an account (`prod`, `prod/*`)."""
 
-    address: str
+    subject: str
     message: str
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"address": self.address, "message": self.message}
-        if self.before is not None or self.after is not None:
-            data["before"] = self.before
-            data["after"] = self.after
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Note:
-        return cls(
-            address=str(data["address"]),
-            message=str(data["message"]),
-            before=data.get("before"),
-            after=data.get("after"),
-        )
 
 
 @dataclass(frozen=True)
@@ -178,6 +232,7 @@ class MassDelete:
     limit: float
 
     def message(self) -> str:
+        """`prod: 7 of 12 managed resources would be deleted or revoked (58% > 30%)`."""
         share = self.destroying / self.managed if self.managed else 1.0
         return (
             f"{self.account}: {self.destroying} of {self.managed} managed resources would be "
@@ -186,171 +241,103 @@ class MassDelete:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Everything one `plan` decided. Immutable; rendered by `ctconfig.render`."""
+class PlanScope:
+    """How the plan was asked for; a saved plan keeps it so applying it re-plans the same way."""
 
-    actions: tuple[Action, ...] = ()
-    drift: tuple[Note, ...] = ()
-    warnings: tuple[Note, ...] = ()
-    errors: tuple[Note, ...] = ()
-    mass_deletes: tuple[MassDelete, ...] = ()
-    lineage: str = ""
-    serial: int = 0
-    config_digest: str = ""
-    created_at: str = ""
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
-    replace: tuple[str, ...] = ()  # --replace addresses, so applying a saved plan re-plans the same way
+    replace: tuple[str, ...] = ()
     refresh_only: bool = False
-    state_updates: int = 0  # resources whose state the refresh changed (adopted, drifted, gone)
 
     @property
     def partial(self) -> bool:
+        """True when --target or --exclude left something out."""
         return bool(self.targets or self.excludes)
+
+
+@dataclass(frozen=True)
+class PlanStamp:
+    """The state version and config the plan was made from, so a stale saved plan is refused."""
+
+    lineage: str = ""  # "" before the first state write fixes a lineage
+    serial: int = 0
+    config_digest: str = ""
+    created_at: Timestamp | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one `plan` decided. Immutable; rendered by `ctconfig.render`, applied once."""
+
+    actions: tuple[TypedAction, ...] = ()
+    drift: tuple[Drift, ...] = ()
+    warnings: tuple[Note, ...] = ()
+    errors: tuple[Note, ...] = ()
+    mass_deletes: tuple[MassDelete, ...] = ()
+    unknown_secrets: tuple[Address, ...] = ()
+    """Managed account passcodes ctconfig did not create: their secret is not in the sink."""
+    scope: PlanScope = field(default_factory=PlanScope)
+    stamp: PlanStamp = field(default_factory=PlanStamp)
+    state_updates: int = 0
+    """Records the refresh changed (adopted, drifted, gone): what `--refresh-only` would write."""
 
     @property
     def has_changes(self) -> bool:
+        """True when applying would change an account."""
         return bool(self.actions)
 
     @property
     def digest(self) -> str:
         """`sha256:` of what would be done; stable across runs and wording."""
-        material = json.dumps(
-            [a.digest_material() for a in self.actions], sort_keys=True, separators=(",", ":")
-        )
-        return "sha256:" + hashlib.sha256(material.encode()).hexdigest()
+        from ctconfig.planfile import canonical_json
+
+        material = canonical_json([digest_material(a) for a in self.actions])
+        return "sha256:" + hashlib.sha256(material).hexdigest()
 
     def counts(self) -> dict[ActionKind, int]:
-        counts = {kind: 0 for kind in ActionKind}
+        """How many actions of each kind."""
+        counts = dict.fromkeys(ActionKind, 0)
         for action in self.actions:
             counts[action.kind] += 1
         return counts
 
     def summary_line(self) -> str:
-        """`Plan: 2 to create, 1 to update, ...`, or `No changes.`."""
+        """`Plan: 2 to create, 1 to update, ...`, or `No changes.` (never for a plan with errors)."""
+        if self.errors:
+            return f"Plan failed: {len(self.errors)} error(s); nothing can be applied."
         if not self.actions:
             return "No changes."
         counts = self.counts()
         parts = [f"{counts[kind]} to {kind.value}" for kind in SUMMARY_ORDER]
-        for kind in (ActionKind.REPLACE, ActionKind.CONFIGURE):
-            if counts[kind]:
-                parts.append(f"{counts[kind]} to {kind.value}")
+        parts += [
+            f"{counts[k]} to {k.value}" for k in (ActionKind.REPLACE, ActionKind.CONFIGURE) if counts[k]
+        ]
         return "Plan: " + ", ".join(parts) + "."
 
     def accounts(self) -> list[str]:
-        names = {a.account for a in self.actions}
-        names.update(n.address.split("/", 1)[0] for n in (*self.drift, *self.warnings))
+        """Every account the plan says something about, sorted."""
+        names = {a.address.account for a in self.actions}
+        names.update(d.address.account for d in self.drift)
+        names.update(n.subject.split("/", 1)[0] for n in self.warnings)
         return sorted(names)
 
-    def with_stamp(self, lineage: str, serial: int, config_digest: str, created_at: str) -> Plan:
-        return replace(
-            self, lineage=lineage, serial=serial, config_digest=config_digest, created_at=created_at
-        )
+    def in_account(self, alias: str) -> list[Action]:
+        """The actions of one account, in plan order."""
+        return [a for a in self.actions if a.address.account == alias]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format_version": PLAN_FORMAT_VERSION,
-            "ctconfig_version": __version__,
-            "digest": self.digest,
-            "lineage": self.lineage,
-            "serial": self.serial,
-            "config_digest": self.config_digest,
-            "created_at": self.created_at,
-            "partial": self.partial,
-            "targets": list(self.targets),
-            "excludes": list(self.excludes),
-            "replace": list(self.replace),
-            "refresh_only": self.refresh_only,
-            "state_updates": self.state_updates,
-            "summary": {kind.value: n for kind, n in self.counts().items()},
-            "actions": [a.to_json() for a in self.actions],
-            # Terraform's shape, so policy tools written for `terraform show -json` can read it.
-            "resource_changes": [
-                {
-                    "address": a.address,
-                    "type": a.address.split("/")[1],
-                    "change": {"actions": a.terraform_actions(), "before": a.before, "after": a.after},
-                }
-                for a in self.actions
-            ],
-            "drift": [n.to_json() for n in self.drift],
-            "warnings": [n.to_json() for n in self.warnings],
-            "errors": [n.to_json() for n in self.errors],
-            "mass_deletes": [
-                {
-                    "account": m.account,
-                    "destroying": m.destroying,
-                    "managed": m.managed,
-                    "limit": m.limit,
-                    "message": m.message(),
-                }
-                for m in self.mass_deletes
-            ],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Plan:
-        if data.get("format_version") != PLAN_FORMAT_VERSION:
-            raise PlanError(
-                f"unsupported plan format_version {data.get('format_version')!r}; "
-                "re-run `ctconfig plan -o FILE` with this ctconfig"
-            )
-        try:
-            plan = cls(
-                actions=tuple(Action.from_json(a) for a in data["actions"]),
-                drift=tuple(Note.from_json(n) for n in data.get("drift", [])),
-                warnings=tuple(Note.from_json(n) for n in data.get("warnings", [])),
-                errors=tuple(Note.from_json(n) for n in data.get("errors", [])),
-                mass_deletes=tuple(
-                    MassDelete(m["account"], m["destroying"], m["managed"], m["limit"])
-                    for m in data.get("mass_deletes", [])
-                ),
-                lineage=str(data["lineage"]),
-                serial=int(data["serial"]),
-                config_digest=str(data["config_digest"]),
-                created_at=str(data.get("created_at", "")),
-                targets=tuple(data.get("targets", [])),
-                excludes=tuple(data.get("excludes", [])),
-                replace=tuple(data.get("replace", [])),
-                refresh_only=bool(data.get("refresh_only", False)),
-                state_updates=int(data.get("state_updates", 0)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PlanError(f"the plan file is malformed: {exc}") from exc
-        if data.get("digest") and data["digest"] != plan.digest:
-            raise PlanError("the plan file was edited after it was saved (digest mismatch)")
-        return plan
-
-    def dumps(self) -> str:
-        return json.dumps(self.to_json(), sort_keys=True, indent=2) + "\n"
-
-
-def save_plan(plan: Plan, path: Path) -> None:
-    """Write a plan file (it holds no secret; remote ids and attributes only)."""
-    path.write_text(plan.dumps(), encoding="utf-8")
-
-
-def load_plan(path: Path) -> Plan:
-    """Read a plan file written by `plan -o`."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise PlanError(f"plan file {path} does not exist") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{path} is not a ctconfig plan file: {exc}") from exc
-    if not isinstance(data, dict):
-        raise PlanError(f"{path} is not a ctconfig plan file")
-    return Plan.from_json(data)
+    def stamped(self, stamp: PlanStamp) -> Plan:
+        """The same plan, recording what it was made from."""
+        return replace(self, stamp=stamp)
 
 
 def check_fresh(plan: Plan, lineage: str, serial: int, config_digest: str) -> None:
     """Refuse a saved plan whose state or config moved since it was made."""
     reasons = []
-    if plan.lineage and plan.lineage != lineage:
-        reasons.append(f"it was made for state lineage {plan.lineage}, not {lineage}")
-    elif plan.serial != serial:
-        reasons.append(f"state moved from serial {plan.serial} to {serial}")
-    if plan.config_digest != config_digest:
+    if plan.stamp.lineage and plan.stamp.lineage != lineage:
+        reasons.append(f"it was made for state lineage {plan.stamp.lineage}, not {lineage}")
+    elif plan.stamp.serial != serial:
+        reasons.append(f"state moved from serial {plan.stamp.serial} to {serial}")
+    if plan.stamp.config_digest != config_digest:
         reasons.append("config changed")
     if reasons:
         raise StalePlanError(

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from ctconfig import __version__
 from ctconfig.config.spec import Config
-from ctconfig.domain import REGION_HOSTS, RETIRING_MARK, Address, ResourceKind, parse_isoformat
+from ctconfig.domain import REGION_HOSTS, RETIRING_MARK, isoformat, parse_isoformat
 from ctconfig.redaction import guard_http_logging, redact, remember_secret
 from ctconfig.sandbox import Credential, SandboxStore
 from ctconfig.secrets import Secret
 from ctconfig.sinks import SecretRef, SecretSink
 from ctconfig.sinks.command import CommandSink
-from ctconfig.state.document import State
+from ctconfig.state.document import AccountPasscodeRecord, State
 
 if TYPE_CHECKING:
     import httpx
@@ -104,18 +104,19 @@ def collect(
     candidates: list[Candidate] = []
     decided: list[Check] = []
     command_sink = isinstance(sink, CommandSink)
-    for address, resource in sorted(state.resources.items()):
-        if resource.kind != ResourceKind.ACCOUNT_PASSCODE.value or not _selected(address, patterns):
+    for typed_address, resource in sorted(state.resources.items()):
+        address = str(typed_address)
+        if not isinstance(resource, AccountPasscodeRecord) or not _selected(address, patterns):
             continue
-        alias = address.split("/", 1)[0]
-        name = str(resource.attributes.get("name") or address.rsplit("/", 1)[-1])
+        alias = typed_address.account
         if command_sink:
             decided.append(Check(address, SKIPPED, detail="the command sink cannot read secrets back"))
             continue
-        if RETIRING_MARK in name:
+        if resource.retire_after is not None or RETIRING_MARK in resource.name:
             decided.append(Check(address, SKIPPED, detail="rotated out; the sink holds its successor"))
             continue
-        secret = sink.read(SecretRef(Address.parse(address), resource.account_id))
+        ref = SecretRef(typed_address, resource.account_id)
+        secret = sink.read(ref)
         if secret is None:
             if resource.secret_known:
                 decided.append(Check(address, MISSING, detail="the sink holds no secret for it"))
@@ -134,9 +135,8 @@ def collect(
             )
             continue
         region = config.region_of(alias) if alias in config.accounts else config.defaults.region
-        ref = SecretRef(Address.parse(address), resource.account_id)
-        expires_at = resource.attributes.get("expires_at")
-        candidates.append(Candidate(ref, region, secret, str(expires_at) if expires_at else None))
+        expires_at = isoformat(resource.expires_at)
+        candidates.append(Candidate(ref, region, secret, expires_at))
     return candidates, decided
 
 

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
 
 import click
 
 from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
-from ctconfig.config.schema import config_json_schema
-from ctconfig.domain import Address, ResourceKind
-from ctconfig.errors import CtconfigError
-from ctconfig.export import export_config
-from ctconfig.planner import PlanOptions
-from ctconfig.workspace import Workspace, audit_record, observe, open_provider, plan_now, utcnow
+from ctconfig.render.escape import terminal_safe
 
 
 @cli.command("import")
@@ -28,78 +21,30 @@ def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool, l
     ADDR is a declared address such as prod/account_passcode/segment-export or
     prod/user_passcode/alice@example.com. Nothing in the account changes.
     """
+    from ctconfig.domain import ResourceKind
+    from ctconfig.service.adoption import declared_address, import_resources
+    from ctconfig.service.workspace import Workspace
+
     if not addresses and not import_all:
         raise click.UsageError("name at least one ADDR, or pass --all")
     ws = Workspace.open(ctx.config_path)
-    wanted = [_declared(ws, text) for text in addresses]
-    with ws.locked("import", lock_timeout):
-        state, token = ws.load_state()
-        for address in wanted:
-            if address in state.resources:
-                raise CtconfigError(f"{address} is already managed; `ctconfig state show {address}` shows it")
-        result = plan_now(
-            ws,
-            open_provider(ws.config),
-            state,
-            PlanOptions(now=utcnow(), refresh_only=True),
-            state_exists=token is not None,
-        )
-        adoptable = {
-            a: r
-            for a, r in result.refreshed.resources.items()
-            if a not in state.resources and not a.endswith("/settings")
-        }
-        chosen = adoptable if import_all else {}
-        for address in wanted:
-            if address not in adoptable:
-                raise CtconfigError(f"{address}: nothing to import: {_missing_words(ws, address)}")
-            chosen[address] = adoptable[address]
-        if not chosen:
-            click.echo("Nothing to import: every declared resource that exists is already managed.")
-            return
-        written = ws.save_state(
-            state.with_resources({**state.resources, **chosen}),
-            token,
-            audit_record(
-                "import",
-                None,
-                [{"address": a, "action": "import", "outcome": "done"} for a in chosen],
-                f"import: {len(chosen)} resource(s) adopted",
-            ),
-        )
-    for address, record in sorted(chosen.items()):
-        click.echo(f"Imported {address} (id {record.remote_id}).")
-        if record.kind == ResourceKind.ACCOUNT_PASSCODE:
+    wanted = [declared_address(ws, text) for text in addresses]
+    report = import_resources(ws, wanted, every=import_all, lock_timeout=lock_timeout)
+    if not report.imported:
+        click.echo("Nothing to import: every declared resource that exists is already managed.")
+        return
+    for address, record in report.imported.items():
+        identity = str(getattr(record, "id", None) or getattr(record, "email", ""))
+        click.echo(f"Imported {terminal_safe(str(address))} ({terminal_safe(identity)}).")
+        if (
+            address.kind is ResourceKind.ACCOUNT_PASSCODE
+            and getattr(record, "secret_fingerprint", None) is None
+        ):
             click.echo(
-                "  Its secret is unknown to ctconfig: rotate it with "
-                f"`ctconfig apply --replace {address}` to get one into your sink."
+                "  ctconfig did not create it, so its secret is unknown to ctconfig and not in your sink: "
+                f"rotate it with `ctconfig apply --replace {address}` to get one there."
             )
-    click.echo(f"State saved (serial {written.serial}). Run `ctconfig plan` to see any real differences.")
-
-
-def _declared(ws: Workspace, text: str) -> str:
-    try:
-        address = Address.parse(text)
-    except ValueError as exc:
-        raise CtconfigError(str(exc)) from None
-    account = ws.config.accounts.get(address.account)
-    if account is None:
-        raise CtconfigError(f"{text}: account '{address.account}' is not in the config")
-    declared = (
-        address.kind is ResourceKind.ACCOUNT_PASSCODE and address.name in account.account_passcodes
-    ) or (address.kind is ResourceKind.USER_PASSCODE and address.name.lower() in account.user_passcodes)
-    if not declared:
-        raise CtconfigError(f"{text} is not declared in the config; add it there first, then import it")
-    return str(address)
-
-
-def _missing_words(ws: Workspace, address: str) -> str:
-    parsed = Address.parse(address)
-    account_id = ws.config.accounts[parsed.account].id
-    what = (
-        "no passcode named" if parsed.kind is ResourceKind.ACCOUNT_PASSCODE else "no user passcode granted to"
-    )
-    return f"{what} '{parsed.name}' in account {parsed.account} ({account_id})"
+    click.echo(f"State saved (serial {report.serial}). Run `ctconfig plan` to see any real differences.")
 
 
 @cli.command("export")
@@ -117,32 +62,11 @@ def _missing_words(ws: Workspace, address: str) -> str:
 @pass_context
 def export_command(ctx: Context, out: str | None, accounts: tuple[str, ...]) -> None:
     """Write the accounts as they are into a valid config (credentials as env var placeholders)."""
-    ws = Workspace.open(ctx.config_path)
-    unknown = sorted(set(accounts) - set(ws.config.accounts))
-    if unknown:
-        raise CtconfigError(
-            f"not in the config: {', '.join(unknown)}; known accounts: "
-            + ", ".join(sorted(ws.config.accounts))
-        )
-    aliases = sorted(accounts or ws.config.accounts)
+    from ctconfig.service.adoption import export_accounts
+    from ctconfig.service.workspace import Workspace
 
-    async def read() -> dict[str, object]:
-        provider = open_provider(ws.config)
-        try:
-            return dict(await observe(provider, ws.targets(), aliases))
-        finally:
-            await provider.aclose()
-
-    snapshots = {alias: snap for alias, snap in asyncio.run(read()).items() if snap is not None}
-    text = export_config(ws.config, snapshots)  # type: ignore[arg-type]
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    directory = Path(out)
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / "ctconfig.yaml"
-    if target.exists():
-        raise CtconfigError(f"{target} exists; choose an empty directory")
-    target.write_text(text, encoding="utf-8")
-    (directory / "ctconfig.schema.json").write_text(json.dumps(config_json_schema(), indent=2) + "\n")
-    click.echo(f"Exported {len(snapshots)} account(s) to {target}.")
+    report = export_accounts(Workspace.open(ctx.config_path), list(accounts), Path(out) if out else None)
+    if report.written is None:
+        click.echo(report.text, nl=False)
+    else:
+        click.echo(f"Exported {report.accounts} account(s) to {report.written}.")

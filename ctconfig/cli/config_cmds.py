@@ -61,7 +61,7 @@ def init(obj: Context, migrate_state: bool, old_config: str | None, lock_timeout
 
 
 def _migrate(obj: Context, old_config: str, lock_timeout: float) -> None:
-    from ctconfig.state import open_backend
+    from ctconfig.state.backends import open_backend
     from ctconfig.state.migrate import migrate_state
 
     old_path = Path(old_config)

@@ -1,10 +1,8 @@
-"""`plan`, `apply` and `show`: the reconcile loop, as a thin sequence of calls."""
+"""`plan`, `apply` and `show`: parse options, call the service layer, render, choose the exit code."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,30 +10,11 @@ from typing import Any
 
 import click
 
-from ctconfig.applier import Applier, ApplyResult, describe_operations
-from ctconfig.cli.base import EXIT_INTERRUPTED, Context, cli, lock_timeout_option, pass_context
-from ctconfig.errors import CtconfigError
-from ctconfig.plan import Plan, PlanError, check_fresh, load_plan, save_plan
-from ctconfig.planner import PlanOptions, PlanResult
-from ctconfig.render.plan_json import render_json
-from ctconfig.render.plan_markdown import render_markdown
-from ctconfig.render.plan_text import render_summary, render_text
-from ctconfig.sinks import open_sink
-from ctconfig.state.document import State
-from ctconfig.workspace import Workspace, audit_record, open_provider, plan_now, utcnow
+from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
+from ctconfig.plan import Plan, PlanError, PlanScope
 
 EXIT_CHANGES = 2
 FORMATS = ("text", "markdown", "json")
-PAST_TENSE = {
-    "create": "created",
-    "update": "updated",
-    "delete": "deleted",
-    "replace": "replaced",
-    "grant": "granted",
-    "reset": "reset",
-    "revoke": "revoked",
-    "configure": "configured",
-}
 
 
 def _use_color() -> bool:
@@ -44,7 +23,11 @@ def _use_color() -> bool:
 
 def render_plan(plan: Plan, fmt: str, summary: bool = False) -> str:
     """The plan in the requested format (text by default)."""
-    if summary:
+    from ctconfig.render.plan_json import render_json
+    from ctconfig.render.plan_markdown import render_markdown
+    from ctconfig.render.plan_text import render_summary, render_text
+
+    if summary and fmt != "json":
         return render_summary(plan)
     if fmt == "markdown":
         return render_markdown(plan)
@@ -109,14 +92,10 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _plan(
-    ws: Workspace, state_loaded: tuple[State, str | None], refresh: bool, options: PlanOptions
-) -> PlanResult:
-    state, token = state_loaded
-    provider = open_provider(ws.config) if refresh else None
-    if refresh:
-        _say(f"Refreshing {len(ws.config.accounts)} account(s)...")
-    return plan_now(ws, provider, state, options, state_exists=token is not None)
+def _scope(
+    refresh_only: bool, targets: tuple[str, ...], excludes: tuple[str, ...], replace: tuple[str, ...]
+) -> PlanScope:
+    return PlanScope(targets=targets, excludes=excludes, replace=replace, refresh_only=refresh_only)
 
 
 @cli.command("plan")
@@ -129,8 +108,17 @@ def _plan(
     metavar="FILE",
     help="Save the plan for `ctconfig apply FILE`.",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--summary", is_flag=True, help="A one-screen concise view.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How to show the plan.",
+)
+@click.option(
+    "--summary", is_flag=True, help="A one-screen concise view (with --format json: the JSON plan)."
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @pass_context
 def plan_command(
@@ -148,14 +136,13 @@ def plan_command(
     detailed_exitcode: bool,
 ) -> None:
     """Show what apply would change in each account."""
+    from ctconfig.planfile import save_plan
+    from ctconfig.service.planning import PlanRequest, make_plan
+    from ctconfig.service.workspace import Workspace
+
     ws = Workspace.open(ctx.config_path)
-    options = PlanOptions(
-        now=utcnow(), refresh_only=refresh_only, targets=targets, excludes=excludes, replace=replace
-    )
-    with ws.locked("plan", lock_timeout, lock):
-        loaded = ws.load_state()
-        result = _plan(ws, loaded, refresh, options)
-    plan = result.plan
+    request = PlanRequest(scope=_scope(refresh_only, targets, excludes, replace), refresh=refresh)
+    plan = make_plan(ws, request, lock=lock, lock_timeout=lock_timeout, say=_say).plan
     click.echo(render_plan(plan, fmt, summary), nl=False)
     if plan.errors:
         raise PlanError(
@@ -171,10 +158,19 @@ def plan_command(
 
 @cli.command("show")
 @click.argument("planfile", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How to show the plan.",
+)
 @click.option("--summary", is_flag=True, help="A one-screen concise view.")
 def show_command(planfile: str, fmt: str, summary: bool) -> None:
     """Render a saved plan file."""
+    from ctconfig.planfile import load_plan
+
     click.echo(render_plan(load_plan(Path(planfile)), fmt, summary), nl=False)
 
 
@@ -214,149 +210,26 @@ def apply_command(
     allow_mass_delete: bool,
 ) -> None:
     """Make the accounts match the config, record state, send new secrets to the sink."""
+    from ctconfig.cli.apply_view import TerminalUi, render_report
+    from ctconfig.planfile import load_plan
+    from ctconfig.service.applying import ApplyRequest, apply
+    from ctconfig.service.planning import PlanRequest
+    from ctconfig.service.workspace import Workspace
+
     ws = Workspace.open(ctx.config_path)
     saved = load_plan(Path(planfile)) if planfile else None
-    if saved is not None:
-        targets, excludes, replace = saved.targets, saved.excludes, saved.replace
-        refresh_only = saved.refresh_only
-    options = PlanOptions(
-        now=utcnow(), refresh_only=refresh_only, targets=targets, excludes=excludes, replace=replace
-    )
-    with ws.locked("apply", lock_timeout, lock and not dry_run):
-        state, token = ws.load_state()
-        if saved is not None:
-            check_fresh(saved, state.lineage if token else "", state.serial, ws.loaded.digest)
-        result = _plan(ws, (state, token), refresh, options)
-        plan = result.plan
-        expected = saved.digest if saved is not None else plan_digest
-        if expected and plan.digest != expected:
-            raise PlanError(
-                f"the plan changed since it was reviewed (reviewed {expected[:19]}…, "
-                f"now {plan.digest[:19]}…): the config, the state or the accounts moved. "
-                "Re-run `ctconfig plan` and review it again."
-            )
-        click.echo(render_plan(plan, "text"), nl=False)
-        if plan.errors:
-            raise PlanError(f"the plan has {len(plan.errors)} error(s); nothing was applied")
-        if plan.mass_deletes and not allow_mass_delete:
-            raise PlanError(
-                "refusing a mass delete: "
-                + "; ".join(m.message() for m in plan.mass_deletes)
-                + ". Re-run with --allow-mass-delete if this is intended."
-            )
-        if dry_run:
-            _print_dry_run(plan)
-            return
-        if refresh_only or not plan.has_changes:
-            _save_refresh(ws, result, token, plan)
-            return
-        if not auto_approve and saved is None:  # a saved plan was reviewed already (as in Terraform)
-            _confirm()
-        outcome = _execute(ws, plan, result, parallelism)
-        written = ws.save_state(
-            result.refreshed.with_resources(outcome.resources),
-            token,
-            audit_record("apply", plan, [o.to_json() for o in outcome.outcomes], _outcome_summary(outcome)),
-        )
-        ws.journal().clear()
-    _report(outcome, written.serial, ws.backend.describe())
-
-
-def _print_dry_run(plan: Plan) -> None:
-    click.echo("\nDry run: these operations would run, in this order (nothing is changed):")
-    step = 0
-    for action in plan.actions:
-        for operation in describe_operations(action):
-            step += 1
-            click.echo(f"  {step}. {action.address}: {operation}")
-    if not step:
-        click.echo("  (none)")
-
-
-def _save_refresh(ws: Workspace, result: PlanResult, token: str | None, plan: Plan) -> None:
-    if plan.state_updates == 0 and token is not None:
-        click.echo("Nothing to apply; state is up to date.")
-        return
-    written = ws.save_state(
-        result.refreshed,
-        token,
-        audit_record("refresh", plan, [], f"refresh: {plan.state_updates} record(s) updated"),
-    )
-    click.echo(f"State updated to match the accounts (serial {written.serial}); no account was changed.")
-
-
-def _confirm() -> None:
-    if not sys.stdin.isatty():
-        raise CtconfigError(
-            "apply needs confirmation but there is no terminal to ask on; "
-            "review the plan and pass --auto-approve"
-        )
-    answer = click.prompt(
-        "Do you want to perform these actions? Only 'yes' will be accepted", default="", show_default=False
-    )
-    if answer.strip() != "yes":
-        raise CtconfigError("apply cancelled; nothing was changed")
-
-
-def _execute(ws: Workspace, plan: Plan, result: PlanResult, parallelism: int) -> ApplyResult:
-    journal = ws.journal()
-    journal.open(result.refreshed.lineage, result.refreshed.serial)
-    provider = open_provider(ws.config)
-    applier = Applier(
-        provider,
-        open_sink(ws.config.secrets),
-        ws.targets(),
-        journal=journal,
+    request = ApplyRequest(
+        plan=PlanRequest(scope=_scope(refresh_only, targets, excludes, replace), refresh=refresh),
+        saved=saved,
+        expected_digest=plan_digest,
+        auto_approve=auto_approve,
+        dry_run=dry_run,
         parallelism=parallelism,
-        protected=ws.protected(),
-        progress=print,  # no flush per line: 10,000 lines must not cost seconds
+        allow_mass_delete=allow_mass_delete,
+        lock=lock,
+        lock_timeout=lock_timeout,
     )
-
-    async def run() -> ApplyResult:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, applier.request_stop)
-        loop.add_signal_handler(signal.SIGTERM, applier.request_stop)
-        try:
-            return await applier.apply(plan, result.refreshed)
-        finally:
-            loop.remove_signal_handler(signal.SIGINT)
-            loop.remove_signal_handler(signal.SIGTERM)
-            await provider.aclose()
-            traffic = getattr(provider, "stats", None)  # HTTP providers count their requests
-            if traffic is not None:
-                _say(f"HTTP: {traffic.summary()}")
-
-    click.echo("")
-    return asyncio.run(run())
-
-
-def _outcome_summary(outcome: ApplyResult) -> str:
-    counts: dict[str, int] = {}
-    for o in outcome.outcomes:
-        key = PAST_TENSE.get(o.action, o.action) if o.status == "done" else o.status
-        counts[key] = counts.get(key, 0) + 1
-    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no changes"
-
-
-def _report(outcome: ApplyResult, serial: int, where: str) -> None:
-    done = [o for o in outcome.outcomes if o.status == "done"]
-    failed = outcome.failed
-    skipped = [o for o in outcome.outcomes if o.status == "not started"]
-    click.echo(f"\nState saved to {where} (serial {serial}).")
-    for address in outcome.tainted:
-        click.echo(
-            f"TAINTED: {address}: its secret did not reach the sink; the next plan replaces it.", err=True
-        )
-    if failed or skipped or outcome.interrupted:
-        click.echo(
-            f"Apply incomplete: {len(done)} done, {len(failed)} failed, {len(skipped)} not started.", err=True
-        )
-        for o in failed:
-            click.echo(f"  failed: {o.address} ({o.action}): {o.message}", err=True)
-        for o in skipped:
-            click.echo(f"  not started: {o.address} ({o.action})", err=True)
-        click.echo("Run `ctconfig apply` again to finish; it continues from the saved state.", err=True)
-        sys.exit(EXIT_INTERRUPTED if outcome.interrupted else 1)
-    if outcome.tainted:
-        sys.exit(1)
-    click.echo(f"Apply complete: {_outcome_summary(outcome)}.")
+    report = apply(ws, request, TerminalUi(lambda plan: render_plan(plan, "text")))
+    code = render_report(report)
+    if code:
+        sys.exit(code)

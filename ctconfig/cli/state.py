@@ -2,86 +2,26 @@
 
 Reading commands never lock. Writing commands (rm, mv, push) take the state
 lock (waiting up to `--lock-timeout`), write one new version with an audit
-record, and release the lock even when they fail.
+record, and release the lock even when they fail. The work is in
+`service/state_edits.py`; this module parses and prints.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
-from ctconfig.domain import Address
 from ctconfig.errors import CtconfigError
+from ctconfig.render.escape import terminal_safe
 from ctconfig.render.state_diff import FORMATS, render_state_diff
 from ctconfig.render.state_view import history_lines, resource_lines, resource_table
-from ctconfig.state.base import AuditRecord, StateBackend, current_actor
-from ctconfig.state.document import State
-
-
-def _open(context: Context) -> StateBackend:
-    """The backend named by the config's `state:` section."""
-    from ctconfig.config.loader import load_from_cli
-    from ctconfig.state import open_backend
-
-    loaded = load_from_cli(context.config_path)
-    return open_backend(loaded.config.state)
-
-
-def _current(backend: StateBackend) -> State:
-    version = backend.read()
-    if version is None:
-        raise CtconfigError(f"no state yet in {backend.describe()}; run `ctconfig apply` first")
-    return version.state
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-@contextlib.contextmanager
-def _locked(backend: StateBackend, operation: str, timeout: float) -> Iterator[tuple[State, str | None]]:
-    """Hold the lock while the caller reads and writes one new version."""
-    from ctconfig.state import load_state
-
-    lock = backend.lock(operation, timeout)
-    try:
-        yield load_state(backend)
-    finally:
-        backend.unlock(lock)
-
-
-def _write(
-    backend: StateBackend,
-    state: State,
-    token: str | None,
-    operation: str,
-    summary: str,
-    actions: list[dict[str, Any]],
-) -> State:
-    """Write `state` as given (its serial already chosen) with an audit record."""
-    audit = AuditRecord(
-        who=current_actor(), when=_now_iso(), operation=operation, actions=actions, summary=summary
-    )
-    backend.write(state, token, audit)
-    return state
-
-
-def _require(state: State, backend: StateBackend, addresses: tuple[str, ...]) -> None:
-    missing = [address for address in addresses if address not in state.resources]
-    if missing:
-        raise CtconfigError(
-            f"not in state {backend.describe()}: {', '.join(missing)} "
-            "(`ctconfig state list` shows what is there)"
-        )
+from ctconfig.service import state_edits
+from ctconfig.service.workspace import Workspace
 
 
 @cli.group()
@@ -97,10 +37,10 @@ def list_command(context: Context) -> None:
     Status is active, expiring soon, expired or retiring; tainted passcodes and
     passcodes whose secret ctconfig never saw are marked.
     """
-    backend = _open(context)
-    version = backend.read()
+    ws = Workspace.open(context.config_path)
+    version = ws.backend.read()
     if version is None or not version.state.resources:
-        click.echo(f"No resources in state {backend.describe()}.")
+        click.echo(f"No resources in state {ws.backend.describe()}.")
         return
     for line in resource_table(version.state, datetime.now(UTC)):
         click.echo(line)
@@ -111,11 +51,9 @@ def list_command(context: Context) -> None:
 @pass_context
 def show_command(context: Context, address: str) -> None:
     """Show one resource and whether its secret is known."""
-    backend = _open(context)
-    current = _current(backend)
-    _require(current, backend, (address,))
-    resource = current.resources[address]
-    for line in resource_lines(address, resource, datetime.now(UTC)):
+    [parsed] = state_edits.parse_addresses([address])
+    record = state_edits.record_of(Workspace.open(context.config_path), parsed)
+    for line in resource_lines(parsed, record, datetime.now(UTC)):
         click.echo(line)
 
 
@@ -128,22 +66,10 @@ def rm_command(context: Context, addresses: tuple[str, ...], lock_timeout: float
 
     The passcodes keep working; ctconfig simply stops managing them.
     """
-    backend = _open(context)
-    with _locked(backend, "state rm", lock_timeout) as (current, token):
-        _require(current, backend, addresses)
-        forgotten = set(addresses)
-        kept = {a: r for a, r in current.resources.items() if a not in forgotten}
-        written = _write(
-            backend,
-            current.with_resources(kept).next_version(),
-            token,
-            "state rm",
-            f"forgot {len(addresses)} resource(s): {', '.join(addresses)}",
-            [{"address": a, "action": "forget", "outcome": "removed from state"} for a in addresses],
-        )
+    parsed = state_edits.parse_addresses(addresses)
+    serial = state_edits.remove(Workspace.open(context.config_path), parsed, lock_timeout)
     click.echo(
-        f"Removed {len(addresses)} resource(s) from state (serial {written.serial}); "
-        "the account was not touched."
+        f"Removed {len(parsed)} resource(s) from state (serial {serial}); the account was not touched."
     )
 
 
@@ -154,51 +80,16 @@ def rm_command(context: Context, addresses: tuple[str, ...], lock_timeout: float
 @pass_context
 def mv_command(context: Context, source: str, destination: str, lock_timeout: float) -> None:
     """Move a resource to a new address (e.g. after renaming an account alias)."""
-    try:
-        old_kind, new_kind = Address.parse(source).kind, Address.parse(destination).kind
-    except ValueError as exc:
-        raise CtconfigError(str(exc)) from exc
-    if old_kind is not new_kind:
-        raise CtconfigError(f"cannot move a {old_kind.value} to a {new_kind.value} address")
-    backend = _open(context)
-    with _locked(backend, "state mv", lock_timeout) as (current, token):
-        _require(current, backend, (source,))
-        if destination in current.resources:
-            raise CtconfigError(f"{destination} is already in state; `state rm` it first")
-        moved = {
-            (destination if address == source else address): resource
-            for address, resource in current.resources.items()
-        }
-        written = _write(
-            backend,
-            current.with_resources(moved).next_version(),
-            token,
-            "state mv",
-            f"moved {source} to {destination}",
-            [{"address": source, "action": "move", "outcome": f"now {destination}"}],
-        )
-    click.echo(f"Moved {source} to {destination} (serial {written.serial}).")
+    old, new = state_edits.parse_addresses([source, destination])
+    serial = state_edits.move(Workspace.open(context.config_path), old, new, lock_timeout)
+    click.echo(f"Moved {terminal_safe(source)} to {terminal_safe(destination)} (serial {serial}).")
 
 
 @state.command("pull")
 @pass_context
 def pull_command(context: Context) -> None:
     """Print the current state as canonical JSON."""
-    click.echo(_current(_open(context)).dumps(), nl=False)
-
-
-def _push_refusal(pushed: State, current: State) -> str | None:
-    """Why a push would lose information, or None when it is safe."""
-    if pushed.lineage != current.lineage:
-        return (
-            f"the file has lineage {pushed.lineage} but the state has {current.lineage}: "
-            "it is a different state"
-        )
-    if pushed.serial < current.serial:
-        return f"the file has serial {pushed.serial}, older than the state's {current.serial}"
-    if pushed.serial == current.serial and pushed.resources != current.resources:
-        return f"the file and the state both have serial {pushed.serial} but differ"
-    return None
+    click.echo(state_edits.current_state(Workspace.open(context.config_path)).dumps(), nl=False)
 
 
 @state.command("push")
@@ -213,26 +104,12 @@ def push_command(context: Context, file: str, force: bool, lock_timeout: float) 
     different content unless --force.
     """
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    pushed = State.loads(text)
-    backend = _open(context)
-    with _locked(backend, "state push", lock_timeout) as (current, token):
-        if token is not None:
-            refusal = _push_refusal(pushed, current)
-            if refusal and not force:
-                raise CtconfigError(f"refusing to push {file}: {refusal} (--force overrides)")
-            if not refusal and pushed.serial == current.serial:
-                click.echo(f"State already matches {file} (serial {current.serial}).")
-                return
-        serial = max(pushed.serial, current.serial + 1 if token is not None else 1)
-        written = _write(
-            backend,
-            replace(pushed, serial=serial),
-            token,
-            "state push",
-            f"pushed {file}" + (" (forced)" if force else ""),
-            [],
-        )
-    click.echo(f"Pushed {file} as serial {written.serial} to {backend.describe()}.")
+    ws = Workspace.open(context.config_path)
+    serial = state_edits.push(ws, text, file, force=force, lock_timeout=lock_timeout)
+    if serial is None:
+        click.echo(f"State already matches {file}.")
+    else:
+        click.echo(f"Pushed {file} as serial {serial} to {ws.backend.describe()}.")
 
 
 @state.command("history")
@@ -240,7 +117,7 @@ def push_command(context: Context, file: str, force: bool, lock_timeout: float) 
 @pass_context
 def history_command(context: Context, fmt: str) -> None:
     """List every kept version: serial, time, who, and what they did."""
-    backend = _open(context)
+    backend = Workspace.open(context.config_path).backend
     entries = backend.history()
     if fmt == "json":
         data = [
@@ -274,7 +151,7 @@ def diff_command(context: Context, before: str, after: str, fmt: str) -> None:
     """
     from ctconfig.state.diff import KeptVersions, diff_states, load_side
 
-    versions = KeptVersions(lambda: _open(context))
+    versions = KeptVersions(lambda: Workspace.open(context.config_path).backend)
     old, new = load_side(before, versions), load_side(after, versions)
     history = versions.history() if old.entry and new.entry else None
     click.echo(render_state_diff(diff_states(old, new, history), fmt), nl=False)
@@ -290,11 +167,11 @@ def force_unlock_command(context: Context, lock_id: str, force: bool) -> None:
     ID is printed in the "locked by" message. The lock is removed only if its ID
     matches, so a lock taken since by a live run is never removed.
     """
-    backend = _open(context)
+    backend = Workspace.open(context.config_path).backend
     if not force and not click.confirm(
         f"Remove lock {lock_id} on {backend.describe()}? Only do this if the run holding it is gone",
         default=False,
     ):
         raise CtconfigError("force-unlock cancelled; the lock is still held")
-    removed = backend.force_unlock(lock_id)
+    removed = backend.force_unlock(lock_id)  # only that ID: a lock taken since by a live run stays
     click.echo(f"Lock {lock_id} removed from {backend.describe()}; it was held by {removed.describe()}.")

@@ -8,9 +8,9 @@ import sys
 import click
 
 from ctconfig.cli.base import Context, cli, pass_context
+from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import open_sink
 from ctconfig.verify import DEFAULT_TIMEOUT, Check, summarize, verify
-from ctconfig.workspace import Workspace
 
 
 def _render_text(checks: list[Check]) -> str:
@@ -48,7 +48,7 @@ def verify_command(ctx: Context, targets: tuple[str, ...], timeout: float, fmt: 
     back (the command sink) are reported as skipped.
     """
     ws = Workspace.open(ctx.config_path)
-    state, _ = ws.load_state()
+    state, _ = ws.read_state()
     checks = verify(ws.config, state, open_sink(ws.config.secrets), patterns=targets, timeout=timeout)
     if fmt == "json":
         click.echo(

@@ -1,43 +1,47 @@
 """The planner: desired config + state + observed accounts + now → Plan. Pure: no I/O.
 
-It works per account in two steps. *Refresh* reconciles state with what the
-account reports (drift notes; resources deleted outside ctconfig dropped;
-declared resources that already exist adopted by name, so a crash never causes
-a duplicate). *Diff* compares the config with the refreshed state and emits
-actions in a safe order: renames and updates, then creates, grants, rotations
-and resets, then the passcode mode, then deletes and revokes.
+It works in two steps, each a function the service layer calls in turn.
+`refresh_state` reconciles state with what each account reports (drift;
+resources deleted outside ctconfig dropped; declared resources that already
+exist adopted by name, so nothing is ever duplicated). `diff` compares the
+config with the refreshed state and emits actions in a safe order (`plan.PHASES`):
+renames and updates, then creates, grants, rotations and resets, then the
+passcode mode, then deletes and revokes. Between the two the service layer may
+give an adopted passcode its fingerprint back from the secret sink.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from ctconfig.config.spec import Config
-from ctconfig.domain import AccountSnapshot
-from ctconfig.plan import Action, ActionKind, Note, Plan
+from ctconfig.domain import AccountSnapshot, Address
+from ctconfig.plan import PHASES, Action, Drift, Note, PasscodeAction, Plan
 from ctconfig.planner.account import diff_settings, unmanaged
 from ctconfig.planner.common import Builder, PlanOptions
 from ctconfig.planner.grants import diff_grants
-from ctconfig.planner.passcodes import diff_passcodes, retiring_name
+from ctconfig.planner.passcodes import AccountView, diff_passcodes, retiring_name
+from ctconfig.planner.refresh import Records, refresh_account
 from ctconfig.planner.safety import mass_deletes
-from ctconfig.refresh import Refreshed, refresh_account
-from ctconfig.state.document import ResourceState, State
+from ctconfig.state.document import AccountPasscodeRecord, Origin, RecordType, State
 
-__all__ = ["PHASES", "PlanOptions", "PlanResult", "make_plan", "retiring_name"]
+__all__ = ["PlanOptions", "PlanResult", "Refresh", "diff", "make_plan", "refresh_state", "retiring_name"]
 
-PHASES = {
-    ActionKind.UPDATE: 0,
-    ActionKind.CREATE: 1,
-    ActionKind.GRANT: 1,
-    ActionKind.REPLACE: 1,
-    ActionKind.RESET: 1,
-    ActionKind.CONFIGURE: 2,
-    ActionKind.DELETE: 3,
-    ActionKind.REVOKE: 3,
-}
+Observed = Mapping[str, AccountSnapshot | None]
+"""Each account's snapshot by alias; None when it was not read (`--refresh=false`)."""
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """State refreshed against the accounts, and what the refresh found."""
+
+    state: State
+    drift: tuple[Drift, ...] = ()
+    errors: tuple[Note, ...] = ()
+    state_updates: int = 0
+    adopted_ids: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -48,85 +52,96 @@ class PlanResult:
     refreshed: State
 
 
-def make_plan(
-    config: Config,
-    state: State,
-    observed: Mapping[str, AccountSnapshot | None],
-    options: PlanOptions,
-) -> PlanResult:
-    """Diff the config against state refreshed with `observed` (alias → snapshot; None = not read)."""
-    out = Builder()
-    resources: dict[str, ResourceState] = {}
-    state_updates = 0
-    by_account = _group_by_account(state)
+def refresh_state(config: Config, state: State, observed: Observed) -> Refresh:
+    """Every account's records refreshed against its snapshot; accounts no longer in the config are errors."""
+    by_account = _by_account(state)
+    resources: Records = {}
+    errors: list[Note] = []
     for alias in sorted(set(by_account) - set(config.accounts)):
-        out.errors.append(
+        count = len(by_account[alias])
+        errors.append(
             Note(
                 f"{alias}/*",
-                f"account '{alias}' is in state ({len(by_account[alias])} resources) but not in the "
-                f"config; keep it with no passcodes to delete them, or `ctconfig state rm '{alias}/*'` "
-                "to stop managing it",
+                f"account '{alias}' is in state ({count} resources) but not in the config; keep it with no "
+                f"passcodes to delete them, or `ctconfig state rm '{alias}/*'` to stop managing it",
             )
         )
         resources.update(by_account[alias])
+    drift: list[Drift] = []
+    updates = 0
+    adopted: dict[str, frozenset[str]] = {}
     for alias in sorted(config.accounts):
-        snapshot = observed.get(alias)
-        now = snapshot.observed_at if snapshot is not None else options.now
-        refreshed = refresh_account(config, alias, by_account.get(alias, {}), snapshot)
-        out.drift.extend(refreshed.drift)
-        state_updates += refreshed.changes
-        resources.update(refreshed.resources)
-        if not options.refresh_only:
-            _diff_account(config, alias, refreshed, snapshot, now, options, out)
-    actions = _select(out.actions, options.targets, options.excludes)
-    actions.sort(key=lambda a: (a.account, PHASES[a.kind], a.address))
-    out.mass_deletes.extend(mass_deletes(config, resources, actions))
-    plan = Plan(
+        done = refresh_account(alias, config.accounts[alias], by_account.get(alias, {}), observed.get(alias))
+        resources.update(done.resources)
+        drift += done.drift
+        updates += done.changes
+        adopted[alias] = frozenset(done.adopted_ids)
+    return Refresh(state.with_resources(resources), tuple(drift), tuple(errors), updates, adopted)
+
+
+def diff(config: Config, refresh: Refresh, observed: Observed, options: PlanOptions) -> Plan:
+    """The actions that make the refreshed state match the config, in a safe, deterministic order."""
+    out = Builder(drift=list(refresh.drift), errors=list(refresh.errors))
+    by_account = _by_account(refresh.state)
+    if not options.scope.refresh_only:
+        for alias in sorted(config.accounts):
+            snapshot = observed.get(alias)
+            now = snapshot.observed_at if snapshot is not None else options.now
+            managed = by_account.get(alias, {})
+            account = config.accounts[alias]
+            diff_passcodes(AccountView(config, alias, managed, snapshot, now, options), account, out)
+            diff_grants(alias, account, managed, snapshot, now, options, out)
+            diff_settings(alias, account, managed, snapshot, out)
+            unmanaged(config, alias, managed, set(refresh.adopted_ids.get(alias, ())), snapshot, out)
+    actions = _select(out.actions, options)
+    actions.sort(key=lambda a: (a.address.account, PHASES[a.kind], a.address))
+    return Plan(
         actions=tuple(actions),
         drift=tuple(out.drift),
         warnings=tuple(out.warnings),
         errors=tuple(out.errors),
-        mass_deletes=tuple(out.mass_deletes),
-        targets=options.targets,
-        excludes=options.excludes,
-        replace=options.replace,
-        refresh_only=options.refresh_only,
-        state_updates=state_updates,
+        mass_deletes=tuple(mass_deletes(config, refresh.state.resources, actions)),
+        unknown_secrets=unknown_secrets(refresh.state.resources),
+        scope=options.scope,
+        state_updates=refresh.state_updates,
     )
-    return PlanResult(plan, state.with_resources(dict(sorted(resources.items()))))
 
 
-def _group_by_account(state: State) -> dict[str, dict[str, ResourceState]]:
-    grouped: dict[str, dict[str, ResourceState]] = {}
-    for address, resource in state.resources.items():
-        grouped.setdefault(address.split("/", 1)[0], {})[address] = resource
+def make_plan(config: Config, state: State, observed: Observed, options: PlanOptions) -> PlanResult:
+    """Refresh and diff in one call (for callers that do no I/O in between)."""
+    refresh = refresh_state(config, state, observed)
+    return PlanResult(diff(config, refresh, observed, options), refresh.state)
+
+
+def unknown_secrets(resources: Mapping[Address, RecordType]) -> tuple[Address, ...]:
+    """Managed passcodes ctconfig did not create and whose secret it does not hold."""
+    return tuple(
+        address
+        for address, record in sorted(resources.items())
+        if isinstance(record, AccountPasscodeRecord)
+        and record.origin is not Origin.CREATED
+        and record.secret_fingerprint is None
+        and record.retire_after is None
+        and not record.tainted
+    )
+
+
+def _by_account(state: State) -> dict[str, Records]:
+    grouped: dict[str, Records] = {}
+    for address, record in state.resources.items():
+        grouped.setdefault(address.account, {})[address] = record
     return grouped
 
 
-def _select(actions: list[Action], targets: tuple[str, ...], excludes: tuple[str, ...]) -> list[Action]:
+def _select(actions: list[Action], options: PlanOptions) -> list[Action]:
+    """The actions `--target` keeps and `--exclude` does not drop (a rename matches by either name)."""
+    targets, excludes = options.scope.targets, options.scope.excludes
+
     def matches(action: Action, patterns: tuple[str, ...]) -> bool:
-        names = [action.address, *([action.moved_from] if action.moved_from else [])]
-        return any(
-            fnmatchcase(name, p) or name.startswith(p.rstrip("/") + "/") for p in patterns for name in names
-        )
+        moved = action.moved_from if isinstance(action, PasscodeAction) else None
+        names = [str(action.address), *([str(moved)] if moved else [])]
+        return any(fnmatchcase(n, p) or n.startswith(p.rstrip("/") + "/") for p in patterns for n in names)
 
     return [
         a for a in actions if (not targets or matches(a, targets)) and not (excludes and matches(a, excludes))
     ]
-
-
-def _diff_account(
-    config: Config,
-    alias: str,
-    refreshed: Refreshed,
-    snapshot: AccountSnapshot | None,
-    now: datetime,
-    options: PlanOptions,
-    out: Builder,
-) -> None:
-    account = config.accounts[alias]
-    managed = refreshed.resources
-    diff_passcodes(config, alias, account, managed, snapshot, now, options, out)
-    diff_grants(alias, account, managed, snapshot, now, options, out)
-    diff_settings(alias, account, managed, snapshot, out)
-    unmanaged(config, alias, managed, refreshed.adopted_ids, snapshot, out)

@@ -1,126 +1,96 @@
-"""Account-wide decisions: the passcode mode and resources the config does not manage."""
+"""Account-wide decisions: the passcode mode, and resources the config does not manage."""
 
 from __future__ import annotations
 
 from ctconfig.config.spec import Account, Config
-from ctconfig.domain import (
-    AccountSnapshot,
-    Address,
-    ResourceKind,
+from ctconfig.domain import AccountSnapshot, Address, ObservedPasscode, ObservedUser
+from ctconfig.plan import (
+    ActionKind,
+    GrantAction,
+    GrantSettings,
+    ModeSettings,
+    PasscodeAction,
+    PasscodeSettings,
+    SettingsAction,
 )
-from ctconfig.plan import Action, ActionKind, Note
-from ctconfig.planner.common import (
-    Builder,
-    grant_attrs,
-    passcode_attrs,
-)
-from ctconfig.state.document import ResourceState
+from ctconfig.planner.common import Builder
+from ctconfig.planner.refresh import Records
+from ctconfig.state.document import AccountPasscodeRecord, SettingsRecord, UserPasscodeRecord
 
 
 def diff_settings(
-    alias: str,
-    account: Account,
-    managed: dict[str, ResourceState],
-    snapshot: AccountSnapshot | None,
-    out: Builder,
+    alias: str, account: Account, managed: Records, snapshot: AccountSnapshot | None, out: Builder
 ) -> None:
+    """Set the passcode mode the config asks for; warn which passcodes a switch to `user` stops."""
     if account.passcode_mode is None:
         return
-    address = str(Address.settings(alias))
+    address = Address.settings(alias)
     current = managed.get(address)
-    before_mode = current.attributes.get("passcode_mode") if current else None
-    if before_mode == account.passcode_mode:
+    before = ModeSettings(current.passcode_mode) if isinstance(current, SettingsRecord) else None
+    if before is not None and before.passcode_mode == account.passcode_mode:
         return
-    reason = f"passcode_mode is '{account.passcode_mode}' in config"
+    after = ModeSettings(account.passcode_mode)
     out.actions.append(
-        Action(
-            address,
-            alias,
-            ActionKind.CONFIGURE,
-            {"passcode_mode": before_mode} if before_mode else None,
-            {"passcode_mode": account.passcode_mode},
-            reason,
-        )
+        SettingsAction(address, before, after, f"passcode_mode is '{account.passcode_mode}' in config")
     )
     if account.passcode_mode == "user":
-        names = sorted(
-            str(r.attributes["name"]) for r in managed.values() if r.kind == ResourceKind.ACCOUNT_PASSCODE
-        )
+        names = {r.name for r in managed.values() if isinstance(r, AccountPasscodeRecord)}
         if snapshot is not None:
-            names = sorted({*names, *(p.name for p in snapshot.passcodes)})
-        listed = ", ".join(names) if names else "none"
-        out.warnings.append(
-            Note(
-                address,
-                "switching to user passcodes: account passcodes stop authenticating "
-                f"API calls; these will stop working: {listed}",
-            )
+            names.update(p.name for p in snapshot.passcodes)
+        listed = ", ".join(sorted(names)) or "none"
+        out.warn(
+            address,
+            "switching to user passcodes: account passcodes stop authenticating "
+            f"API calls; these will stop working: {listed}",
         )
 
 
 def unmanaged(
     config: Config,
     alias: str,
-    managed: dict[str, ResourceState],
-    adopted_ids: frozenset[str],
+    managed: Records,
+    adopted_ids: set[str],
     snapshot: AccountSnapshot | None,
     out: Builder,
 ) -> None:
+    """What exists in the account but not in the config: ignore, warn, or delete (`unmanaged:`)."""
     policy = config.unmanaged_of(alias)
     if snapshot is None or policy == "ignore":
         return
-    known_ids = {
-        r.remote_id for r in managed.values() if r.kind == ResourceKind.ACCOUNT_PASSCODE
-    } | adopted_ids
-    known_emails = {
-        str(r.attributes.get("email", "")).casefold()
-        for r in managed.values()
-        if r.kind == ResourceKind.USER_PASSCODE
-    }
+    known_ids = {r.id for r in managed.values() if isinstance(r, AccountPasscodeRecord)} | adopted_ids
     for passcode in sorted(snapshot.passcodes, key=lambda p: p.name):
-        if passcode.id in known_ids:
-            continue
-        address = str(Address.account_passcode(alias, passcode.name))
-        before = passcode_attrs(passcode.name, passcode.expires_in_days)
-        if policy == "warn":
-            out.warnings.append(Note(address, "unmanaged: exists in the account but not in config"))
-        else:
-            out.actions.append(
-                Action(
-                    address,
-                    alias,
-                    ActionKind.DELETE,
-                    before,
-                    None,
-                    "unmanaged: not in config (unmanaged: delete)",
-                    remote_id=passcode.id,
-                )
-            )
+        if passcode.id not in known_ids:
+            _unmanaged_passcode(alias, passcode, policy, out)
+    known_emails = {r.email.casefold() for r in managed.values() if isinstance(r, UserPasscodeRecord)}
     for user in sorted(snapshot.users, key=lambda u: u.email):
-        if user.grant is None or user.email.casefold() in known_emails:
-            continue
-        address = str(Address.user_passcode(alias, user.email))
-        if policy == "warn":
-            out.warnings.append(Note(address, "unmanaged: user passcode granted outside ctconfig"))
-        elif user.role == "admin":
-            # The credential ctconfig itself runs with is an admin's user passcode: revoking
-            # unmanaged admin passcodes could lock every admin out. Declare them to manage them.
-            out.warnings.append(
-                Note(
-                    address,
-                    "unmanaged admin user passcode: left alone even with "
-                    "unmanaged: delete; declare it to manage it",
-                )
-            )
-        else:
-            out.actions.append(
-                Action(
-                    address,
-                    alias,
-                    ActionKind.REVOKE,
-                    grant_attrs(user.email, user.grant.validity_days),
-                    None,
-                    "unmanaged: not in config (unmanaged: delete)",
-                    remote_id=user.email,
-                )
-            )
+        if user.grant is not None and user.email.casefold() not in known_emails:
+            _unmanaged_grant(alias, user, policy, out)
+
+
+def _unmanaged_passcode(alias: str, passcode: ObservedPasscode, policy: str, out: Builder) -> None:
+    address = Address.account_passcode(alias, passcode.name)
+    if policy == "warn":
+        out.warn(address, "unmanaged: exists in the account but not in config")
+        return
+    before = PasscodeSettings(passcode.name, passcode.expires_in_days)
+    reason = "unmanaged: not in config (unmanaged: delete)"
+    out.actions.append(
+        PasscodeAction(address, ActionKind.DELETE, before, None, reason, remote_id=passcode.id)
+    )
+
+
+def _unmanaged_grant(alias: str, user: ObservedUser, policy: str, out: Builder) -> None:
+    address = Address.user_passcode(alias, user.email)
+    if policy == "warn":
+        out.warn(address, "unmanaged: user passcode granted outside ctconfig")
+    elif user.role == "admin":
+        # The credential ctconfig itself runs with is an admin's user passcode: revoking
+        # unmanaged admin passcodes could lock every admin out. Declare them to manage them.
+        out.warn(
+            address,
+            "unmanaged admin user passcode: left alone even with unmanaged: delete; declare it to manage it",
+        )
+    elif user.grant is not None:
+        before = GrantSettings(user.email, user.grant.validity_days)
+        reason = "unmanaged: not in config (unmanaged: delete)"
+        out.actions.append(GrantAction(address, ActionKind.REVOKE, before, None, reason))

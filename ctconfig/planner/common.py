@@ -1,55 +1,58 @@
-"""Shared pieces of the planner: the builder plans are collected in, attribute views and wording."""
+"""Shared pieces of the planner: options, the builder plans are collected in, and wording."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any
 
-from ctconfig.domain import (
-    ResourceKind,
-    format_days,
-    parse_days_text,
+from ctconfig.domain import Address
+from ctconfig.plan import (
+    Action,
+    ActionKind,
+    Drift,
+    GrantAction,
+    MassDelete,
+    Note,
+    PasscodeAction,
+    PlanScope,
+    Settings,
 )
-from ctconfig.plan import Action, ActionKind, MassDelete, Note
-from ctconfig.state.document import ResourceState
+from ctconfig.planner.refresh import grant_settings, passcode_settings
+from ctconfig.state.document import AccountPasscodeRecord, UserPasscodeRecord
 
 
 @dataclass(frozen=True)
 class PlanOptions:
-    """How to plan: the clock (used when an account was not read), targeting, forced replacement."""
+    """How to plan: the clock (used when an account was not read) and the scope asked for."""
 
     now: datetime
-    refresh_only: bool = False
-    targets: tuple[str, ...] = ()
-    excludes: tuple[str, ...] = ()
-    replace: tuple[str, ...] = ()
+    scope: PlanScope = field(default_factory=PlanScope)
 
-    def replacing(self, address: str) -> bool:
-        """Whether `--replace` (exact address or glob) names this address."""
-        return any(address == p or fnmatchcase(address, p) for p in self.replace)
-
-
-MAX_NAME = 64
+    def replacing(self, address: Address) -> bool:
+        """Whether `--replace` (an exact address or a glob) names this address."""
+        text = str(address)
+        return any(text == p or fnmatchcase(text, p) for p in self.scope.replace)
 
 
 @dataclass
 class Builder:
+    """What the planner has decided so far, per kind of finding."""
+
     actions: list[Action] = field(default_factory=list)
-    drift: list[Note] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
     warnings: list[Note] = field(default_factory=list)
     errors: list[Note] = field(default_factory=list)
     mass_deletes: list[MassDelete] = field(default_factory=list)
 
+    def warn(self, address: Address, message: str) -> None:
+        """Add a warning about one resource."""
+        self.warnings.append(Note(str(address), message))
 
-def passcode_attrs(name: str, expires_in: int | None) -> dict[str, Any]:
-    return {"name": name, "expires_in": format_days(expires_in, "forever")}
-
-
-def grant_attrs(email: str, validity: int | None) -> dict[str, Any]:
-    return {"email": email, "validity": format_days(validity, "infinite")}
+    def error(self, subject: Address | str, message: str) -> None:
+        """Add an error: the plan cannot be applied until it is fixed."""
+        self.errors.append(Note(str(subject), message))
 
 
 def days_until(expires_at: datetime | None, now: datetime) -> int | None:
@@ -60,12 +63,8 @@ def days_until(expires_at: datetime | None, now: datetime) -> int | None:
     return math.ceil(seconds / 86400) if seconds >= 0 else -math.ceil(-seconds / 86400)
 
 
-def days_of(resource: ResourceState, key: str) -> int | None:
-    value = resource.attributes.get(key)
-    return None if value is None else parse_days_text(value)
-
-
 def expiry_words(days_left: int | None) -> str:
+    """`expires in 3 days`, `expires today`, `expired 2 days ago`, `never expires`."""
     if days_left is None:
         return "never expires"
     if days_left < 0:
@@ -75,26 +74,31 @@ def expiry_words(days_left: int | None) -> str:
     return f"expires in {days_left} day{'s' if days_left != 1 else ''}"
 
 
-def changed_words(before: dict[str, Any], after: dict[str, Any]) -> str:
-    changed = [k for k in after if before.get(k) != after.get(k)]
-    return ", ".join(f"{k} changed in config" for k in changed) or "changed in config"
+def changed_words(before: Settings, after: Settings) -> str:
+    """`expires_in changed in config` for each setting that differs."""
+    changed = [f.name for f in fields(after) if getattr(before, f.name, None) != getattr(after, f.name)]
+    return ", ".join(f"{name} changed in config" for name in changed) or "changed in config"
 
 
 def destroy(
-    address: str, alias: str, resource: ResourceState, kind: ActionKind, reason: str, out: Builder
+    address: Address,
+    record: AccountPasscodeRecord | UserPasscodeRecord,
+    reason: str,
+    out: Builder,
 ) -> None:
-    if resource.attributes.get("prevent_destroy"):
-        out.errors.append(
-            Note(
-                address,
-                f"would be {'deleted' if kind is ActionKind.DELETE else 'revoked'} ({reason}), "
-                "but it has prevent_destroy; set prevent_destroy: false and apply first, "
-                "or `ctconfig state rm` it to stop managing it",
-            )
+    """Delete a passcode or revoke a grant, unless it is protected (then it is an error)."""
+    if record.prevent_destroy:
+        verb = "deleted" if isinstance(record, AccountPasscodeRecord) else "revoked"
+        out.error(
+            address,
+            f"would be {verb} ({reason}), but it has prevent_destroy; set prevent_destroy: false "
+            "and apply first, or `ctconfig state rm` it to stop managing it",
         )
         return
-    if resource.kind == ResourceKind.ACCOUNT_PASSCODE:
-        before = passcode_attrs(str(resource.attributes["name"]), days_of(resource, "expires_in"))
+    if isinstance(record, AccountPasscodeRecord):
+        before = passcode_settings(record)
+        out.actions.append(
+            PasscodeAction(address, ActionKind.DELETE, before, None, reason, remote_id=record.id)
+        )
     else:
-        before = grant_attrs(str(resource.attributes["email"]), days_of(resource, "validity"))
-    out.actions.append(Action(address, alias, kind, before, None, reason, remote_id=resource.remote_id))
+        out.actions.append(GrantAction(address, ActionKind.REVOKE, grant_settings(record), None, reason))

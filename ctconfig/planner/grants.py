@@ -1,111 +1,92 @@
-"""User passcodes: grant, reset (`reset_before`), revoke and grant again (validity changes)."""
+"""User passcodes: grant, reset (`reset_before`), revoke, and revoke-and-grant (validity changes)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from ctconfig.config.spec import Account
-from ctconfig.domain import (
-    AccountSnapshot,
-    Address,
-    PasscodeStatus,
-    ResourceKind,
-    expiry_status,
-    isoformat,
-    parse_isoformat,
-)
-from ctconfig.plan import Action, ActionKind, Note
-from ctconfig.planner.common import (
-    Builder,
-    PlanOptions,
-    changed_words,
-    days_of,
-    days_until,
-    destroy,
-    expiry_words,
-    grant_attrs,
-)
-from ctconfig.state.document import ResourceState
+from ctconfig.config.spec import Account, UserPasscodeSpec
+from ctconfig.domain import AccountSnapshot, Address, PasscodeStatus, expiry_status
+from ctconfig.jsontypes import timestamp_text
+from ctconfig.plan import ActionKind, GrantAction, GrantSettings
+from ctconfig.planner.common import Builder, PlanOptions, changed_words, days_until, destroy, expiry_words
+from ctconfig.planner.refresh import Records, grant_settings
+from ctconfig.state.document import UserPasscodeRecord
 
 
 def diff_grants(
     alias: str,
     account: Account,
-    managed: dict[str, ResourceState],
+    managed: Records,
     snapshot: AccountSnapshot | None,
     now: datetime,
     options: PlanOptions,
     out: Builder,
 ) -> None:
+    """Grant what is declared, change what differs, revoke what is managed but no longer declared."""
     declared = set()
     for email, spec in sorted(account.user_passcodes.items()):
-        address = str(Address.user_passcode(alias, email))
+        address = Address.user_passcode(alias, email)
         declared.add(address)
-        after = grant_attrs(email, spec.validity)
         current = managed.get(address)
-        if current is None:
-            if snapshot is not None and snapshot.user(email) is None:
-                out.errors.append(
-                    Note(
-                        address,
-                        f"{email} is not a dashboard user of account '{alias}' "
-                        f"({snapshot.account_id}); invite them in the dashboard first",
-                    )
-                )
-                continue
-            out.actions.append(
-                Action(address, alias, ActionKind.GRANT, None, after, "declared in config, not granted")
+        after = GrantSettings(email, spec.validity)
+        if not isinstance(current, UserPasscodeRecord):
+            _grant(alias, address, after, snapshot, out)
+        else:
+            _declared_grant(address, spec, current, after, now, options, out)
+    for address, record in sorted(managed.items()):
+        if isinstance(record, UserPasscodeRecord) and address not in declared:
+            destroy(address, record, "removed from config", out)
+
+
+def _grant(
+    alias: str, address: Address, after: GrantSettings, snapshot: AccountSnapshot | None, out: Builder
+) -> None:
+    if snapshot is not None and snapshot.user(after.email) is None:
+        out.error(
+            address,
+            f"{after.email} is not a dashboard user of account '{alias}' "
+            f"({snapshot.account_id}); invite them in the dashboard first",
+        )
+        return
+    out.actions.append(GrantAction(address, ActionKind.GRANT, None, after, "declared in config, not granted"))
+
+
+def _declared_grant(
+    address: Address,
+    spec: UserPasscodeSpec,
+    current: UserPasscodeRecord,
+    after: GrantSettings,
+    now: datetime,
+    options: PlanOptions,
+    out: Builder,
+) -> None:
+    before = grant_settings(current)
+    if before != after:
+        if spec.prevent_destroy:
+            out.error(
+                address, "validity can only change by revoking and granting again, but it has prevent_destroy"
             )
-            continue
-        before = grant_attrs(str(current.attributes["email"]), days_of(current, "validity"))
-        if before != after:
-            if spec.prevent_destroy:
-                out.errors.append(
-                    Note(
-                        address,
-                        "validity can only change by revoking and granting again, but it has prevent_destroy",
-                    )
-                )
-                continue
-            out.actions.append(
-                Action(
-                    address,
-                    alias,
-                    ActionKind.REPLACE,
-                    before,
-                    after,
-                    changed_words(before, after) + "; user passcodes cannot be edited, so revoke and grant",
-                    remote_id=current.remote_id,
-                    replace_order="delete_before_create",
-                )
-            )
-            continue
-        expires_at = parse_isoformat(current.attributes.get("expires_at"))
-        days_left = days_until(expires_at, now)
-        forced = options.replacing(address)
-        if forced or (
-            spec.reset_before is not None and days_left is not None and days_left <= spec.reset_before
-        ):
-            reason = (
-                "reset requested with --replace"
-                if forced
-                else expiry_words(days_left) + f"; reset_before is {spec.reset_before}d"
-            )
-            out.actions.append(
-                Action(address, alias, ActionKind.RESET, before, after, reason, remote_id=current.remote_id)
-            )
-            continue
-        status = expiry_status(expires_at, now)
-        if status is PasscodeStatus.EXPIRED:
-            out.warnings.append(
-                Note(
-                    address,
-                    f"user passcode expired on {isoformat(expires_at)}; "
-                    "set reset_before or run plan --replace to reset it",
-                )
-            )
-        elif status is PasscodeStatus.EXPIRING_SOON:
-            out.warnings.append(Note(address, f"user passcode expiring soon: {expiry_words(days_left)}"))
-    for address, resource in sorted(managed.items()):
-        if resource.kind == ResourceKind.USER_PASSCODE and address not in declared:
-            destroy(address, alias, resource, ActionKind.REVOKE, "removed from config", out)
+            return
+        reason = changed_words(before, after) + "; user passcodes cannot be edited, so revoke and grant"
+        out.actions.append(GrantAction(address, ActionKind.REPLACE, before, after, reason))
+        return
+    days_left = days_until(current.expires_at, now)
+    forced = options.replacing(address)
+    due = spec.reset_before is not None and days_left is not None and days_left <= spec.reset_before
+    if forced or due:
+        reason = (
+            "reset requested with --replace"
+            if forced
+            else expiry_words(days_left) + f"; reset_before is {spec.reset_before}d"
+        )
+        out.actions.append(GrantAction(address, ActionKind.RESET, before, after, reason))
+        return
+    status = expiry_status(current.expires_at, now)
+    if status is PasscodeStatus.EXPIRED:
+        out.warn(
+            address,
+            f"user passcode expired on {timestamp_text(current.expires_at)}; "
+            "set reset_before or run plan --replace to reset it",
+        )
+    elif status is PasscodeStatus.EXPIRING_SOON:
+        out.warn(address, f"user passcode expiring soon: {expiry_words(days_left)}")

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
 from ctconfig.config.spec import Config
-from ctconfig.domain import (
-    ResourceKind,
-)
+from ctconfig.domain import Address
 from ctconfig.plan import Action, ActionKind, MassDelete
-from ctconfig.state.document import ResourceState
+from ctconfig.state.document import AccountPasscodeRecord, RecordType, SettingsRecord
 
 
 def mass_deletes(
-    config: Config, resources: dict[str, ResourceState], actions: list[Action]
+    config: Config, resources: Mapping[Address, RecordType], actions: Iterable[Action]
 ) -> list[MassDelete]:
-    limit = config.safety.max_delete_fraction
-    managed: dict[str, int] = {}
-    for address, resource in resources.items():
-        if resource.kind != ResourceKind.SETTINGS:
-            account = address.split("/", 1)[0]
-            managed[account] = managed.get(account, 0) + 1
-    destroying: dict[str, int] = {}
+    """Accounts where this plan deletes or revokes more than `safety.max_delete_fraction` of what is managed.
+
+    Retiring a rotated-out passcode does not count: its successor is already live.
+    """
+    managed = Counter(a.account for a, r in resources.items() if not isinstance(r, SettingsRecord))
+    destroying: Counter[str] = Counter()
     for action in actions:
-        retiring = "retire_after" in getattr(resources.get(action.address), "attributes", {})
+        record = resources.get(action.address)
+        retiring = isinstance(record, AccountPasscodeRecord) and record.retire_after is not None
         if action.kind in (ActionKind.DELETE, ActionKind.REVOKE) and not retiring:
-            destroying[action.account] = destroying.get(action.account, 0) + 1
+            destroying[action.address.account] += 1
+    limit = config.safety.max_delete_fraction
     found = []
     for alias in sorted(config.accounts):
-        count, total = destroying.get(alias, 0), managed.get(alias, 0)
+        count, total = destroying[alias], managed[alias]
         if total >= config.safety.min_resources and total and count / total > limit:
             found.append(MassDelete(alias, count, total, limit))
     return found

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ctconfig.plan import Plan
+from ctconfig.planfile import dumps_plan
 
 
 def render_json(plan: Plan) -> str:
-    """The plan as JSON: ctconfig's fields plus Terraform-style `resource_changes`."""
-    return plan.dumps()
+    """The plan as JSON: ctconfig's typed plan plus Terraform-style `resource_changes`."""
+    return dumps_plan(plan)

@@ -6,8 +6,11 @@ GitHub rejects comments over 65,535 characters; this view never exceeds
 
 from __future__ import annotations
 
-from ctconfig.plan import DESTRUCTIVE, Action, ActionKind, Note, Plan
-from ctconfig.render.plan_text import attribute_lines, symbol
+from collections.abc import Sequence
+
+from ctconfig.plan import Action, ActionKind, Drift, Note, Plan, is_destructive
+from ctconfig.render.escape import markdown_code, markdown_text, terminal_safe
+from ctconfig.render.plan_text import UNKNOWN_SECRETS_TITLE, attribute_lines, symbol
 
 LIMIT = 60_000
 MARKER = "<!-- ctconfig-plan -->"
@@ -23,34 +26,44 @@ COLUMNS = (
 )
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _table(plan: Plan) -> list[str]:
     header = "| Account | " + " | ".join(k.value for k in COLUMNS) + " | drift | warnings |"
     rows = [header, "|" + "---|" * (len(COLUMNS) + 3)]
     for account in plan.accounts():
-        counts = [sum(1 for a in plan.actions if a.account == account and a.kind is k) for k in COLUMNS]
-        drift = sum(1 for n in plan.drift if n.address.startswith(account + "/"))
-        warn = sum(1 for n in plan.warnings if n.address.startswith(account + "/"))
+        acts = plan.in_account(account)
+        counts = [sum(1 for a in acts if a.kind is k) for k in COLUMNS]
+        drift = sum(1 for d in plan.drift if d.address.account == account)
+        warn = sum(1 for n in plan.warnings if n.subject.split("/", 1)[0] == account)
         cells = [str(c) if c else "·" for c in [*counts, drift, warn]]
-        rows.append(f"| `{account}` | " + " | ".join(cells) + " |")
+        rows.append(f"| {markdown_code(account)} | " + " | ".join(cells) + " |")
     return rows
 
 
 def _action_block(action: Action) -> list[str]:
-    lines = [f"{symbol(action)} {action.address} ({action.kind.value})"]
+    lines = [f"{symbol(action)} {terminal_safe(str(action.address))} ({action.kind.value})"]
     lines += [f"    {line}" for line in attribute_lines(action)]
-    lines.append(f"    reason: {action.reason}")
+    lines.append(f"    reason: {terminal_safe(action.reason)}")
     return lines
 
 
-def _notes(title: str, notes: tuple[Note, ...]) -> list[str]:
+def _notes(title: str, notes: Sequence[Note | Drift]) -> list[str]:
     if not notes:
         return []
     lines = ["", f"#### {title}", ""]
-    lines += [f"- `{n.address}`: {_escape(n.message)}" for n in notes]
+    for note in notes:
+        subject = str(note.address) if isinstance(note, Drift) else note.subject
+        lines.append(f"- {markdown_code(subject)}: {markdown_text(note.message)}")
+    return lines
+
+
+def _unknown_secrets(plan: Plan) -> list[str]:
+    if not plan.unknown_secrets:
+        return []
+    lines = ["", f"#### {UNKNOWN_SECRETS_TITLE.rstrip(':')}", ""]
+    lines += [
+        f"- {markdown_code(str(a))}: rotate it with {markdown_code(f'ctconfig apply --replace {a}')}"
+        for a in plan.unknown_secrets
+    ]
     return lines
 
 
@@ -63,16 +76,19 @@ def _header(plan: Plan) -> list[str]:
         "",
         f"Plan digest: `{plan.digest}`",
     ]
-    if plan.partial:
+    if plan.scope.partial:
         lines += ["", "> [!NOTE]", "> This is a **partial** plan (targeted); other changes may be pending."]
-    destructive = [a for a in plan.actions if a.kind in DESTRUCTIVE or a.destructive]
+    destructive = [a for a in plan.actions if is_destructive(a)]
     if destructive:
         lines += [
             "",
             "> [!CAUTION]",
             f"> **{len(destructive)} destructive change(s)**: integrations using these stop working:",
         ]
-        lines += [f"> - `{a.address}` ({a.kind.value}): {_escape(a.reason)}" for a in destructive[:50]]
+        lines += [
+            f"> - {markdown_code(str(a.address))} ({a.kind.value}): {markdown_text(a.reason)}"
+            for a in destructive[:50]
+        ]
         if len(destructive) > 50:
             lines.append(f"> - … and {len(destructive) - 50} more")
     for m in plan.mass_deletes:
@@ -83,7 +99,7 @@ def _header(plan: Plan) -> list[str]:
         ]
     if plan.errors:
         lines += ["", "> [!CAUTION]", "> **This plan has errors and cannot be applied:**"]
-        lines += [f"> - `{n.address}`: {_escape(n.message)}" for n in plan.errors[:50]]
+        lines += [f"> - {markdown_code(n.subject)}: {markdown_text(n.message)}" for n in plan.errors[:50]]
     return lines
 
 
@@ -92,19 +108,23 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT) -> str:
     head = _header(plan)
     body = ["", *_table(plan)] if plan.accounts() else []
     for account in plan.accounts():
-        acts = [a for a in plan.actions if a.account == account]
+        acts = plan.in_account(account)
         if not acts:
             continue
         body += [
             "",
-            f"<details><summary><code>{account}</code>: {len(acts)} change(s)</summary>",
+            f"<details><summary>{markdown_code(account)}: {len(acts)} change(s)</summary>",
             "",
             "```diff",
         ]
         for action in acts:
             body += _action_block(action)
         body += ["```", "", "</details>"]
-    notes = _notes("Changed outside ctconfig", plan.drift) + _notes("Warnings", plan.warnings)
+    notes = (
+        _notes("Changed outside ctconfig", plan.drift)
+        + _unknown_secrets(plan)
+        + _notes("Warnings", plan.warnings)
+    )
     if len(notes) > 40:
         notes = ["", "<details><summary>Drift and warnings</summary>", *notes, "", "</details>"]
     full = "\n".join([*head, *body, *notes]) + "\n"

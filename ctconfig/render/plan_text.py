@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
 
 import click
 
-from ctconfig.plan import Action, ActionKind, Note, Plan
+from ctconfig.plan import (
+    Action,
+    ActionKind,
+    Drift,
+    Note,
+    Plan,
+    ReplaceOrder,
+    Settings,
+    is_destructive,
+    replace_order,
+)
+from ctconfig.planfile import settings_json
+from ctconfig.render.escape import terminal_safe
 
 SYMBOLS = {
     ActionKind.CREATE: "+",
@@ -19,12 +31,25 @@ SYMBOLS = {
     ActionKind.REVOKE: "-",
 }
 COLOURS = {"+": "green", "~": "yellow", "-": "red", "+/-": "yellow", "-/+": "red", "!": "yellow", "x": "red"}
+VERBS = {
+    ActionKind.CREATE: "will be created",
+    ActionKind.UPDATE: "will be updated in place",
+    ActionKind.DELETE: "will be deleted",
+    ActionKind.GRANT: "will be granted",
+    ActionKind.RESET: "will be reset",
+    ActionKind.REVOKE: "will be revoked",
+    ActionKind.CONFIGURE: "will be configured",
+}
+UNKNOWN_SECRETS_TITLE = "Passcodes ctconfig did not create (their secret is not in the sink):"
 
 
 def symbol(action: Action) -> str:
     """`+` create/grant, `~` in-place, `-` delete/revoke, `+/-` create-before-delete, `-/+` the reverse."""
-    if action.kind is ActionKind.REPLACE:
-        return "-/+" if action.replace_order == "delete_before_create" else "+/-"
+    order = replace_order(action)
+    if order is ReplaceOrder.DELETE_BEFORE_CREATE:
+        return "-/+"
+    if order is ReplaceOrder.CREATE_BEFORE_DELETE:
+        return "+/-"
     return SYMBOLS[action.kind]
 
 
@@ -32,13 +57,18 @@ def _paint(text: str, mark: str, color: bool) -> str:
     return click.style(text, fg=COLOURS.get(mark), bold=mark in ("-", "-/+", "x")) if color else text
 
 
-def _value(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+def _shown(settings: Settings | None) -> dict[str, object]:
+    data = settings_json(settings)
+    return data if isinstance(data, dict) else {}
+
+
+def _value(value: object) -> str:
+    return terminal_safe(json.dumps(value, ensure_ascii=False))
 
 
 def attribute_lines(action: Action) -> list[str]:
-    """`name: "a" -> "b"` lines; unchanged attributes are left out of updates."""
-    before, after = action.before or {}, action.after or {}
+    """`name: "a" -> "b"` lines; unchanged settings are left out of updates."""
+    before, after = _shown(action.before), _shown(action.after)
     if action.kind in (ActionKind.CREATE, ActionKind.GRANT):
         return [f"{k}: {_value(v)}" for k, v in after.items()]
     if action.kind in (ActionKind.DELETE, ActionKind.REVOKE):
@@ -50,51 +80,61 @@ def attribute_lines(action: Action) -> list[str]:
     return [f"{k}: {_value(before.get(k))} -> {_value(after.get(k))}" for k in changed]
 
 
-def _verb(action: Action) -> str:
-    if action.kind is ActionKind.REPLACE and action.replace_order == "create_before_delete":
+def verb(action: Action) -> str:
+    """`will be created`, `will be rotated (…)`, …"""
+    order = replace_order(action)
+    if order is ReplaceOrder.CREATE_BEFORE_DELETE:
         return "will be rotated (new one created, old one renamed aside and retired)"
-    if action.kind is ActionKind.REPLACE:
+    if order is ReplaceOrder.DELETE_BEFORE_CREATE:
         return "will be revoked and granted again"
-    return {
-        ActionKind.CREATE: "will be created",
-        ActionKind.UPDATE: "will be updated in place",
-        ActionKind.DELETE: "will be deleted",
-        ActionKind.GRANT: "will be granted",
-        ActionKind.RESET: "will be reset",
-        ActionKind.REVOKE: "will be revoked",
-        ActionKind.CONFIGURE: "will be configured",
-    }[action.kind]
+    return VERBS[action.kind]
 
 
-def _notes(title: str, notes: tuple[Note, ...], mark: str, color: bool) -> list[str]:
+def _notes(title: str, notes: Sequence[Note | Drift], mark: str, color: bool) -> list[str]:
     if not notes:
         return []
     lines = [title]
-    lines.extend(_paint(f"  {mark} {note.address}: {note.message}", mark, color) for note in notes)
+    for note in notes:
+        subject = note.address if isinstance(note, Drift) else note.subject
+        lines.append(
+            _paint(f"  {mark} {terminal_safe(str(subject))}: {terminal_safe(note.message)}", mark, color)
+        )
+    return [*lines, ""]
+
+
+def _unknown_secrets(plan: Plan) -> list[str]:
+    if not plan.unknown_secrets:
+        return []
+    lines = [UNKNOWN_SECRETS_TITLE]
+    lines += [
+        f"  ? {terminal_safe(str(a))}: rotate it with `ctconfig apply --replace {a}`"
+        for a in plan.unknown_secrets
+    ]
     return [*lines, ""]
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
     """The full plan for a terminal; ends with the summary line."""
     lines: list[str] = []
-    if plan.partial:
+    if plan.scope.partial:
         scope = ", ".join(
-            [*(f"--target {t}" for t in plan.targets), *(f"--exclude {e}" for e in plan.excludes)]
+            [*(f"--target {t}" for t in plan.scope.targets), *(f"--exclude {e}" for e in plan.scope.excludes)]
         )
-        lines += [f"Note: this is a partial plan ({scope}); other changes may be pending.", ""]
+        lines += [f"Note: this is a partial plan ({terminal_safe(scope)}); other changes may be pending.", ""]
     lines += _notes("Changed outside ctconfig:", plan.drift, "!", color)
     if plan.actions:
         lines += ["ctconfig will perform the following actions:", ""]
         for action in plan.actions:
             mark = symbol(action)
-            lines.append(_paint(f"  {mark} {action.address} {_verb(action)}", mark, color))
+            lines.append(_paint(f"  {mark} {terminal_safe(str(action.address))} {verb(action)}", mark, color))
             lines.extend(f"      {line}" for line in attribute_lines(action))
-            lines.append(f"      reason: {action.reason}")
+            lines.append(f"      reason: {terminal_safe(action.reason)}")
             lines.append("")
+    lines += _unknown_secrets(plan)
     lines += _notes("Warnings:", plan.warnings, "!", color)
-    lines += _notes("Safety:", tuple(Note(m.account, m.message()) for m in plan.mass_deletes), "!", color)
+    lines += _notes("Safety:", [Note(m.account, m.message()) for m in plan.mass_deletes], "!", color)
     lines += _notes("Errors:", plan.errors, "x", color)
-    if plan.refresh_only:
+    if plan.scope.refresh_only and not plan.errors:
         lines.append(
             f"Refresh only: {plan.state_updates} state record(s) would change; the accounts are not changed."
         )
@@ -107,18 +147,25 @@ def render_summary(plan: Plan) -> str:
     """A one-screen view: counts per account, destructive actions named, the summary line."""
     lines = []
     for account in plan.accounts():
-        acts = [a for a in plan.actions if a.account == account]
+        acts = plan.in_account(account)
         counts: dict[str, int] = {}
         for a in acts:
             counts[a.kind.value] = counts.get(a.kind.value, 0) + 1
         parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no changes"
-        drift = sum(1 for n in plan.drift if n.address.startswith(account + "/"))
-        warn = sum(1 for n in plan.warnings if n.address.startswith(account + "/"))
+        drift = sum(1 for d in plan.drift if d.address.account == account)
+        warn = sum(1 for n in plan.warnings if n.subject.split("/", 1)[0] == account)
         extra = "".join([f", {drift} drifted" if drift else "", f", {warn} warnings" if warn else ""])
-        lines.append(f"{account}: {parts}{extra}")
-        lines.extend(f"  {symbol(a)} {a.address} ({a.kind.value})" for a in acts if a.destructive)
-    lines.extend(f"error: {n.address}: {n.message}" for n in plan.errors)
+        lines.append(f"{terminal_safe(account)}: {parts}{extra}")
+        lines.extend(
+            f"  {symbol(a)} {terminal_safe(str(a.address))} ({a.kind.value})"
+            for a in acts
+            if is_destructive(a)
+        )
+    lines.extend(f"error: {terminal_safe(n.subject)}: {terminal_safe(n.message)}" for n in plan.errors)
     lines.extend(f"safety: {m.message()}" for m in plan.mass_deletes)
+    if plan.unknown_secrets:
+        count = len(plan.unknown_secrets)
+        lines.append(f"{count} passcode(s) ctconfig did not create; their secrets are not in the sink")
     lines.append(plan.summary_line())
-    lines.append(f"Digest: {plan.digest}")
+    lines.append(f"Plan digest: {plan.digest}")
     return "\n".join(lines) + "\n"

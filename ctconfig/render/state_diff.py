@@ -35,11 +35,7 @@ def _before_after(change: AttributeChange) -> tuple[str, str]:
 
 
 def _side_title(side: DiffSide) -> str:
-    return (
-        side.label
-        if side.label.startswith("serial")
-        else f"{side.label} (serial {side.state.serial})"
-    )
+    return side.label if side.label.startswith("serial") else f"{side.label} (serial {side.state.serial})"
 
 
 def _written_by(entry: HistoryEntry) -> str:
@@ -51,9 +47,7 @@ def _written_by(entry: HistoryEntry) -> str:
     details = audit.operation
     if audit.plan_digest:
         details += f", plan {audit.plan_digest}"
-    text = (
-        f"serial {entry.serial} written by {audit.who} on {audit.when or entry.created} ({details})"
-    )
+    text = f"serial {entry.serial} written by {audit.who} on {audit.when or entry.created} ({details})"
     return f"{text}: {audit.summary}" if audit.summary else text
 
 
@@ -140,9 +134,7 @@ def render_markdown(diff: StateDiff) -> str:
         elif change.change == "added":
             lines.append(f"| {mark} | {address} | *added* | | `{_cell(_summary(change.after))}` |")
         else:
-            lines.append(
-                f"| {mark} | {address} | *removed* | `{_cell(_summary(change.before))}` | |"
-            )
+            lines.append(f"| {mark} | {address} | *removed* | `{_cell(_summary(change.before))}` | |")
     return "\n".join(lines) + "\n"
 
 

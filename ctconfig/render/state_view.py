@@ -1,7 +1,7 @@
 """Views of the state for `state list`, `state show` and `state history`.
 
-Status is judged from what state recorded (`expires_at`, the retiring name
-marker), so these views need no call to the account.
+Status is judged from what state recorded (`expires_at`, `retire_after`), so
+these views need no call to the account.
 """
 
 from __future__ import annotations
@@ -9,75 +9,73 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ctconfig.domain import RETIRING_MARK, ResourceKind, expiry_status, parse_isoformat
+from ctconfig.domain import RETIRING_MARK, Address, expiry_status
+from ctconfig.render.columns import aligned
+from ctconfig.render.escape import terminal_safe
 from ctconfig.state.base import HistoryEntry
-from ctconfig.state.document import ResourceState, State
+from ctconfig.state.document import (
+    AccountPasscodeRecord,
+    Origin,
+    RecordType,
+    SettingsRecord,
+    State,
+    record_json,
+)
 
 UNKNOWN_SECRET = (
-    "secret unknown: this passcode was adopted (imported); rotate it to get a secret into the sink"
+    "secret unknown: ctconfig did not create this passcode (it was adopted or imported); "
+    "rotate it with `ctconfig apply --replace {address}` to get its secret into the sink"
 )
 
 
-def resource_status(address: str, resource: ResourceState, now: datetime) -> str:
+def record_status(record: RecordType, now: datetime) -> str:
     """`active`, `expiring soon`, `expired` or `retiring` for passcodes; the mode for settings."""
-    attributes = resource.attributes
-    if resource.kind == ResourceKind.SETTINGS:
-        return f"passcode_mode {attributes.get('passcode_mode', '?')}"
-    name = str(attributes.get("name") or address.rsplit("/", 1)[-1])
-    if resource.kind == ResourceKind.ACCOUNT_PASSCODE and RETIRING_MARK in name:
+    if isinstance(record, SettingsRecord):
+        return f"passcode_mode {record.passcode_mode}"
+    if isinstance(record, AccountPasscodeRecord) and (record.retire_after or RETIRING_MARK in record.name):
         return "retiring"
-    try:
-        expires_at = parse_isoformat(attributes.get("expires_at"))
-    except (TypeError, ValueError):
-        return "unknown expiry"
-    return expiry_status(expires_at, now).value
+    return expiry_status(record.expires_at, now).value
 
 
-def resource_flags(resource: ResourceState) -> list[str]:
-    """What needs attention: tainted (and why), a secret ctconfig never saw."""
+def record_flags(record: RecordType) -> list[str]:
+    """What needs attention: tainted (and why), a secret ctconfig does not hold."""
+    if not isinstance(record, AccountPasscodeRecord):
+        return []
     flags = []
-    if resource.tainted:
-        flags.append(f"tainted: {resource.tainted}")
-    if resource.kind == ResourceKind.ACCOUNT_PASSCODE and not resource.secret_known:
-        flags.append("secret unknown")
+    if record.tainted:
+        flags.append(f"tainted: {record.tainted}")
+    elif record.secret_fingerprint is None and record.retire_after is None:
+        flags.append(
+            "secret unknown" + (f" ({record.origin.value})" if record.origin is not Origin.CREATED else "")
+        )
     return flags
 
 
 def resource_table(state: State, now: datetime) -> list[str]:
     """One aligned row per resource: address, kind, status and flags."""
     rows = [("ADDRESS", "KIND", "STATUS", "NOTES")]
-    for address in sorted(state.resources):
-        resource = state.resources[address]
-        status = resource_status(address, resource, now)
-        rows.append((address, resource.kind, status, "; ".join(resource_flags(resource))))
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    return [
-        (
-            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-            + f"  {row[3]}"
-        ).rstrip()
-        for row in rows
-    ]
+    for address, record in sorted(state.resources.items()):
+        rows.append(
+            (
+                terminal_safe(str(address)),
+                record.kind,
+                record_status(record, now),
+                "; ".join(record_flags(record)),
+            )
+        )
+    return aligned(rows)
 
 
-def resource_lines(address: str, resource: ResourceState, now: datetime) -> list[str]:
-    """`state show`: identity, status, fingerprint, attributes, then plain-words warnings."""
-    lines = [
-        address,
-        f"  kind:               {resource.kind}",
-        f"  account_id:         {resource.account_id}",
-        f"  remote_id:          {resource.remote_id or '-'}",
-        f"  status:             {resource_status(address, resource, now)}",
-    ]
-    if resource.kind == ResourceKind.ACCOUNT_PASSCODE:
-        lines.append(f"  secret_fingerprint: {resource.secret_fingerprint or '-'}")
-    lines.append("  attributes:")
-    for key in sorted(resource.attributes):
-        lines.append(f"    {key}: {json.dumps(resource.attributes[key], ensure_ascii=False)}")
-    if resource.kind == ResourceKind.ACCOUNT_PASSCODE and not resource.secret_known:
-        lines.append(UNKNOWN_SECRET)
-    if resource.tainted:
-        lines.append(f"tainted: {resource.tainted}; the next plan replaces it")
+def resource_lines(address: Address, record: RecordType, now: datetime) -> list[str]:
+    """`state show`: every recorded field, the status, then plain-words warnings."""
+    lines = [terminal_safe(str(address)), f"  status: {record_status(record, now)}"]
+    for key, value in sorted(record_json(record).items()):
+        lines.append(f"  {key}: {terminal_safe(json.dumps(value, ensure_ascii=False))}")
+    if isinstance(record, AccountPasscodeRecord):
+        if record.tainted:
+            lines.append(f"tainted: {terminal_safe(record.tainted)}; the next plan replaces it")
+        elif record.secret_fingerprint is None and record.retire_after is None:
+            lines.append(UNKNOWN_SECRET.format(address=address))
     return lines
 
 
@@ -92,10 +90,7 @@ def history_lines(entries: list[HistoryEntry]) -> list[str]:
         summary = audit.operation + (f": {audit.summary}" if audit.summary else "")
         if audit.plan_digest:
             summary += f" [plan {audit.plan_digest}]"
-        rows.append((str(entry.serial), audit.when or entry.created, audit.who, summary))
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-        + f"  {row[3]}"
-        for row in rows
-    ]
+        rows.append(
+            (str(entry.serial), audit.when or entry.created, terminal_safe(audit.who), terminal_safe(summary))
+        )
+    return aligned(rows)

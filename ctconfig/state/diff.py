@@ -16,7 +16,7 @@ from typing import Any
 
 from ctconfig.errors import CtconfigError
 from ctconfig.state.base import HistoryEntry, StateBackend
-from ctconfig.state.document import State, StateError
+from ctconfig.state.document import State, StateError, record_json
 
 ABSENT: Any = None  # how a missing attribute appears in `before`/`after`
 
@@ -128,8 +128,8 @@ def diff_states(
     """Compare two versions; `history` (oldest first) names the writes between them."""
     from deepdiff import DeepDiff  # imported here: only `state diff` pays for it
 
-    old = {address: res.to_json() for address, res in before.state.resources.items()}
-    new = {address: res.to_json() for address, res in after.state.resources.items()}
+    old = {str(address): record_json(res) for address, res in before.state.resources.items()}
+    new = {str(address): record_json(res) for address, res in after.state.resources.items()}
     changed_paths: dict[str, set[tuple[str, ...]]] = {}
     tree = DeepDiff(old, new, view="tree")
     for levels in tree.values():

@@ -1,137 +1,263 @@
-"""The state document: lineage, serial and the managed resources by address.
+"""The state document: lineage, serial and one typed record per managed resource.
 
-State is serialised with sorted keys and stable indentation so that a
-`git diff` of it reads as an audit record. It never holds a secret: only
-`secret_fingerprint`.
+Records are frozen dataclasses, one class per resource kind, keyed by
+`Address`; days stay `int` (`None` = forever / infinite) and times `datetime`
+until `jsontypes` writes them. Pydantic validates every document read (from a
+file, a database, an object store, a hand edit) against the same types and
+writes it with sorted keys and stable indentation, so a `git diff` of state
+reads as an audit record. State never holds a secret: only its fingerprint.
+
+Format 2 (this module) replaced format 1's `attributes` dictionaries; format 1
+documents are upgraded on read (`state/upgrade.py`), never written.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 
 from ctconfig import __version__
+from ctconfig.domain import Address, ObservedGrant, ObservedPasscode, PasscodeMode, ResourceKind
 from ctconfig.errors import CtconfigError
+from ctconfig.jsontypes import ExpiryDays, Text, Timestamp, ValidityDays
 
-FORMAT_VERSION = 1
+FORMAT_VERSION: Literal[2] = 2
+MAX_RESOURCES = 100_000
+_FINGERPRINT = r"^sha256:[0-9a-f]{12}$"
+_LINEAGE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_STRICT = ConfigDict(extra="forbid", strict=False)
+
+Fingerprint = Annotated[str, Field(pattern=_FINGERPRINT)]
+RemoteId = Annotated[str, Field(min_length=1, max_length=128)]
+AccountIdText = Annotated[str, Field(min_length=1, max_length=64)]
+Serial = Annotated[int, Field(strict=True, ge=0, le=2**53)]
 
 
 class StateError(CtconfigError):
     """A state document is malformed, stale, or refused by its backend."""
 
 
-@dataclass(frozen=True)
-class ResourceState:
-    """One managed resource as last seen by ctconfig.
+class Origin(StrEnum):
+    """How a resource came under management: it decides whether ctconfig should hold its secret."""
 
-    `attributes` holds the managed attributes with stable JSON types:
-    account passcodes: name, expires_in ("90d" | "forever"), created_at, expires_at,
-    and for a rotated-out passcode retire_after;
-    user passcodes: email, validity ("30d" | "infinite"), granted_at, expires_at;
-    settings: passcode_mode.
+    CREATED = "created"  # ctconfig made it; its secret went to the sink
+    ADOPTED = "adopted"  # found in the account by name (made by hand in the dashboard)
+    IMPORTED = "imported"  # adopted with `ctconfig import`
+
+
+@with_config(_STRICT)
+@dataclass(frozen=True)
+class AccountPasscodeRecord:
+    """An account passcode ctconfig manages, as last seen, and the fingerprint of its secret.
+
+    `secret_fingerprint` is None when ctconfig never held the secret (adopted,
+    imported, or its answer was lost). `tainted` says why it must be replaced
+    (its secret did not reach the sink). `retire_after` marks a rotated-out
+    passcode, deleted by a later apply once the overlap has passed.
     """
 
-    kind: str
-    account_id: str
-    remote_id: str | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
-    secret_fingerprint: str | None = None
-    secret_known: bool = True
-    tainted: str | None = None  # why it must be replaced, e.g. "secret sink failed"
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "kind": self.kind,
-            "account_id": self.account_id,
-            "remote_id": self.remote_id,
-            "attributes": dict(self.attributes),
-            "secret_fingerprint": self.secret_fingerprint,
-            "secret_known": self.secret_known,
-        }
-        if self.tainted:
-            data["tainted"] = self.tainted
-        return data
+    account_id: AccountIdText
+    id: RemoteId
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    expires_in: ExpiryDays
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    origin: Origin = Origin.CREATED
+    secret_fingerprint: Fingerprint | None = None
+    tainted: Text | None = None
+    retire_after: Timestamp | None = None
+    prevent_destroy: bool = False
+    kind: Literal["account_passcode"] = "account_passcode"
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ResourceState:
+    def observed(
+        cls,
+        account_id: str,
+        passcode: ObservedPasscode,
+        *,
+        origin: Origin,
+        fingerprint: str | None = None,
+        prevent_destroy: bool = False,
+    ) -> AccountPasscodeRecord:
+        """The record of a passcode as the account reported it."""
         return cls(
-            kind=str(data["kind"]),
-            account_id=str(data["account_id"]),
-            remote_id=data.get("remote_id"),
-            attributes=dict(data.get("attributes") or {}),
-            secret_fingerprint=data.get("secret_fingerprint"),
-            secret_known=bool(data.get("secret_known", True)),
-            tainted=data.get("tainted"),
+            account_id=account_id,
+            id=passcode.id,
+            name=passcode.name,
+            expires_in=passcode.expires_in_days,
+            created_at=passcode.created_at,
+            expires_at=passcode.expires_at,
+            origin=origin,
+            secret_fingerprint=fingerprint,
+            prevent_destroy=prevent_destroy,
         )
 
-    def with_attributes(self, **changes: Any) -> ResourceState:
-        return replace(self, attributes={**self.attributes, **changes})
+    def seen_as(self, passcode: ObservedPasscode) -> AccountPasscodeRecord:
+        """This record refreshed with what the account reports now (name, expiry, times)."""
+        return replace(
+            self,
+            name=passcode.name,
+            expires_in=passcode.expires_in_days,
+            created_at=passcode.created_at,
+            expires_at=passcode.expires_at,
+        )
+
+    @property
+    def secret_known(self) -> bool:
+        """True when ctconfig delivered this passcode's secret and remembers its fingerprint."""
+        return self.secret_fingerprint is not None and self.tainted is None
 
 
+@with_config(_STRICT)
+@dataclass(frozen=True)
+class UserPasscodeRecord:
+    """A user passcode grant ctconfig manages. Its secret is the user's, never ctconfig's."""
+
+    account_id: AccountIdText
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    validity: ValidityDays
+    granted_at: Timestamp
+    expires_at: Timestamp
+    origin: Origin = Origin.CREATED
+    prevent_destroy: bool = False
+    kind: Literal["user_passcode"] = "user_passcode"
+
+    @classmethod
+    def observed(
+        cls, account_id: str, grant: ObservedGrant, *, origin: Origin, prevent_destroy: bool = False
+    ) -> UserPasscodeRecord:
+        """The record of a grant as the account reported it."""
+        return cls(
+            account_id=account_id,
+            email=grant.email.lower(),
+            validity=grant.validity_days,
+            granted_at=grant.granted_at,
+            expires_at=grant.expires_at,
+            origin=origin,
+            prevent_destroy=prevent_destroy,
+        )
+
+    def seen_as(self, grant: ObservedGrant) -> UserPasscodeRecord:
+        """This record refreshed with what the account reports now."""
+        return replace(
+            self, validity=grant.validity_days, granted_at=grant.granted_at, expires_at=grant.expires_at
+        )
+
+
+@with_config(_STRICT)
+@dataclass(frozen=True)
+class SettingsRecord:
+    """An account's passcode mode, managed when the config sets `passcode_mode`."""
+
+    account_id: AccountIdText
+    passcode_mode: PasscodeMode
+    kind: Literal["settings"] = "settings"
+
+
+Record = Annotated[AccountPasscodeRecord | UserPasscodeRecord | SettingsRecord, Field(discriminator="kind")]
+RecordType = AccountPasscodeRecord | UserPasscodeRecord | SettingsRecord
+
+
+@with_config(_STRICT)
 @dataclass(frozen=True)
 class State:
     """An immutable state version. `serial` grows by one on every write."""
 
-    lineage: str
-    serial: int = 0
-    resources: dict[str, ResourceState] = field(default_factory=dict)
-    ctconfig_version: str = __version__
+    lineage: Annotated[str, Field(pattern=_LINEAGE)]
+    serial: Serial = 0
+    resources: Annotated[dict[Address, Record], Field(max_length=MAX_RESOURCES)] = field(default_factory=dict)
+    ctconfig_version: Annotated[str, Field(max_length=64)] = __version__
+    format_version: Literal[2] = FORMAT_VERSION
 
     @classmethod
     def new(cls) -> State:
+        """A fresh lineage at serial 0 (written as serial 1 by the first write)."""
         return cls(lineage=str(uuid.uuid4()), serial=0)
 
-    def with_resources(self, resources: dict[str, ResourceState]) -> State:
-        return replace(self, resources=dict(resources))
+    def with_resources(self, resources: Mapping[Address, RecordType]) -> State:
+        """The same version with other records, in address order."""
+        return replace(self, resources=dict(sorted(resources.items())))
 
     def next_version(self) -> State:
         """The version to write next: serial + 1, stamped with this ctconfig."""
         return replace(self, serial=self.serial + 1, ctconfig_version=__version__)
 
+    def in_account(self, alias: str) -> dict[Address, RecordType]:
+        """The records of one account (by config alias)."""
+        return {a: r for a, r in self.resources.items() if a.account == alias}
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format_version": FORMAT_VERSION,
-            "lineage": self.lineage,
-            "serial": self.serial,
-            "ctconfig_version": self.ctconfig_version,
-            "resources": {addr: res.to_json() for addr, res in self.resources.items()},
-        }
+        """The document as JSON data (what backends store)."""
+        data: dict[str, Any] = _STATE.dump_python(self, mode="json")
+        return data
 
     def dumps(self) -> str:
         """Canonical text: sorted keys, two-space indent, trailing newline."""
-        return json.dumps(self.to_json(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        return dumps_json(self.to_json())
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> State:
-        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-            raise StateError(
-                f"unsupported state format_version {data.get('format_version')!r}"
-                if isinstance(data, dict)
-                else "state is not a JSON object"
-            )
+    def from_json(cls, data: Any, source: str = "state") -> State:
+        """Validate JSON data as a state document; format 1 is upgraded first."""
+        from ctconfig.state.upgrade import upgrade
+
+        if not isinstance(data, dict):
+            raise StateError(f"{source}: not a JSON object")
         try:
-            return cls(
-                lineage=str(data["lineage"]),
-                serial=int(data["serial"]),
-                ctconfig_version=str(data.get("ctconfig_version", "")),
-                resources={
-                    str(addr): ResourceState.from_json(res)
-                    for addr, res in (data.get("resources") or {}).items()
-                },
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"malformed state document: {exc}") from exc
+            state = _STATE.validate_python(upgrade(data, source))
+        except ValidationError as exc:
+            raise StateError(f"{source}: {describe_validation(exc)}") from None
+        for address, record in state.resources.items():
+            if address.kind.value != record.kind:
+                raise StateError(f"{source}: resources.{address}: a {record.kind} record under this address")
+        return state
 
     @classmethod
     def loads(cls, text: str | bytes, source: str = "state") -> State:
         """Parse and validate a state document; `source` (a path, `postgres:prod`) prefixes errors."""
         try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StateError(f"{source}: not valid JSON: {exc}") from exc
-        try:
-            return cls.from_json(data)
-        except StateError as exc:
-            raise StateError(f"{source}: {exc}") from exc
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise StateError(f"{source}: not valid JSON: {exc}") from None
+        return cls.from_json(data, source)
+
+
+_STATE: TypeAdapter[State] = TypeAdapter(State)
+_RECORD: TypeAdapter[RecordType] = TypeAdapter(Record)
+
+
+def record_json(record: RecordType) -> dict[str, Any]:
+    """One record as JSON data, as the state document holds it (for views and diffs)."""
+    data: dict[str, Any] = _RECORD.dump_python(record, mode="json")
+    return data
+
+
+def state_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a state document, generated from the records (schemas/state.schema.json)."""
+    schema: dict[str, Any] = _STATE.json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ctconfig state"
+    return schema
+
+
+def dumps_json(data: Any) -> str:
+    """Readable, diffable JSON: sorted keys, two-space indent, UTF-8, trailing newline."""
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+
+
+def describe_validation(exc: ValidationError, limit: int = 3) -> str:
+    """`resources.prod/settings.passcode_mode: expected 'account' or 'user'` — the first problems."""
+    parts = []
+    for error in exc.errors(include_url=False)[:limit]:
+        where = ".".join(str(p) for p in error["loc"] if p not in _UNION_TAGS)
+        parts.append(f"{where or 'document'}: {error['msg']}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f"; and {more} more problem(s)" if more > 0 else "")
+
+
+_UNION_TAGS = frozenset(kind.value for kind in ResourceKind)

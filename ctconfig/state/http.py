@@ -19,7 +19,7 @@ cannot stop a client that POSTs without locking.
 
 History: the server keeps only the current version. Its audit record and
 write time travel inside the document under the reserved top-level key
-`ctconfig_audit` (`State.from_json` ignores unknown keys), so `history()`
+`ctconfig_audit` (taken off before the state is validated), so `history()`
 lists the current serial and who wrote it; older serials are not kept.
 
 Checkpoints stay local: `.ctconfig/http-<hash>.journal`.
@@ -258,10 +258,10 @@ class HttpBackend:
             data = json.loads(response.content)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StateError(f"{self.describe()}: the stored state is not valid JSON") from exc
-        try:
-            state = State.from_json(data)
-        except StateError as exc:
-            raise StateError(f"{self.describe()}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise StateError(f"{self.describe()}: the stored state is not a JSON object")
+        document = {k: v for k, v in data.items() if k != AUDIT_KEY}
+        state = State.from_json(document, self.describe())
         meta = data.get(AUDIT_KEY)
         return state, _token(state.serial, data), meta if isinstance(meta, dict) else {}
 

@@ -62,12 +62,7 @@ class LocalBackend:
             raise StateError(f"cannot read state {self.path}: {exc.strerror}") from exc
 
     def _parse(self, text: bytes, where: Path) -> State:
-        try:
-            return State.loads(text.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise StateError(f"{where}: state is not UTF-8 text") from exc
-        except StateError as exc:
-            raise StateError(f"{where}: {exc}") from exc
+        return State.loads(text, str(where))
 
     def read(self) -> StateVersion | None:
         """The state file and its token; None when no state was written yet."""

@@ -51,7 +51,7 @@ def test_refresh_only_updates_state_without_touching_the_account(ws: Workspace) 
     mutations = ws.mutations()
     ws.ct("apply", "--refresh-only", "--auto-approve")
     assert ws.mutations() == mutations
-    assert ws.state()["resources"]["demo/account_passcode/a"]["attributes"]["expires_in"] == "60d"
+    assert ws.state()["resources"]["demo/account_passcode/a"]["expires_in"] == "60d"
     assert 'expires_in: "60d" -> "30d"' in ws.ct("plan", expect=0).stdout
 
 
@@ -185,7 +185,7 @@ def test_previously_renames_in_place_and_the_secret_survives(ws: Workspace) -> N
     assert 'name: "old-name" -> "new-name"' in plan
     ws.ct("apply", "--auto-approve")
     after = ws.state()["resources"]["demo/account_passcode/new-name"]
-    assert after["remote_id"] == before["remote_id"]
+    assert after["id"] == before["id"]
     assert after["secret_fingerprint"] == before["secret_fingerprint"]
     assert [p.name for p in ws.store().read(ACCOUNT_ID).passcodes] == ["new-name"]
 

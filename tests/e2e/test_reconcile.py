@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 
-from ctconfig.state.document import State
-from ctconfig.state.journal import Journal
+from ctconfig.domain import Address
+from ctconfig.state.document import AccountPasscodeRecord, State
+from ctconfig.state.journal import Journal, Recorded
 from ctconfig.state.journal_store import FileJournalStore
 from tests.e2e.workspace import ACCOUNT_ID, ALICE, BOB, Workspace, demo
 
@@ -44,7 +46,7 @@ def test_walkthrough_apply_change_plan_apply_inspect(ws: Workspace) -> None:
         "demo/account_passcode/seg",
         f"demo/user_passcode/{ALICE}",
     }
-    assert state["resources"]["demo/account_passcode/seg"]["attributes"]["expires_in"] == "180d"
+    assert state["resources"]["demo/account_passcode/seg"]["expires_in"] == "180d"
     raw = (ws.root / "ctconfig.state.json").read_text()
     assert raw.endswith("\n") and raw == json.dumps(state, sort_keys=True, indent=2) + "\n"
     secrets_dir = ws.root / ".ctconfig" / "secrets" / "demo"
@@ -159,7 +161,10 @@ def test_failure_mid_apply_saves_state_and_the_next_apply_converges(ws: Workspac
     store.close()
     ws.write_config(demo({f"p{i}": {"expires_in": 30} for i in range(4)}))
     failed = ws.ct("apply", "--auto-approve", "--parallelism", "1", expect=1)
-    assert "Apply incomplete: 2 done, 1 failed, 1 not started." in failed.stderr
+    # Keep going like Terraform: p2 hitting the 100-passcode limit does not stop p3 from trying.
+    assert "Apply incomplete: 2 done, 2 failed, 0 not started." in failed.stderr
+    assert "failed: demo/account_passcode/p2 (create)" in failed.stderr
+    assert "failed: demo/account_passcode/p3 (create)" in failed.stderr
     assert "100" in failed.stderr
     state = ws.state()
     assert sorted(state["resources"]) == ["demo/account_passcode/p0", "demo/account_passcode/p1"]
@@ -179,16 +184,18 @@ def test_journal_left_by_a_crash_is_replayed(ws: Workspace) -> None:
     state = State.loads((ws.root / "ctconfig.state.json").read_text())
     journal_path = ws.root / "ctconfig.state.json.journal"
     journal = Journal(FileJournalStore(journal_path))
-    journal.open(state.lineage, state.serial)
-    record = state.resources["demo/account_passcode/a"]
-    journal.record("demo/account_passcode/a", record.with_attributes(note="from the journal"))
+    journal.begin(state.lineage, state.serial)
+    address = Address.account_passcode("demo", "a")
+    record = state.resources[address]
+    assert isinstance(record, AccountPasscodeRecord)
+    journal.append([Recorded(address, replace(record, secret_fingerprint="sha256:aaaaaaaaaaaa"))])
     with journal_path.open("a") as handle:
-        handle.write('{"address": "torn')  # the crash cut the last line short
+        handle.write('{"entry": "record", "address": "torn')  # the crash cut the last line short
     ws.ct("plan")
     assert not journal_path.exists() or journal_path.read_text() == ""
     replayed = ws.state()
     assert replayed["serial"] == state.serial + 1
-    assert replayed["resources"]["demo/account_passcode/a"]["attributes"]["note"] == "from the journal"
+    assert replayed["resources"]["demo/account_passcode/a"]["secret_fingerprint"] == "sha256:aaaaaaaaaaaa"
 
 
 def test_errors_are_one_line_without_traceback(ws: Workspace) -> None:

@@ -118,10 +118,10 @@ def test_reviewed_plan_is_applied_and_stale_reviews_are_refused(ws: Workspace, t
     changes = {c["address"]: c for c in diff["changes"]}
     assert set(changes) == {LOOKER, SEGMENT}
     assert changes[LOOKER]["change"] == "added"
-    assert changes[LOOKER]["after"]["attributes"]["expires_in"] == "30d"
+    assert changes[LOOKER]["after"]["expires_in"] == "30d"
     changed = {a["path"]: (a["before"], a["after"]) for a in changes[SEGMENT]["attributes"]}
-    assert changed["attributes.expires_in"] == ("90d", "120d")
-    assert set(changed) == {"attributes.expires_in", "attributes.expires_at"}  # the date follows the term
+    assert changed["expires_in"] == ("90d", "120d")
+    assert set(changed) == {"expires_in", "expires_at"}  # the date follows the term
     assert diff["after"]["written"]["audit"]["plan_digest"] == digest_a
 
     # B merges after A, its conflict resolved to B's expiry: the change is now 120d -> 60d, not the

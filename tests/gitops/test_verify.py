@@ -118,7 +118,7 @@ def test_http_valid_expired_rejected_against_sandbox_serve(
     # A 401 that does not say why: state's expiry (by this machine's clock) tells expired apart.
     state_file = ws.root / "ctconfig.state.json"
     state = json.loads(state_file.read_text())
-    state["resources"][BRAZE]["attributes"]["expires_at"] = "2001-01-01T00:00:00Z"
+    state["resources"][BRAZE]["expires_at"] = "2001-01-01T00:00:00Z"
     state_file.write_text(json.dumps(state))
     assert statuses(ws.ct("verify", expect=1).stdout)[BRAZE] == "expired"
     ws.assert_no_secret_printed([*secrets, ws.env["CT_DEMO_ADMIN"]])

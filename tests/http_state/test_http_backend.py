@@ -15,23 +15,27 @@ from pathlib import Path
 import pytest
 
 from ctconfig.config.spec import HttpStateConfig
+from ctconfig.domain import Address
 from ctconfig.errors import CtconfigError
 from ctconfig.state import http as http_state
 from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
-from ctconfig.state.document import ResourceState, State, StateError
+from ctconfig.state.document import State, StateError
 from ctconfig.state.http import AUDIT_KEY, HttpBackend, HttpStateError
 from ctconfig.state.http_lock import to_terraform_lock
 from ctconfig.state.local import LocalBackend
 from ctconfig.state.migrate import migrate_state
 from tests.http_state.conftest import ENV, PASSWORD_ENV, USER_ENV, Open, state_config
 from tests.http_state.server import PASSWORD, READ_ONLY_PASSWORD, USERNAME, StateServer, serving
+from tests.records import passcode
 
 AUDIT = AuditRecord(who="alice", when="2026-11-27T10:00:00Z", operation="apply", summary="1 created")
 
 
 def grown(state: State, name: str) -> State:
-    resource = ResourceState(kind="account_passcode", account_id="W9R-486-4W5Z", attributes={"name": name})
-    return state.with_resources({**state.resources, f"prod/account_passcode/{name}": resource}).next_version()
+    resource = passcode(name)
+    return state.with_resources(
+        {**state.resources, Address.account_passcode("prod", name): resource}
+    ).next_version()
 
 
 @pytest.mark.parametrize("empty_status", [404, 204])
@@ -311,9 +315,7 @@ def test_describe_and_journal(state_server: StateServer, open_backend: Open) -> 
     assert backend.journal().path != other.journal().path
 
 
-def test_migrate_from_local_keeps_serials_and_the_latest_audit(
-    open_backend: Open, tmp_path: Path
-) -> None:
+def test_migrate_from_local_keeps_serials_and_the_latest_audit(open_backend: Open, tmp_path: Path) -> None:
     local = LocalBackend(tmp_path / "ctconfig.state.json")
     state, token = State.new(), None
     for n in range(1, 4):

@@ -6,9 +6,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ctconfig.config.spec import Config
-from ctconfig.domain import AccountSnapshot, ObservedGrant, ObservedPasscode, ObservedUser
-from ctconfig.refresh import grant_state, passcode_state, settings_state
-from ctconfig.state.document import State
+from ctconfig.domain import (
+    AccountSnapshot,
+    Address,
+    ObservedGrant,
+    ObservedPasscode,
+    ObservedUser,
+    passcode_mode,
+)
+from ctconfig.state.document import (
+    AccountPasscodeRecord,
+    Origin,
+    RecordType,
+    SettingsRecord,
+    State,
+    UserPasscodeRecord,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ACCOUNT_ID = "W9R-486-4W5Z"
@@ -46,14 +59,17 @@ def snapshot(
 
 
 def state_of(snap: AccountSnapshot, alias: str = "prod", with_settings: bool = False) -> State:
-    resources = {}
+    """The state ctconfig would hold after creating everything in `snap` itself."""
+    resources: dict[Address, RecordType] = {}
     for p in snap.passcodes:
-        resources[f"{alias}/account_passcode/{p.name}"] = passcode_state(
-            ACCOUNT_ID, p, fingerprint="sha256:000000000000", secret_known=True
+        resources[Address.account_passcode(alias, p.name)] = AccountPasscodeRecord.observed(
+            ACCOUNT_ID, p, origin=Origin.CREATED, fingerprint="sha256:000000000000"
         )
     for u in snap.users:
         if u.grant:
-            resources[f"{alias}/user_passcode/{u.email}"] = grant_state(ACCOUNT_ID, u.grant)
+            resources[Address.user_passcode(alias, u.email)] = UserPasscodeRecord.observed(
+                ACCOUNT_ID, u.grant, origin=Origin.CREATED
+            )
     if with_settings:
-        resources[f"{alias}/settings"] = settings_state(ACCOUNT_ID, snap.passcode_mode)
-    return State(lineage="11111111-1111-1111-1111-111111111111", serial=3, resources=resources)
+        resources[Address.settings(alias)] = SettingsRecord(ACCOUNT_ID, passcode_mode(snap.passcode_mode))
+    return State(lineage="11111111-1111-1111-1111-111111111111", serial=3).with_resources(resources)

@@ -8,7 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ctconfig.plan import Plan, PlanError, StalePlanError, check_fresh, load_plan, save_plan
+from ctconfig.plan import Plan, PlanError, PlanStamp, StalePlanError, check_fresh
+from ctconfig.planfile import dumps_plan, load_plan, plan_json_schema, save_plan
 from ctconfig.planner import PlanOptions, make_plan
 from ctconfig.render.plan_markdown import render_markdown
 from ctconfig.render.plan_text import render_summary, render_text
@@ -37,14 +38,12 @@ def busy_plan() -> Plan:
         }
     )
     plan = make_plan(cfg, state_of(snap, with_settings=True), {"prod": snap}, PlanOptions(now=NOW)).plan
-    return plan.with_stamp(
-        "11111111-1111-1111-1111-111111111111", 3, "sha256:" + "0" * 64, "2026-11-27T12:00:00Z"
-    )
+    return plan.stamped(PlanStamp("11111111-1111-1111-1111-111111111111", 3, "sha256:" + "0" * 64, NOW))
 
 
 def test_plan_json_matches_the_schema_and_has_terraform_actions() -> None:
     plan = busy_plan()
-    data = json.loads(plan.dumps())
+    data = json.loads(dumps_plan(plan))
     jsonschema.validate(data, SCHEMA)
     assert {tuple(rc["change"]["actions"]) for rc in data["resource_changes"]} >= {
         ("create",),
@@ -59,11 +58,11 @@ def test_saved_plan_round_trips(tmp_path: Path) -> None:
     plan = busy_plan()
     save_plan(plan, tmp_path / "p.json")
     loaded = load_plan(tmp_path / "p.json")
-    assert loaded.dumps() == plan.dumps() and loaded.digest == plan.digest
+    assert loaded == plan and dumps_plan(loaded) == dumps_plan(plan) and loaded.digest == plan.digest
 
 
 def test_edited_plan_file_is_refused(tmp_path: Path) -> None:
-    data = json.loads(busy_plan().dumps())
+    data = json.loads(dumps_plan(busy_plan()))
     data["actions"][0]["after"]["name"] = "sneaky"
     (tmp_path / "p.json").write_text(json.dumps(data))
     with pytest.raises(PlanError, match="edited after it was saved"):
@@ -73,15 +72,15 @@ def test_edited_plan_file_is_refused(tmp_path: Path) -> None:
 def test_stale_plan_names_why() -> None:
     plan = busy_plan()
     with pytest.raises(StalePlanError, match=r"state moved from serial 3 to 4; config changed"):
-        check_fresh(plan, plan.lineage, 4, "sha256:other")
-    check_fresh(plan, plan.lineage, 3, plan.config_digest)
+        check_fresh(plan, plan.stamp.lineage, 4, "sha256:other")
+    check_fresh(plan, plan.stamp.lineage, 3, plan.stamp.config_digest)
 
 
 def test_renderings_show_every_action_and_the_summary() -> None:
     plan = busy_plan()
     text = render_text(plan)
     for action in plan.actions:
-        assert action.address in text
+        assert str(action.address) in text
     assert text.rstrip().endswith(plan.summary_line())
     assert '"30d" -> "60d"' in text
     assert "reason: expires in 10 days; rotate_before is 14d" in text
@@ -100,3 +99,22 @@ def test_markdown_never_exceeds_the_comment_limit() -> None:
     assert len(full) <= 60_000
     small = render_markdown(plan, limit=3_000)
     assert len(small) <= 3_000 and "more than a comment can hold" in small
+
+
+def test_the_committed_plan_schema_is_the_generated_one() -> None:
+    assert json.loads(json.dumps(plan_json_schema())) == SCHEMA
+
+
+def test_a_plan_saved_by_ctconfig_0_1_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    old = {"format_version": 1, "actions": [], "lineage": "", "serial": 0, "config_digest": "", "digest": "x"}
+    (tmp_path / "old.plan").write_text(json.dumps(old))
+    with pytest.raises(PlanError, match=r"format_version 1 is not 2.*Re-run `ctconfig plan -o FILE`"):
+        load_plan(tmp_path / "old.plan")
+
+
+def test_a_plan_file_with_a_wrong_type_names_the_field(tmp_path: Path) -> None:
+    data = json.loads(dumps_plan(busy_plan()))
+    data["stamp"]["serial"] = "three"
+    (tmp_path / "p.json").write_text(json.dumps(data))
+    with pytest.raises(PlanError, match=r"stamp\.serial"):
+        load_plan(tmp_path / "p.json")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
-from ctconfig.plan import ActionKind
+from ctconfig.domain import Address
+from ctconfig.plan import ActionKind, GrantAction, PasscodeAction, PlanScope
+from ctconfig.planfile import dumps_plan, terraform_actions
 from ctconfig.planner import PlanOptions, make_plan
-from ctconfig.state.document import State
+from ctconfig.state.document import AccountPasscodeRecord, Origin, State
 from tests.planner.helpers import NOW, account, config, grant, passcode, snapshot, state_of
 
 OPTIONS = PlanOptions(now=NOW)
@@ -14,7 +17,7 @@ EMPTY = State(lineage="11111111-1111-1111-1111-111111111111")
 
 
 def kinds(plan: object) -> list[tuple[str, str]]:
-    return [(a.address, a.kind.value) for a in plan.actions]  # type: ignore[attr-defined]
+    return [(str(a.address), a.kind.value) for a in plan.actions]  # type: ignore[attr-defined]
 
 
 def test_empty_account_gets_creates_grants_then_mode_in_safe_order() -> None:
@@ -44,8 +47,8 @@ def test_empty_account_gets_creates_grants_then_mode_in_safe_order() -> None:
 def test_same_inputs_give_a_byte_identical_plan() -> None:
     cfg = config({"prod": account({"x": {"expires_in": 10}}, {"bob@example.com": {"validity": "infinite"}})})
     snap = snapshot([passcode("p1", "old", 30)], {"bob@example.com": None})
-    first = make_plan(cfg, state_of(snap), {"prod": snap}, OPTIONS).plan.dumps()
-    second = make_plan(cfg, state_of(snap), {"prod": snap}, OPTIONS).plan.dumps()
+    first = dumps_plan(make_plan(cfg, state_of(snap), {"prod": snap}, OPTIONS).plan)
+    second = dumps_plan(make_plan(cfg, state_of(snap), {"prod": snap}, OPTIONS).plan)
     assert first == second
 
 
@@ -72,7 +75,7 @@ def test_drift_is_reported_and_the_plan_restores_the_config() -> None:
         }
     )
     plan = make_plan(cfg, state, {"prod": after}, OPTIONS).plan
-    messages = {n.address: n.message for n in plan.drift}
+    messages = {str(n.address): n.message for n in plan.drift}
     assert messages["prod/account_passcode/x"] == "deleted outside ctconfig"
     assert "renamed outside ctconfig: 'y' -> 'renamed'" in messages["prod/account_passcode/y"]
     assert messages["prod/user_passcode/bob@example.com"] == "revoked outside ctconfig"
@@ -88,23 +91,26 @@ def test_rotate_before_triggers_rotation_with_the_reason_in_words() -> None:
     cfg = config({"prod": account({"seg": {"expires_in": "90d", "rotate_before": "14d"}})})
     plan = make_plan(cfg, state_of(snap), {"prod": snap}, OPTIONS).plan
     (action,) = plan.actions
-    assert action.kind is ActionKind.REPLACE
+    assert isinstance(action, PasscodeAction) and action.kind is ActionKind.REPLACE
     assert action.reason == "expires in 12 days; rotate_before is 14d"
-    assert action.aside_name == "seg~retiring-20261127"
-    assert action.retire_after == "2026-12-04T12:00:00Z"
+    assert action.rotation is not None
+    assert action.rotation.aside_name == "seg~retiring-20261127"
+    assert action.rotation.retire_after == datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
 def test_retiring_passcode_is_deleted_only_after_the_overlap() -> None:
     snap = snapshot([passcode("p1", "seg", 90), passcode("p0", "seg~retiring-20261120", 90, age_days=80)])
     state = state_of(snap)
-    retiring = "prod/account_passcode/seg~retiring-20261120"
+    retiring = Address.account_passcode("prod", "seg~retiring-20261120")
     cfg = config({"prod": account({"seg": {"expires_in": "90d"}})})
     for retire_after, expected in (
-        ("2026-11-30T00:00:00Z", []),
-        ("2026-11-26T00:00:00Z", [(retiring, "delete")]),
+        (datetime(2026, 11, 30, tzinfo=UTC), []),
+        (datetime(2026, 11, 26, tzinfo=UTC), [(str(retiring), "delete")]),
     ):
         resources = dict(state.resources)
-        resources[retiring] = resources[retiring].with_attributes(retire_after=retire_after)
+        record = resources[retiring]
+        assert isinstance(record, AccountPasscodeRecord)
+        resources[retiring] = replace(record, retire_after=retire_after)
         plan = make_plan(cfg, state.with_resources(resources), {"prod": snap}, OPTIONS).plan
         assert kinds(plan) == expected
 
@@ -122,8 +128,8 @@ def test_user_validity_change_is_revoke_then_grant() -> None:
     snap = snapshot(users={"bob@example.com": grant("bob@example.com", 30)})
     cfg = config({"prod": account(users={"bob@example.com": {"validity": "60d"}})})
     (action,) = make_plan(cfg, state_of(snap), {"prod": snap}, OPTIONS).plan.actions
-    assert action.kind is ActionKind.REPLACE
-    assert action.terraform_actions() == ["delete", "create"]
+    assert isinstance(action, GrantAction) and action.kind is ActionKind.REPLACE
+    assert terraform_actions(action) == ["delete", "create"]
 
 
 def test_reset_before_resets_the_user_passcode() -> None:
@@ -145,17 +151,20 @@ def test_existing_passcode_is_adopted_not_duplicated() -> None:
     cfg = config({"prod": account({"x": {"expires_in": "90d"}})})
     result = make_plan(cfg, EMPTY, {"prod": snap}, OPTIONS)
     assert result.plan.actions == ()
-    adopted = result.refreshed.resources["prod/account_passcode/x"]
-    assert adopted.remote_id == "p1" and adopted.secret_known is False
+    adopted = result.refreshed.resources[Address.account_passcode("prod", "x")]
+    assert isinstance(adopted, AccountPasscodeRecord)
+    assert adopted.id == "p1" and adopted.secret_fingerprint is None and adopted.origin is Origin.ADOPTED
+    assert result.plan.unknown_secrets == (Address.account_passcode("prod", "x"),)
 
 
 def test_previously_renames_in_place() -> None:
     snap = snapshot([passcode("p1", "old", 90)])
     cfg = config({"prod": account({"new": {"expires_in": "90d", "previously": "old"}})})
     (action,) = make_plan(cfg, state_of(snap), {"prod": snap}, OPTIONS).plan.actions
+    assert isinstance(action, PasscodeAction)
     assert (action.kind, action.moved_from, action.remote_id) == (
         ActionKind.UPDATE,
-        "prod/account_passcode/old",
+        Address.account_passcode("prod", "old"),
         "p1",
     )
 
@@ -184,10 +193,15 @@ def test_mass_delete_threshold_counts_the_share() -> None:
 def test_targets_and_excludes_make_a_partial_plan() -> None:
     cfg = config({"prod": account({"a": {"expires_in": 1}, "b": {"expires_in": 1}})})
     targeted = make_plan(
-        cfg, EMPTY, {"prod": snapshot()}, replace(OPTIONS, targets=("prod/account_passcode/a",))
+        cfg,
+        EMPTY,
+        {"prod": snapshot()},
+        replace(OPTIONS, scope=PlanScope(targets=("prod/account_passcode/a",))),
     ).plan
-    assert kinds(targeted) == [("prod/account_passcode/a", "create")] and targeted.partial
-    excluded = make_plan(cfg, EMPTY, {"prod": snapshot()}, replace(OPTIONS, excludes=("prod/*/a",))).plan
+    assert kinds(targeted) == [("prod/account_passcode/a", "create")] and targeted.scope.partial
+    excluded = make_plan(
+        cfg, EMPTY, {"prod": snapshot()}, replace(OPTIONS, scope=PlanScope(excludes=("prod/*/a",)))
+    ).plan
     assert kinds(excluded) == [("prod/account_passcode/b", "create")]
 
 
@@ -205,7 +219,8 @@ def test_a_taken_retiring_name_gets_a_counter() -> None:
     cfg = config({"prod": account({"seg": {"expires_in": "90d", "rotate_before": "14d"}})})
     state = state_of(snapshot([passcode("p1", "seg", 90, age_days=80)]))
     (action,) = make_plan(cfg, state, {"prod": snap}, OPTIONS).plan.actions
-    assert action.aside_name == "seg~retiring-20261127-2"
+    assert isinstance(action, PasscodeAction) and action.rotation is not None
+    assert action.rotation.aside_name == "seg~retiring-20261127-2"
 
 
 def test_unmanaged_delete_never_revokes_an_admins_passcode() -> None:

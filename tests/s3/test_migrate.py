@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 
 from ctconfig.config.spec import S3StateConfig
+from ctconfig.domain import Address
 from ctconfig.state.base import AuditRecord, StateBackend
-from ctconfig.state.document import ResourceState, State
+from ctconfig.state.document import State
 from ctconfig.state.local import LocalBackend
 from ctconfig.state.migrate import MigrationRefusedError, migrate_state
 from ctconfig.state.s3 import S3Backend
+from tests.records import passcode
 
 
 def fill(backend: StateBackend, versions: int, lineage: str | None = None) -> State:
@@ -20,14 +22,9 @@ def fill(backend: StateBackend, versions: int, lineage: str | None = None) -> St
     state = State(lineage=lineage) if lineage else State.new()
     token = None
     for index in range(1, versions + 1):
-        resource = ResourceState(
-            kind="account_passcode",
-            account_id="W9R-486-4W5Z",
-            remote_id=f"pc-{index}",
-            attributes={"name": f"p{index}", "expires_in": "90d"},
-        )
+        resource = passcode(f"p{index}")
         state = state.with_resources(
-            {**state.resources, f"prod/account_passcode/p{index}": resource}
+            {**state.resources, Address.account_passcode("prod", f"p{index}"): resource}
         ).next_version()
         audit = AuditRecord(
             who=f"user{index}",
@@ -55,9 +52,7 @@ def assert_same_history(source: StateBackend, destination: StateBackend) -> None
     assert destination_now.state == source_now.state
 
 
-def test_local_to_s3_keeps_lineage_serials_and_audit(
-    tmp_path: Path, s3_config: dict[str, Any]
-) -> None:
+def test_local_to_s3_keeps_lineage_serials_and_audit(tmp_path: Path, s3_config: dict[str, Any]) -> None:
     local = LocalBackend(tmp_path / "ctconfig.state.json")
     last = fill(local, 4)
     remote = s3(s3_config)
@@ -82,9 +77,7 @@ def test_s3_to_local(tmp_path: Path, s3_config: dict[str, Any]) -> None:
     assert_same_history(remote, local)
 
 
-def test_rerun_resumes_and_copies_only_newer_versions(
-    tmp_path: Path, s3_config: dict[str, Any]
-) -> None:
+def test_rerun_resumes_and_copies_only_newer_versions(tmp_path: Path, s3_config: dict[str, Any]) -> None:
     local = LocalBackend(tmp_path / "ctconfig.state.json")
     state = fill(local, 2)
     remote = s3(s3_config)
@@ -97,9 +90,7 @@ def test_rerun_resumes_and_copies_only_newer_versions(
     assert "1 version(s) (serial 3, 2 already there)" in str(report)
 
 
-def test_refuses_a_destination_with_another_lineage(
-    tmp_path: Path, s3_config: dict[str, Any]
-) -> None:
+def test_refuses_a_destination_with_another_lineage(tmp_path: Path, s3_config: dict[str, Any]) -> None:
     local = LocalBackend(tmp_path / "ctconfig.state.json")
     fill(local, 2)
     remote = s3(s3_config)

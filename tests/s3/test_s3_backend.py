@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from ctconfig.config.spec import S3StateConfig
+from ctconfig.domain import Address
 from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
-from ctconfig.state.document import ResourceState, State, StateError
+from ctconfig.state.document import State, StateError
 from ctconfig.state.s3 import S3AccessError, S3Backend
+from tests.records import passcode
 
 
 def backend(config: dict[str, Any], **overrides: Any) -> S3Backend:
@@ -23,20 +25,12 @@ def backend(config: dict[str, Any], **overrides: Any) -> S3Backend:
 
 
 def passcode_state(state: State, name: str) -> State:
-    resource = ResourceState(
-        kind="account_passcode",
-        account_id="W9R-486-4W5Z",
-        remote_id=f"pc-{name}",
-        attributes={"name": name, "expires_in": "90d"},
-        secret_fingerprint="sha256:0123456789ab",
-    )
-    return state.with_resources({**state.resources, f"prod/account_passcode/{name}": resource})
+    resource = passcode(name)
+    return state.with_resources({**state.resources, Address.account_passcode("prod", name): resource})
 
 
 def audit(operation: str = "apply", summary: str = "") -> AuditRecord:
-    return AuditRecord(
-        who="alice", when="2026-01-01T00:00:00Z", operation=operation, summary=summary
-    )
+    return AuditRecord(who="alice", when="2026-01-01T00:00:00Z", operation=operation, summary=summary)
 
 
 def test_first_write_then_compare_and_swap(s3_config: dict[str, Any]) -> None:
@@ -75,7 +69,7 @@ def test_two_backends_racing_on_one_version_only_one_wins(s3_config: dict[str, A
     with pytest.raises(StaleStateError):
         two.write(passcode_state(base.state, "y").next_version(), token)
     final = two.read()
-    assert final is not None and "prod/account_passcode/x" in final.state.resources
+    assert final is not None and Address.parse("prod/account_passcode/x") in final.state.resources
 
 
 def test_precondition_is_enforced_by_the_server(s3_config: dict[str, Any], s3_client: Any) -> None:
@@ -103,7 +97,7 @@ def test_history_and_read_serial_with_audit_records(s3_config: dict[str, Any]) -
         "created p2",
     ]
     assert all(entry.created.endswith("Z") for entry in entries)
-    assert set(store.read_serial(2).resources) == {
+    assert {str(a) for a in store.read_serial(2).resources} == {
         "prod/account_passcode/p0",
         "prod/account_passcode/p1",
     }
@@ -111,9 +105,7 @@ def test_history_and_read_serial_with_audit_records(s3_config: dict[str, Any]) -
         store.read_serial(9)
 
 
-def test_history_survives_a_missing_history_object(
-    s3_config: dict[str, Any], s3_client: Any
-) -> None:
+def test_history_survives_a_missing_history_object(s3_config: dict[str, Any], s3_client: Any) -> None:
     """A writer that died between the state write and the history write leaves no gap."""
     store = backend(s3_config)
     token = store.write(State.new().next_version(), None)
@@ -244,9 +236,7 @@ def test_missing_bucket_is_one_clear_line(s3_config: dict[str, Any]) -> None:
     )
 
 
-def test_unreachable_endpoint_is_one_clear_line(
-    s3_config: dict[str, Any], aws_env: dict[str, str]
-) -> None:
+def test_unreachable_endpoint_is_one_clear_line(s3_config: dict[str, Any], aws_env: dict[str, str]) -> None:
     import socket
 
     with socket.socket() as sock:

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ctconfig.config.spec import S3StateConfig
+from ctconfig.domain import Address
 from ctconfig.state.base import AuditRecord
-from ctconfig.state.document import ResourceState, State
+from ctconfig.state.document import State
 from ctconfig.state.s3 import S3Backend
+from tests.records import passcode
 
 HOLDER = textwrap.dedent(
     """
@@ -37,12 +39,7 @@ def write_config(root: Path, state: dict[str, Any]) -> Path:
 def seed(backend: S3Backend) -> None:
     state, token = State.new(), None
     for who, names in (("alice", ["a"]), ("bob", ["a", "b"])):
-        resources = {
-            f"prod/account_passcode/{name}": ResourceState(
-                kind="account_passcode", account_id="W9R-486-4W5Z", attributes={"name": name}
-            )
-            for name in names
-        }
+        resources = {Address.account_passcode("prod", name): passcode(name) for name in names}
         state = state.with_resources(resources).next_version()
         audit = AuditRecord(who=who, when="2026-05-01T00:00:00Z", operation="apply", summary="x")
         token = backend.write(state, token, audit)

@@ -8,25 +8,17 @@ from collections.abc import Callable
 
 import pytest
 
+from ctconfig.domain import Address
 from ctconfig.state.base import AuditRecord, LockHeldError, StaleStateError, StateBackend
-from ctconfig.state.document import ResourceState, State, StateError
+from ctconfig.state.document import State, StateError
+from tests.records import passcode
 
 BackendFactory = Callable[[], StateBackend]
 
 
-def passcode(name: str) -> ResourceState:
-    return ResourceState(
-        kind="account_passcode",
-        account_id="W9R-486-4W5Z",
-        remote_id=f"ap-{name}",
-        attributes={"name": name, "expires_in": "90d"},
-        secret_fingerprint="sha256:0123456789ab",
-    )
-
-
 def with_passcode(state: State, name: str) -> State:
     return state.with_resources(
-        {**state.resources, f"prod/account_passcode/{name}": passcode(name)}
+        {**state.resources, Address.account_passcode("prod", name): passcode(name)}
     ).next_version()
 
 
@@ -80,7 +72,7 @@ def test_cas_two_writers_one_wins_no_update_lost(backend_factory: BackendFactory
     assert final is not None
     assert final.state.serial == 3
     assert set(final.state.resources) == {
-        f"prod/account_passcode/{n}" for n in ("base", "alice", "bob")
+        Address.account_passcode("prod", n) for n in ("base", "alice", "bob")
     }
 
 

@@ -11,15 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from ctconfig.domain import Address
 from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
-from ctconfig.state.document import ResourceState, State, StateError
+from ctconfig.state.document import State, StateError
 from ctconfig.state.local import LocalBackend
+from tests.records import passcode
 
 
 def grown(state: State, name: str) -> State:
-    resource = ResourceState(kind="account_passcode", account_id="W9R-486-4W5Z", remote_id=name)
+    resource = passcode(name)
     return state.with_resources(
-        {**state.resources, f"prod/account_passcode/{name}": resource}
+        {**state.resources, Address.account_passcode("prod", name): resource}
     ).next_version()
 
 
@@ -32,7 +34,7 @@ def test_file_is_canonical_json(tmp_path: Path) -> None:
     assert text.endswith("}\n")
     data = json.loads(text)
     assert list(data) == sorted(data)
-    assert data["serial"] == 1 and data["format_version"] == 1
+    assert data["serial"] == 1 and data["format_version"] == 2
 
 
 def test_atomic_writes_leave_no_temp_files_and_keep_backup(tmp_path: Path) -> None:
@@ -90,7 +92,7 @@ def test_orphan_history_above_current_serial_is_hidden(tmp_path: Path) -> None:
 def test_unreadable_state_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text("{not json")
-    with pytest.raises(StateError, match=r"s\.json: state is not valid JSON"):
+    with pytest.raises(StateError, match=r"s\.json: not valid JSON"):
         LocalBackend(path).read()
 
 
@@ -105,8 +107,9 @@ def test_lock_file_records_owner(tmp_path: Path) -> None:
 
 
 def test_lock_held_by_dead_process_says_so(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     holder = LockInfo.new("apply")
     holder = LockInfo(holder.id, holder.who, holder.host, int(dead.stdout), "apply", holder.created)
     (tmp_path / "s.json.lock").write_text(json.dumps(holder.to_json()))

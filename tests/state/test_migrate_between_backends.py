@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from ctconfig.domain import Address
 from ctconfig.state.base import AuditRecord, StateBackend
-from ctconfig.state.document import ResourceState, State
+from ctconfig.state.document import State
 from ctconfig.state.local import LocalBackend
 from ctconfig.state.migrate import MigrationRefusedError, migrate_state
+from tests.records import passcode
 
 BackendFactory = Callable[[], StateBackend]
 
@@ -18,14 +20,9 @@ BackendFactory = Callable[[], StateBackend]
 def audited_versions(backend: StateBackend, count: int) -> None:
     state, token = State.new(), None
     for n in range(1, count + 1):
-        resource = ResourceState(
-            kind="account_passcode",
-            account_id="W9R-486-4W5Z",
-            remote_id=f"ap-{n}",
-            attributes={"name": f"p{n}", "expires_in": "90d"},
-        )
+        resource = passcode(f"p{n}")
         state = state.with_resources(
-            {**state.resources, f"prod/account_passcode/p{n}": resource}
+            {**state.resources, Address.account_passcode("prod", f"p{n}"): resource}
         ).next_version()
         audit = AuditRecord(
             who=f"user{n}",
@@ -53,9 +50,7 @@ def test_round_trip_through_each_backend(backend_factory: BackendFactory, tmp_pa
     assert snapshot(back) == expected
 
 
-def test_refuses_a_destination_holding_another_state(
-    backend_factory: BackendFactory, tmp_path: Path
-) -> None:
+def test_refuses_a_destination_holding_another_state(backend_factory: BackendFactory, tmp_path: Path) -> None:
     origin = LocalBackend(tmp_path / "origin" / "ctconfig.state.json")
     audited_versions(origin, 2)
     occupied = backend_factory()

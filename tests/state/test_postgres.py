@@ -16,7 +16,7 @@ import pytest
 
 from ctconfig.config.spec import PostgresStateConfig
 from ctconfig.errors import CtconfigError
-from ctconfig.state import open_backend
+from ctconfig.state.backends import open_backend
 from ctconfig.state.base import LockHeldError
 from ctconfig.state.document import State, StateError
 from ctconfig.state.postgres import PostgresBackend
@@ -53,9 +53,7 @@ def test_factory_opens_postgres_and_describes_without_dsn(
     assert backend.journal().describe().endswith("postgres-prod.journal")
 
 
-def test_tables_created_on_first_use_in_own_schema(
-    pg_dsn: str, clients: list[PostgresBackend]
-) -> None:
+def test_tables_created_on_first_use_in_own_schema(pg_dsn: str, clients: list[PostgresBackend]) -> None:
     schema = f"s_{uuid.uuid4().hex[:8]}"
     first = PostgresBackend(config("a", schema), {"PG_DSN": pg_dsn})
     other = PostgresBackend(config("b", schema), {"PG_DSN": pg_dsn})
@@ -77,9 +75,7 @@ def test_tables_created_on_first_use_in_own_schema(
     assert who and audit is None
 
 
-def test_lock_survives_nothing_when_holder_is_killed(
-    pg_dsn: str, clients: list[PostgresBackend]
-) -> None:
+def test_lock_survives_nothing_when_holder_is_killed(pg_dsn: str, clients: list[PostgresBackend]) -> None:
     """kill -9 of the runner: the server frees the advisory lock, the stale record is replaced."""
     cfg = config()
     script = textwrap.dedent(
@@ -126,9 +122,7 @@ def test_lock_survives_nothing_when_holder_is_killed(
             runner.wait(timeout=10)
 
 
-def test_force_unlock_ends_a_hung_holder_session(
-    pg_dsn: str, clients: list[PostgresBackend]
-) -> None:
+def test_force_unlock_ends_a_hung_holder_session(pg_dsn: str, clients: list[PostgresBackend]) -> None:
     cfg = config()
     hung, admin = (PostgresBackend(cfg, {"PG_DSN": pg_dsn}) for _ in range(2))
     clients.extend([hung, admin])
@@ -141,9 +135,7 @@ def test_force_unlock_ends_a_hung_holder_session(
         hung.unlock(lock)
 
 
-def test_unlock_after_force_unlock_reports_lost_session(
-    pg_dsn: str, clients: list[PostgresBackend]
-) -> None:
+def test_unlock_after_force_unlock_reports_lost_session(pg_dsn: str, clients: list[PostgresBackend]) -> None:
     cfg = config()
     hung, admin = (PostgresBackend(cfg, {"PG_DSN": pg_dsn}) for _ in range(2))
     clients.extend([hung, admin])

@@ -7,13 +7,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ctconfig.domain import Address
 from ctconfig.state.base import AuditRecord
-from ctconfig.state.document import ResourceState, State
+from ctconfig.state.document import Origin, RecordType, State
+from tests.records import by_address
 
 Workspace = Any  # the `workspace` fixture from conftest.py
 
 
-def estate(ws: Workspace) -> dict[str, ResourceState]:
+def estate(ws: Workspace) -> dict[str, RecordType]:
     passcode, grant = ws.passcode, ws.grant
     return {
         "prod/account_passcode/active": passcode("active", 90),
@@ -21,7 +23,9 @@ def estate(ws: Workspace) -> dict[str, ResourceState]:
         "prod/account_passcode/gone": passcode("gone", -3),
         "prod/account_passcode/forever": passcode("forever", None),
         "prod/account_passcode/old~retiring-20260101": passcode("old~retiring-20260101", 60),
-        "prod/account_passcode/adopted": passcode("adopted", 90, secret_known=False),
+        "prod/account_passcode/adopted": passcode(
+            "adopted", 90, secret_fingerprint=None, origin=Origin.ADOPTED
+        ),
         "prod/account_passcode/broken": passcode("broken", 90, tainted="secret sink failed"),
         "prod/user_passcode/alice@example.com": grant("alice@example.com", 200),
         "prod/settings": ws.settings(),
@@ -43,7 +47,7 @@ def test_list_shows_status_and_what_needs_attention(workspace: Workspace) -> Non
     assert row(out, "prod/account_passcode/gone").split()[2] == "expired"
     assert row(out, "prod/account_passcode/forever").split()[2] == "active"
     assert row(out, "prod/account_passcode/old~retiring-20260101").split()[2] == "retiring"
-    assert row(out, "prod/account_passcode/adopted").endswith("secret unknown")
+    assert row(out, "prod/account_passcode/adopted").endswith("secret unknown (adopted)")
     assert row(out, "prod/account_passcode/broken").endswith("tainted: secret sink failed")
     assert "secret unknown" not in row(out, "prod/user_passcode/alice@example.com")
     assert "passcode_mode user" in row(out, "prod/settings")
@@ -59,11 +63,12 @@ def test_show_says_plainly_when_the_secret_is_unknown_or_tainted(workspace: Work
     workspace.write(estate(workspace))
     adopted = workspace.run("state", "show", "prod/account_passcode/adopted")
     assert adopted.returncode == 0, adopted.stderr
-    assert "  remote_id:          pc-adopted" in adopted.stdout
-    assert '    name: "adopted"' in adopted.stdout
+    assert '  id: "pc-adopted"' in adopted.stdout
+    assert '  name: "adopted"' in adopted.stdout
+    assert '  origin: "adopted"' in adopted.stdout
     assert (
-        "secret unknown: this passcode was adopted (imported); "
-        "rotate it to get a secret into the sink"
+        "secret unknown: ctconfig did not create this passcode (it was adopted or imported); rotate it with "
+        "`ctconfig apply --replace prod/account_passcode/adopted` to get its secret into the sink"
     ) in adopted.stdout
     broken = workspace.run("state", "show", "prod/account_passcode/broken")
     assert "tainted: secret sink failed; the next plan replaces it" in broken.stdout
@@ -82,9 +87,7 @@ def test_rm_forgets_and_records_who_did_it(workspace: Workspace) -> None:
         "state", "rm", "prod/account_passcode/gone", "prod/settings", env={"GITHUB_ACTOR": "ci-bot"}
     )
     assert result.returncode == 0, result.stderr
-    assert (
-        "Removed 2 resource(s) from state (serial 2); the account was not touched." in result.stdout
-    )
+    assert "Removed 2 resource(s) from state (serial 2); the account was not touched." in result.stdout
     current = workspace.current()
     assert current.serial == 2
     assert "prod/account_passcode/gone" not in current.resources
@@ -106,13 +109,11 @@ def test_rm_of_an_unknown_address_writes_nothing(workspace: Workspace) -> None:
 
 def test_mv_renames_and_refuses_clashes(workspace: Workspace) -> None:
     workspace.write(estate(workspace))
-    moved = workspace.run(
-        "state", "mv", "prod/account_passcode/active", "production/account_passcode/active"
-    )
+    moved = workspace.run("state", "mv", "prod/account_passcode/active", "production/account_passcode/active")
     assert moved.returncode == 0, moved.stderr
     resources = workspace.current().resources
-    assert "production/account_passcode/active" in resources
-    assert "prod/account_passcode/active" not in resources
+    assert Address.parse("production/account_passcode/active") in resources
+    assert Address.parse("prod/account_passcode/active") not in resources
     clash = workspace.run("state", "mv", "prod/account_passcode/soon", "prod/account_passcode/gone")
     assert clash.returncode == 1 and "already in state" in clash.stderr
     kinds = workspace.run("state", "mv", "prod/account_passcode/soon", "prod/settings")
@@ -127,14 +128,12 @@ def test_pull_prints_the_canonical_document(workspace: Workspace) -> None:
     assert result.stdout == written.dumps()
 
 
-def test_push_refuses_to_lose_information_unless_forced(
-    workspace: Workspace, tmp_path: Path
-) -> None:
+def test_push_refuses_to_lose_information_unless_forced(workspace: Workspace, tmp_path: Path) -> None:
     first = workspace.write({"prod/settings": workspace.settings()})
     current = workspace.write(estate(workspace))
     candidates = {
         "other-lineage": (
-            State.new().with_resources(estate(workspace)).next_version().next_version(),
+            State.new().with_resources(by_address(estate(workspace))).next_version().next_version(),
             "lineage",
         ),
         "older": (first, "older than the state's 2"),
@@ -168,7 +167,7 @@ def test_push_refuses_to_lose_information_unless_forced(
 
 
 def test_push_from_stdin_into_an_empty_backend(workspace: Workspace) -> None:
-    document = State.new().with_resources(estate(workspace)).next_version()
+    document = State.new().with_resources(by_address(estate(workspace))).next_version()
     result = workspace.run("state", "push", "-", input=document.dumps())
     assert result.returncode == 0, result.stderr
     assert workspace.current() == document

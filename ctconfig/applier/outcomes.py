@@ -1,0 +1,60 @@
+"""What an apply did: one outcome per action, the passcodes it tainted, and why it stopped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ctconfig.domain import Address
+from ctconfig.plan import ActionKind
+from ctconfig.state.document import RecordType
+
+
+class Status(StrEnum):
+    """The outcome of one action."""
+
+    DONE = "done"
+    FAILED = "failed"
+    NOT_STARTED = "not started"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one action, and why in words (never a secret)."""
+
+    address: Address
+    action: ActionKind
+    status: Status
+    message: str = ""
+
+
+@dataclass
+class ApplyResult:
+    """The records after the apply, and what happened to each action."""
+
+    resources: dict[Address, RecordType]
+    outcomes: list[Outcome] = field(default_factory=list)
+    tainted: list[Address] = field(default_factory=list)
+    interrupted: bool = False
+    durability_error: str | None = None
+    """Set when the journal could not be written: the apply stopped starting anything new."""
+
+    @property
+    def failed(self) -> list[Outcome]:
+        """The actions that failed."""
+        return [o for o in self.outcomes if o.status is Status.FAILED]
+
+    @property
+    def not_started(self) -> list[Outcome]:
+        """The actions left for the next apply."""
+        return [o for o in self.outcomes if o.status is Status.NOT_STARTED]
+
+    @property
+    def done(self) -> list[Outcome]:
+        """The actions that reached their goal."""
+        return [o for o in self.outcomes if o.status is Status.DONE]
+
+    @property
+    def ok(self) -> bool:
+        """True when every action is done and nothing was tainted."""
+        return not self.failed and not self.not_started and not self.interrupted and not self.tainted

@@ -1,0 +1,141 @@
+"""The applier: executes a Plan against a provider, journalling every step, keeping going like Terraform.
+
+Accounts run concurrently; within an account, actions run phase by phase (the
+planner's safe order, `plan.PHASES`) with at most `parallelism` in flight. An
+action that fails stops only what depends on it — the later passcode-mode
+switch, deletes and revokes of the same account — and everything else
+finishes; the result lists what failed and why. Every task is awaited in one
+`asyncio.TaskGroup`, and every exception an action raises becomes its outcome:
+nothing escapes, nothing is left running.
+
+Two things stop everything new at once, letting what is in flight finish: a
+stop request (Ctrl-C, SIGTERM), and a journal that cannot be written (a
+change without a durable record is a change a crash would forget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+from ctconfig.applier.channels import open_channels
+from ctconfig.applier.creation import TaintedError
+from ctconfig.applier.outcomes import ApplyResult, Outcome, Status
+from ctconfig.applier.steps import Steps
+from ctconfig.domain import AccountTarget, Address
+from ctconfig.errors import CtconfigError
+from ctconfig.plan import PHASES, Action, ActionKind, Plan
+from ctconfig.providers.base import Provider
+from ctconfig.redaction import redact
+from ctconfig.sinks import SecretSink
+from ctconfig.state.document import State
+from ctconfig.state.journal import Journal
+from ctconfig.state.journal_store import JournalWriteError
+
+Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
+
+DEPENDENT_KINDS = frozenset({ActionKind.CONFIGURE, ActionKind.DELETE, ActionKind.REVOKE})
+"""What waits for the rest of its account: a mode switch needs its grants, and nothing is
+deleted or revoked while a change meant to replace it failed."""
+
+
+class Applier:
+    """Runs a plan's actions through a provider, a secret sink and a journal."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        sink: SecretSink,
+        targets: Mapping[str, AccountTarget],
+        *,
+        journal: Journal | None = None,
+        parallelism: int = 3,
+        protected: Iterable[Address] = (),
+        progress: Progress = lambda line: None,
+    ) -> None:
+        self.provider = provider
+        self.sink = sink
+        self.targets = targets
+        self.journal = journal
+        self.parallelism = max(1, parallelism)
+        self.protected = frozenset(protected)
+        self.progress = progress
+        self._stop = False
+        self._failed_accounts: set[str] = set()
+        self._result = ApplyResult(resources={})
+
+    def request_stop(self) -> None:
+        """Start nothing new; let in-flight operations finish (Ctrl-C)."""
+        if not self._stop:
+            self.progress("Stopping: letting operations in flight finish; nothing new will start.")
+        self._stop = True
+        self._result.interrupted = True
+
+    async def apply(self, plan: Plan, state: State) -> ApplyResult:
+        """Execute `plan` starting from `state`'s records; never raises for a failed action."""
+        records = dict(state.resources)
+        channels = open_channels(self.provider, self.journal, self.sink)
+        self._journal_writer = channels.journal
+        self._steps = Steps(channels, self.targets, records, self.protected)
+        by_account: dict[str, list[Action]] = {}
+        for action in plan.actions:
+            by_account.setdefault(action.address.account, []).append(action)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for actions in by_account.values():
+                    group.create_task(self._run_account(actions))
+        finally:
+            await channels.close()
+        if channels.journal.failure is not None:
+            self._result.durability_error = str(channels.journal.failure)
+        order = {a.address: i for i, a in enumerate(plan.actions)}
+        self._result.outcomes.sort(key=lambda o: order.get(o.address, 0))
+        self._result.resources = dict(sorted(records.items()))
+        return self._result
+
+    async def _run_account(self, actions: list[Action]) -> None:
+        slots = asyncio.Semaphore(self.parallelism)
+        alias = actions[0].address.account
+        for phase in sorted({PHASES[a.kind] for a in actions}):
+            failed_before = alias in self._failed_accounts
+            async with asyncio.TaskGroup() as group:
+                for action in (a for a in actions if PHASES[a.kind] == phase):
+                    group.create_task(self._run_one(action, slots, failed_before))
+
+    async def _run_one(self, action: Action, slots: asyncio.Semaphore, failed_before: bool) -> None:
+        async with slots:
+            if self._stop or self._journal_writer.failure is not None:
+                self._outcome(action, Status.NOT_STARTED, "the apply stopped before it started")
+                return
+            if failed_before and action.kind in DEPENDENT_KINDS:
+                self._outcome(action, Status.NOT_STARTED, "skipped: an earlier change in this account failed")
+                return
+            log.debug("%s: %s", action.address, action.kind.value)
+            try:
+                message = await self._steps.run(action)
+            except Exception as exc:  # every failure becomes this action's outcome
+                self._failed(action, exc)
+                return
+            self._outcome(action, Status.DONE, message)
+            self.progress(f"{action.address}: {message}")
+
+    def _failed(self, action: Action, exc: Exception) -> None:
+        self._failed_accounts.add(action.address.account)
+        if isinstance(exc, TaintedError):
+            self._result.tainted.append(exc.address)
+        if isinstance(exc, JournalWriteError):
+            self._stop = True
+        message = str(exc) if isinstance(exc, CtconfigError) else internal_error(exc)
+        self._outcome(action, Status.FAILED, message)
+        self.progress(f"{action.address}: {action.kind.value} failed: {message}")
+
+    def _outcome(self, action: Action, status: Status, message: str) -> None:
+        self._result.outcomes.append(Outcome(action.address, action.kind, status, message))
+
+
+def internal_error(exc: BaseException) -> str:
+    """A bug's one-line description: its type, and its words only when they cannot hold a secret."""
+    detail = redact(str(exc))[:200] if isinstance(exc, (ValueError, TypeError, KeyError)) else ""
+    return f"internal error ({type(exc).__name__}{': ' + detail if detail else ''}); rerun with --debug"

@@ -1,0 +1,177 @@
+"""One action, carried out: the provider calls it needs and the records it leaves.
+
+Each method returns what happened in words (never a secret) and records every
+change in the working copy of the state and, without waiting, in the journal.
+Creates and rotations go through `creation.create_once`, which makes each
+secret exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from ctconfig.applier.channels import Channels
+from ctconfig.applier.creation import TaintedError, create_once
+from ctconfig.domain import AccountTarget, Address, passcode_mode
+from ctconfig.errors import NotFoundError
+from ctconfig.plan import Action, ActionKind, GrantAction, PasscodeAction, Rotation, SettingsAction
+from ctconfig.state.document import (
+    AccountPasscodeRecord,
+    Origin,
+    RecordType,
+    SettingsRecord,
+    UserPasscodeRecord,
+)
+from ctconfig.state.journal import Intent, Recorded
+
+
+class Steps:
+    """Carries out actions against one provider, keeping `records` (the working state) current."""
+
+    def __init__(
+        self,
+        channels: Channels,
+        targets: Mapping[str, AccountTarget],
+        records: dict[Address, RecordType],
+        protected: frozenset[Address],
+    ) -> None:
+        self.ch = channels
+        self.targets = targets
+        self.records = records
+        self.protected = protected
+
+    async def run(self, action: Action) -> str:
+        """Carry out `action`; returns the outcome in words, raises when it fails."""
+        target = self.targets[action.address.account]
+        if isinstance(action, PasscodeAction):
+            return await self._passcode(action, target)
+        if isinstance(action, GrantAction):
+            return await self._grant(action, target)
+        return await self._settings(action, target)
+
+    # ---- bookkeeping -------------------------------------------------------------------------
+
+    def record(self, address: Address, record: RecordType | None) -> None:
+        """Update the working state and journal the change (durable with the next batch)."""
+        if record is None:
+            self.records.pop(address, None)
+        else:
+            self.records[address] = record
+        self.ch.journal.submit_nowait(Recorded(address, record))
+
+    async def record_durably(self, address: Address, record: RecordType | None) -> None:
+        """Like `record`, but wait until it is on disk (before a step that depends on it)."""
+        if record is None:
+            self.records.pop(address, None)
+        else:
+            self.records[address] = record
+        await self.ch.journal.submit(Recorded(address, record))
+
+    # ---- account passcodes --------------------------------------------------------------------
+
+    async def _passcode(self, action: PasscodeAction, target: AccountTarget) -> str:
+        if action.kind is ActionKind.CREATE:
+            return await self._create(action.address, target, action)
+        if action.kind is ActionKind.UPDATE:
+            return await self._update(action, target)
+        if action.kind is ActionKind.DELETE:
+            await _gone_is_fine(self.ch.provider.delete_passcode(target, action.remote_id or ""))
+            self.record(action.address, None)
+            return "deleted"
+        assert action.rotation is not None, "a passcode replacement always carries its rotation"
+        return await self._rotate(action, target, action.rotation)
+
+    async def _create(self, address: Address, target: AccountTarget, action: PasscodeAction) -> str:
+        assert action.after is not None
+        intent = Intent.new(
+            address,
+            target.account_id,
+            action.after.name,
+            action.after.expires_in,
+            prevent_destroy=address in self.protected,
+        )
+        try:
+            created = await create_once(self.ch, target, intent)
+        except TaintedError as exc:
+            self.records[address] = exc.record  # the passcode exists: state must say it is tainted
+            raise
+        self.records[address] = created.record
+        return f"created; secret sent to {created.where}"
+
+    async def _update(self, action: PasscodeAction, target: AccountTarget) -> str:
+        assert action.after is not None
+        old = self.records.get(action.moved_from or action.address)
+        passcode = await self.ch.provider.update_passcode(
+            target, action.remote_id or "", name=action.after.name, expires_in_days=action.after.expires_in
+        )
+        if isinstance(old, AccountPasscodeRecord):
+            fresh = replace(old.seen_as(passcode), prevent_destroy=action.address in self.protected)
+        else:
+            fresh = AccountPasscodeRecord.observed(
+                target.account_id,
+                passcode,
+                origin=Origin.ADOPTED,
+                prevent_destroy=action.address in self.protected,
+            )
+        if action.moved_from:
+            self.record(action.moved_from, None)
+        self.record(action.address, fresh)
+        return "updated"
+
+    async def _rotate(self, action: PasscodeAction, target: AccountTarget, rotation: Rotation) -> str:
+        """Rename the old passcode aside (durably), create the new one, retire the old one."""
+        assert action.before is not None
+        old = self.records.get(action.address)
+        renamed = await self.ch.provider.update_passcode(
+            target, action.remote_id or "", name=rotation.aside_name, expires_in_days=action.before.expires_in
+        )
+        aside = Address.account_passcode(action.address.account, renamed.name)
+        await self.record_durably(action.address, None)
+        if isinstance(old, AccountPasscodeRecord):
+            # Recorded before the create: a run killed now leaves the old one due for deletion, not lost.
+            retire_after = rotation.retire_after or datetime.now(UTC).replace(microsecond=0)
+            retiring = replace(old.seen_as(renamed), retire_after=retire_after, prevent_destroy=False)
+            await self.record_durably(aside, retiring)
+        message = await self._create(action.address, target, action)
+        if rotation.retire_after is None:
+            await _gone_is_fine(self.ch.provider.delete_passcode(target, renamed.id))
+            self.record(aside, None)
+            return message.replace("created", "replaced", 1) + "; the old one is deleted"
+        return message.replace("created", "replaced", 1)
+
+    # ---- user passcodes and settings -------------------------------------------------------------
+
+    async def _grant(self, action: GrantAction, target: AccountTarget) -> str:
+        provider = self.ch.provider
+        if action.kind is ActionKind.REVOKE or action.kind is ActionKind.REPLACE:
+            await _gone_is_fine(provider.revoke_user_passcode(target, action.email))
+            self.record(action.address, None)
+            if action.kind is ActionKind.REVOKE:
+                return "revoked"
+        if action.kind is ActionKind.RESET:
+            grant = await provider.reset_user_passcode(target, action.email)
+        else:
+            assert action.after is not None
+            grant = await provider.grant_user_passcode(target, action.email, action.after.validity)
+        record = UserPasscodeRecord.observed(
+            target.account_id, grant, origin=Origin.CREATED, prevent_destroy=action.address in self.protected
+        )
+        self.record(action.address, record)
+        return {ActionKind.RESET: "reset", ActionKind.REPLACE: "revoked and granted again"}.get(
+            action.kind, "granted"
+        )
+
+    async def _settings(self, action: SettingsAction, target: AccountTarget) -> str:
+        mode = action.after.passcode_mode
+        await self.ch.provider.set_passcode_mode(target, mode)
+        self.record(action.address, SettingsRecord(target.account_id, passcode_mode(mode)))
+        return f"passcode mode set to {mode}"
+
+
+async def _gone_is_fine(call: Awaitable[None]) -> None:
+    """Deleting or revoking something already gone is success: the goal is reached."""
+    with contextlib.suppress(NotFoundError):
+        await call

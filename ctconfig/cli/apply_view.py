@@ -1,0 +1,139 @@
+"""How `apply` talks to a person at a terminal: the plan, the question, progress, and the ending.
+
+The service layer decides; this module shows. `render_report` turns the
+service's report into the lines Terraform users expect and the exit code:
+0 done, 1 failed or tainted, 130 stopped by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import click
+
+from ctconfig.applier import ApplyResult
+from ctconfig.cli.base import EXIT_INTERRUPTED
+from ctconfig.errors import CtconfigError
+from ctconfig.plan import Plan
+from ctconfig.render.escape import terminal_safe
+from ctconfig.render.operations import dry_run_lines
+from ctconfig.render.plan_text import UNKNOWN_SECRETS_TITLE
+from ctconfig.service.applying import ApplyKind, ApplyReport
+from ctconfig.service.audit import outcome_summary
+
+
+class TerminalUi:
+    """`ApplyUi` for a terminal: plan and progress on stdout, notes on stderr, `yes` from stdin."""
+
+    def __init__(self, render: Callable[[Plan], str]) -> None:
+        self.render = render
+
+    def show_plan(self, plan: Plan) -> None:
+        click.echo(self.render(plan), nl=False)
+
+    def confirm(self, plan: Plan) -> bool:
+        if not sys.stdin.isatty():
+            raise CtconfigError(
+                "apply needs confirmation but there is no terminal to ask on; "
+                "review the plan and pass --auto-approve"
+            )
+        answer = click.prompt(
+            "Do you want to perform these actions? Only 'yes' will be accepted",
+            default="",
+            show_default=False,
+        )
+        return bool(answer.strip() == "yes")
+
+    def progress(self, line: str) -> None:
+        print(terminal_safe(line))  # no flush per line: 10,000 lines must not cost seconds
+
+    def note(self, line: str) -> None:
+        click.echo(terminal_safe(line), err=True)
+
+
+def render_report(report: ApplyReport) -> int:
+    """Print how the apply ended; returns the exit code."""
+    code = _ending(report)
+    _unknown_secrets(report.plan)
+    return code
+
+
+def _unknown_secrets(plan: Plan) -> None:
+    """Passcodes ctconfig did not create, under their own heading, with the command that rotates them."""
+    if not plan.unknown_secrets:
+        return
+    click.echo(f"\n{UNKNOWN_SECRETS_TITLE}")
+    for address in plan.unknown_secrets:
+        click.echo(f"  {terminal_safe(str(address))}: rotate it with `ctconfig apply --replace {address}`")
+
+
+def _ending(report: ApplyReport) -> int:
+    if report.kind is ApplyKind.DRY_RUN:
+        click.echo("\nDry run: these operations would run, in this order (nothing is changed):")
+        for line in dry_run_lines(report.plan):
+            click.echo(line)
+        return 0
+    if report.kind is ApplyKind.NOTHING:
+        click.echo("Nothing to apply; state is up to date.")
+        return 0
+    if report.kind is ApplyKind.REFRESHED:
+        click.echo(f"State updated to match the accounts (serial {report.serial}); no account was changed.")
+        return 0
+    assert report.result is not None
+    if report.traffic:
+        click.echo(f"HTTP: {report.traffic}", err=True)
+    return _applied(report, report.result)
+
+
+def _applied(report: ApplyReport, result: ApplyResult) -> int:
+    if report.save_error is None:
+        click.echo(f"\nState saved to {report.where} (serial {report.serial}).")
+    for address in result.tainted:
+        click.echo(f"TAINTED: {terminal_safe(str(address))}: the next plan replaces it.", err=True)
+    if result.durability_error:
+        _durability(report, result)
+    if report.save_error is not None:
+        _unsaved(report, result)
+    if result.failed or result.not_started or result.interrupted or report.save_error:
+        _incomplete(result)
+        return EXIT_INTERRUPTED if result.interrupted and not result.failed else 1
+    if result.tainted:
+        return 1
+    click.echo(f"Apply complete: {outcome_summary(result.outcomes)}.")
+    return 0
+
+
+def _incomplete(result: ApplyResult) -> None:
+    done, failed, skipped = result.done, result.failed, result.not_started
+    click.echo(
+        f"Apply incomplete: {len(done)} done, {len(failed)} failed, {len(skipped)} not started.", err=True
+    )
+    for o in failed:
+        click.echo(
+            f"  failed: {terminal_safe(str(o.address))} ({o.action.value}): {terminal_safe(o.message)}",
+            err=True,
+        )
+    for o in skipped:
+        why = f": {o.message}" if o.message else ""
+        click.echo(f"  not started: {terminal_safe(str(o.address))} ({o.action.value}){why}", err=True)
+    click.echo("Run `ctconfig apply` again to finish; it continues from what was recorded.", err=True)
+
+
+def _durability(report: ApplyReport, result: ApplyResult) -> None:
+    click.echo(
+        f"Error: {result.durability_error}. The apply started nothing new after that: "
+        f"{len(result.done)} change(s) were made. Free the space or fix the permissions of "
+        f"{report.journal_where}, then run `ctconfig apply` again.",
+        err=True,
+    )
+
+
+def _unsaved(report: ApplyReport, result: ApplyResult) -> None:
+    click.echo(
+        f"Error: cannot write state {report.where}: {report.save_error}. {len(result.done)} change(s) were "
+        f"made in the accounts but are not in state; what was recorded waits in the journal "
+        f"{report.journal_where}, and the next `ctconfig apply` replays it (anything else is re-found by "
+        f"name). Make {report.where} writable, then run `ctconfig apply` again.",
+        err=True,
+    )

@@ -1,0 +1,217 @@
+"""Apply: plan under the lock, check it is the reviewed one, ask, execute, save state and its audit.
+
+The sequence Terraform users expect, in one function the CLI and the tests
+(and the dashboard provider's guided session) all call: recover and refresh,
+refuse a stale saved plan or a changed digest, show the plan, refuse errors,
+unsettled intents and mass deletes, ask for `yes` (unless approved), run the
+applier with its journal, and write one new state version with the audit
+record. If the state cannot be written, the report says so with everything a
+person needs to recover; the journal then keeps what was done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Protocol
+
+from ctconfig.applier import Applier, ApplyResult
+from ctconfig.errors import CtconfigError
+from ctconfig.plan import Plan, PlanError, check_fresh
+from ctconfig.providers.base import Provider
+from ctconfig.service.audit import audit_record, outcome_entries, outcome_summary
+from ctconfig.service.planning import PlanRequest, Prepared, prepare
+from ctconfig.service.workspace import Workspace
+from ctconfig.sinks import SecretSink
+
+
+class ApplyUi(Protocol):
+    """What apply needs from whoever runs it: a place to show things, and someone to ask."""
+
+    def show_plan(self, plan: Plan) -> None:
+        """Show the plan that is about to be applied."""
+        ...
+
+    def confirm(self, plan: Plan) -> bool:
+        """Ask for approval; False cancels."""
+        ...
+
+    def progress(self, line: str) -> None:
+        """One finished (or failed) operation."""
+        ...
+
+    def note(self, line: str) -> None:
+        """Something worth knowing that is not the plan (recovery, refreshing)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """How to apply: the plan request (or a saved plan), the approvals, and how hard to push."""
+
+    plan: PlanRequest
+    saved: Plan | None = None
+    expected_digest: str | None = None
+    auto_approve: bool = False
+    dry_run: bool = False
+    parallelism: int = 3
+    allow_mass_delete: bool = False
+    lock: bool = True
+    lock_timeout: float = 0.0
+
+
+class ApplyKind(StrEnum):
+    """What an apply ended up doing."""
+
+    APPLIED = "applied"
+    DRY_RUN = "dry run"
+    NOTHING = "nothing to do"
+    REFRESHED = "state refreshed"
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """What apply did, for the CLI to render and turn into an exit code."""
+
+    kind: ApplyKind
+    plan: Plan
+    result: ApplyResult | None = None
+    serial: int | None = None
+    where: str = ""
+    save_error: str | None = None
+    journal_where: str = ""
+    traffic: str = ""
+
+
+def apply(ws: Workspace, request: ApplyRequest, ui: ApplyUi) -> ApplyReport:
+    """`ctconfig apply`: everything between reading state and writing the next version."""
+    if request.saved is not None:
+        request = replace(request, plan=replace(request.plan, scope=request.saved.scope))
+    provider, sink = ws.provider(), ws.sink()
+    with ws.locked("apply", request.lock_timeout, request.lock and not request.dry_run):
+        return asyncio.run(_apply(ws, request, ui, provider, sink))
+
+
+async def _apply(
+    ws: Workspace, request: ApplyRequest, ui: ApplyUi, provider: Provider, sink: SecretSink
+) -> ApplyReport:
+    try:
+        may_write = request.lock and not request.dry_run
+        prepared = await prepare(ws, provider, sink, request.plan, may_write=may_write, say=ui.note)
+        plan = prepared.plan
+        _check_reviewed(ws, request, prepared)
+        ui.show_plan(plan)
+        _check_applicable(request, prepared)
+        if request.dry_run:
+            return ApplyReport(ApplyKind.DRY_RUN, plan)
+        if request.plan.scope.refresh_only or not plan.has_changes:
+            return _save_refresh(ws, prepared)
+        if not request.auto_approve and request.saved is None and not ui.confirm(plan):
+            raise CtconfigError("apply cancelled; nothing was changed")
+        return await _execute(ws, request, ui, prepared, provider, sink)
+    finally:
+        await provider.aclose()
+
+
+def _check_reviewed(ws: Workspace, request: ApplyRequest, prepared: Prepared) -> None:
+    """A saved plan must be fresh, and the new plan must be the reviewed one (its digest)."""
+    stamp = prepared.plan.stamp
+    if request.saved is not None:
+        check_fresh(request.saved, stamp.lineage, stamp.serial, ws.loaded.digest)
+    expected = request.saved.digest if request.saved is not None else request.expected_digest
+    if expected and prepared.plan.digest != expected:
+        raise PlanError(
+            f"the plan changed since it was reviewed (reviewed {expected[:19]}…, "
+            f"now {prepared.plan.digest[:19]}…): the config, the state or the accounts moved. "
+            "Re-run `ctconfig plan` and review it again."
+        )
+
+
+def _check_applicable(request: ApplyRequest, prepared: Prepared) -> None:
+    plan = prepared.plan
+    if plan.errors:
+        raise PlanError(f"the plan has {len(plan.errors)} error(s); nothing was applied")
+    if prepared.pending and not request.dry_run:
+        raise PlanError(
+            "an interrupted apply left passcodes whose creation could not be checked now "
+            "(see the warning above); nothing was applied. Run `ctconfig apply` again once the "
+            "accounts can be reached."
+        )
+    if plan.mass_deletes and not request.allow_mass_delete:
+        raise PlanError(
+            "refusing a mass delete: "
+            + "; ".join(m.message() for m in plan.mass_deletes)
+            + ". Re-run with --allow-mass-delete if this is intended."
+        )
+
+
+def _save_refresh(ws: Workspace, prepared: Prepared) -> ApplyReport:
+    plan = prepared.plan
+    if plan.state_updates == 0 and prepared.token is not None:
+        return ApplyReport(ApplyKind.NOTHING, plan, where=ws.backend.describe())
+    summary = f"refresh: {plan.state_updates} record(s) updated"
+    written, _ = ws.save_state(prepared.refreshed, prepared.token, audit_record("refresh", summary))
+    return ApplyReport(ApplyKind.REFRESHED, plan, serial=written.serial, where=ws.backend.describe())
+
+
+async def _execute(
+    ws: Workspace,
+    request: ApplyRequest,
+    ui: ApplyUi,
+    prepared: Prepared,
+    provider: Provider,
+    sink: SecretSink,
+) -> ApplyReport:
+    plan = prepared.plan
+    journal = ws.journal()
+    journal.begin(prepared.refreshed.lineage, prepared.refreshed.serial)
+    applier = Applier(
+        provider,
+        sink,
+        ws.targets(),
+        journal=journal,
+        parallelism=request.parallelism,
+        protected=ws.protected(),
+        progress=ui.progress,
+    )
+    with _stop_on_signals(applier):
+        result = await applier.apply(plan, prepared.refreshed)
+    stats = getattr(provider, "stats", None)
+    traffic = stats.summary() if stats is not None else ""
+    summary = outcome_summary(result.outcomes)
+    audit = audit_record("apply", summary, plan_digest=plan.digest, actions=outcome_entries(result.outcomes))
+    report = ApplyReport(
+        ApplyKind.APPLIED,
+        plan,
+        result,
+        where=ws.backend.describe(),
+        journal_where=journal.describe(),
+        traffic=traffic,
+    )
+    try:
+        written, _ = ws.save_state(prepared.refreshed.with_resources(result.resources), prepared.token, audit)
+    except (CtconfigError, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return replace(report, save_error=reason)
+    journal.clear()
+    return replace(report, serial=written.serial)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(applier: Applier) -> Iterator[None]:
+    """Ctrl-C and SIGTERM ask the applier to stop starting things; in-flight work finishes."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, applier.request_stop)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

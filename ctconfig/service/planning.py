@@ -1,0 +1,182 @@
+"""Plan: recover an interrupted apply, read the accounts, refresh state, diff — under the state lock.
+
+This is DESIGN.md's data flow as one sequence of calls: the backend's state
+(with the journal folded in), every account read concurrently, the pure
+planner's refresh, secrets given back to adopted passcodes, the pure
+planner's diff, and the stamp that lets a saved plan be refused when stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from ctconfig.domain import AccountSnapshot, AccountTarget, Address
+from ctconfig.errors import CtconfigError
+from ctconfig.plan import Note, Plan, PlanScope, PlanStamp
+from ctconfig.planner import PlanOptions, Refresh, diff, refresh_state
+from ctconfig.providers.base import CredentialStatus, Provider
+from ctconfig.redaction import remember_secret
+from ctconfig.service.recovery import Recovered, pending_words, recover
+from ctconfig.service.workspace import Workspace
+from ctconfig.sinks import SecretRef, SecretSink, SinkError
+from ctconfig.state.document import AccountPasscodeRecord, Origin, State
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What to plan: the scope, whether to read the accounts, and the clock."""
+
+    scope: PlanScope = field(default_factory=PlanScope)
+    refresh: bool = True
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A plan, the refreshed state it was made from (what apply starts from), and its write token."""
+
+    plan: Plan
+    refreshed: State
+    token: str | None
+    pending: int = 0
+    """Intents of an interrupted apply still unsettled: apply refuses while there are any."""
+
+
+async def prepare(
+    ws: Workspace,
+    provider: Provider,
+    sink: SecretSink,
+    request: PlanRequest,
+    *,
+    may_write: bool,
+    say: Callable[[str], None] = lambda line: None,
+) -> Prepared:
+    """Recover, refresh and plan. Call it while holding the state lock when `may_write`."""
+    recovered = await recover(ws, provider if request.refresh else None, sink, may_write=may_write)
+    for note in recovered.notes:
+        say(note)
+    observed: dict[str, AccountSnapshot | None] = {}
+    if request.refresh:
+        say(f"Refreshing {len(ws.config.accounts)} account(s)...")
+        observed = await observe(provider, ws.targets(), sorted(ws.config.accounts))
+    refresh = refresh_state(ws.config, recovered.state, observed)
+    if request.refresh:
+        refresh = await reclaim_secrets(refresh, provider, sink, ws.targets())
+    plan = diff(ws.config, refresh, observed, PlanOptions(request.now, request.scope))
+    plan = _with_pending(plan, recovered)
+    lineage = recovered.state.lineage if recovered.token is not None else ""
+    stamp = PlanStamp(lineage, recovered.state.serial, ws.loaded.digest, request.now)
+    return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending))
+
+
+async def observe(
+    provider: Provider, targets: Mapping[str, AccountTarget], aliases: list[str]
+) -> dict[str, AccountSnapshot | None]:
+    """Read the accounts concurrently; the first failure is raised as one clear message."""
+    results = await asyncio.gather(
+        *(provider.read_account(targets[a]) for a in aliases), return_exceptions=True
+    )
+    observed: dict[str, AccountSnapshot | None] = {}
+    for alias, result in zip(aliases, results, strict=True):
+        if isinstance(result, CtconfigError):
+            raise result
+        if isinstance(result, BaseException):
+            raise CtconfigError(f"reading account '{alias}' failed: {type(result).__name__}") from result
+        observed[alias] = result
+        log.debug("read %s: %d passcodes, %d users", alias, len(result.passcodes), len(result.users))
+    return observed
+
+
+async def reclaim_secrets(
+    refresh: Refresh, provider: Provider, sink: SecretSink, targets: Mapping[str, AccountTarget]
+) -> Refresh:
+    """Give an adopted passcode its fingerprint back when the sink holds a secret that authenticates.
+
+    Only a secret in the passcode's own slot, live for its account and not the
+    fingerprint of another managed passcode (a rotated-out predecessor) counts.
+    """
+    if not getattr(sink, "can_read_back", True):
+        return refresh
+    records = dict(refresh.state.resources)
+    known = {r.secret_fingerprint for r in records.values() if isinstance(r, AccountPasscodeRecord)}
+    reclaimed = 0
+    for address, record in sorted(records.items()):
+        if not _reclaimable(record) or address.account not in targets:
+            continue
+        assert isinstance(record, AccountPasscodeRecord)
+        fingerprint = await _live_secret(address, record, provider, sink, targets[address.account])
+        if fingerprint is not None and fingerprint not in known:
+            records[address] = replace(record, secret_fingerprint=fingerprint)
+            known.add(fingerprint)
+            reclaimed += 1
+    if not reclaimed:
+        return refresh
+    return replace(
+        refresh, state=refresh.state.with_resources(records), state_updates=refresh.state_updates + reclaimed
+    )
+
+
+def _reclaimable(record: object) -> bool:
+    return (
+        isinstance(record, AccountPasscodeRecord)
+        and record.origin is not Origin.CREATED
+        and record.secret_fingerprint is None
+        and record.retire_after is None
+    )
+
+
+async def _live_secret(
+    address: Address,
+    record: AccountPasscodeRecord,
+    provider: Provider,
+    sink: SecretSink,
+    target: AccountTarget,
+) -> str | None:
+    try:
+        secret = sink.read(SecretRef(address, record.account_id))
+        if secret is None:
+            return None
+        remember_secret(secret.reveal())
+        check = await provider.check_credential(target, secret)
+    except (SinkError, CtconfigError) as exc:
+        log.debug("%s: could not check the sink's secret: %s", address, exc)
+        return None
+    return secret.fingerprint() if check.status is CredentialStatus.VALID else None
+
+
+def _with_pending(plan: Plan, recovered: Recovered) -> Plan:
+    if not recovered.pending:
+        return plan
+    note = Note(
+        "journal",
+        f"{pending_words(recovered.pending)} could not be settled now; "
+        "`ctconfig apply` refuses to start until they are (they need the accounts to be reachable)",
+    )
+    return replace(plan, warnings=(*plan.warnings, note))
+
+
+def make_plan(
+    ws: Workspace,
+    request: PlanRequest,
+    *,
+    lock: bool = True,
+    lock_timeout: float = 0.0,
+    say: Callable[[str], None] = lambda line: None,
+) -> Prepared:
+    """`ctconfig plan`: recover, refresh and plan while holding the lock (unless `lock` is False)."""
+    provider, sink = ws.provider(), ws.sink()
+
+    async def run() -> Prepared:
+        try:
+            return await prepare(ws, provider, sink, request, may_write=lock, say=say)
+        finally:
+            await provider.aclose()
+
+    with ws.locked("plan", lock_timeout, lock):
+        return asyncio.run(run())
