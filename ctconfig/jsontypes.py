@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, ValidationError, WithJsonSchema
 
 from ctconfig.domain import FOREVER, INFINITE
 
@@ -78,3 +78,18 @@ Timestamp = Annotated[
 
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 """Any free text in a document: bounded."""
+
+
+def describe_validation(exc: ValidationError, limit: int = 3) -> str:
+    """`resources.prod/settings.passcode_mode: expected 'account' or 'user'` — the first problems."""
+    parts = []
+    for error in exc.errors(include_url=False)[:limit]:
+        where = ".".join(str(p) for p in error["loc"] if p not in _UNION_TAGS)
+        parts.append(f"{where or 'document'}: {error['msg']}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f"; and {more} more problem(s)" if more > 0 else "")
+
+
+_UNION_TAGS = frozenset(
+    {"account_passcode", "user_passcode", "settings", "begin", "intent", "record", "closed"}
+)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+import orjson
+from pydantic import Field, TypeAdapter
 
 from ctconfig.domain import Address, PasscodeMode
 from ctconfig.errors import CtconfigError
@@ -185,10 +186,21 @@ def is_destructive(action: Action) -> bool:
     return action.kind in DESTRUCTIVE or replace_order(action) is ReplaceOrder.DELETE_BEFORE_CREATE
 
 
+_SETTINGS: TypeAdapter[Settings | None] = TypeAdapter(Settings | None)
+
+
+def settings_json(settings: Settings | None) -> Any:
+    """A settings object as JSON (`90d`, `forever`), or None."""
+    return _SETTINGS.dump_python(settings, mode="json")
+
+
+def canonical_json(data: Any) -> bytes:
+    """Sorted, compact JSON: the bytes digests are taken of."""
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
 def digest_material(action: Action) -> dict[str, object]:
     """What an action's digest covers: never times, wording or the dated aside name."""
-    from ctconfig.planfile import settings_json
-
     order = replace_order(action)
     moved = action.moved_from if isinstance(action, PasscodeAction) else None
     return {
@@ -289,8 +301,6 @@ class Plan:
     @property
     def digest(self) -> str:
         """`sha256:` of what would be done; stable across runs and wording."""
-        from ctconfig.planfile import canonical_json
-
         material = canonical_json([digest_material(a) for a in self.actions])
         return "sha256:" + hashlib.sha256(material).hexdigest()
 

@@ -17,14 +17,14 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from ctconfig import __version__
-from ctconfig.plan import Action, Plan, PlanError, Settings, replace_order
+from ctconfig.jsontypes import describe_validation
+from ctconfig.plan import Action, Plan, PlanError, replace_order, settings_json
 
 PLAN_FORMAT_VERSION = 2
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 _COMPUTED = ("format_version", "ctconfig_version", "digest", "summary", "resource_changes")
 
 _PLAN: TypeAdapter[Plan] = TypeAdapter(Plan)
-_SETTINGS: TypeAdapter[Settings | None] = TypeAdapter(Settings | None)
 
 # Terraform's `change.actions` vocabulary, so existing policy tools can read our JSON.
 TERRAFORM_ACTIONS = {
@@ -36,16 +36,6 @@ TERRAFORM_ACTIONS = {
     "delete": ["delete"],
     "revoke": ["delete"],
 }
-
-
-def canonical_json(data: Any) -> bytes:
-    """Sorted, compact JSON: the bytes digests are taken of."""
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-
-
-def settings_json(settings: Settings | None) -> Any:
-    """A settings object as JSON (`90d`, `forever`), or None."""
-    return _SETTINGS.dump_python(settings, mode="json")
 
 
 def terraform_actions(action: Action) -> list[str]:
@@ -124,8 +114,6 @@ def plan_from_document(data: Any, source: str) -> Plan:
     try:
         plan = _PLAN.validate_python(fields)
     except ValidationError as exc:
-        from ctconfig.state.document import describe_validation
-
         raise PlanError(f"{source} is malformed: {describe_validation(exc)}") from None
     if data.get("digest") != plan.digest:
         raise PlanError(f"{source} was edited after it was saved (digest mismatch)")

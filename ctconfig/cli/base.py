@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ import click
 from ctconfig import __version__
 from ctconfig.config.errors import ConfigError
 from ctconfig.errors import CtconfigError
+from ctconfig.redaction import redact
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -89,17 +89,7 @@ def run_cli(argv: list[str]) -> int:
     try:
         # Without standalone mode click returns (not raises) the code of `ctx.exit(code)`.
         result = cli.main(args=argv, prog_name="ctconfig", standalone_mode=False)
-    except CtconfigError as exc:
-        if debug:
-            traceback.print_exc()
-        message = str(exc)
-        located = isinstance(exc, ConfigError)  # `file:line:col: message` lines stand on their own
-        click.echo(message if located or message.startswith("Error") else f"Error: {message}", err=True)
-        return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("Interrupted.", err=True)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
     except click.exceptions.Exit as exc:
@@ -107,21 +97,27 @@ def run_cli(argv: list[str]) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except OSError as exc:
-        if debug:
-            traceback.print_exc()
+    except Exception as exc:
+        return _report_error(exc, debug)
+    return result if isinstance(result, int) else 0
+
+
+def _report_error(exc: Exception, debug: bool) -> int:
+    """One line for an error a user can cause; a bug says so, with the traceback only under --debug."""
+    if debug:  # the traceback, with every known secret and passcode header redacted
+        click.echo(redact("".join(traceback.format_exception(exc))).rstrip(), err=True)
+    if isinstance(exc, CtconfigError):
+        message = redact(str(exc))
+        located = isinstance(exc, ConfigError)  # `file:line:col: message` lines stand on their own
+        click.echo(message if located or message.startswith("Error") else f"Error: {message}", err=True)
+        return exc.exit_code
+    if isinstance(exc, OSError):
         click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
         return EXIT_ERROR
-    except Exception:  # a bug: say so plainly, traceback only with --debug
-        if debug:
-            traceback.print_exc()
-        else:
-            exc_type, exc_value = sys.exc_info()[:2]
-            name = exc_type.__name__ if exc_type else "error"
-            click.echo(
-                f"Error: internal error ({name}); rerun with --debug for details and report it.",
-                err=True,
-            )
-            logging.getLogger("ctconfig").debug("internal error", exc_info=exc_value)
-        return EXIT_ERROR
-    return result if isinstance(result, int) else 0
+    if not debug:
+        click.echo(
+            f"Error: internal error ({type(exc).__name__}); rerun with --debug for details and report it.",
+            err=True,
+        )
+        logging.getLogger("ctconfig").debug("internal error", exc_info=exc)
+    return EXIT_ERROR

@@ -1,16 +1,4 @@
-"""YAML → validated `Config`: models, loader with file:line:col problems, env interpolation."""
-
-from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
-from ctconfig.config.loader import LoadedConfig, discover_config, load_config, load_from_cli
-from ctconfig.config.spec import Config
-
-__all__ = [
-    "Config",
-    "ConfigError",
-    "ConfigNotFoundError",
-    "LoadedConfig",
-    "Problem",
-    "discover_config",
-    "load_config",
-    "load_from_cli",
-]
+"""YAML → validated `Config`: the spec (`spec`), the loader with file:line:col problems
+(`loader`), env interpolation, formatting and the schema. Import the module you need:
+nothing is imported here, so the planner can use `spec` without loading a YAML parser.
+"""

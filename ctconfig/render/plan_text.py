@@ -17,8 +17,8 @@ from ctconfig.plan import (
     Settings,
     is_destructive,
     replace_order,
+    settings_json,
 )
-from ctconfig.planfile import settings_json
 from ctconfig.render.escape import terminal_safe
 
 SYMBOLS = {

@@ -23,9 +23,9 @@ import orjson
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 
 from ctconfig import __version__
-from ctconfig.domain import Address, ObservedGrant, ObservedPasscode, PasscodeMode, ResourceKind
+from ctconfig.domain import Address, ObservedGrant, ObservedPasscode, PasscodeMode
 from ctconfig.errors import CtconfigError
-from ctconfig.jsontypes import ExpiryDays, Text, Timestamp, ValidityDays
+from ctconfig.jsontypes import ExpiryDays, Text, Timestamp, ValidityDays, describe_validation
 
 FORMAT_VERSION: Literal[2] = 2
 MAX_RESOURCES = 100_000
@@ -208,8 +208,12 @@ class State:
 
         if not isinstance(data, dict):
             raise StateError(f"{source}: not a JSON object")
+        data = upgrade(data, source)
+        missing = [key for key in ("lineage", "serial", "resources") if key not in data]
+        if missing:
+            raise StateError(f"{source}: {missing[0]}: Field required")
         try:
-            state = _STATE.validate_python(upgrade(data, source))
+            state = _STATE.validate_python(data)
         except ValidationError as exc:
             raise StateError(f"{source}: {describe_validation(exc)}") from None
         for address, record in state.resources.items():
@@ -248,16 +252,3 @@ def state_json_schema() -> dict[str, Any]:
 def dumps_json(data: Any) -> str:
     """Readable, diffable JSON: sorted keys, two-space indent, UTF-8, trailing newline."""
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
-
-
-def describe_validation(exc: ValidationError, limit: int = 3) -> str:
-    """`resources.prod/settings.passcode_mode: expected 'account' or 'user'` — the first problems."""
-    parts = []
-    for error in exc.errors(include_url=False)[:limit]:
-        where = ".".join(str(p) for p in error["loc"] if p not in _UNION_TAGS)
-        parts.append(f"{where or 'document'}: {error['msg']}")
-    more = exc.error_count() - limit
-    return "; ".join(parts) + (f"; and {more} more problem(s)" if more > 0 else "")
-
-
-_UNION_TAGS = frozenset(kind.value for kind in ResourceKind)

@@ -25,8 +25,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from ctconfig.domain import Address
-from ctconfig.jsontypes import ExpiryDays, Text, Timestamp
-from ctconfig.state.document import Record, RecordType, State, StateError, describe_validation
+from ctconfig.jsontypes import ExpiryDays, Text, Timestamp, describe_validation
+from ctconfig.state.document import Record, RecordType, State, StateError
 from ctconfig.state.journal_store import JournalStore
 
 JOURNAL_FORMAT: Literal[2] = 2

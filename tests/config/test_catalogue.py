@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ctconfig.config import ConfigError, load_config
+from ctconfig.config.errors import ConfigError
+from ctconfig.config.loader import load_config
 from tests.config.catalogue import CATALOGUE
 
 DIRECTORY_CATALOGUE: dict[str, tuple[dict[str, str], list[str]]] = {

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from ctconfig.config import ConfigError, LoadedConfig, load_config
+from ctconfig.config.errors import ConfigError
+from ctconfig.config.loader import LoadedConfig, load_config
 
 VALID = """\
 version: 1

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ctconfig.config import ConfigError, ConfigNotFoundError, discover_config, load_config
+from ctconfig.config.errors import ConfigError, ConfigNotFoundError
+from ctconfig.config.loader import discover_config, load_config
 from ctconfig.config.schema import config_json_schema, schema_text
 from ctconfig.config.summary import summarize
 
