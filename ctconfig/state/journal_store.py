@@ -63,7 +63,8 @@ class JournalStore(Protocol):
         ...
 
     def describe(self) -> str:
-        """Where the journal lives, for messages: a path, `postgres:prod`, `s3://bucket/key`."""
+        """Where the journal lives, for messages: a path, `postgres:prod (table ctconfig.state_journal)`,
+        `s3://bucket/key.journal/`."""
         ...
 
 

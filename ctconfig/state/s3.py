@@ -110,18 +110,17 @@ class S3Backend:
             aws_session_token=env.get("AWS_SESSION_TOKEN"),
             region_name=config.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         )
+        endpoint_url = config.endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or None
         client = session.client(
             "s3",
-            endpoint_url=config.endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or None,
+            endpoint_url=endpoint_url,
             config=BotoConfig(
                 connect_timeout=5,
                 read_timeout=20,
                 retries={"max_attempts": 3, "mode": "standard"},
             ),
         )
-        self._objects = S3Objects(
-            client, self.bucket, config.endpoint_url or "S3", self.describe()
-        )
+        self._objects = S3Objects(client, self.bucket, endpoint_url or "S3", self.describe())
         self._journal = S3JournalStore(self._objects, f"{config.key}.journal/")
 
     # -- protocol ---------------------------------------------------------------------------
