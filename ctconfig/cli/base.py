@@ -107,7 +107,7 @@ def _report_error(exc: Exception, debug: bool) -> int:
     if debug:  # the traceback, with every known secret and passcode header redacted
         click.echo(redact("".join(traceback.format_exception(exc))).rstrip(), err=True)
     if isinstance(exc, CtconfigError):
-        message = redact(str(exc))
+        message = redact("; ".join([str(exc), *getattr(exc, "__notes__", ())]))
         located = isinstance(exc, ConfigError)  # `file:line:col: message` lines stand on their own
         click.echo(message if located or message.startswith("Error") else f"Error: {message}", err=True)
         return exc.exit_code

@@ -9,25 +9,21 @@ never hides the error that made the command stop.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ctconfig.domain import AccountTarget, Address
-from ctconfig.errors import CtconfigError
 from ctconfig.state.base import AuditRecord, LockInfo, StateBackend
 from ctconfig.state.document import State
 from ctconfig.state.journal import Journal
+from ctconfig.state.lockfile import holding
 
 if TYPE_CHECKING:
     from ctconfig.config.loader import LoadedConfig
     from ctconfig.config.spec import Config
     from ctconfig.providers.base import Provider
     from ctconfig.sinks import SecretSink
-
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class Workspace:
@@ -109,21 +105,11 @@ class Workspace:
     def locked(self, operation: str, timeout: float, enabled: bool = True) -> Iterator[LockInfo | None]:
         """Hold the state lock for the duration of a command (unless `--lock=false`).
 
-        If releasing the lock fails while another error is on its way out, the
-        other error wins and the unlock failure is logged beside it.
+        An error while releasing the lock never hides the error that stopped the
+        command: it is added to that error as a note.
         """
         if not enabled:
             yield None
             return
-        lock = self.backend.lock(operation, timeout)
-        failed = True
-        try:
+        with holding(self.backend, operation, timeout) as lock:
             yield lock
-            failed = False
-        finally:
-            try:
-                self.backend.unlock(lock)
-            except CtconfigError as exc:
-                if not failed:
-                    raise
-                log.warning("releasing the state lock also failed: %s", exc)

@@ -179,7 +179,11 @@ class StateBackend(Protocol):
         ...
 
     def unlock(self, lock: LockInfo) -> None:
-        """Release a lock we hold."""
+        """Release a lock we hold; only StateError (one clear line naming the lock) on failure.
+
+        Callers release in `finally`: `lockfile.holding` keeps an unlock error from
+        hiding the error that is already propagating.
+        """
         ...
 
     def force_unlock(self, lock_id: str) -> LockInfo:

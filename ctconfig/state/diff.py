@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ctconfig.errors import CtconfigError
+from ctconfig.state import limits
 from ctconfig.state.base import HistoryEntry, StateBackend
 from ctconfig.state.document import State, StateError, record_json
 
 ABSENT: Any = None  # how a missing attribute appears in `before`/`after`
+GIT_STDERR_BYTES = 64 * 1024  # the first line of git's complaint is all a message needs
 
 
 class DiffSourceError(CtconfigError):
@@ -225,40 +227,56 @@ def load_side(spec: str, versions: KeptVersions) -> DiffSide:
         return _from_git(spec)
     if spec.isdigit():
         return versions.side(int(spec))
-    path = Path(spec)
     try:
-        text = path.read_text(encoding="utf-8")
+        with Path(spec).open("rb") as handle:
+            raw = handle.read(limits.MAX_STATE_BYTES + 1)
     except FileNotFoundError:
         raise DiffSourceError(
             f"{spec}: no such file (a diff side is a serial, a state file or git:REV:PATH)"
         ) from None
-    return DiffSide(label=spec, state=_parse(text, spec))
+    except OSError as exc:
+        raise DiffSourceError(f"{spec}: cannot read it: {exc.strerror or exc}") from None
+    return DiffSide(label=spec, state=_parse(raw, spec))
 
 
 def _from_git(spec: str) -> DiffSide:
+    """`git show REV:PATH`, never letting REV be read as an option of git."""
     _, _, rest = spec.partition(":")
     revision, separator, path = rest.partition(":")
     if not separator or not revision or not path:
         raise DiffSourceError(
             f"{spec}: expected git:REV:PATH, such as git:HEAD~1:ctconfig.state.json"
         )
+    if revision.startswith("-"):
+        raise DiffSourceError(
+            f"{spec}: a git revision cannot start with '-' (git would read it as an option)"
+        )
+    command = ["git", "show", "--no-textconv", "--end-of-options", f"{revision}:{path}"]
     try:
-        shown = subprocess.run(
-            ["git", "show", f"{revision}:{path}"],
-            capture_output=True,
-            text=True,
-            check=False,
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
     except FileNotFoundError:
         raise DiffSourceError(f"{spec}: git is not installed") from None
-    if shown.returncode != 0:
-        reason = (shown.stderr.strip().splitlines() or ["git show failed"])[0]
+    with process:
+        assert process.stdout is not None and process.stderr is not None
+        shown = process.stdout.read(limits.MAX_STATE_BYTES + 1)
+        if len(shown) > limits.MAX_STATE_BYTES:
+            process.kill()
+        errors = process.stderr.read(GIT_STDERR_BYTES)
+        returncode = process.wait()
+    if returncode != 0 and len(shown) <= limits.MAX_STATE_BYTES:
+        reason = (errors.decode("utf-8", "replace").strip().splitlines() or ["git show failed"])[0]
         raise DiffSourceError(f"{spec}: {reason}")
-    return DiffSide(label=spec, state=_parse(shown.stdout, spec))
+    return DiffSide(label=spec, state=_parse(shown, spec))
 
 
-def _parse(text: str, where: str) -> State:
+def _parse(raw: bytes, where: str) -> State:
+    """A diff side's state; refused unparsed past the size every backend refuses."""
     try:
-        return State.loads(text)
+        limits.check_state_size(len(raw), where)
+        return State.loads(raw.decode("utf-8"), source=where)
+    except UnicodeDecodeError:
+        raise DiffSourceError(f"{where}: state is not UTF-8 text") from None
     except StateError as exc:
-        raise DiffSourceError(f"{where}: {exc}") from exc
+        raise DiffSourceError(str(exc)) from exc

@@ -22,7 +22,12 @@ write time travel inside the document under the reserved top-level key
 `ctconfig_audit` (taken off before the state is validated), so `history()`
 lists the current serial and who wrote it; older serials are not kept.
 
-Checkpoints stay local: `.ctconfig/http-<hash>.journal`.
+Journal: the protocol has nowhere to keep one, so an apply's journal stays
+local, in `.ctconfig/http-<hash>.journal` under the working directory. A run in
+another directory or on another machine does not see it (the README says so).
+
+Answers are bounded: a state larger than `limits.MAX_STATE_BYTES` is refused
+before it is parsed, any other answer is read up to `MAX_ANSWER_BYTES`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,20 +47,49 @@ from ctconfig import __version__
 from ctconfig.config.spec import HttpStateConfig
 from ctconfig.errors import CtconfigError
 from ctconfig.secrets import Secret
+from ctconfig.state import limits
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
 from ctconfig.state.document import State, StateError
 from ctconfig.state.http_lock import from_terraform_lock, to_terraform_lock
 from ctconfig.state.journal_store import FileJournalStore
 from ctconfig.state.local import content_token, token_serial
-from ctconfig.state.lockfile import Held, acquire_with_backoff, process_is_dead
+from ctconfig.state.lockfile import (
+    SYSTEM_CLOCK,
+    Held,
+    WaitClock,
+    acquire_with_backoff,
+    holding,
+    process_is_dead,
+)
 
 AUDIT_KEY = "ctconfig_audit"
 UNLOCKED_WRITE_WAIT = 10.0  # seconds a write made without lock() waits for its own short lock
 _LOCK_HELD = (409, 423)
+MAX_ANSWER_BYTES = 1024 * 1024  # any answer but the state: lock info, error pages
 
 
 class HttpStateError(StateError):
     """The state server could not be reached, refused the credentials, or answered oddly."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A server's answer, its body read whole but bounded."""
+
+    status_code: int
+    reason_phrase: str
+    content: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 def _utc_now() -> str:
@@ -73,7 +108,9 @@ def _env_value(environ: Mapping[str, str], name: str | None, field: str) -> str 
 class HttpBackend:
     """A `StateBackend` speaking Terraform's HTTP backend protocol (GitLab-managed state)."""
 
-    def __init__(self, config: HttpStateConfig, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, config: HttpStateConfig, environ: Mapping[str, str], clock: WaitClock = SYSTEM_CLOCK
+    ) -> None:
         url = httpx.URL(config.address)
         if url.scheme not in ("http", "https") or not url.host:
             raise CtconfigError(f"state.address must be an http:// or https:// URL, not {config.address!r}")
@@ -102,6 +139,7 @@ class HttpBackend:
             headers={"User-Agent": f"ctconfig/{__version__}"},
         )
         self._held: LockInfo | None = None
+        self.clock = clock
         digest = hashlib.sha256(self.describe().encode()).hexdigest()[:12]
         self._journal_path = Path(".ctconfig") / f"http-{digest}.journal"
 
@@ -113,7 +151,7 @@ class HttpBackend:
         return str(url.copy_with(query=None, fragment=None))
 
     def journal(self) -> FileJournalStore:
-        """Checkpoints stay local: one journal per state URL, under `.ctconfig/`."""
+        """Local only (the protocol cannot hold one): `.ctconfig/http-<hash>.journal` here."""
         return FileJournalStore(self._journal_path)
 
     def close(self) -> None:
@@ -130,33 +168,35 @@ class HttpBackend:
 
     def write(self, state: State, expected_token: str | None, audit: AuditRecord | None = None) -> str:
         """Store `state` under the lock if the server still holds what the caller read."""
-        own_lock = None if self._held is not None else self.lock("write", UNLOCKED_WRITE_WAIT)
-        try:
-            held = self._held
-            assert held is not None
-            self._check_current(state, expected_token)
-            document = _document(state, audit)
-            body = (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
-            response = self._request(
-                "POST",
-                self.address,
-                "write the state",
-                content=body,
-                params={"ID": held.id},
-                headers={"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()},
-            )
-            if response.status_code in _LOCK_HELD:
-                holder = _holder_in(response)
-                now = f"; it is now locked by {holder.describe()}" if holder else ""
-                raise HttpStateError(
-                    f"{self.describe()} refused the write: lock {held.id} is no longer held "
-                    f"(it was force-unlocked){now}; re-run the command"
-                )
-            self._expect_success(response, "write the state")
-        finally:
-            if own_lock is not None:
-                self.unlock(own_lock)
+        document = _document(state, audit)
+        body = (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+        limits.check_state_to_write(len(body), self.describe())
+        if self._held is not None:
+            self._post(state, expected_token, body, self._held)
+        else:
+            with holding(self, "write", UNLOCKED_WRITE_WAIT) as own_lock:
+                self._post(state, expected_token, body, own_lock)
         return _token(state.serial, document)
+
+    def _post(self, state: State, expected_token: str | None, body: bytes, held: LockInfo) -> None:
+        """Re-read, compare, and POST the new version under the lock `held`."""
+        self._check_current(state, expected_token)
+        response = self._request(
+            "POST",
+            self.address,
+            "write the state",
+            content=body,
+            params={"ID": held.id},
+            headers={"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()},
+        )
+        if response.status_code in _LOCK_HELD:
+            holder = _holder_in(response)
+            now = f"; it is now locked by {holder.describe()}" if holder else ""
+            raise HttpStateError(
+                f"{self.describe()} refused the write: lock {held.id} is no longer held "
+                f"(it was force-unlocked){now}; re-run the command"
+            )
+        self._expect_success(response, "write the state")
 
     def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
         """Send the lock request, retrying with backoff up to `timeout` seconds while it is held."""
@@ -172,7 +212,7 @@ class HttpBackend:
             self._expect_success(response, "lock the state")
             return info
 
-        taken = acquire_with_backoff(try_once, timeout)
+        taken = acquire_with_backoff(try_once, timeout, self.clock)
         self._held = taken
         return taken
 
@@ -250,7 +290,9 @@ class HttpBackend:
 
     def _fetch(self) -> tuple[State, str, dict[str, Any]] | None:
         """The current state, its token and the ctconfig metadata stored beside it."""
-        response = self._request("GET", self.address, "read the state")
+        response = self._request(
+            "GET", self.address, "read the state", limit=limits.MAX_STATE_BYTES, what="state"
+        )
         if response.status_code in (204, 404) or (response.status_code == 200 and not response.content):
             return None
         self._expect_success(response, "read the state")
@@ -286,11 +328,11 @@ class HttpBackend:
                 f"{current.serial} and every write must increase it"
             )
 
-    def _send_lock(self, info: LockInfo) -> httpx.Response:
+    def _send_lock(self, info: LockInfo) -> Answer:
         body = json.dumps(to_terraform_lock(info, f"ctconfig {__version__}"), sort_keys=True).encode()
         return self._request(self.config.lock_method, self.lock_address, "lock the state", content=body)
 
-    def _send_unlock(self, info: LockInfo) -> httpx.Response:
+    def _send_unlock(self, info: LockInfo) -> Answer:
         body = json.dumps(to_terraform_lock(info, f"ctconfig {__version__}"), sort_keys=True).encode()
         return self._request(self.config.unlock_method, self.unlock_address, "unlock the state", content=body)
 
@@ -302,15 +344,22 @@ class HttpBackend:
         content: bytes | None = None,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        """One request; transport failures and refused credentials become one-line errors."""
+        limit: int = MAX_ANSWER_BYTES,
+        what: str = "answer",
+    ) -> Answer:
+        """One request, its answer read up to `limit` bytes; failures become one-line errors."""
         target = httpx.URL(url)
         if params:
             target = target.copy_merge_params(params)
         if content is not None:  # GitLab reads the lock ID from a JSON body only with this type
             headers = {"Content-Type": "application/json", **(headers or {})}
+        request = self._client.build_request(method, target, content=content, headers=headers)
         try:
-            response = self._client.request(method, target, content=content, headers=headers)
+            response = self._client.send(request, stream=True)
+            try:
+                answer = self._read_bounded(response, limit, what)
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise HttpStateError(
                 f"the state server at {self.describe()} did not answer within {self.config.timeout:g}s "
@@ -319,9 +368,25 @@ class HttpBackend:
         except httpx.TransportError as exc:
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise HttpStateError(f"cannot reach the state server at {self.describe()}: {reason}") from exc
-        if response.status_code in (401, 403):
-            raise HttpStateError(self._refused(response.status_code, purpose))
-        return response
+        except httpx.HTTPError as exc:  # e.g. a body that does not decode as its Content-Encoding says
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise HttpStateError(f"the state server at {self.describe()} answered oddly: {reason}") from exc
+        if answer.status_code in (401, 403):
+            raise HttpStateError(self._refused(answer.status_code, purpose))
+        return answer
+
+    def _read_bounded(self, response: httpx.Response, limit: int, what: str) -> Answer:
+        """The answer's body, refused as soon as it is known to be larger than `limit`."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit():
+            limits.check_size(int(declared), limit, self.describe(), what)
+        chunks: list[bytes] = []
+        received = 0
+        for chunk in response.iter_bytes():
+            received += len(chunk)
+            limits.check_size(received, limit, self.describe(), what)
+            chunks.append(chunk)
+        return Answer(response.status_code, response.reason_phrase, b"".join(chunks))
 
     def _refused(self, status: int, purpose: str) -> str:
         user_env, password_env = self._credential_names
@@ -340,7 +405,7 @@ class HttpBackend:
             "it needs write access to the state (GitLab: the Maintainer role)"
         )
 
-    def _expect_success(self, response: httpx.Response, purpose: str) -> None:
+    def _expect_success(self, response: Answer, purpose: str) -> None:
         if response.is_success:
             return
         snippet = response.text.strip().splitlines()[0][:120] if response.text.strip() else ""
@@ -368,7 +433,7 @@ def _token(serial: int, data: Any) -> str:
     return content_token(serial, _canonical(data))
 
 
-def _holder_in(response: httpx.Response) -> LockInfo | None:
+def _holder_in(response: Answer) -> LockInfo | None:
     """The holder named in a 423/409 answer, when the server sent Terraform lock info."""
     try:
         data = response.json()

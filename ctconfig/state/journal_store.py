@@ -14,6 +14,8 @@ complete entry in append order.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import stat
@@ -23,9 +25,13 @@ from typing import Any, Protocol
 
 from ctconfig.files import fsync_dir
 from ctconfig.state.document import StateError
+from ctconfig.state.limits import read_regular_file
 
 MAX_JOURNAL_BYTES = 256 * 1024 * 1024
 """A journal larger than this is refused rather than read into memory."""
+
+MAX_JOURNAL_ENTRIES = 1_000_000
+"""More entries than this (a hundred per resource of a 10,000-resource estate) is not a journal."""
 
 
 class JournalWriteError(StateError):
@@ -57,7 +63,8 @@ class JournalStore(Protocol):
         ...
 
     def describe(self) -> str:
-        """Where the journal lives, for messages: a path, `postgres:prod`, `s3://bucket/key`."""
+        """Where the journal lives, for messages: a path, `postgres:prod (table ctconfig.state_journal)`,
+        `s3://bucket/key.journal/`."""
         ...
 
 
@@ -81,8 +88,22 @@ def decode_lines(raw: bytes, where: str) -> list[dict[str, Any]]:
     return out
 
 
+def _write_all(fd: int, payload: bytes) -> None:
+    """`os.write` until every byte is written: a file-size limit or a full disk writes short first."""
+    view = memoryview(payload)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
 class FileJournalStore:
-    """JSON lines in one file, appended with O_APPEND and fdatasync; never through a symlink."""
+    """JSON lines in one file, appended with O_APPEND and fdatasync; never through a symlink.
+
+    A batch that cannot be written whole (a full disk, a file-size limit) is cut
+    back off, so the journal never ends in a torn batch the run goes on after.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -98,21 +119,31 @@ class FileJournalStore:
         try:
             if self._fd is None:
                 self._fd = self._open()
-            os.write(self._fd, payload)
-            os.fdatasync(self._fd)
+            fd = self._fd
+            start = os.fstat(fd).st_size
         except OSError as exc:
+            raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
+        try:
+            _write_all(fd, payload)
+            os.fdatasync(fd)
+        except OSError as exc:
+            # Leave no torn batch behind: the journal ends where it ended before this append.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
             raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
 
     def _open(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         existed = self.path.exists() or self.path.is_symlink()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        # O_NONBLOCK: a FIFO planted here fails at once instead of blocking the apply.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
             fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
             if self.path.is_symlink():
                 raise JournalWriteError(
-                    str(self.path), "it is a symbolic link; refusing to follow it"
+                    str(self.path),
+                    "it is a symbolic link, and ctconfig never follows links beside its state",
                 ) from None
             raise exc
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -123,17 +154,8 @@ class FileJournalStore:
         return fd
 
     def entries(self) -> list[dict[str, Any]]:
-        if self.path.is_symlink():
-            raise StateError(f"journal {self.path} is a symbolic link; refusing to follow it")
-        try:
-            size = self.path.stat().st_size
-            if size > MAX_JOURNAL_BYTES:
-                raise StateError(
-                    f"journal {self.path} is {size} bytes, more than the {MAX_JOURNAL_BYTES} a journal "
-                    "can hold; it is not ctconfig's"
-                )
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
+        raw = read_regular_file(self.path, MAX_JOURNAL_BYTES, "journal")  # never through a link
+        if raw is None:
             return []
         return decode_lines(raw, str(self.path))
 

@@ -6,12 +6,17 @@ Layout beside `ctconfig.state.json`:
   `.lock`              the owner record of a running command (O_CREAT|O_EXCL)
   `.journal`           per-operation checkpoints of an apply in progress
 A write holds a short flock on the history directory so that the
-compare-and-swap is atomic even between processes.
+compare-and-swap is atomic even between processes. None of these paths is
+ever reached through a symbolic link: a link in their place is refused with
+one line naming it (a planted link could otherwise make ctconfig write outside
+the state's directory). A state file larger than `limits.MAX_STATE_BYTES` is
+refused before it is read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -21,10 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ctconfig.files import fsync_dir, write_atomically
+from ctconfig.state import limits
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
 from ctconfig.state.document import State, StateError
 from ctconfig.state.journal_store import FileJournalStore
-from ctconfig.state.lockfile import LockFile, acquire_with_backoff
+from ctconfig.state.limits import read_regular_file, refuse_symlink, symlink_refused
+from ctconfig.state.lockfile import SYSTEM_CLOCK, LockFile, WaitClock, acquire_with_backoff
 
 
 def content_token(serial: int, text: bytes) -> str:
@@ -40,8 +47,9 @@ def token_serial(token: str) -> str:
 class LocalBackend:
     """State in a JSON file; see the module docstring for the files kept beside it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: WaitClock = SYSTEM_CLOCK) -> None:
         self.path = path
+        self.clock = clock
         self.backup_path = Path(f"{path}.backup")
         self.history_dir = Path(f"{path}.history")
         self.lock_file = LockFile(Path(f"{path}.lock"))
@@ -54,12 +62,8 @@ class LocalBackend:
         return str(self.path)
 
     def _read_bytes(self) -> bytes | None:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise StateError(f"cannot read state {self.path}: {exc.strerror}") from exc
+        """The state file's bytes (None if absent); refuses a link or an oversized file."""
+        return read_regular_file(self.path, limits.MAX_STATE_BYTES, "state")
 
     def _parse(self, text: bytes, where: Path) -> State:
         return State.loads(text, str(where))
@@ -75,8 +79,14 @@ class LocalBackend:
     @contextlib.contextmanager
     def _write_guard(self) -> Iterator[None]:
         """An exclusive flock on the history directory for the compare-and-swap."""
+        refuse_symlink(self.history_dir, "state history directory")
         self.history_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.history_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fd = os.open(self.history_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise symlink_refused(self.history_dir, "state history directory") from None
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -88,6 +98,9 @@ class LocalBackend:
     ) -> str:
         """Compare-and-swap: refuse unless the file is still what the caller read."""
         data = state.dumps().encode("utf-8")
+        limits.check_state_to_write(len(data), str(self.path))
+        refuse_symlink(self.path, "state file")
+        refuse_symlink(self.backup_path, "state backup")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._write_guard():
@@ -158,6 +171,7 @@ class LocalBackend:
         return self.history_dir / f"{serial:08d}.audit.json"
 
     def _kept_serials(self) -> list[int]:
+        refuse_symlink(self.history_dir, "state history directory")
         if not self.history_dir.is_dir():
             return []
         serials = []
@@ -177,19 +191,23 @@ class LocalBackend:
             if audit is not None and audit.when:
                 created = audit.when
             else:
-                mtime = self._history_file(serial).stat().st_mtime
+                mtime = os.lstat(self._history_file(serial)).st_mtime
                 created = datetime.fromtimestamp(mtime, UTC).replace(microsecond=0).isoformat()
                 created = created.replace("+00:00", "Z")
             entries.append(HistoryEntry(serial=serial, created=created, audit=audit))
         return entries
 
     def _read_audit(self, serial: int) -> AuditRecord | None:
-        try:
-            data = json.loads(self._audit_file(serial).read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        where = self._audit_file(serial)
+        raw = read_regular_file(where, limits.MAX_STATE_BYTES, "audit record")
+        if raw is None:
             return None
-        except (OSError, ValueError) as exc:
-            raise StateError(f"{self._audit_file(serial)}: unreadable audit record: {exc}") from exc
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise StateError(f"{where}: unreadable audit record: {exc}") from None
+        if not isinstance(data, dict):
+            raise StateError(f"{where}: the audit record is not a JSON object")
         return AuditRecord.from_json(data)
 
     def read_serial(self, serial: int) -> State:
@@ -199,11 +217,16 @@ class LocalBackend:
             span = f"{kept[0]}-{kept[-1]}" if kept else "none"
             raise StateError(f"serial {serial} is not kept in {self.history_dir} (kept: {span})")
         where = self._history_file(serial)
-        return self._parse(where.read_bytes(), where)
+        raw = read_regular_file(where, limits.MAX_STATE_BYTES, "state")
+        if raw is None:
+            raise StateError(f"serial {serial} is not kept in {self.history_dir} (its file is gone)")
+        return self._parse(raw, where)
 
     def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
         """Create the lock file, waiting with backoff up to `timeout` seconds."""
-        return acquire_with_backoff(lambda: self.lock_file.try_acquire(operation), timeout)
+        return acquire_with_backoff(
+            lambda: self.lock_file.try_acquire(operation), timeout, self.clock
+        )
 
     def unlock(self, lock: LockInfo) -> None:
         self.lock_file.release(lock)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ctconfig.state.base import HistoryEntry, StateBackend
 from ctconfig.state.document import StateError
+from ctconfig.state.lockfile import holding
 
 
 class MigrationRefusedError(StateError):
@@ -46,16 +47,12 @@ class MigrationReport:
 def migrate_state(
     source: StateBackend, destination: StateBackend, lock_timeout: float = 0.0
 ) -> MigrationReport:
-    """Copy every kept version of `source` into `destination`, oldest first."""
-    source_lock = source.lock("migrate", lock_timeout)
-    try:
-        destination_lock = destination.lock("migrate", lock_timeout)
-        try:
-            return _copy(source, destination)
-        finally:
-            destination.unlock(destination_lock)
-    finally:
-        source.unlock(source_lock)
+    """Copy every kept version of `source` into `destination`, oldest first.
+
+    An error releasing a lock never hides an error of the copy (it is added as a note).
+    """
+    with holding(source, "migrate", lock_timeout), holding(destination, "migrate", lock_timeout):
+        return _copy(source, destination)
 
 
 def _versions(source: StateBackend) -> list[HistoryEntry]:

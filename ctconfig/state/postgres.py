@@ -1,9 +1,10 @@
 """The postgres backend: a table of state versions and a session advisory lock.
 
-Tables (created on first use in `state.schema`, default `ctconfig`):
+Tables (created on first use in `state.schema`, default `ctconfig`; see postgres_schema.py):
   state_versions (state_name, serial) → lineage, digest, document JSONB, created, who,
                  summary, audit JSONB: every version is kept, so history is a query.
   state_locks    state_name → the owner record, for "held by" and force-unlock.
+  state_journal  (state_name, seq) → one journal entry each (postgres_journal.py).
 The lock itself is a session advisory lock keyed by the state name: the server
 frees it when the runner's connection dies, and the next locker silently
 replaces the stale record. The connection string comes only from the
@@ -14,10 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
-import time
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -27,6 +25,7 @@ from psycopg.types.json import Jsonb
 
 from ctconfig.config.spec import PostgresStateConfig
 from ctconfig.secrets import Secret
+from ctconfig.state import limits
 from ctconfig.state.base import (
     AuditRecord,
     HistoryEntry,
@@ -36,23 +35,23 @@ from ctconfig.state.base import (
     current_actor,
 )
 from ctconfig.state.document import State, StateError
-from ctconfig.state.journal_store import FileJournalStore
-from ctconfig.state.lockfile import Held, acquire_with_backoff, lock_held_error
+from ctconfig.state.lockfile import (
+    SYSTEM_CLOCK,
+    Held,
+    WaitClock,
+    acquire_with_backoff,
+    lock_held_error,
+)
+from ctconfig.state.postgres_journal import PostgresJournalStore
+from ctconfig.state.postgres_schema import advisory_key, ensure_schema
 
 # Advisory-lock classes (first int4 key); the second key is derived from the state name.
 RECORD_GRACE_SECONDS = 2.0
 LOCK_CLASS = 0x43544C4B  # "CTLK": held for the length of a command
 WRITE_CLASS = 0x43545752  # "CTWR": held for one write transaction
-SCHEMA_CLASS = 0x43545343  # "CTSC": held while creating the tables
 CONNECT_TIMEOUT = 10
 TERMINATE_WAIT_MS = 5000
 ISO_UTC = """to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
-
-
-def advisory_key(*parts: str) -> int:
-    """A stable positive int4 from names, so every client agrees on the lock key."""
-    digest = hashlib.sha256("\0".join(parts).encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def _digest(text: str) -> str:
@@ -62,7 +61,13 @@ def _digest(text: str) -> str:
 class PostgresBackend:
     """State in PostgreSQL. One connection per client; `close()` releases it."""
 
-    def __init__(self, config: PostgresStateConfig, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        config: PostgresStateConfig,
+        environ: Mapping[str, str],
+        clock: WaitClock = SYSTEM_CLOCK,
+    ) -> None:
+        self.clock = clock
         self.name = config.name
         self.schema = config.schema_name
         dsn = environ.get(config.dsn_env)
@@ -82,17 +87,24 @@ class PostgresBackend:
         self._lock_key = advisory_key(self.schema, self.name)
         self._versions = sql.Identifier(self.schema, "state_versions")
         self._locks = sql.Identifier(self.schema, "state_locks")
+        self._journal: PostgresJournalStore | None = None
 
     def describe(self) -> str:
         return f"postgres:{self.name}"
 
-    def journal(self) -> FileJournalStore:
-        """Still local (`.ctconfig/postgres-NAME.journal`) until the journal table lands."""
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.name)
-        return FileJournalStore(Path(".ctconfig") / f"postgres-{safe}.journal")
+    def journal(self) -> PostgresJournalStore:
+        """Rows of `state_journal` in the same database, so any runner finds them."""
+        if self._journal is None:
+            self._journal = PostgresJournalStore(self.connect, self.schema, self.name, self._reason)
+        return self._journal
 
     def close(self) -> None:
-        """Close the connection; the server releases any advisory lock it held."""
+        """Close the connections; the server releases any advisory lock it held."""
+        self._drop_connection()
+        if self._journal is not None:
+            self._journal.close()
+
+    def _drop_connection(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -114,7 +126,7 @@ class PostgresBackend:
         try:
             yield
         except psycopg.OperationalError as exc:
-            self.close()
+            self._drop_connection()
             raise StateError(
                 f"{self.describe()}: {action} failed, the server is unreachable or the "
                 f"connection was lost: {self._reason(exc)}"
@@ -122,94 +134,73 @@ class PostgresBackend:
         except psycopg.Error as exc:
             raise StateError(f"{self.describe()}: {action} failed: {self._reason(exc)}") from None
 
+    def connect(self) -> psycopg.Connection[Any]:
+        """A new autocommit connection, with the tables in place; StateError if unreachable."""
+        try:
+            conn = psycopg.connect(
+                self._dsn.reveal(),
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name="ctconfig",
+            )
+        except psycopg.Error as exc:
+            raise StateError(
+                f"cannot reach the postgres state backend {self.describe()}: {self._reason(exc)}"
+            ) from None
+        try:
+            ensure_schema(conn, self.schema)
+        except psycopg.Error as exc:
+            conn.close()
+            raise StateError(
+                f"{self.describe()}: creating the state tables failed: {self._reason(exc)}"
+            ) from None
+        return conn
+
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            try:
-                conn = psycopg.connect(
-                    self._dsn.reveal(),
-                    autocommit=True,
-                    connect_timeout=CONNECT_TIMEOUT,
-                    application_name="ctconfig",
-                )
-            except psycopg.Error as exc:
-                raise StateError(
-                    f"cannot reach the postgres state backend {self.describe()}: {self._reason(exc)}"
-                ) from None
-            self._conn = conn
-            with self._errors("creating the state tables"):
-                self._ensure_schema(conn)
+            self._conn = self.connect()
         return self._conn
-
-    def _ensure_schema(self, conn: psycopg.Connection[Any]) -> None:
-        """Create the schema and tables once; concurrent first users wait for each other."""
-        present = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
-            (self._qualified("state_versions"), self._qualified("state_locks")),
-        ).fetchone()
-        if present and present[0]:
-            return
-        with conn.transaction():
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", (SCHEMA_CLASS, advisory_key(self.schema))
-            )
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-            conn.execute(
-                sql.SQL(
-                    """CREATE TABLE IF NOT EXISTS {} (
-                        state_name text NOT NULL,
-                        serial bigint NOT NULL,
-                        lineage text NOT NULL,
-                        digest text NOT NULL,
-                        document jsonb NOT NULL,
-                        created timestamptz NOT NULL DEFAULT now(),
-                        who text NOT NULL,
-                        summary text NOT NULL DEFAULT '',
-                        audit jsonb,
-                        PRIMARY KEY (state_name, serial))"""
-                ).format(self._versions)
-            )
-            conn.execute(
-                sql.SQL(
-                    """CREATE TABLE IF NOT EXISTS {} (
-                        state_name text PRIMARY KEY,
-                        lock_id text NOT NULL,
-                        info jsonb NOT NULL,
-                        backend_pid integer NOT NULL,
-                        created timestamptz NOT NULL DEFAULT now())"""
-                ).format(self._locks)
-            )
-
-    def _qualified(self, table: str) -> str:
-        quote = sql.Identifier(self.schema, table)
-        return quote.as_string(None)
 
     def read(self) -> StateVersion | None:
         """The newest version and its token (`serial:digest`)."""
-        conn = self._connection()
-        with self._errors("reading the state"):
-            row = conn.execute(
-                sql.SQL(
-                    "SELECT serial, digest, document FROM {} WHERE state_name = %s "
-                    "ORDER BY serial DESC LIMIT 1"
-                ).format(self._versions),
-                (self.name,),
-            ).fetchone()
+        row = self._fetch_document("reading the state", "ORDER BY serial DESC LIMIT 1", ())
         if row is None:
             return None
-        serial, digest, document = row
-        return StateVersion(self._parse(document, serial), f"{serial}:{digest}")
+        serial, digest, text = row
+        return StateVersion(self._parse(text, serial), f"{serial}:{digest}")
 
-    def _parse(self, document: Any, serial: int) -> State:
-        try:
-            return State.from_json(document)
-        except StateError as exc:
-            raise StateError(f"{self.describe()} serial {serial}: {exc}") from exc
+    def _fetch_document(
+        self, action: str, condition: str, params: tuple[Any, ...]
+    ) -> tuple[int, str, str] | None:
+        """(serial, digest, document text) of one version; an oversized one is refused unread."""
+        conn = self._connection()
+        query = sql.SQL(
+            "SELECT serial, digest, octet_length(text), "
+            "CASE WHEN octet_length(text) <= %s THEN text END FROM "
+            "(SELECT serial, digest, document::text AS text FROM {} WHERE state_name = %s "
+            + condition
+            + ") AS version"
+        ).format(self._versions)
+        with self._errors(action):
+            row = conn.execute(query, (limits.MAX_STATE_BYTES, self.name, *params)).fetchone()
+        if row is None:
+            return None
+        serial, digest, size, text = row
+        limits.check_state_size(int(size), self._source(serial))
+        return int(serial), str(digest), str(text)
+
+    def _source(self, serial: int) -> str:
+        return f"{self.describe()} serial {serial}"
+
+    def _parse(self, text: str, serial: int) -> State:
+        return State.loads(text, source=self._source(serial))
 
     def write(
         self, state: State, expected_token: str | None, audit: AuditRecord | None = None
     ) -> str:
         """Insert a new version in one transaction, if the newest is still `expected_token`."""
         text = state.dumps()
+        limits.check_state_to_write(len(text.encode()), self.describe())
         digest = _digest(text)
         conn = self._connection()
         with self._errors("writing the state"), conn.transaction():
@@ -274,23 +265,16 @@ class PostgresBackend:
         ]
 
     def read_serial(self, serial: int) -> State:
-        conn = self._connection()
-        with self._errors("reading a past state version"):
-            row = conn.execute(
-                sql.SQL("SELECT document FROM {} WHERE state_name = %s AND serial = %s").format(
-                    self._versions
-                ),
-                (self.name, serial),
-            ).fetchone()
+        row = self._fetch_document("reading a past state version", "AND serial = %s", (serial,))
         if row is None:
             raise StateError(f"serial {serial} is not kept in {self.describe()}")
-        return self._parse(row[0], serial)
+        return self._parse(row[2], serial)
 
     def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
         """Take the session advisory lock and record its owner; wait with backoff up to `timeout`."""
         if self._held is not None:
             raise lock_held_error(Held(self._held), 0.0)
-        return acquire_with_backoff(lambda: self._try_lock(operation), timeout)
+        return acquire_with_backoff(lambda: self._try_lock(operation), timeout, self.clock)
 
     def _try_lock(self, operation: str) -> LockInfo | Held:
         conn = self._connection()
@@ -314,9 +298,9 @@ class PostgresBackend:
             record = self._lock_record(conn)
             # The holder takes the advisory lock, then records itself: give it a moment, so the
             # refusal can name who holds the lock rather than "someone".
-            deadline = time.monotonic() + RECORD_GRACE_SECONDS
-            while record is None and time.monotonic() < deadline:
-                time.sleep(0.05)
+            deadline = self.clock.monotonic() + RECORD_GRACE_SECONDS
+            while record is None and self.clock.monotonic() < deadline:
+                self.clock.sleep(0.05)
                 record = self._lock_record(conn)
         return Held(record, unknown_holder="another session that has not recorded itself yet")
 
@@ -324,7 +308,12 @@ class PostgresBackend:
         row = conn.execute(
             sql.SQL("SELECT info FROM {} WHERE state_name = %s").format(self._locks), (self.name,)
         ).fetchone()
-        return None if row is None else LockInfo.from_json(row[0])
+        if row is None:
+            return None
+        try:
+            return LockInfo.from_json(row[0])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # not ctconfig's record: reported as an unknown holder
 
     def unlock(self, lock: LockInfo) -> None:
         """Drop our lock record and advisory lock; StateError if it was force-unlocked meanwhile."""
@@ -338,7 +327,7 @@ class PostgresBackend:
             )
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self._lock_key))
         except psycopg.OperationalError:
-            self.close()
+            self._drop_connection()
             raise StateError(
                 f"lock {lock.id} was lost with its server session "
                 "(force-unlocked, or the connection dropped)"

@@ -11,21 +11,26 @@ Objects, all beside the configured `key`:
   silently, the user clears it with `ctconfig force-unlock ID`.
 - `<key>.history/00000007.json`: every version with its audit record, so that
   history works on buckets without versioning.
+- `<key>.journal/0000000001-1f2e3d4c.jsonl`: an apply's journal, one object per
+  appended batch (s3_journal.py), so the next runner on any machine finds it.
+- `<key>.probe`: where ctconfig checks, once per process, that the store
+  honours conditional writes; a store that ignores them is refused (s3_probe.py).
+
+Documents are bounded: a state larger than `limits.MAX_STATE_BYTES` is refused
+before it is read, a lock record larger than `limits.MAX_LOCK_BYTES` too.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ctconfig.config.spec import S3StateConfig
 from ctconfig.errors import CtconfigError
+from ctconfig.state import limits
 from ctconfig.state.base import (
     AuditRecord,
     HistoryEntry,
@@ -36,24 +41,31 @@ from ctconfig.state.base import (
     format_age,
 )
 from ctconfig.state.document import State, StateError
-from ctconfig.state.journal_store import FileJournalStore
-from ctconfig.state.lockfile import Held, acquire_with_backoff, process_is_dead
+from ctconfig.state.lockfile import (
+    SYSTEM_CLOCK,
+    Held,
+    WaitClock,
+    acquire_with_backoff,
+    process_is_dead,
+)
+from ctconfig.state.s3_journal import S3JournalStore
+from ctconfig.state.s3_objects import ObjectMissing, PreconditionFailed, S3AccessError, S3Objects
+from ctconfig.state.s3_probe import require_conditional_writes
+
+__all__ = ["S3AccessError", "S3Backend"]
 
 _HISTORY_DIGITS = 8
-
-
-class S3AccessError(StateError):
-    """S3 could not be reached or refused us: endpoint, bucket or credentials."""
+HISTORY_OVERHEAD = 1024 * 1024  # a history object is the state plus its audit record
 
 
 def _utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _serial_in(body: str) -> int | str:
+def _serial_in(body: bytes, source: str) -> int | str:
     """The serial of a stored state, or "?" if someone stored something unreadable there."""
     try:
-        return State.loads(body).serial
+        return State.loads(body, source=source).serial
     except StateError:
         return "?"
 
@@ -69,7 +81,12 @@ def _lock_age(lock: LockInfo, now: datetime) -> timedelta | None:
 class S3Backend:
     """A `StateBackend` on S3 (or any S3 API with conditional writes, such as MinIO)."""
 
-    def __init__(self, config: S3StateConfig, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: S3StateConfig,
+        environ: Mapping[str, str] | None = None,
+        clock: WaitClock = SYSTEM_CLOCK,
+    ) -> None:
         try:
             import boto3
             from botocore.config import Config as BotoConfig
@@ -83,6 +100,8 @@ class S3Backend:
         self.key = config.key
         self.lock_key = f"{config.key}.lock"
         self.history_prefix = f"{config.key}.history/"
+        self.probe_key = f"{config.key}.probe"
+        self.clock = clock
         self.lock_ttl = timedelta(days=config.lock_ttl)
         self._serial_of_token: dict[str, int] = {}  # for "serial 4 -> 5" in stale messages
         session = boto3.session.Session(
@@ -91,17 +110,18 @@ class S3Backend:
             aws_session_token=env.get("AWS_SESSION_TOKEN"),
             region_name=config.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         )
-        self._client = session.client(
+        endpoint_url = config.endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or None
+        client = session.client(
             "s3",
-            endpoint_url=config.endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or None,
+            endpoint_url=endpoint_url,
             config=BotoConfig(
                 connect_timeout=5,
                 read_timeout=20,
                 retries={"max_attempts": 3, "mode": "standard"},
             ),
         )
-        digest = hashlib.sha256(self.describe().encode()).hexdigest()[:12]
-        self._journal_path = Path(".ctconfig") / f"s3-{digest}.journal"
+        self._objects = S3Objects(client, self.bucket, endpoint_url or "S3", self.describe())
+        self._journal = S3JournalStore(self._objects, f"{config.key}.journal/")
 
     # -- protocol ---------------------------------------------------------------------------
 
@@ -109,17 +129,17 @@ class S3Backend:
         """`s3://bucket/key`, for messages."""
         return f"s3://{self.bucket}/{self.key}"
 
-    def journal(self) -> FileJournalStore:
-        """Checkpoints stay local: one journal per S3 state, under `.ctconfig/`."""
-        return FileJournalStore(self._journal_path)
+    def journal(self) -> S3JournalStore:
+        """Objects under `<key>.journal/`, beside the state, so any runner finds them."""
+        return self._journal
 
     def read(self) -> StateVersion | None:
         """The current state and its ETag, or None before the first write."""
-        found = self._get(self.key)
+        found = self._get_state()
         if found is None:
             return None
         body, etag = found
-        state = State.loads(body)
+        state = State.loads(body, source=self.describe())
         self._serial_of_token[etag] = state.serial
         return StateVersion(state=state, token=etag)
 
@@ -127,8 +147,11 @@ class S3Backend:
         self, state: State, expected_token: str | None, audit: AuditRecord | None = None
     ) -> str:
         """Compare-and-swap the state object, then keep the version in history."""
-        current = self._get(self.key)
-        current_serial = _serial_in(current[0]) if current else None
+        data = state.dumps().encode()
+        limits.check_state_to_write(len(data), self.describe())
+        require_conditional_writes(self._objects, self.probe_key)
+        current = self._get_state()
+        current_serial = _serial_in(current[0], self.describe()) if current else None
         if expected_token is None:
             read_serial = "none"
         else:
@@ -152,15 +175,8 @@ class S3Backend:
             )
         conditions = {"IfNoneMatch": "*"} if expected_token is None else {"IfMatch": expected_token}
         try:
-            response = self._call(
-                "put_object",
-                Bucket=self.bucket,
-                Key=self.key,
-                Body=state.dumps().encode(),
-                ContentType="application/json",
-                **conditions,
-            )
-        except (_Precondition, _Missing) as exc:
+            response = self._objects.put(self.key, data, "application/json", **conditions)
+        except (PreconditionFailed, ObjectMissing) as exc:
             raise stale("a newer version") from exc
         created = _utc_now()
         record = {
@@ -169,12 +185,10 @@ class S3Backend:
             "audit": audit.to_json() if audit else None,
             "state": state.to_json(),
         }
-        self._call(
-            "put_object",
-            Bucket=self.bucket,
-            Key=self._history_key(state.serial),
-            Body=json.dumps(record, sort_keys=True, indent=2).encode(),
-            ContentType="application/json",
+        self._objects.put(
+            self._history_key(state.serial),
+            json.dumps(record, sort_keys=True, indent=2).encode(),
+            "application/json",
         )
         token = str(response["ETag"])
         self._serial_of_token[token] = state.serial
@@ -182,29 +196,23 @@ class S3Backend:
 
     def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
         """Create the lock object if absent, retrying with backoff up to `timeout` seconds."""
+        require_conditional_writes(self._objects, self.probe_key)
         info = LockInfo.new(operation)
         body = json.dumps(info.to_json(), sort_keys=True).encode()
 
         def try_once() -> LockInfo | Held:
             for _ in range(3):  # the holder may release between our put and our read
                 try:
-                    self._call(
-                        "put_object",
-                        Bucket=self.bucket,
-                        Key=self.lock_key,
-                        Body=body,
-                        ContentType="application/json",
-                        IfNoneMatch="*",
-                    )
+                    self._objects.put(self.lock_key, body, "application/json", IfNoneMatch="*")
                     return info
-                except _Precondition:
+                except PreconditionFailed:
                     held = self._read_lock()
                 if held is not None:
                     return Held(held[0], holder_dead=process_is_dead(held[0]))
             return Held(None)
 
         try:
-            return acquire_with_backoff(try_once, timeout)
+            return acquire_with_backoff(try_once, timeout, self.clock)
         except LockHeldError as exc:
             if exc.holder is not None:
                 stale = self._stale_message(exc.holder)
@@ -213,10 +221,12 @@ class S3Backend:
             raise
 
     def unlock(self, lock: LockInfo) -> None:
-        """Delete our lock; refuse if the lock object now belongs to someone else."""
+        """Delete our lock; StateError if it is gone or now belongs to someone else."""
         held = self._read_lock()
         if held is None:
-            return
+            raise StateError(
+                f"lock {lock.id} was no longer held when releasing it (it was force-unlocked)"
+            )
         holder, etag = held
         if holder.id != lock.id:
             raise StateError(
@@ -261,9 +271,11 @@ class S3Backend:
 
     def read_serial(self, serial: int) -> State:
         """A kept version by serial; the current object stands in if its history copy is missing."""
-        record = self._history_record(self._history_key(serial))
+        key = self._history_key(serial)
+        record = self._history_record(key)
         if record is not None:
-            return State.from_json(record["state"])
+            text = json.dumps(record["state"], ensure_ascii=False)
+            return State.loads(text, source=self._objects.url(key))
         current = self.read()
         if current is not None and current.state.serial == serial:
             return current.state
@@ -275,20 +287,12 @@ class S3Backend:
         return f"{self.history_prefix}{serial:0{_HISTORY_DIGITS}d}.json"
 
     def _history_keys(self) -> Iterator[str]:
-        token: str | None = None
-        while True:
-            extra = {"ContinuationToken": token} if token else {}
-            page = self._call(
-                "list_objects_v2", Bucket=self.bucket, Prefix=self.history_prefix, **extra
-            )
-            for item in page.get("Contents", []):
-                yield str(item["Key"])
-            if not page.get("IsTruncated"):
-                return
-            token = str(page["NextContinuationToken"])
+        for key, _ in self._objects.keys(self.history_prefix):
+            yield key
 
     def _history_record(self, key: str) -> dict[str, Any] | None:
-        found = self._get(key)
+        limit = limits.MAX_STATE_BYTES + HISTORY_OVERHEAD
+        found = self._objects.get(key, limit, "state history record")
         if found is None:
             return None
         try:
@@ -313,13 +317,13 @@ class S3Backend:
         )
 
     def _read_lock(self) -> tuple[LockInfo, str] | None:
-        found = self._get(self.lock_key)
+        found = self._objects.get(self.lock_key, limits.MAX_LOCK_BYTES, "lock record")
         if found is None:
             return None
         body, etag = found
         try:
             return LockInfo.from_json(json.loads(body)), etag
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise StateError(
                 f"lock object s3://{self.bucket}/{self.lock_key} is malformed; "
                 "delete it by hand once no run is active"
@@ -327,63 +331,14 @@ class S3Backend:
 
     def _delete_lock(self, etag: str) -> None:
         try:
-            self._call("delete_object", Bucket=self.bucket, Key=self.lock_key, IfMatch=etag)
-        except _Precondition as exc:
+            self._objects.call("delete_object", Bucket=self.bucket, Key=self.lock_key, IfMatch=etag)
+        except ObjectMissing:
+            return
+        except PreconditionFailed as exc:
             raise StateError(
                 f"the lock on {self.describe()} changed while it was being removed; look again"
             ) from exc
 
-    def _get(self, key: str) -> tuple[str, str] | None:
-        """The object's text and ETag, or None when it does not exist."""
-        try:
-            response = self._call("get_object", Bucket=self.bucket, Key=key)
-        except _Missing:
-            return None
-        with contextlib.closing(response["Body"]) as stream:
-            return stream.read().decode(), str(response["ETag"])
-
-    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """One S3 call; botocore failures become one-line errors a user can act on."""
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-        where = self.config.endpoint_url or "S3"
-        try:
-            result: dict[str, Any] = getattr(self._client, operation)(**params)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
-                raise _Precondition(code) from exc
-            if code == "NoSuchBucket":
-                raise S3AccessError(f"S3 bucket {self.bucket!r} does not exist ({where})") from exc
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise _Missing(code) from exc
-            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
-                raise S3AccessError(
-                    f"{where} refused the AWS credentials ({code}); check AWS_ACCESS_KEY_ID, "
-                    "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
-                ) from exc
-            if code == "AccessDenied" or status == 403:
-                raise S3AccessError(
-                    f"access denied to s3://{self.bucket}/{params.get('Key', '')} ({where})"
-                ) from exc
-            message = str(error.get("Message", "")).splitlines()[0] if error.get("Message") else ""
-            summary = f"S3 {operation} failed: {code or status} {message}".strip()
-            raise S3AccessError(summary) from exc
-        except NoCredentialsError as exc:
-            raise S3AccessError(
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                "(or AWS_PROFILE) for the s3 state backend"
-            ) from exc
-        except BotoCoreError as exc:
-            raise S3AccessError(f"cannot reach {where} for {self.describe()}: {exc}") from exc
-        return result
-
-
-class _Precondition(Exception):
-    """A conditional request failed (412/409): someone else changed the object."""
-
-
-class _Missing(Exception):
-    """The object does not exist."""
+    def _get_state(self) -> tuple[bytes, str] | None:
+        """The state object's bytes and ETag; an oversized one is refused before it is read."""
+        return self._objects.get(self.key, limits.MAX_STATE_BYTES, "state")

@@ -9,6 +9,7 @@ import pytest
 
 from ctconfig.config.spec import HttpStateConfig
 from ctconfig.state.http import HttpBackend
+from ctconfig.state.lockfile import SYSTEM_CLOCK, WaitClock
 from tests.http_state.server import PASSWORD, USERNAME, StateServer, serving
 
 USER_ENV, PASSWORD_ENV = "TF_STATE_USERNAME", "TF_STATE_PASSWORD"
@@ -52,14 +53,17 @@ def gitlab_server() -> Iterator[StateServer]:
 
 @pytest.fixture
 def open_backend(state_server: StateServer) -> Iterator[Open]:
-    """New clients of `state_server` (or of `server=`), all closed at teardown."""
+    """New clients of `state_server` (or of `server=`, with `clock=` for lock waits), closed at teardown."""
     made: list[HttpBackend] = []
 
     def make(
-        server: StateServer | None = None, env: dict[str, str] | None = None, **config: Any
+        server: StateServer | None = None,
+        env: dict[str, str] | None = None,
+        clock: WaitClock = SYSTEM_CLOCK,
+        **config: Any,
     ) -> HttpBackend:
         settings = HttpStateConfig.model_validate(state_config(server or state_server, **config))
-        backend = HttpBackend(settings, ENV if env is None else env)
+        backend = HttpBackend(settings, ENV if env is None else env, clock)
         made.append(backend)
         return backend
 

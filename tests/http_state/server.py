@@ -77,93 +77,97 @@ def _credentials(header: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def _handler(server: StateServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Handler(BaseHTTPRequestHandler):
+    """The protocol's answers; `state_server` is set by `_handler` for each served StateServer."""
 
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+    state_server: StateServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        return
+
+    def _answer(self, status: int, body: bytes = b"", content_type: str = "application/json") -> None:
+        self.send_response(status)
+        if body:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="state"')
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _dispatch(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        query = parse_qs(parts.query)
+        with self.state_server.mutex:
+            self.state_server.requests.append(Request(self.command, parts.path, query, body))
+        if self.state_server.fail_with is not None:
+            self._answer(self.state_server.fail_with, b"upstream trouble\n", "text/plain")
             return
+        who = _credentials(self.headers.get("Authorization"))
+        if who is None or who not in ((USERNAME, PASSWORD), (USERNAME, READ_ONLY_PASSWORD)):
+            self._answer(401, b'{"message":"401 Unauthorized"}')
+            return
+        segments = parts.path.strip("/").split("/")
+        if len(segments) < 2 or segments[0] != "state" or len(segments) > 3:
+            self._answer(404, b'{"message":"404 Not Found"}')
+            return
+        name, on_lock = segments[1], len(segments) == 3 and segments[2] == "lock"
+        if self.command != "GET" and who[1] == READ_ONLY_PASSWORD:
+            self._answer(403, b'{"message":"403 Forbidden"}')
+            return
+        action = {
+            ("GET", False): self._get,
+            ("POST", False): self._store,
+            ("LOCK", False): self._lock,
+            ("UNLOCK", False): self._unlock,
+            ("POST", True): self._lock,
+            ("DELETE", True): self._unlock,
+        }.get((self.command, on_lock))
+        if action is None:
+            self._answer(405, b'{"message":"405 Method Not Allowed"}')
+            return
+        with self.state_server.mutex:
+            action(self.state_server.states.setdefault(name, Stored()), body, query)
 
-        def _answer(self, status: int, body: bytes = b"", content_type: str = "application/json") -> None:
-            self.send_response(status)
-            if body:
-                self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            if status == 401:
-                self.send_header("WWW-Authenticate", 'Basic realm="state"')
-            self.end_headers()
-            self.wfile.write(body)
+    def _get(self, stored: Stored, body: bytes, query: dict[str, list[str]]) -> None:
+        if stored.body is None:
+            self._answer(self.state_server.empty_status)
+        else:
+            self._answer(200, stored.body)
 
-        def _dispatch(self) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            query = parse_qs(parts.query)
-            with server.mutex:
-                server.requests.append(Request(self.command, parts.path, query, body))
-            if server.fail_with is not None:
-                self._answer(server.fail_with, b"upstream trouble\n", "text/plain")
-                return
-            who = _credentials(self.headers.get("Authorization"))
-            if who is None or who not in ((USERNAME, PASSWORD), (USERNAME, READ_ONLY_PASSWORD)):
-                self._answer(401, b'{"message":"401 Unauthorized"}')
-                return
-            segments = parts.path.strip("/").split("/")
-            if len(segments) < 2 or segments[0] != "state" or len(segments) > 3:
-                self._answer(404, b'{"message":"404 Not Found"}')
-                return
-            name, on_lock = segments[1], len(segments) == 3 and segments[2] == "lock"
-            if self.command != "GET" and who[1] == READ_ONLY_PASSWORD:
-                self._answer(403, b'{"message":"403 Forbidden"}')
-                return
-            action = {
-                ("GET", False): self._get,
-                ("POST", False): self._store,
-                ("LOCK", False): self._lock,
-                ("UNLOCK", False): self._unlock,
-                ("POST", True): self._lock,
-                ("DELETE", True): self._unlock,
-            }.get((self.command, on_lock))
-            if action is None:
-                self._answer(405, b'{"message":"405 Method Not Allowed"}')
-                return
-            with server.mutex:
-                action(server.states.setdefault(name, Stored()), body, query)
+    def _store(self, stored: Stored, body: bytes, query: dict[str, list[str]]) -> None:
+        given = query.get("ID", [None])[0]
+        held = stored.lock["ID"] if stored.lock else None
+        if given != held:  # GitLab: a locked state needs its ID; an unlocked one takes none
+            self._answer(409, json.dumps(stored.lock or {"message": "not locked"}).encode())
+            return
+        stored.body = json.dumps(json.loads(body)).encode() if self.state_server.reformat else body
+        self._answer(200)
 
-        def _get(self, stored: Stored, body: bytes, query: dict[str, list[str]]) -> None:
-            if stored.body is None:
-                self._answer(server.empty_status)
-            else:
-                self._answer(200, stored.body)
+    def _lock(self, stored: Stored, body: bytes, query: dict[str, list[str]]) -> None:
+        if stored.lock is not None:
+            self._answer(self.state_server.locked_status, json.dumps(stored.lock).encode())
+            return
+        stored.lock = json.loads(body)
+        self._answer(200)
 
-        def _store(self, stored: Stored, body: bytes, query: dict[str, list[str]]) -> None:
-            given = query.get("ID", [None])[0]
-            held = stored.lock["ID"] if stored.lock else None
-            if given != held:  # GitLab: a locked state needs its ID; an unlocked one takes none
-                self._answer(409, json.dumps(stored.lock or {"message": "not locked"}).encode())
-                return
-            stored.body = json.dumps(json.loads(body)).encode() if server.reformat else body
+    def _unlock(self, stored: Stored, body: bytes, query: dict[str, list[str]]) -> None:
+        given = json.loads(body).get("ID") if body else None
+        force = given is None  # GitLab: Terraform's force-unlock sends no ID
+        if force or (stored.lock is not None and stored.lock["ID"] == given):
+            stored.lock = None
             self._answer(200)
+        else:
+            self._answer(409, json.dumps(stored.lock).encode() if stored.lock else b"")
 
-        def _lock(self, stored: Stored, body: bytes, query: dict[str, list[str]]) -> None:
-            if stored.lock is not None:
-                self._answer(server.locked_status, json.dumps(stored.lock).encode())
-                return
-            stored.lock = json.loads(body)
-            self._answer(200)
+    do_GET = do_POST = do_LOCK = do_UNLOCK = do_DELETE = _dispatch
 
-        def _unlock(self, stored: Stored, body: bytes, query: dict[str, list[str]]) -> None:
-            given = json.loads(body).get("ID") if body else None
-            force = given is None  # GitLab: Terraform's force-unlock sends no ID
-            if force or (stored.lock is not None and stored.lock["ID"] == given):
-                stored.lock = None
-                self._answer(200)
-            else:
-                self._answer(409, json.dumps(stored.lock).encode() if stored.lock else b"")
 
-        do_GET = do_POST = do_LOCK = do_UNLOCK = do_DELETE = _dispatch
-
-    return Handler
+def _handler(server: StateServer) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_Handler,), {"state_server": server})
 
 
 @contextmanager

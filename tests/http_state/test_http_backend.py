@@ -7,8 +7,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from ctconfig.state.migrate import migrate_state
 from tests.http_state.conftest import ENV, PASSWORD_ENV, USER_ENV, Open, state_config
 from tests.http_state.server import PASSWORD, READ_ONLY_PASSWORD, USERNAME, StateServer, serving
 from tests.records import passcode
+from tests.state.clock import FakeClock
 
 AUDIT = AuditRecord(who="alice", when="2026-11-27T10:00:00Z", operation="apply", summary="1 created")
 
@@ -119,13 +118,12 @@ def test_a_write_without_lock_takes_one_for_its_duration(
     assert state_server.stored().lock is None
 
 
-def test_a_write_without_lock_waits_then_names_the_holder(
-    open_backend: Open, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(http_state, "UNLOCKED_WRITE_WAIT", 0.3)
+def test_a_write_without_lock_waits_then_names_the_holder(open_backend: Open) -> None:
     lock = open_backend().lock("apply")
-    with pytest.raises(LockHeldError, match=f"still locked after waiting .*lock ID {lock.id}"):
-        open_backend().write(grown(State.new(), "a"), None)
+    clock = FakeClock()
+    with pytest.raises(LockHeldError, match=f"still locked after waiting 10s .*lock ID {lock.id}"):
+        open_backend(clock=clock).write(grown(State.new(), "a"), None)
+    assert clock.waited == pytest.approx(http_state.UNLOCKED_WRITE_WAIT)
 
 
 def test_lock_sends_terraform_lock_info_and_unlock_clears_it(
@@ -146,10 +144,10 @@ def test_lock_sends_terraform_lock_info_and_unlock_clears_it(
 
 def test_second_locker_fails_fast_naming_the_holder(open_backend: Open) -> None:
     lock = open_backend().lock("apply")
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(LockHeldError) as caught:
-        open_backend().lock("plan")
-    assert time.monotonic() - started < 1.0
+        open_backend(clock=clock).lock("plan")
+    assert clock.sleeps == []
     message = str(caught.value)
     assert f"state is locked by {lock.who}@{lock.host} (pid {lock.pid}) running apply since" in message
     assert f"lock ID {lock.id}" in message and f"ctconfig force-unlock {lock.id}" in message
@@ -167,23 +165,18 @@ def test_a_dead_local_holder_is_reported_at_once(open_backend: Open, state_serve
 def test_waiting_locker_gets_the_lock_when_released(open_backend: Open) -> None:
     holder = open_backend()
     lock = holder.lock("apply")
-    timer = threading.Timer(0.4, holder.unlock, args=(lock,))
-    timer.start()
-    try:
-        started = time.monotonic()
-        got = open_backend().lock("apply", timeout=10)
-        waited = time.monotonic() - started
-    finally:
-        timer.join()
-    assert 0.3 <= waited < 5 and got.id != lock.id
+    clock = FakeClock()
+    clock.at(0.4, lambda: holder.unlock(lock))
+    got = open_backend(clock=clock).lock("apply", timeout=10)
+    assert clock.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.4]) and got.id != lock.id
 
 
 def test_waiting_locker_times_out(open_backend: Open) -> None:
     open_backend().lock("apply")
-    started = time.monotonic()
-    with pytest.raises(LockHeldError, match="still locked after waiting"):
-        open_backend().lock("plan", timeout=0.5)
-    assert 0.4 <= time.monotonic() - started < 3
+    clock = FakeClock()
+    with pytest.raises(LockHeldError, match=r"still locked after waiting 0\.5s"):
+        open_backend(clock=clock).lock("plan", timeout=0.5)
+    assert clock.waited == pytest.approx(0.5)
 
 
 def test_force_unlock_by_id(open_backend: Open, state_server: StateServer) -> None:
@@ -273,11 +266,11 @@ def _unused_port() -> int:
 
 def test_unreachable_server_is_one_clear_line() -> None:
     address = f"http://127.0.0.1:{_unused_port()}/state/ctconfig"
-    backend = HttpBackend(HttpStateConfig(backend="http", address=address), {})
-    started = time.monotonic()
+    clock = FakeClock()
+    backend = HttpBackend(HttpStateConfig(backend="http", address=address), {}, clock)
     with pytest.raises(HttpStateError) as caught:
-        backend.lock("apply")
-    assert time.monotonic() - started < 2
+        backend.lock("apply", timeout=60)
+    assert clock.sleeps == []  # an unreachable server is not a held lock: no waiting for it
     message = str(caught.value)
     assert message.startswith(f"cannot reach the state server at {address}: ") and "\n" not in message
 
@@ -331,3 +324,18 @@ def test_migrate_from_local_keeps_serials_and_the_latest_audit(open_backend: Ope
     assert migrate_state(backend, back).copied == (3,)
     copied = back.read()
     assert copied is not None and copied.state == state
+
+
+def test_an_unlock_the_server_fails_is_one_clear_state_error(
+    open_backend: Open, state_server: StateServer
+) -> None:
+    """Issue 10.5: a failed release is an HttpStateError (a StateError), never a raw HTTP error."""
+    backend = open_backend()
+    lock = backend.lock("apply")
+    state_server.fail_with = 503
+    with pytest.raises(HttpStateError) as caught:
+        backend.unlock(lock)
+    message = str(caught.value)
+    expected = f"{state_server.address()} answered 503 Service Unavailable to the request to unlock"
+    assert message.startswith(expected)
+    assert "\n" not in message

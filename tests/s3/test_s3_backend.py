@@ -16,12 +16,14 @@ from ctconfig.config.spec import S3StateConfig
 from ctconfig.domain import Address
 from ctconfig.state.base import AuditRecord, LockHeldError, LockInfo, StaleStateError
 from ctconfig.state.document import State, StateError
+from ctconfig.state.lockfile import SYSTEM_CLOCK, WaitClock
 from ctconfig.state.s3 import S3AccessError, S3Backend
 from tests.records import passcode
+from tests.state.clock import FakeClock
 
 
-def backend(config: dict[str, Any], **overrides: Any) -> S3Backend:
-    return S3Backend(S3StateConfig.model_validate({**config, **overrides}))
+def backend(config: dict[str, Any], clock: WaitClock = SYSTEM_CLOCK, **overrides: Any) -> S3Backend:
+    return S3Backend(S3StateConfig.model_validate({**config, **overrides}), None, clock)
 
 
 def passcode_state(state: State, name: str) -> State:
@@ -117,10 +119,12 @@ def test_history_survives_a_missing_history_object(s3_config: dict[str, Any], s3
 
 
 def test_lock_is_exclusive_and_names_its_holder(s3_config: dict[str, Any]) -> None:
-    one, two = backend(s3_config), backend(s3_config)
+    clock = FakeClock()
+    one, two = backend(s3_config), backend(s3_config, clock)
     held = one.lock("apply")
     with pytest.raises(LockHeldError) as caught:
         two.lock("state rm", timeout=0.3)
+    assert clock.waited == pytest.approx(0.3)
     message = str(caught.value)
     assert "locked" in message and "running apply" in message and held.id in message
     assert "stale" not in message
@@ -170,17 +174,13 @@ def test_force_unlock_only_with_the_matching_id(s3_config: dict[str, Any]) -> No
 
 
 def test_lock_timeout_waits_for_release(s3_config: dict[str, Any]) -> None:
-    import threading
-
-    one, two = backend(s3_config), backend(s3_config)
+    clock = FakeClock()
+    one, two = backend(s3_config), backend(s3_config, clock)
     held = one.lock("apply")
-    timer = threading.Timer(0.4, one.unlock, args=(held,))
-    timer.start()
-    try:
-        taken = two.lock("apply", timeout=10)
-    finally:
-        timer.join()
-    assert taken.operation == "apply"
+    clock.at(0.4, lambda: one.unlock(held))
+    taken = two.lock("apply", timeout=10)
+    assert clock.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.4])
+    assert taken.operation == "apply" and taken.id != held.id
     two.unlock(taken)
 
 
@@ -273,3 +273,20 @@ def test_bad_credentials_are_one_clear_line(
         f"{moto_endpoint_checking_credentials} refused the AWS credentials (InvalidAccessKeyId); "
         "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
     )
+
+
+def test_unlock_through_a_vanished_endpoint_is_one_clear_state_error(
+    moto_endpoint: str, s3_config: dict[str, Any]
+) -> None:
+    """Issue 10.5: releasing the lock fails cleanly (a StateError the caller can add as a note)."""
+    from tests.s3.proxy import S3Proxy, running
+
+    with running(S3Proxy(moto_endpoint)) as proxy:
+        store = backend(s3_config, endpoint_url=proxy.url)
+        held = store.lock("apply")
+        proxy.stop()
+        with pytest.raises(S3AccessError) as caught:
+            store.unlock(held)
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach {proxy.url} for s3://") and "\n" not in message
+    backend(s3_config).force_unlock(held.id)  # the lock stayed; force-unlock is the way out

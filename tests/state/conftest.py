@@ -2,8 +2,9 @@
 
 `backend_factory` is parametrised over fixture names: to put another backend
 under the contract tests, write a `<name>_backend_factory` fixture returning a
-`BackendFactory` (each call opens a new client on the same fresh store) and
-add its name to `CONTRACT_BACKENDS`.
+`BackendFactory` (each call opens a new client on the same fresh store; `clock=`
+gives the client a fake clock for its lock waits) and add its name to
+`CONTRACT_BACKENDS`.
 """
 
 from __future__ import annotations
@@ -15,15 +16,20 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
 from ctconfig.state.base import StateBackend
 from ctconfig.state.local import LocalBackend
+from ctconfig.state.lockfile import SYSTEM_CLOCK, WaitClock
 
-BackendFactory = Callable[[], StateBackend]
+
+class BackendFactory(Protocol):
+    def __call__(self, clock: WaitClock = SYSTEM_CLOCK) -> StateBackend: ...
+
 
 CONTRACT_BACKENDS = [
     "local",
@@ -59,15 +65,19 @@ def backend_factory(request: pytest.FixtureRequest) -> BackendFactory:
 @pytest.fixture
 def local_backend_factory(tmp_path: Path) -> BackendFactory:
     path = tmp_path / "ctconfig.state.json"
-    return lambda: LocalBackend(path)
+
+    def factory(clock: WaitClock = SYSTEM_CLOCK) -> StateBackend:
+        return LocalBackend(path, clock)
+
+    return factory
 
 
 def _closing_factory(make: BackendFactory) -> Iterator[BackendFactory]:
     """Hand out clients from `make` and close every one at teardown."""
     made: list[StateBackend] = []
 
-    def factory() -> StateBackend:
-        backend = make()
+    def factory(clock: WaitClock = SYSTEM_CLOCK) -> StateBackend:
+        backend = make(clock)
         made.append(backend)
         return backend
 
@@ -86,7 +96,7 @@ def postgres_backend_factory(pg_dsn: str) -> Iterator[BackendFactory]:
 
     config = PostgresStateConfig(backend="postgres", dsn_env="TEST_PG_DSN", name=f"t-{uuid.uuid4().hex[:12]}")
     environ = {"TEST_PG_DSN": pg_dsn}
-    yield from _closing_factory(lambda: PostgresBackend(config, environ))
+    yield from _closing_factory(lambda clock=SYSTEM_CLOCK: PostgresBackend(config, environ, clock))
 
 
 @pytest.fixture
@@ -96,7 +106,11 @@ def s3_backend_factory(s3_config: dict[str, object]) -> BackendFactory:
     from ctconfig.state.s3 import S3Backend
 
     config = S3StateConfig.model_validate(s3_config)
-    return lambda: S3Backend(config)
+
+    def factory(clock: WaitClock = SYSTEM_CLOCK) -> StateBackend:
+        return S3Backend(config, None, clock)
+
+    return factory
 
 
 @pytest.fixture
@@ -109,7 +123,7 @@ def http_backend_factory() -> Iterator[BackendFactory]:
 
     with serving(StateServer()) as server:
         config = HttpStateConfig.model_validate(state_config(server))
-        yield from _closing_factory(lambda: HttpBackend(config, ENV))
+        yield from _closing_factory(lambda clock=SYSTEM_CLOCK: HttpBackend(config, ENV, clock))
 
 
 def _free_port() -> int:

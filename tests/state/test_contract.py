@@ -1,19 +1,22 @@
-"""The contract every state backend keeps: CAS writes, serials, locks, history."""
+"""The contract every state backend keeps: CAS writes, serials, locks, history, bounds.
+
+Lock waits run on a fake clock (tests/state/clock.py): no test here measures wall-clock time.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
 
 from ctconfig.domain import Address
-from ctconfig.state.base import AuditRecord, LockHeldError, StaleStateError, StateBackend
+from ctconfig.state import limits
+from ctconfig.state.base import AuditRecord, LockHeldError, StaleStateError
 from ctconfig.state.document import State, StateError
+from ctconfig.state.lockfile import holding
 from tests.records import passcode
-
-BackendFactory = Callable[[], StateBackend]
+from tests.state.clock import FakeClock
+from tests.state.conftest import BackendFactory
 
 
 def with_passcode(state: State, name: str) -> State:
@@ -128,10 +131,10 @@ def test_lock_unlock_relock(backend_factory: BackendFactory) -> None:
 def test_second_locker_fails_fast_naming_holder(backend_factory: BackendFactory) -> None:
     holder = backend_factory()
     lock = holder.lock("apply")
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(LockHeldError) as caught:
-        backend_factory().lock("plan")
-    assert time.monotonic() - started < 1.0
+        backend_factory(clock=clock).lock("plan")
+    assert clock.sleeps == []  # no --lock-timeout: not a moment of waiting
     message = str(caught.value)
     assert f"{lock.who}@{lock.host} (pid {lock.pid}) running apply" in message
     assert f"lock ID {lock.id}" in message
@@ -144,16 +147,12 @@ def test_second_locker_fails_fast_naming_holder(backend_factory: BackendFactory)
 def test_waiting_locker_gets_lock_when_released(backend_factory: BackendFactory) -> None:
     holder = backend_factory()
     lock = holder.lock("apply")
-    timer = threading.Timer(0.4, holder.unlock, args=(lock,))
-    timer.start()
-    try:
-        started = time.monotonic()
-        waiter = backend_factory()
-        got = waiter.lock("apply", timeout=10)
-        waited = time.monotonic() - started
-    finally:
-        timer.join()
-    assert 0.3 <= waited < 5
+    clock = FakeClock()
+    clock.at(0.4, lambda: holder.unlock(lock))  # the holder finishes 0.4s into the wait
+    waiter = backend_factory(clock=clock)
+    got = waiter.lock("apply", timeout=10)
+    # Backoff doubles from 50ms: the attempt after the 0.4s sleep (at 0.75s) takes the lock.
+    assert clock.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.4])
     assert got.id != lock.id
     waiter.unlock(got)
 
@@ -161,10 +160,10 @@ def test_waiting_locker_gets_lock_when_released(backend_factory: BackendFactory)
 def test_waiting_locker_times_out(backend_factory: BackendFactory) -> None:
     holder = backend_factory()
     lock = holder.lock("apply")
-    started = time.monotonic()
-    with pytest.raises(LockHeldError, match="after waiting"):
-        backend_factory().lock("plan", timeout=0.5)
-    assert 0.4 <= time.monotonic() - started < 3
+    clock = FakeClock()
+    with pytest.raises(LockHeldError, match=r"still locked after waiting 0\.5s by .*running apply"):
+        backend_factory(clock=clock).lock("plan", timeout=0.5)
+    assert clock.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.15])  # the last one stops at the deadline
     holder.unlock(lock)
 
 
@@ -213,3 +212,61 @@ def test_history_without_audit(backend_factory: BackendFactory) -> None:
 def test_describe_is_short_and_plain(backend_factory: BackendFactory) -> None:
     text = backend_factory().describe()
     assert text and "\n" not in text and "password" not in text
+
+
+def test_an_unlock_error_never_hides_the_error_of_the_locked_work(
+    backend_factory: BackendFactory,
+) -> None:
+    """The work fails; meanwhile its lock was force-unlocked, so releasing fails too."""
+    runner, admin = backend_factory(), backend_factory()
+    failing = pytest.raises(RuntimeError, match="the apply itself failed")
+    with failing as caught, holding(runner, "apply") as lock:
+        admin.force_unlock(lock.id)
+        raise RuntimeError("the apply itself failed")
+    notes = getattr(caught.value, "__notes__", [])
+    assert len(notes) == 1 and notes[0].startswith("also: ") and "\n" not in notes[0]
+    assert lock.id in notes[0] or "not held" in notes[0] or "not locked" in notes[0]
+    newcomer = backend_factory()
+    newcomer.unlock(newcomer.lock("apply"))  # nothing is left locked
+
+
+def test_unlock_after_force_unlock_is_a_clean_state_error(backend_factory: BackendFactory) -> None:
+    runner, admin = backend_factory(), backend_factory()
+    lock = runner.lock("apply")
+    admin.force_unlock(lock.id)
+    newer = admin.lock("apply")
+    try:
+        runner.unlock(lock)
+    except StateError as exc:  # a backend may also accept it silently; it must never be anything else
+        assert "\n" not in str(exc)
+    assert admin.force_unlock(newer.id).id == newer.id  # the newer lock survived the late unlock
+
+
+def many_passcodes(count: int) -> State:
+    state = State.new()
+    return state.with_resources(
+        {f"prod/account_passcode/p{i:04d}": passcode(f"p{i:04d}") for i in range(count)}
+    ).next_version()
+
+
+def test_an_oversized_state_is_refused_unread_naming_its_source(
+    backend_factory: BackendFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store holding more than MAX_STATE_BYTES is refused before parsing (bound lowered for speed)."""
+    backend = backend_factory()
+    big = many_passcodes(40)
+    backend.write(big, None)
+    size = len(big.dumps().encode())
+    monkeypatch.setattr(limits, "MAX_STATE_BYTES", size // 2)
+    reader = backend_factory()
+    with pytest.raises(limits.StateTooLargeError) as caught:
+        reader.read()
+    message = str(caught.value)
+    assert message.startswith(reader.describe()) and "ctconfig reads" in message and "\n" not in message
+    with pytest.raises(limits.StateTooLargeError, match="refusing to write"):
+        backend.write(big.next_version(), None)
+
+
+def test_the_bound_is_documented_and_generous() -> None:
+    assert limits.MAX_STATE_BYTES == 64 * 1024 * 1024
+    assert len(many_passcodes(100).dumps().encode()) * 100 < limits.MAX_STATE_BYTES  # 10,000 passcodes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -92,8 +93,9 @@ def test_orphan_history_above_current_serial_is_hidden(tmp_path: Path) -> None:
 def test_unreadable_state_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text("{not json")
-    with pytest.raises(StateError, match=r"s\.json: not valid JSON"):
+    with pytest.raises(StateError, match=rf"^{re.escape(str(path))}: .*JSON") as caught:
         LocalBackend(path).read()
+    assert "\n" not in str(caught.value) and str(caught.value).count(str(path)) == 1
 
 
 def test_lock_file_records_owner(tmp_path: Path) -> None:
@@ -135,3 +137,58 @@ def test_force_unlock_when_not_locked(tmp_path: Path) -> None:
 
 def test_journal_path_is_beside_state(tmp_path: Path) -> None:
     assert LocalBackend(tmp_path / "s.json").journal().path == tmp_path / "s.json.journal"
+
+
+UNLOCK_IN_READ_ONLY_DIRECTORY = """
+import os, sys
+from pathlib import Path
+from ctconfig.state.document import StateError
+from ctconfig.state.local import LocalBackend
+directory = Path(sys.argv[1])
+backend = LocalBackend(directory / "ctconfig.state.json")
+lock = backend.lock("apply")
+os.chmod(directory, 0o555)
+try:
+    backend.unlock(lock)
+except StateError as exc:
+    print(lock.id)
+    print(exc)
+finally:
+    os.chmod(directory, 0o755)
+"""
+
+
+def test_unlock_in_a_read_only_directory_is_one_clear_state_error() -> None:
+    """Issue 10.5: not `Operation not permitted: …lock` but the path, the effect and the way out."""
+    from tests.state.unprivileged import owned_directory, run_snippet
+
+    with owned_directory() as directory:
+        ran = run_snippet(UNLOCK_IN_READ_ONLY_DIRECTORY, str(directory))
+        assert ran.returncode == 0, ran.stderr
+        lock_id, message = ran.stdout.strip().splitlines()
+        lock_path = directory / "ctconfig.state.json.lock"
+        assert message == (
+            f"cannot remove lock file {lock_path} (Permission denied), so the state stays locked: "
+            f"make {directory} writable, then run `ctconfig force-unlock {lock_id}`"
+        )
+        assert lock_path.exists()
+        LocalBackend(directory / "ctconfig.state.json").force_unlock(lock_id)  # the way out works
+        assert not lock_path.exists()
+
+
+def test_lock_in_a_read_only_directory_is_one_clear_state_error() -> None:
+    from tests.state.unprivileged import owned_directory, run_snippet
+
+    script = (
+        "import os, sys\nfrom pathlib import Path\nfrom ctconfig.state.document import StateError\n"
+        "from ctconfig.state.local import LocalBackend\nd = Path(sys.argv[1])\nos.chmod(d, 0o555)\n"
+        "try:\n    LocalBackend(d / 'ctconfig.state.json').lock('apply')\n"
+        "except StateError as exc:\n    print(exc)\n"
+    )
+    with owned_directory() as directory:
+        ran = run_snippet(script, str(directory))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == (
+        f"cannot create lock file {directory}/ctconfig.state.json.lock: Permission denied; "
+        "the directory of the state must be writable"
+    )

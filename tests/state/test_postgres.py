@@ -50,7 +50,7 @@ def test_factory_opens_postgres_and_describes_without_dsn(
     assert isinstance(backend, PostgresBackend)
     clients.append(backend)
     assert backend.describe() == "postgres:prod"
-    assert backend.journal().describe().endswith("postgres-prod.journal")
+    assert backend.journal().describe() == "postgres:prod (table ctconfig.state_journal)"
 
 
 def test_tables_created_on_first_use_in_own_schema(pg_dsn: str, clients: list[PostgresBackend]) -> None:
@@ -71,7 +71,7 @@ def test_tables_created_on_first_use_in_own_schema(pg_dsn: str, clients: list[Po
         who, audit = conn.execute(
             f'SELECT who, audit FROM "{schema}".state_versions WHERE state_name = %s', ("a",)
         ).fetchone() or ("", "")
-    assert tables == {"state_versions", "state_locks"}
+    assert tables == {"state_versions", "state_locks", "state_journal"}
     assert who and audit is None
 
 
