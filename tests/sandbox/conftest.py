@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,13 @@ from ctconfig.sandbox import SandboxStore
 
 SEEDED_ACCOUNT = "W9R-486-4W5Z"
 SEEDED_USERS = ("alice@example.com", "bob@example.com")
+# Anything in the shape of an issued secret (domain.LETTER_GROUPS), anywhere in a text.
+SECRET_SHAPED = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3}-[A-Z]{3}-[A-Z]{3,4}(?![A-Za-z0-9])")
+
+
+def shows_a_secret(text: str) -> bool:
+    """Whether text holds something shaped like a sandbox secret (the sandbox issues no other)."""
+    return SECRET_SHAPED.search(text) is not None
 
 
 @pytest.fixture
