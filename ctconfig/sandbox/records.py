@@ -78,6 +78,15 @@ class Query:
 
 
 @dataclass
+class Cursor:
+    """A position in a query; the token of the page after it, once asked for."""
+
+    query: Query
+    after: int  # the seq of the last record already handed out
+    next_token: str | None = None
+
+
+@dataclass
 class UploadedRecords:
     """Profiles and events of every account, within `MAX_BYTES`."""
 
@@ -85,7 +94,7 @@ class UploadedRecords:
     profiles: dict[tuple[str, str], Profile] = field(default_factory=dict)
     events: deque[Event] = field(default_factory=deque)
     used: int = 0
-    cursors: OrderedDict[str, tuple[Query, int]] = field(default_factory=OrderedDict)
+    cursors: OrderedDict[str, Cursor] = field(default_factory=OrderedDict)
     _seq: count[int] = field(default_factory=lambda: count(1))
 
     def add_profile(self, account_id: str, identity: str, data: dict[str, Any]) -> str | None:
@@ -146,20 +155,22 @@ class UploadedRecords:
 
         KeyError when the token is unknown, forgotten, another account's or of the other kind.
         """
-        query, after = self.cursors[token]
+        cursor = self.cursors[token]
+        query = cursor.query
         if query.account_id != account_id or query.kind != kind:
             raise KeyError(token)
         self.cursors.move_to_end(token)
+        after = cursor.after
         found = self._events_page(query, after) if kind == "events" else self._profiles_page(query, after)
         more = len(found) > query.batch_size
         found = found[: query.batch_size]
-        records = [record for _, record in found]
-        next_token = self._token(query, found[-1][0]) if more else None
-        return records, next_token
+        if more and (cursor.next_token is None or cursor.next_token not in self.cursors):
+            cursor.next_token = self._token(query, found[-1][0])
+        return [record for _, record in found], cursor.next_token if more else None
 
     def _token(self, query: Query, after: int) -> str:
         token = secrets.token_urlsafe(18)
-        self.cursors[token] = (query, after)
+        self.cursors[token] = Cursor(query, after)
         while len(self.cursors) > MAX_CURSORS:
             self.cursors.popitem(last=False)
         return token

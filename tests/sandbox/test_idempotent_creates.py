@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ctconfig.domain import AccountTarget
@@ -14,6 +15,7 @@ from ctconfig.errors import ConflictError, LimitError
 from ctconfig.providers.sandbox import SandboxProvider
 from ctconfig.sandbox import SandboxStore
 from ctconfig.sandbox import idempotency as kept_answers
+from tests.sandbox.conftest import LoggedServer, LoggedServerFactory
 
 ACCOUNT = "W9R-486-4W5Z"
 TARGET = AccountTarget(alias="prod", account_id=ACCOUNT, region="eu1")
@@ -134,3 +136,42 @@ def test_the_embedded_provider_passes_the_key_through(db_path: Path) -> None:
         store.delete_passcode(ACCOUNT, first[0], dashboard=True)
     with pytest.raises(ConflictError, match="no longer exists"):
         in_a_new_process()
+
+
+# -- the same mechanism over HTTP: `ctconfig sandbox serve` answers from the store ---------------
+
+
+def post_create(server: LoggedServer, admin: str, key: str, body: dict[str, object]) -> httpx.Response:
+    with httpx.Client(base_url=server.url, headers=server.headers(admin)) as client:
+        return client.post("/1/passcodes.json", json=body, headers={"Idempotency-Key": key})
+
+
+def test_a_restarted_server_replays_the_answer_its_predecessor_committed(
+    serve: LoggedServerFactory,
+) -> None:
+    first = serve()
+    admin = first.admin()
+    created = post_create(first, admin, KEY, {"name": "seg", "expires_in_days": 30})
+    assert created.status_code == 201 and "idempotent-replayed" not in created.headers
+    first.stop()  # the client never heard the answer; the server went down too
+    second = serve(db=first.db)
+    again = post_create(second, admin, KEY, {"name": "seg", "expires_in_days": 30.0})  # 30.0 is 30
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == created.json()
+    with second.store() as store:
+        assert store.authenticate(ACCOUNT, again.json()["secret"]) is not None
+    conflict = post_create(second, admin, KEY, {"name": "seg", "expires_in_days": 60})
+    assert conflict.status_code == 409 and "different request" in conflict.json()["error"]
+    assert created.json()["secret"] not in conflict.text
+
+
+def test_a_server_told_to_forget_keys_keeps_no_answers(serve: LoggedServerFactory) -> None:
+    server = serve("--forget-idempotency-keys")
+    admin = server.admin()
+    created = post_create(server, admin, KEY, {"name": "seg", "expires_in_days": 30})
+    assert created.status_code == 201
+    again = post_create(server, admin, KEY, {"name": "seg", "expires_in_days": 30})
+    assert again.status_code == 409 and "already exists" in again.json()["error"]
+    assert created.json()["secret"] not in again.text
+    with sqlite3.connect(server.db) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM kept_creates").fetchone() == (0,)
