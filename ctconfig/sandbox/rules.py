@@ -26,6 +26,7 @@ PASSCODE_MODES = ("account", "user")
 ROLES = ("admin", "member")
 IDEMPOTENCY_KEY_MAX = 128
 _SECRET_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_UNBIASED_BELOW = 256 - 256 % len(_SECRET_LETTERS)  # 234: each letter from exactly 9 byte values
 _IDEMPOTENCY_KEY = re.compile(rf"^[A-Za-z0-9_-]{{1,{IDEMPOTENCY_KEY_MAX}}}$")
 
 _ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -118,10 +119,20 @@ def passcode_expiry(created_at: datetime, expires_in_days: int | None) -> dateti
 
 
 def new_secret() -> str:
-    """A fresh secret shaped like a CleverTap account passcode (`AMA-AUE-YWUL`)."""
-    return "-".join(
-        "".join(secrets.choice(_SECRET_LETTERS) for _ in range(size)) for size in LETTER_GROUPS
-    )
+    """A fresh secret shaped like a CleverTap account passcode (`AMA-AUE-YWUL`).
+
+    Letters come from one read of the OS's random source, keeping only bytes below
+    234 (9 x 26) so that every letter is equally likely; `secrets.choice` per letter
+    cost ten reads, half of a create's time.
+    """
+    letters: list[str] = []
+    while len(letters) < sum(LETTER_GROUPS):
+        letters += [_SECRET_LETTERS[b % 26] for b in secrets.token_bytes(16) if b < _UNBIASED_BELOW]
+    groups, start = [], 0
+    for size in LETTER_GROUPS:
+        groups.append("".join(letters[start : start + size]))
+        start += size
+    return "-".join(groups)
 
 
 def check_idempotency_key(key: str) -> str:

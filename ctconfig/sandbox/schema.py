@@ -21,7 +21,6 @@ from ctconfig.errors import NotFoundError
 from ctconfig.sandbox import rules
 
 SCHEMA_VERSION = 2
-MMAP_BYTES = 64 * 1024 * 1024  # read pages through the OS cache, not read() calls
 BUSY_TIMEOUT_SECONDS = 30.0
 SECRET_DRAWS = 16
 
@@ -98,7 +97,6 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     conn.execute("BEGIN IMMEDIATE")
     try:
         for statement in DDL.split(";"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,15 @@ def test_the_store_issues_the_letter_shape_for_account_and_user_passcodes(
         assert passcode_shape_problem(secret) is None
     assert domain.LETTER_GROUPS == (3, 3, 4)  # AMA-AUE-YWUL
     assert set(PASSCODE_SHAPES) == {"upper-case letter groups such as AMA-AUE-YWUL", "32 hex characters"}
+
+
+def test_every_letter_is_equally_likely() -> None:
+    """Letters are drawn from bytes below 234 (9 x 26). A plain `byte % 26` would give W-Z
+    8.6 % fewer draws than fair; the bound below is 5 % (7 standard deviations)."""
+    drawn = Counter(ch for _ in range(50_000) for ch in rules.new_secret() if ch != "-")
+    expected = 50_000 * sum(domain.LETTER_GROUPS) / 26  # ~19,230 each; sd ~136
+    assert set(drawn) == set("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert all(abs(count - expected) < 0.05 * expected for count in drawn.values()), drawn
 
 
 def test_a_drawn_secret_the_store_already_holds_is_drawn_again(
