@@ -40,10 +40,11 @@ class Profile:
 
     def as_record(self) -> dict[str, Any]:
         """The profile as the Server API returns it."""
+        email, name = self.data.get("Email"), self.data.get("Name")
         return {
             "identity": self.identity,
-            "email": self.data.get("Email"),
-            "name": self.data.get("Name"),
+            "email": email if isinstance(email, str) else None,
+            "name": name if isinstance(name, str) else None,
             "profileData": self.data,
         }
 

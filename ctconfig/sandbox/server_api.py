@@ -97,7 +97,7 @@ class ServerApi:
             return problem
         if record["type"] == "profile":
             return self.records.add_profile(account, identity, record["profileData"])
-        ts = record.get("ts", now)
+        ts = now if record.get("ts") is None else record["ts"]
         props = record.get("evtData") or {}
         return self.records.add_event(account, identity, record["evtName"], props, ts)
 

@@ -257,3 +257,19 @@ def test_uploads_from_one_account_are_invisible_to_another(served: LoggedServer)
             "/1/profile.json", params={"identity": "u-1"}, headers=served.headers(other, "OTHER-1")
         )
     assert answer.status_code == 404
+
+
+def test_an_event_without_a_time_is_stamped_with_the_sandbox_clock(served: LoggedServer) -> None:
+    secret = account_passcode(served, days=None)
+    with served.store() as store:
+        store.advance_clock(40 * 86400)  # the sandbox's day is not today's
+        day = int(store.now().strftime("%Y%m%d"))
+    events = [
+        {"type": "event", "identity": "u", "evtName": "Tick", "ts": None},
+        {"type": "event", "identity": "u", "evtName": "Tick"},
+    ]
+    assert call(served, "POST", "/1/upload", secret, json={"d": events}).json()["processed"] == 2
+    query = {"event_name": "Tick", "from": day, "to": day + 1}  # a number range: midnight-proof
+    cursor = call(served, "POST", "/1/events.json", secret, json=query).json()["cursor"]
+    page = call(served, "GET", "/1/events.json", secret, params={"cursor": cursor})
+    assert page.status_code == 200 and len(page.json()["records"]) == 2
