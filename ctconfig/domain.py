@@ -248,3 +248,42 @@ def parse_isoformat(text: str | None) -> datetime | None:
     if text is None:
         return None
     return _dt.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# -- what a CleverTap passcode secret looks like ---------------------------------------------
+# The one place that knows. Account passcodes seen in the wild are upper-case letter groups
+# joined by dashes (`AMA-AUE-YWUL`: three groups, the last of three or four letters); some
+# accounts show 32 hex characters. The sandbox issues the letter shape (`LETTER_GROUPS`);
+# the dashboard provider accepts both shapes and refuses anything else.
+
+LETTER_GROUPS = (3, 3, 4)  # the sandbox's issued shape, as in the example AMA-AUE-YWUL
+PASSCODE_SHAPES: dict[str, re.Pattern[str]] = {
+    "upper-case letter groups such as AMA-AUE-YWUL": re.compile(r"^[A-Z]{3}-[A-Z]{3}-[A-Z]{3,4}$"),
+    "32 hex characters": re.compile(r"^[0-9A-Fa-f]{32}$"),
+}
+
+
+def passcode_shape_problem(text: str) -> str | None:
+    """None when `text` has a CleverTap passcode's shape, else why not, in words.
+
+    The message describes the text (length, kinds of characters) without ever
+    quoting it: what was pasted may be a secret, or half of one.
+    """
+    if any(pattern.match(text) for pattern in PASSCODE_SHAPES.values()):
+        return None
+    expected = " or ".join(PASSCODE_SHAPES)
+    return f"a CleverTap passcode is {expected}; got {_describe_characters(text)}"
+
+
+def _describe_characters(text: str) -> str:
+    """`12 characters including lower-case letters and spaces`, never the characters."""
+    if not text:
+        return "nothing"
+    checks = (
+        ("lower-case letters", str.islower),
+        ("spaces or line breaks", str.isspace),
+        ("punctuation other than '-'", lambda c: not c.isalnum() and not c.isspace() and c != "-"),
+    )
+    kinds = [label for label, test in checks if any(test(c) for c in text)]
+    size = f"{len(text)} character" + ("" if len(text) == 1 else "s")
+    return f"{size} including {' and '.join(kinds)}" if kinds else size

@@ -66,7 +66,7 @@ _DB = click.option(
 @click.option(
     "--forget-idempotency-keys",
     is_flag=True,
-    help="Keep no answers by Idempotency-Key, "
+    help="Keep no create answers by Idempotency-Key (normally kept 24 h in the database), "
     "like a server without that feature: a create whose answer is lost loses its secret.",
 )
 @pass_context
@@ -88,9 +88,17 @@ def serve(
 
     Point the `clevertap` provider at it with `provider: {kind: clevertap,
     base_url: http://127.0.0.1:PORT}` and an admin passcode from
-    `ctconfig sandbox admin-passcode`. Stops gracefully on SIGTERM or Ctrl-C
-    and prints a summary of requests and injected faults. `GET /_sandbox/stats`
-    (loopback only, no auth) returns the same counters as JSON.
+    `ctconfig sandbox admin-passcode`.
+
+    It also answers CleverTap's documented Server API (`GET /v1/connect`,
+    `POST /1/upload`, `GET /1/profile.json`, `/1/profiles.json`,
+    `/1/events.json`) with the account's passcodes, so your own integration
+    can rehearse a rotation against it; uploaded records stay in memory.
+
+    Bodies over 16 KiB (1 MiB for uploads) are refused with 413. Stops
+    gracefully on SIGTERM or Ctrl-C and prints a summary of requests and
+    injected faults. `GET /_sandbox/stats` (loopback only, no auth) returns
+    the same counters as JSON.
     """
     from ctconfig.sandbox.faults import FaultSettings
     from ctconfig.sandbox.server import serve as run_server

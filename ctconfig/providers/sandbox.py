@@ -35,9 +35,17 @@ class SandboxProvider:
         *,
         idempotency_key: str | None = None,
     ) -> IssuedPasscode:
-        """Create an account passcode; its secret leaves here wrapped, this once."""
-        passcode, secret = self.store.create_passcode(target.account_id, name, expires_in_days)
-        return IssuedPasscode(passcode, Secret(secret))
+        """Create an account passcode; its secret leaves here wrapped.
+
+        The store keeps the answer by `idempotency_key` in the same transaction, so
+        asking again with the key (after a crash, from a new process) returns the
+        same passcode and secret; a key whose passcode was deleted since, or that
+        came with another request, raises ConflictError.
+        """
+        created = self.store.create_passcode_once(
+            target.account_id, name, expires_in_days, idempotency_key
+        )
+        return IssuedPasscode(created.passcode, Secret(created.secret))
 
     async def check_credential(self, target: AccountTarget, secret: Secret) -> CredentialCheck:
         """Authenticate against the store, as the sandbox server's `GET /v1/connect` does."""

@@ -1,43 +1,148 @@
-"""Idempotent creates: a client whose answer was lost asks again and gets the same answer."""
+"""Exactly-once creates: the answer to a create, kept by idempotency key in the sandbox database.
+
+A client whose create answer was lost (a dropped connection, a process killed
+right after the server committed) asks again with the same key and gets the
+same answer, secret included, instead of a second passcode or a 409. The
+answer is written in the same transaction as the passcode, so there is no
+moment at which the passcode exists and its answer does not; the next run, in
+a new process or through the HTTP server, finds it.
+
+Keeping a replayable answer, secret and all, is what a real service does for
+the day its keys live: the secret is held in plain text in this table for 24
+hours of the store's clock, while every other secret in the sandbox is kept
+only as a hash. The sandbox is a simulation, and its database is a test
+fixture, not a vault. An answer is never replayed once its passcode is gone:
+deleting the passcode erases the kept secret in the same transaction, and a
+later request with that key is a conflict (never a duplicate, never a dead
+secret). The same key with a different request is a conflict too.
+
+These functions run inside a transaction the store opened.
+"""
 
 from __future__ import annotations
 
 import json
-import time
-from collections import OrderedDict
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from starlette.responses import JSONResponse
+from ctconfig.domain import ObservedPasscode, PasscodeStatus, expiry_status
+from ctconfig.errors import ConflictError
+from ctconfig.sandbox.schema import to_moment, to_optional_moment, to_text
+
+KEEP_FOR = timedelta(hours=24)
+KEPT_PER_ACCOUNT = 1000  # the newest answers of an account; older ones are dropped
 
 
-class IdempotencyConflict(Exception):
-    """The same key came back with a different request."""
+@dataclass(frozen=True)
+class KeptCreate:
+    """A create's answer: the passcode as it was made, its secret, and whether it is a replay."""
+
+    passcode: ObservedPasscode
+    secret: str
+    replayed: bool = False
 
 
-class IdempotentCreates:
-    """Answers to creates by `Idempotency-Key`, so a client whose answer was lost can ask again.
+def replay(
+    conn: sqlite3.Connection,
+    account_id: str,
+    key: str,
+    name: str,
+    expires_in_days: int | None,
+    now: datetime,
+) -> KeptCreate | None:
+    """The kept answer for this key, if the same request made a passcode that still exists.
 
-    The first answer (secret included) is kept in memory only, for `TTL` seconds, and
-    replayed to a retry with the same key and body; the same key with another body is a 409.
+    None when the key is unknown (or its answer older than a day: keys are
+    forgotten then). ConflictError when the key came with another request, or
+    when the passcode it made has since been deleted or has expired.
     """
+    row = conn.execute(
+        "SELECT * FROM kept_creates WHERE account_id = ? AND key = ?", (account_id, key)
+    ).fetchone()
+    if row is None:
+        return None
+    if to_moment(row["kept_at"]) <= now - KEEP_FOR:
+        conn.execute("DELETE FROM kept_creates WHERE seq = ?", (row["seq"],))
+        return None
+    if (row["name"], row["expires_in_days"]) != (name, expires_in_days):
+        raise ConflictError(
+            f"this idempotency key was used in account {account_id} for a different request "
+            f"(passcode {row['name']!r}); use a new key for a new create"
+        )
+    kept = _answer(row["answer"])
+    if kept is None or not _still_live(conn, account_id, kept.passcode, now):
+        raise ConflictError(
+            f"passcode {row['name']!r} created with this idempotency key no longer exists in "
+            f"account {account_id}; its answer is not replayed"
+        )
+    return KeptCreate(kept.passcode, kept.secret, replayed=True)
 
-    TTL = 24 * 3600.0
-    LIMIT = 10_000
 
-    def __init__(self) -> None:
-        self._answers: OrderedDict[tuple[str, str], tuple[float, str, dict[str, Any]]] = OrderedDict()
+def keep(
+    conn: sqlite3.Connection,
+    account_id: str,
+    key: str,
+    created: KeptCreate,
+    expires_in_days: int | None,
+    now: datetime,
+) -> None:
+    """Remember a create's answer under its key, and drop answers too old or too many."""
+    passcode = created.passcode
+    answer = {
+        "id": passcode.id,
+        "name": passcode.name,
+        "expires_in_days": passcode.expires_in_days,
+        "created_at": to_text(passcode.created_at),
+        "expires_at": to_text(passcode.expires_at),
+        "secret": created.secret,
+    }
+    conn.execute(
+        "INSERT INTO kept_creates (account_id, key, name, expires_in_days, passcode_id, kept_at, "
+        "answer) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (account_id, key, passcode.name, expires_in_days, passcode.id, to_text(now), json.dumps(answer)),
+    )
+    conn.execute("DELETE FROM kept_creates WHERE kept_at <= ?", (to_text(now - KEEP_FOR),))
+    oldest_kept = conn.execute(
+        "SELECT seq FROM kept_creates WHERE account_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        (account_id, KEPT_PER_ACCOUNT - 1),
+    ).fetchone()
+    if oldest_kept is not None:
+        conn.execute(
+            "DELETE FROM kept_creates WHERE account_id = ? AND seq < ?", (account_id, oldest_kept["seq"])
+        )
 
-    def remember(self, account: str, key: str, body: dict[str, Any], fields: dict[str, Any]) -> None:
-        self._answers[(account, key)] = (time.monotonic(), json.dumps(body, sort_keys=True), fields)
-        while len(self._answers) > self.LIMIT:
-            self._answers.popitem(last=False)
 
-    def replay(self, account: str, key: str, body: dict[str, Any]) -> JSONResponse | None:
-        found = self._answers.get((account, key))
-        if found is None or time.monotonic() - found[0] > self.TTL:
-            return None
-        if found[1] != json.dumps(body, sort_keys=True):
-            raise IdempotencyConflict("this Idempotency-Key was used for a different request")
-        response = JSONResponse({"status": "success", **found[2]}, status_code=201)
-        response.headers["Idempotent-Replayed"] = "true"
-        return response
+def forget_secret(conn: sqlite3.Connection, account_id: str, passcode_id: str) -> None:
+    """The passcode is gone: erase its kept secret, but remember the key was used."""
+    conn.execute(
+        "UPDATE kept_creates SET answer = NULL WHERE account_id = ? AND passcode_id = ?",
+        (account_id, passcode_id),
+    )
+
+
+def _answer(text: str | None) -> KeptCreate | None:
+    if text is None:
+        return None
+    data: dict[str, Any] = json.loads(text)
+    passcode = ObservedPasscode(
+        id=data["id"],
+        name=data["name"],
+        expires_in_days=data["expires_in_days"],
+        created_at=to_moment(data["created_at"]),
+        expires_at=to_optional_moment(data["expires_at"]),
+    )
+    return KeptCreate(passcode, data["secret"])
+
+
+def _still_live(
+    conn: sqlite3.Connection, account_id: str, passcode: ObservedPasscode, now: datetime
+) -> bool:
+    """The passcode still exists under its id and has not expired: its secret still works."""
+    row = conn.execute(
+        "SELECT expires_at FROM passcodes WHERE account_id = ? AND id = ?", (account_id, passcode.id)
+    ).fetchone()
+    if row is None:
+        return False
+    return expiry_status(to_optional_moment(row["expires_at"]), now) is not PasscodeStatus.EXPIRED

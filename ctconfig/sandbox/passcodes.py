@@ -13,7 +13,13 @@ from datetime import datetime
 from ctconfig.domain import ObservedPasscode
 from ctconfig.errors import ConflictError, LimitError, NotFoundError
 from ctconfig.sandbox import rules
-from ctconfig.sandbox.schema import account_mode, to_moment, to_optional_moment, to_text
+from ctconfig.sandbox.schema import (
+    account_mode,
+    fresh_secret,
+    to_moment,
+    to_optional_moment,
+    to_text,
+)
 
 
 def from_row(row: sqlite3.Row) -> ObservedPasscode:
@@ -62,7 +68,7 @@ def insert(
         created_at=now,
         expires_at=rules.passcode_expiry(now, expires_in_days),
     )
-    secret = rules.new_secret(rules.ACCOUNT_SECRET_PREFIX)
+    secret, digest = fresh_secret(conn)
     conn.execute(
         "INSERT INTO passcodes (account_id, id, name, name_key, expires_in_days, created_at, "
         "expires_at, secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -74,7 +80,7 @@ def insert(
             expires_in_days,
             to_text(now),
             to_text(passcode.expires_at),
-            rules.hash_secret(secret),
+            digest,
         ),
     )
     return passcode, secret

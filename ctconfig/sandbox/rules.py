@@ -3,6 +3,9 @@
 Each check raises the provider error a real account would answer with, so the
 sandbox and the HTTP server built on it fail exactly where CleverTap would.
 Secrets are generated and hashed here too: the store keeps only the hash.
+Secrets have the shape of CleverTap's account passcodes (`domain.LETTER_GROUPS`,
+e.g. `QXK-RMB-TWAZ`): 26^10, about 47 bits, so the store checks each new one
+against those it holds and draws again on a collision.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from ctconfig.domain import INFINITE_VALIDITY_DAYS
+from ctconfig.domain import INFINITE_VALIDITY_DAYS, LETTER_GROUPS
 from ctconfig.errors import LimitError
 
 MAX_ACCOUNT_PASSCODES = 100
@@ -21,8 +24,10 @@ MAX_EXPIRY_DAYS = 36500  # no documented ceiling; 100 years keeps dates represen
 MAX_VALIDITY_DAYS = 365
 PASSCODE_MODES = ("account", "user")
 ROLES = ("admin", "member")
-ACCOUNT_SECRET_PREFIX = "ctp_"
-USER_SECRET_PREFIX = "ctu_"
+IDEMPOTENCY_KEY_MAX = 128
+_SECRET_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_UNBIASED_BELOW = 256 - 256 % len(_SECRET_LETTERS)  # 234: each letter from exactly 9 byte values
+_IDEMPOTENCY_KEY = re.compile(rf"^[A-Za-z0-9_-]{{1,{IDEMPOTENCY_KEY_MAX}}}$")
 
 _ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s/]+@[^@\s/]+$")
@@ -113,9 +118,31 @@ def passcode_expiry(created_at: datetime, expires_in_days: int | None) -> dateti
     return None if expires_in_days is None else created_at + timedelta(days=expires_in_days)
 
 
-def new_secret(prefix: str) -> str:
-    """A fresh secret, prefixed so a leaked one is recognisable as a sandbox passcode."""
-    return prefix + secrets.token_urlsafe(24)
+def new_secret() -> str:
+    """A fresh secret shaped like a CleverTap account passcode (`AMA-AUE-YWUL`).
+
+    Letters come from one read of the OS's random source, keeping only bytes below
+    234 (9 x 26) so that every letter is equally likely; `secrets.choice` per letter
+    cost ten reads, half of a create's time.
+    """
+    letters: list[str] = []
+    while len(letters) < sum(LETTER_GROUPS):
+        letters += [_SECRET_LETTERS[b % 26] for b in secrets.token_bytes(16) if b < _UNBIASED_BELOW]
+    groups, start = [], 0
+    for size in LETTER_GROUPS:
+        groups.append("".join(letters[start : start + size]))
+        start += size
+    return "-".join(groups)
+
+
+def check_idempotency_key(key: str) -> str:
+    """The contract's `Idempotency-Key`: 1-128 letters, digits, '-' or '_'."""
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise LimitError(
+            f"an idempotency key is 1-{IDEMPOTENCY_KEY_MAX} letters, digits, '-' or '_' "
+            f"(got {len(key)} characters)"
+        )
+    return key
 
 
 def new_passcode_id() -> str:

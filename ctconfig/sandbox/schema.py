@@ -3,6 +3,12 @@
 One SQLite file holds every sandbox account. WAL lets the CLI, the HTTP server
 and tests read while another process writes; `busy_timeout` makes writers
 queue instead of failing. Timestamps are ISO-8601 UTC text, so they sort.
+
+Durability: `synchronous=NORMAL` in WAL mode means a commit is not fsynced on
+its own; a process killed right after a commit loses nothing (the WAL is in the
+OS's hands), only a power cut could drop the last transactions. That is the
+sandbox's bargain: it is a simulation, and the fsync per operation was the
+largest cost of an apply against it.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from datetime import datetime
 from pathlib import Path
 
 from ctconfig.errors import NotFoundError
+from ctconfig.sandbox import rules
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 30.0
+SECRET_DRAWS = 16
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -48,7 +56,8 @@ CREATE TABLE IF NOT EXISTS passcodes (
     PRIMARY KEY (account_id, id),
     UNIQUE (account_id, name_key)
 );
-CREATE INDEX IF NOT EXISTS passcodes_by_secret ON passcodes (account_id, secret_hash);
+DROP INDEX IF EXISTS passcodes_by_secret;
+CREATE INDEX IF NOT EXISTS passcode_secrets ON passcodes (secret_hash);
 CREATE TABLE IF NOT EXISTS grants (
     account_id    TEXT NOT NULL,
     email         TEXT NOT NULL,
@@ -59,7 +68,22 @@ CREATE TABLE IF NOT EXISTS grants (
     PRIMARY KEY (account_id, email),
     FOREIGN KEY (account_id, email) REFERENCES users (account_id, email) ON DELETE CASCADE
 );
-CREATE INDEX IF NOT EXISTS grants_by_secret ON grants (account_id, secret_hash);
+DROP INDEX IF EXISTS grants_by_secret;
+CREATE INDEX IF NOT EXISTS grant_secrets ON grants (secret_hash);
+CREATE TABLE IF NOT EXISTS kept_creates (
+    seq             INTEGER PRIMARY KEY,
+    account_id      TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    key             TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    expires_in_days INTEGER,
+    passcode_id     TEXT NOT NULL,
+    kept_at         TEXT NOT NULL,
+    answer          TEXT,
+    UNIQUE (account_id, key)
+);
+CREATE INDEX IF NOT EXISTS kept_creates_by_age ON kept_creates (kept_at);
+CREATE INDEX IF NOT EXISTS kept_creates_by_account ON kept_creates (account_id, seq);
+CREATE INDEX IF NOT EXISTS kept_creates_by_passcode ON kept_creates (account_id, passcode_id);
 """
 
 
@@ -79,7 +103,8 @@ def connect(path: Path) -> sqlite3.Connection:
             if statement.strip():
                 conn.execute(statement)
         conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (str(SCHEMA_VERSION),),
         )
         conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('clock_offset', '0')")
@@ -104,6 +129,25 @@ def to_moment(text: str) -> datetime:
 def to_optional_moment(text: str | None) -> datetime | None:
     """A stored timestamp that may be absent (a passcode that never expires)."""
     return None if text is None else to_moment(text)
+
+
+def fresh_secret(conn: sqlite3.Connection) -> tuple[str, str]:
+    """A new secret and its hash, held by no passcode or grant in the store.
+
+    A CleverTap-shaped secret has about 47 bits, so two could meet; the store
+    must never hand out one it already holds, so it draws again on a collision.
+    """
+    for _ in range(SECRET_DRAWS):
+        secret = rules.new_secret()
+        digest = rules.hash_secret(secret)
+        taken = conn.execute(
+            "SELECT 1 FROM passcodes WHERE secret_hash = ? "
+            "UNION ALL SELECT 1 FROM grants WHERE secret_hash = ? LIMIT 1",
+            (digest, digest),
+        ).fetchone()
+        if taken is None:
+            return secret, digest
+    raise RuntimeError(f"drew {SECRET_DRAWS} secrets the sandbox already holds; its random source is broken")
 
 
 def account_mode(conn: sqlite3.Connection, account_id: str) -> str:

@@ -3,14 +3,15 @@
 Each request is authenticated from its headers: management endpoints need a
 live admin user passcode (401 unknown/expired, 403 anything else), and
 `GET /1/account.json` takes whatever credential the account's passcode mode
-enforces. Store calls are synchronous SQLite transactions, so each request's
-work runs in one worker thread. Store errors map to the contract's statuses:
-NotFound 404, Conflict 409, Limit 400.
+enforces. CleverTap's own Server API, for rehearsing integrations, is served
+beside it (`server_api`). Store calls are synchronous SQLite transactions, so
+each request's work runs in one worker thread. Store errors map to the
+contract's statuses: NotFound 404, Conflict 409, Limit 400. Bodies are bounded
+(`http_common`): 413 over the size limit, 400 when nested too deep.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,93 +27,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from ctconfig.domain import ObservedGrant, ObservedPasscode, expiry_status, isoformat
+from ctconfig.domain import isoformat
 from ctconfig.errors import ConflictError, NotFoundError, ProviderError
 from ctconfig.sandbox import rules
 from ctconfig.sandbox.faults import STATS_PATH, FaultInjector, FaultSettings, ServerStats
-from ctconfig.sandbox.idempotency import IdempotencyConflict, IdempotentCreates
+from ctconfig.sandbox.http_common import ApiError, BodyLimit, fail, ok
+from ctconfig.sandbox.management_wire import (
+    days_field,
+    grant_json,
+    idempotency_key,
+    json_object,
+    name_field,
+    passcode_json,
+    require,
+)
+from ctconfig.sandbox.server_api import ServerApi
 from ctconfig.sandbox.store import Credential, SandboxStore
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
-class ApiError(Exception):
-    """An answer in the contract's error envelope."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def fail(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"status": "fail", "error": message, "code": status}, status_code=status)
-
-
-def ok(status: int = 200, **fields: Any) -> JSONResponse:
-    return JSONResponse({"status": "success", **fields}, status_code=status)
-
-
-def passcode_json(passcode: ObservedPasscode, now: Any) -> dict[str, Any]:
-    return {
-        "id": passcode.id,
-        "name": passcode.name,
-        "expires_in_days": passcode.expires_in_days,
-        "created_at": isoformat(passcode.created_at),
-        "expires_at": isoformat(passcode.expires_at),
-        "status": expiry_status(passcode.expires_at, now).value,
-    }
-
-
-def grant_json(grant: ObservedGrant | None, now: Any) -> dict[str, Any] | None:
-    if grant is None:
-        return None
-    return {
-        "validity_days": grant.validity_days,
-        "granted_at": isoformat(grant.granted_at),
-        "expires_at": isoformat(grant.expires_at),
-        "status": expiry_status(grant.expires_at, now).value,
-    }
-
-
-# ---- request bodies ---------------------------------------------------------------------
-
-
-async def json_object(request: Request, allowed: set[str]) -> dict[str, Any]:
-    """The body as a JSON object with only `allowed` keys, else 400."""
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "the body must be a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError(400, f"unknown field {unknown[0]!r}; expected {', '.join(sorted(allowed))}")
-    return body
-
-
-def days_field(body: dict[str, Any], key: str) -> int | None:
-    """An integer number of days or null."""
-    value = body[key]
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, float) and value.is_integer():  # JSON has one number type: 10.0 is 10
-        return int(value)
-    raise ApiError(400, f"{key} must be an integer number of days or null")
-
-
-def name_field(body: dict[str, Any]) -> str:
-    value = body["name"]
-    if not isinstance(value, str):
-        raise ApiError(400, "name must be a string")
-    return value  # length and characters are the store's rules (rules.check_passcode_name)
-
-
-def require(body: dict[str, Any], *keys: str) -> None:
-    for key in keys:
-        if key not in body:
-            raise ApiError(400, f"missing field {key!r}")
 
 
 # ---- the API ----------------------------------------------------------------------------
@@ -124,8 +56,8 @@ class SandboxApi:
     def __init__(self, store: SandboxStore, stats: ServerStats, keep_answers: bool = True) -> None:
         self.store = store
         self.stats = stats
-        self.idempotency = IdempotentCreates()
         self.keep_answers = keep_answers
+        self.server_api = ServerApi(store)
 
     async def authenticate(self, request: Request) -> Credential:
         """Who is calling, if their passcode is known and live (else 401)."""
@@ -176,7 +108,7 @@ class SandboxApi:
             "/1/users/{email}/passcode/reset.json": {"POST": self.reset},
             "/1/settings/passcode-mode.json": {"GET": self.get_mode, "PUT": self.set_mode},
             "/1/account.json": {"GET": self.whoami},
-            "/v1/connect": {"GET": self.connect},
+            **self.server_api.handlers(),
         }
         routes = [
             Route(path, self._dispatch(handlers), methods=list(handlers))
@@ -193,7 +125,10 @@ class SandboxApi:
             try:
                 return await handlers[request.method](request)
             except ApiError as exc:
-                return fail(exc.status, exc.message)
+                answer = fail(exc.status, exc.message)
+                if exc.status == 413:  # the rest of the body is not worth reading
+                    answer.headers["Connection"] = "close"
+                return answer
             except NotFoundError as exc:
                 return fail(404, str(exc))
             except ConflictError as exc:
@@ -216,20 +151,15 @@ class SandboxApi:
         body = await json_object(request, {"name", "expires_in_days"})
         require(body, "name", "expires_in_days")
         name, days = name_field(body), days_field(body, "expires_in_days")
-        key = request.headers.get("idempotency-key", "") if self.keep_answers else ""
-        if key:
-            try:
-                replay = self.idempotency.replay(account, key, body)
-            except IdempotencyConflict as exc:
-                raise ApiError(409, str(exc)) from None
-            if replay is not None:
-                return replay
-        passcode, secret = await run_in_threadpool(self.store.create_passcode, account, name, days)
-        now = await run_in_threadpool(self.store.now)
-        fields = {"passcode": passcode_json(passcode, now), "secret": secret}
-        if key:
-            self.idempotency.remember(account, key, body, fields)
-        return ok(201, **fields)
+        key = idempotency_key(request)
+        created = await run_in_threadpool(
+            self.store.create_passcode_once, account, name, days, key if self.keep_answers else None
+        )
+        passcode = created.passcode  # as it was made: a replay answers exactly the same
+        answer = ok(201, passcode=passcode_json(passcode, passcode.created_at), secret=created.secret)
+        if created.replayed:
+            answer.headers["Idempotent-Replayed"] = "true"
+        return answer
 
     async def update_passcode(self, request: Request) -> Response:
         account = await self.admin(request)
@@ -252,7 +182,7 @@ class SandboxApi:
                 name=current.name if name is None else name,
                 expires_in_days=days if new_days else current.expires_in_days,
             )
-            return passcode_json(updated, self.store.now())
+            return passcode_json(updated, snapshot.observed_at)
 
         return ok(passcode=await run_in_threadpool(update))
 
@@ -281,7 +211,7 @@ class SandboxApi:
             if self.store.read(account).user(email) is None:
                 raise ApiError(404, f"{email} is not a dashboard user of account {account}")
             granted = self.store.grant_user_passcode(account, email, days)
-            return grant_json(granted, self.store.now())
+            return grant_json(granted, granted.granted_at)  # a grant starts now
 
         return ok(201, user_passcode=await run_in_threadpool(grant))
 
@@ -289,7 +219,8 @@ class SandboxApi:
         account, email = await self.others_grant(request)
 
         def reset() -> dict[str, Any] | None:
-            return grant_json(self.store.reset_user_passcode(account, email), self.store.now())
+            granted = self.store.reset_user_passcode(account, email)
+            return grant_json(granted, granted.granted_at)  # a reset restarts validity now
 
         return ok(user_passcode=await run_in_threadpool(reset))
 
@@ -324,15 +255,6 @@ class SandboxApi:
             account_id=credential.account_id,
             credential={"kind": credential.kind, "name": credential.name},
         )
-
-    async def connect(self, request: Request) -> Response:
-        """CleverTap's documented partner credential check: 200 valid, 401 invalid."""
-        if not request.query_params.get("partner", "").strip():
-            raise ApiError(400, "the partner query parameter is required")
-        credential = await self.authenticate(request)
-        if not credential.may_call_api():
-            raise ApiError(401, "Invalid credentials or URL")
-        return ok()
 
     async def stats_endpoint(self, request: Request) -> Response:
         """Counters for tests and benchmarks: no auth, so loopback callers only."""
@@ -373,7 +295,27 @@ def create_app(
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
     )
-    return FaultInjector(app, settings, stats)
+    return FaultInjector(BodyLimit(app), settings, stats)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket for uvicorn.
+
+    Created with `IPPROTO_TCP`, not protocol 0: asyncio switches Nagle's
+    algorithm off (TCP_NODELAY) only on sockets whose protocol says TCP, and
+    accepted connections inherit the listener's. Without it every answer on a
+    kept-alive connection waited ~40 ms for the client's delayed ACK.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def serve(path: Path, host: str, port: int, settings: FaultSettings, announce: Callable[[str], None]) -> None:
@@ -384,11 +326,7 @@ def serve(path: Path, host: str, port: int, settings: FaultSettings, announce: C
     finishes the requests in flight, the summary line is announced, and then
     (uvicorn re-raises the signal) the process ends as the signal asks.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    sock = listening_socket(host, port)
     store = SandboxStore(path)
     stats = ServerStats()
 
@@ -405,7 +343,7 @@ def serve(path: Path, host: str, port: int, settings: FaultSettings, announce: C
         access_log=False,
         timeout_graceful_shutdown=5,
     )
-    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
     announce(f"Serving sandbox on http://{shown}:{sock.getsockname()[1]}")
     with sock:
         uvicorn.Server(config).run(sockets=[sock])

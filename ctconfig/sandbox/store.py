@@ -7,6 +7,10 @@ only as sha256 hashes. The sandbox has its own clock (real time plus an offset
 kept in the database, so every process agrees) so that tests can make
 passcodes expire.
 
+A create may carry an idempotency key: its answer is then kept in the same
+transaction (see `idempotency`), so that asking again, even from another
+process after a crash, returns the same passcode and secret.
+
 Mutating methods take `dashboard=True` to simulate a change made by hand in
 the dashboard: it is applied the same way but not counted by `mutation_count`,
 which counts only the API operations a tool such as ctconfig performed.
@@ -31,7 +35,8 @@ from ctconfig.domain import (
     expiry_status,
 )
 from ctconfig.errors import LimitError
-from ctconfig.sandbox import passcodes, rules, users
+from ctconfig.sandbox import idempotency, passcodes, rules, users
+from ctconfig.sandbox.idempotency import KeptCreate
 from ctconfig.sandbox.schema import account_mode, connect, to_text
 
 ADMIN_EMAIL = "admin@sandbox.local"
@@ -140,6 +145,9 @@ class SandboxStore:
         users as members; True if it was created. An existing account is left as it is."""
         rules.check_account_id(account_id)
         emails = sorted({rules.normalize_email(account_id, email) for email in users})
+        with self._transaction(write=False) as conn:  # the usual case: no write lock needed
+            if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone():
+                return False
         with self._transaction() as conn:
             return self._create_account(conn, account_id, emails)
 
@@ -187,9 +195,11 @@ class SandboxStore:
         with self._transaction() as conn:
             yield conn
             if not dashboard:
-                conn.execute(
-                    "UPDATE mutations SET count = count + 1 WHERE account_id = ?", (account_id,)
-                )
+                self._count_mutation(conn, account_id)
+
+    @staticmethod
+    def _count_mutation(conn: sqlite3.Connection, account_id: str) -> None:
+        conn.execute("UPDATE mutations SET count = count + 1 WHERE account_id = ?", (account_id,))
 
     def set_passcode_mode(self, account_id: str, mode: str, *, dashboard: bool = False) -> None:
         """Enforce account passcodes ("account") or user passcodes ("user") for API calls."""
@@ -201,11 +211,51 @@ class SandboxStore:
     # -- account passcodes ------------------------------------------------------------------
 
     def create_passcode(
-        self, account_id: str, name: str, expires_in_days: int | None, *, dashboard: bool = False
+        self,
+        account_id: str,
+        name: str,
+        expires_in_days: int | None,
+        *,
+        dashboard: bool = False,
+        idempotency_key: str | None = None,
     ) -> tuple[ObservedPasscode, str]:
-        """Create an account passcode (None = forever); the secret is returned this once."""
-        with self._mutation(account_id, dashboard) as conn:
-            return passcodes.insert(conn, account_id, name, expires_in_days, self._now(conn))
+        """Create an account passcode (None = forever); the secret is returned this once,
+        or again to a request with the same idempotency key (see `create_passcode_once`)."""
+        created = self.create_passcode_once(
+            account_id, name, expires_in_days, idempotency_key, dashboard=dashboard
+        )
+        return created.passcode, created.secret
+
+    def create_passcode_once(
+        self,
+        account_id: str,
+        name: str,
+        expires_in_days: int | None,
+        idempotency_key: str | None,
+        *,
+        dashboard: bool = False,
+    ) -> KeptCreate:
+        """Create a passcode, or replay the kept answer to the same request with the same key.
+
+        With a key, the answer is kept in this same transaction. The same key with
+        a different request, or for a passcode deleted since, raises ConflictError.
+        A replay changes nothing and is not counted as a mutation.
+        """
+        if idempotency_key is not None:
+            rules.check_idempotency_key(idempotency_key)
+        with self._transaction() as conn:
+            now = self._now(conn)
+            if idempotency_key is not None:
+                kept = idempotency.replay(conn, account_id, idempotency_key, name, expires_in_days, now)
+                if kept is not None:
+                    return kept
+            passcode, secret = passcodes.insert(conn, account_id, name, expires_in_days, now)
+            created = KeptCreate(passcode, secret)
+            if idempotency_key is not None:
+                idempotency.keep(conn, account_id, idempotency_key, created, expires_in_days, now)
+            if not dashboard:
+                self._count_mutation(conn, account_id)
+            return created
 
     def update_passcode(
         self,
@@ -223,9 +273,11 @@ class SandboxStore:
     def delete_passcode(
         self, account_id: str, passcode_id: str, *, dashboard: bool = False
     ) -> None:
-        """Delete an account passcode: every integration using it stops working."""
+        """Delete an account passcode: every integration using it stops working, and no
+        kept answer will hand its secret out again."""
         with self._mutation(account_id, dashboard) as conn:
             passcodes.delete(conn, account_id, passcode_id)
+            idempotency.forget_secret(conn, account_id, passcode_id)
 
     # -- users and user passcodes -------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from ctconfig.domain import ObservedGrant, ObservedUser
 from ctconfig.errors import ConflictError, LimitError, NotFoundError
 from ctconfig.sandbox import rules
-from ctconfig.sandbox.schema import account_mode, to_moment, to_text
+from ctconfig.sandbox.schema import account_mode, fresh_secret, to_moment, to_text
 
 
 def grant_from_row(row: sqlite3.Row) -> ObservedGrant:
@@ -143,7 +143,7 @@ def write_grant(
 ) -> tuple[ObservedGrant, str]:
     """Store a grant with a fresh secret starting now, replacing any previous one."""
     granted = ObservedGrant(email, validity_days, now, rules.grant_expiry(now, validity_days))
-    secret = rules.new_secret(rules.USER_SECRET_PREFIX)
+    secret, digest = fresh_secret(conn)
     conn.execute(
         "INSERT OR REPLACE INTO grants (account_id, email, validity_days, granted_at, "
         "expires_at, secret_hash) VALUES (?, ?, ?, ?, ?, ?)",
@@ -153,7 +153,7 @@ def write_grant(
             validity_days,
             to_text(now),
             to_text(granted.expires_at),
-            rules.hash_secret(secret),
+            digest,
         ),
     )
     return granted, secret

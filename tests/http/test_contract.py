@@ -19,6 +19,17 @@ from tests.http.conftest import ACCOUNT_ID, SandboxServer
 
 CONTRACT = Path(__file__).parents[2] / "schemas" / "management-api.openapi.yaml"
 METHODS = {"get", "post", "put", "patch", "delete"}
+SERVER_API_TAG = "CleverTap's documented Server API (for rehearsal)"
+SERVER_API_PATHS = {"/v1/connect", "/1/upload", "/1/profile.json", "/1/profiles.json", "/1/events.json"}
+
+
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in contract()["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
 
 
 def contract() -> dict[str, Any]:
@@ -33,16 +44,26 @@ def test_contract_is_valid_openapi_3_1() -> None:
 
 
 def test_every_operation_documents_auth_throttling_and_server_trouble() -> None:
-    for path, item in contract()["paths"].items():
-        for method, operation in item.items():
-            if method not in METHODS:
-                continue
-            codes = set(operation["responses"])
-            assert {"401", "429", "500", "503"} <= codes, (method, path)
-            if path != "/1/account.json":
-                assert "403" in codes, (method, path)
-            if "requestBody" in operation:
-                assert "400" in codes, (method, path)
+    for path, method, operation in operations():
+        codes = set(operation["responses"])
+        assert {"401", "429", "500", "503"} <= codes, (method, path)
+        if path != "/1/account.json" and path not in SERVER_API_PATHS:
+            assert "403" in codes, (method, path)
+        if "requestBody" in operation:
+            assert {"400", "413"} <= codes, (method, path)
+
+
+def test_clevertaps_own_endpoints_are_kept_apart_under_their_own_tag() -> None:
+    spec = contract()
+    assert SERVER_API_TAG in [tag["name"] for tag in spec["tags"]]
+    assert "publishes no passcode-management API" in next(
+        tag["description"] for tag in spec["tags"] if tag["name"] == SERVER_API_TAG
+    )
+    for path, method, operation in operations():
+        tagged = SERVER_API_TAG in operation["tags"]
+        assert tagged == (path in SERVER_API_PATHS), (method, path)
+        if tagged:
+            assert operation["responses"]["401"] == {"$ref": "#/components/responses/InvalidCredentials"}
 
 
 def test_server_routes_are_exactly_the_contract(tmp_path: Path) -> None:

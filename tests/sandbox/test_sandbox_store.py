@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -71,12 +72,12 @@ def test_account_ids_must_look_like_account_ids(store: SandboxStore, bad: str) -
 # -- account passcodes ------------------------------------------------------------------------
 
 
-def test_a_secret_is_returned_once_prefixed_and_stored_only_as_a_hash(
+def test_a_secret_is_returned_once_shaped_like_clevertaps_and_stored_only_as_a_hash(
     store: SandboxStore, db_path: Path
 ) -> None:
     passcode, secret = store.create_passcode(ACCOUNT, "segment-export", 90)
     store.close()
-    assert secret.startswith("ctp_") and len(secret) > 30
+    assert re.fullmatch(r"[A-Z]{3}-[A-Z]{3}-[A-Z]{4}", secret), "shaped like AMA-AUE-YWUL"
     stored = b"".join(p.read_bytes() for p in db_path.parent.iterdir())
     assert secret.encode() not in stored
     assert hashlib.sha256(secret.encode()).hexdigest().encode() in stored
