@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from ctconfig.config.errors import Problem
-from ctconfig.config.types import MAX_ACCOUNT_PASSCODES
 from ctconfig.config.yamltree import KeyPath, SourceMap
+from ctconfig.domain import MAX_ACCOUNT_PASSCODES
 
 LITERAL_SECRET = "literal secret refused; put it in an environment variable and use passcode_env"
 _NAME_MAPS = ("account_passcodes", "user_passcodes")

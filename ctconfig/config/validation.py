@@ -62,7 +62,7 @@ def _is_sensitive(path: KeyPath) -> bool:
 def _found(path: KeyPath, value: Any, sources: SourceMap) -> str:
     if _is_sensitive(path):
         return ""
-    written = sources.from_environment.get(path)
+    written = sources.written_at(path)
     if written is not None:
         return f", got {written!r} (after interpolation)"
     return f", got {format_value(value)}"

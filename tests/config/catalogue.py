@@ -108,7 +108,7 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
     "expires_in_zero": (
         acct("    account_passcodes:\n      a: {expires_in: 0}\n"),
         [
-            "ctconfig.yaml:6:23: expires_in: expected at least 1 day, or 'forever', got 0",
+            "ctconfig.yaml:6:23: expires_in: expected 1 to 36500 days, or 'forever', got 0",
         ],
     ),
     "expires_in_missing": (
@@ -244,13 +244,13 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
     "region_unknown": (
         acct("    region: eu2\n"),
         [
-            "ctconfig.yaml:5:13: region: expected 'in1', 'sg1', 'us1', 'aps3', 'mec1' or 'eu1', got 'eu2'",
+            "ctconfig.yaml:5:13: region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', got 'eu2'",
         ],
     ),
     "defaults_region_unknown": (
         "version: 1\ndefaults: {region: EU1}\n",
         [
-            "ctconfig.yaml:2:20: region: expected 'in1', 'sg1', 'us1', 'aps3', 'mec1' or 'eu1', got 'EU1'",
+            "ctconfig.yaml:2:20: region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', got 'EU1'",
         ],
     ),
     "alias_invalid": (
@@ -367,7 +367,7 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
             "    region: xx1\n    account_passcodes:\n      a: {expires_in: soon}\n    user_passcodes:\n      bob: {validity: 999}\n"
         ),
         [
-            "ctconfig.yaml:5:13: region: expected 'in1', 'sg1', 'us1', 'aps3', 'mec1' or 'eu1', got 'xx1'",
+            "ctconfig.yaml:5:13: region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', got 'xx1'",
             "ctconfig.yaml:7:23: expires_in: expected a number of days such as 90d or 'forever', got 'soon'",
             "ctconfig.yaml:9:7: user 'bob': expected an email address such as alice@example.com",
             "ctconfig.yaml:9:23: validity: expected 1 to 365 days, or 'infinite', got 999",

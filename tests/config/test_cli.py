@@ -32,7 +32,7 @@ def test_validate_reports_every_problem_located(run_ctconfig: RunCtconfig, tmp_p
     assert result.stderr.splitlines() == [
         "ctconfig.yaml:5:5: unknown key 'acount_passcodes' in account 'prod'; "
         "did you mean 'account_passcodes'?",
-        "ctconfig.yaml:6:13: region: expected 'in1', 'sg1', 'us1', 'aps3', 'mec1' or 'eu1', got 'xx1'",
+        "ctconfig.yaml:6:13: region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', got 'xx1'",
     ]
 
 
