@@ -23,7 +23,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
-from ctconfig.config.errors import Problem
+from ctconfig.config.errors import Problem, quoted
 from ctconfig.config.interpolate import has_reference, interpolate
 from ctconfig.config.limits import MAX_ALIAS_VALUES, MAX_DEPTH
 from ctconfig.config.scalars import PLAIN_TAGS, STR, TAG, ScalarReader, shorten
@@ -200,7 +200,7 @@ class EventBuilder:
         key = node.raw
         if top.path is not None and key in top.value:
             first = self.sources.keys[(*top.path, key)]
-            self.report(node.position, f"duplicate key {key!r}; first defined at {first}", top.path)
+            self.report(node.position, f"duplicate key {quoted(key)}; first defined at {first}", top.path)
             top.key = _SKIP
             return
         top.key = key
@@ -255,7 +255,7 @@ class EventBuilder:
             top.key = _MERGE
         elif text in top.value:
             first = self.sources.keys[(*top.path, text)]  # type: ignore[misc]
-            self.report(position, f"duplicate key {text!r}; first defined at {first}", top.path)
+            self.report(position, f"duplicate key {quoted(text)}; first defined at {first}", top.path)
             top.key = _SKIP
         else:
             top.key = text
@@ -282,7 +282,7 @@ class EventBuilder:
             tag = STR
         if tag not in PLAIN_TAGS:
             shown = tag.replace(TAG, "!!")
-            self.report(position, f"unsupported YAML tag {shown!r}: expected a plain value", path)
+            self.report(position, f"unsupported YAML tag {quoted(shown)}: expected a plain value", path)
             return None
         value, problem = self.reader.construct(tag, event.value)
         if problem is not None:
@@ -328,7 +328,8 @@ class EventBuilder:
         kind = "map" if isinstance(value, dict) else "seq"
         if tag not in (None, "!", f"{TAG}{kind}") and path is not None:
             shown = tag.replace(TAG, "!!")
-            self.report(position, f"unsupported YAML tag {shown!r}: expected a plain mapping or list", path)
+            message = f"unsupported YAML tag {quoted(shown)}: expected a plain mapping or list"
+            self.report(position, message, path)
         if path is not None:
             self.sources.values[path] = position
         if event.anchor is not None:
@@ -349,7 +350,7 @@ class EventBuilder:
         position = self._position(event)
         anchor = self.anchors.get(event.anchor)
         if anchor is None:
-            self.fail(position.problem(f"invalid YAML: found undefined alias {event.anchor!r}"))
+            self.fail(position.problem(f"invalid YAML: found undefined alias {quoted(event.anchor)}"))
             raise _Stop
         node = anchor.node
         if node is None:  # its collection is still open: it would contain itself

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctconfig.config.describe import format_value
-from ctconfig.config.errors import Problem
+from ctconfig.config.errors import Problem, quoted
 from ctconfig.config.yamltree import ParsedFile, SourceMap
 
 TOP_LEVEL_EXPECTED = "expected a mapping with 'version: 1' and sections such as 'accounts'"
@@ -53,9 +53,8 @@ class _Merged:
         if section in self.data:
             first = self.sources.key_at((section,))
             here = parsed.sources.key_at((section,))
-            self.problems.append(
-                here.problem(f"section {section!r} is also defined at {first}; expected it in one file only")
-            )
+            message = f"section {quoted(section)} is also defined at {first}; expected it in one file only"
+            self.problems.append(here.problem(message))
             return
         self.data[section] = value
 
@@ -69,11 +68,10 @@ class _Merged:
         for alias, account in value.items():
             if alias in self.accounts:
                 first = self.sources.key_at(("accounts", alias))
-                self.problems.append(
-                    parsed.sources.key_at(("accounts", alias)).problem(
-                        f"account {alias!r} is also defined at {first}; expected each account alias once"
-                    )
+                message = (
+                    f"account {quoted(alias)} is also defined at {first}; expected each account alias once"
                 )
+                self.problems.append(parsed.sources.key_at(("accounts", alias)).problem(message))
                 continue
             self.accounts[alias] = account
 

@@ -22,6 +22,8 @@ from pydantic import (
 from ctconfig.config.types import (
     ALIAS_PATTERN,
     EMAIL_PATTERN,
+    MAX_ALIAS_LENGTH,
+    MAX_EMAIL_LENGTH,
     PASSCODE_NAME_SCHEMA,
     AccountAlias,
     AccountId,
@@ -235,7 +237,8 @@ class Account(_Strict):
         },
     )
     user_passcodes: dict[Email, UserPasscodeSpec] = Field(
-        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": EMAIL_PATTERN}}
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": EMAIL_PATTERN, "maxLength": MAX_EMAIL_LENGTH}},
     )
 
 
@@ -247,7 +250,8 @@ class Config(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     safety: Safety = Field(default_factory=Safety)
     accounts: dict[AccountAlias, Account] = Field(
-        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": ALIAS_PATTERN}}
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": ALIAS_PATTERN, "maxLength": MAX_ALIAS_LENGTH}},
     )
 
     @model_validator(mode="before")

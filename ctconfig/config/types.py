@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
+from ctconfig.config.errors import quoted
 from ctconfig.domain import (
     MAX_NAME_LENGTH,
     MAX_VALIDITY_DAYS,
@@ -29,6 +30,8 @@ from ctconfig.durations import FOREVER, INFINITE, MAX_DAYS, days_pattern, parse_
 Unmanaged = Literal["ignore", "warn", "delete"]
 PasscodeMode = Literal["account", "user"]
 
+MAX_ALIAS_LENGTH = 64  # ctconfig's own bound: an alias is part of every address
+MAX_EMAIL_LENGTH = 254  # RFC 5321
 ALIAS_PATTERN = r"^[A-Za-z0-9_.-]+$"
 ACCOUNT_ID_PATTERN = r"^(?:TEST-)?[A-Z0-9]{3,4}(?:-[A-Z0-9]{3,4})+$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -85,18 +88,19 @@ def _passcode_name_key(name: str) -> str:
     try:
         return check_passcode_name(name)
     except ValueError as exc:
-        raise ValueError(f"account passcode name {name!r}: {exc}") from None
+        raise ValueError(f"account passcode name {quoted(name)}: {exc}") from None
 
 
 def _email_key(email: str) -> str:
-    if not _EMAIL.match(email):
-        raise ValueError(f"user {email!r}: expected an email address such as alice@example.com")
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
+        raise ValueError(f"user {quoted(email)}: expected an email address such as alice@example.com")
     return email.lower()
 
 
 def _alias_key(alias: str) -> str:
-    if not _ALIAS.match(alias):
-        raise ValueError(f"account alias {alias!r}: expected letters, digits, '_', '.' or '-'")
+    if len(alias) > MAX_ALIAS_LENGTH or not _ALIAS.match(alias):
+        expected = f"expected 1 to {MAX_ALIAS_LENGTH} letters, digits, '_', '.' or '-'"
+        raise ValueError(f"account alias {quoted(alias)}: {expected}")
     return alias
 
 

@@ -256,7 +256,7 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
     "alias_invalid": (
         "version: 1\naccounts:\n  my prod:\n    id: W9R-486-4W5Z\n",
         [
-            "ctconfig.yaml:3:3: account alias 'my prod': expected letters, digits, '_', '.' or '-'",
+            "ctconfig.yaml:3:3: account alias 'my prod': expected 1 to 64 letters, digits, '_', '.' or '-'",
         ],
     ),
     "literal_passcode_in_credentials": (
