@@ -404,7 +404,7 @@ class EventBuilder:
 def _labelled(path: KeyPath, message: str) -> str:
     from ctconfig.config.describe import label
 
-    return f"{label(path)}: {message}" if message.startswith("expected") else message
+    return f"{label(path)}: {message}"
 
 
 def _too_deep() -> str:

@@ -20,7 +20,7 @@ from ctconfig.config.spec import Config
 SCHEMA_ID = "https://github.com/ctconfig/ctconfig/schemas/ctconfig.schema.json"
 INTERPOLATED: dict[str, Any] = {
     "type": "string",
-    "pattern": r"\$\{",
+    "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}",
     "description": "A ${VAR} or ${VAR:-default} reference, checked by `ctconfig validate` once substituted.",
 }
 _CLEVERTAP_NEEDS_CREDENTIALS: dict[str, Any] = {

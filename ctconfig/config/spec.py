@@ -45,6 +45,9 @@ from ctconfig.config.types import (
     Validity,
 )
 from ctconfig.domain import INFINITE_VALIDITY_DAYS, MAX_ACCOUNT_PASSCODES
+from ctconfig.durations import FOREVER
+
+FOREVER_PATTERN = "^" + "".join(f"[{c.upper()}{c}]" for c in FOREVER) + "$"
 
 
 class _Strict(BaseModel):
@@ -181,6 +184,17 @@ class Credentials(_Strict):
 
 
 class AccountPasscodeSpec(_Strict):
+    # JSON Schema: a passcode that never expires has nothing to rotate before.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "required": ["expires_in"],
+                "properties": {"expires_in": {"type": "string", "pattern": FOREVER_PATTERN}},
+            },
+            "then": {"properties": {"rotate_before": {"type": "null"}}},
+        }
+    )
+
     expires_in: ExpiresIn
     rotate_before: Days | None = None
     prevent_destroy: bool = False

@@ -59,9 +59,16 @@ def _is_sensitive(path: KeyPath) -> bool:
     return "credentials" in path or (bool(path) and str(path[-1]).endswith("_env"))
 
 
+def _holds_credentials(value: Any) -> bool:
+    """A URL with `user:password@` in it: the password must not be echoed."""
+    return isinstance(value, str) and "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]
+
+
 def _found(path: KeyPath, value: Any, sources: SourceMap) -> str:
     if _is_sensitive(path):
         return ""
+    if _holds_credentials(value):
+        return " (the value is not shown: it holds credentials)"
     written = sources.written_at(path)
     if written is not None:
         return f", got {quoted(written)} (after interpolation)"
