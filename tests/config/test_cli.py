@@ -179,3 +179,26 @@ def test_validate_refuses_what_plan_would_refuse_before_reading(
             "ctconfig.yaml:4:3: account 'prod' has no credentials: the clevertap provider needs "
             "credentials: {passcode_env: NAME} naming the variable that holds its admin passcode"
         ]
+
+
+def test_the_readme_states_the_limits_the_code_enforces() -> None:
+    from ctconfig.config import limits
+    from ctconfig.config.types import MAX_ALIAS_LENGTH, MAX_EMAIL_LENGTH
+    from ctconfig.domain import MAX_ACCOUNT_PASSCODES, MAX_NAME_LENGTH, MAX_VALIDITY_DAYS
+    from ctconfig.durations import MAX_DAYS
+
+    section = (REPO / "README.md").read_text().split("### Limits")[1].split("\n## ")[0]
+    dash = "\u2013"  # the README writes ranges with an en dash
+    for stated in (
+        f"{limits.describe_bytes(limits.MAX_CONFIG_BYTES)} per config",
+        f"`{limits.MAX_CONFIG_BYTES_ENV}` raises it",
+        f"{limits.MAX_DEPTH} levels",
+        f"at most {limits.MAX_ALIAS_VALUES:,} values",
+        f"at most {limits.MAX_NUMBER_DIGITS} digits",
+        f"to {MAX_DAYS:,}; `validity` 1{dash}{MAX_VALIDITY_DAYS}",
+        f"passcode names 1{dash}{MAX_NAME_LENGTH} printable",
+        f"aliases 1{dash}{MAX_ALIAS_LENGTH}",
+        f"up to {MAX_EMAIL_LENGTH} characters",
+        f"{MAX_ACCOUNT_PASSCODES} account passcodes per account",
+    ):
+        assert stated in section, stated
