@@ -24,15 +24,9 @@ from ruamel.yaml.events import (
 )
 
 from ctconfig.config.errors import Problem, quoted
-from ctconfig.config.interpolate import has_reference, interpolate
 from ctconfig.config.limits import MAX_ALIAS_VALUES, MAX_DEPTH
-from ctconfig.config.scalars import PLAIN_TAGS, STR, TAG, ScalarReader, shorten
+from ctconfig.config.scalars import STR, TAG, ScalarReader, ScalarValues, shorten
 from ctconfig.config.yamltree import KeyPath, ParsedFile, Position, SourceMap
-
-ENV_REFERENCE = (
-    "expected the name of an environment variable (such as CT_PROD_PASSCODE), not a ${...} "
-    "reference: ctconfig reads the variable itself, so write its name alone"
-)
 
 
 class _Marker:
@@ -89,8 +83,6 @@ class EventBuilder:
 
     def __init__(self, file: str, environ: Mapping[str, str], *, interpolating: bool = True) -> None:
         self.file = file
-        self.environ = environ
-        self.interpolating = interpolating
         self.parsed = ParsedFile(None, SourceMap(Position(file, 1, 1)))
         self.sources = self.parsed.sources
         self.stack: list[_Frame] = []
@@ -98,7 +90,7 @@ class EventBuilder:
         self.recursive: set[str] = set()
         self.alias_values = 0
         self.documents = 0
-        self.reader = ScalarReader()
+        self.values = ScalarValues(environ, self.sources, self.report, interpolating=interpolating)
         self._handlers = {
             ScalarEvent: self._scalar,
             MappingStartEvent: self._mapping_start,
@@ -144,7 +136,7 @@ class EventBuilder:
     def _document(self, event: Any) -> None:
         self.documents += 1
         if self.documents == 1:
-            self.reader = ScalarReader(event.version)
+            self.values.reader = ScalarReader(event.version)
         else:
             self._handlers = {kind: self._second_document for kind in self._handlers}
 
@@ -240,13 +232,11 @@ class EventBuilder:
         text = event.value
         if event.style or event.ctag is not None:  # quoted, or tagged
             self.sources.values[path] = position
-            value = self._value_of(event, False, path, position)
+            value = self.values.value(text, event.tag or STR, path, position)
         else:
             if text:  # an empty plain value has no place of its own: point at its key
                 self.sources.values[path] = position
-            tag = self.reader.resolve(text)
-            plain_text = tag == STR and "${" not in text
-            value = text if plain_text else self._value_of(event, True, path, position)
+            value = self.values.plain(text, path, position)
         top.value[key] = value
         top.key = _KEY
 
@@ -270,48 +260,14 @@ class EventBuilder:
         else:
             if path is not None and not (style is None and event.value == ""):
                 self.sources.values[path] = position
-            value = self._value_of(event, plain, path, position) if path is not None else None
+            value = None
+            if path is not None:
+                tag = None if plain else (event.tag or STR)  # `tag` is a property: read it only when needed
+                value = self.values.value(event.value, tag, path, position)
             node = _Node(value, position, raw=event.value, path=path)
         if event.anchor is not None:
             self.anchors[event.anchor] = _Anchor(node)
         self._deliver(node)
-
-    def _value_of(self, event: Any, plain: bool, path: KeyPath, position: Position) -> Any:
-        tag = self.reader.resolve(event.value) if plain else (event.tag or STR)  # `tag` is a property
-        if tag == "!":
-            tag = STR
-        if tag not in PLAIN_TAGS:
-            shown = tag.replace(TAG, "!!")
-            self.report(position, f"unsupported YAML tag {quoted(shown)}: expected a plain value", path)
-            return None
-        value, problem = self.reader.construct(tag, event.value)
-        if problem is not None:
-            self.report(position, _labelled(path, problem), path)
-            return None
-        if isinstance(value, str) and self.interpolating and has_reference(value):
-            return self._interpolated(value, plain, path, position)
-        return value
-
-    def _interpolated(self, text: str, plain: bool, path: KeyPath, position: Position) -> Any:
-        if path and isinstance(path[-1], str) and path[-1].endswith("_env"):
-            self.report(position, f"{path[-1]}: {ENV_REFERENCE}", path)
-            return text
-        result = interpolate(text, self.environ)
-        for message in result.problems:
-            self.report(position, message, path)
-        if result.problems:
-            return result.text
-        if result.used_environment:
-            self.sources.from_environment[path] = text
-        if not plain:
-            return result.text
-        tag = self.reader.resolve(result.text)  # `${DAYS:-90}` is a number, as `90` would be
-        if tag not in PLAIN_TAGS:
-            return result.text
-        value, problem = self.reader.construct(tag, result.text)
-        if problem is not None:
-            self.report(position, _labelled(path, problem), path)
-        return value
 
     def _mapping_start(self, event: Any) -> None:
         self._open(event, {})
@@ -399,12 +355,6 @@ class EventBuilder:
                 frame.value[key] = item
                 if frame.path is not None and origin is not None:
                     self.sources.links[(*frame.path, key)] = (*origin, key)
-
-
-def _labelled(path: KeyPath, message: str) -> str:
-    from ctconfig.config.describe import label
-
-    return f"{label(path)}: {message}"
 
 
 def _too_deep() -> str:

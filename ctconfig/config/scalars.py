@@ -9,6 +9,7 @@ message, never an exception: every such value gets a located error.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -16,13 +17,21 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import implicit_resolvers
 
+from ctconfig.config.errors import quoted
+from ctconfig.config.interpolate import has_reference, interpolate
 from ctconfig.config.limits import MAX_NUMBER_DIGITS
+from ctconfig.config.yamltree import KeyPath, Position, SourceMap
 
 TAG = "tag:yaml.org,2002:"
 STR = f"{TAG}str"
 MERGE = f"{TAG}merge"
 PLAIN_TAGS = frozenset(f"{TAG}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp"))
 _DEFAULT_VERSION = (1, 2)
+ENV_REFERENCE = (
+    "expected the name of an environment variable (such as CT_PROD_PASSCODE), not a ${...} "
+    "reference: ctconfig reads the variable itself, so write its name alone"
+)
+Report = Callable[[Position, str, KeyPath], None]
 _CACHE_SIZE = 4096
 
 
@@ -86,3 +95,66 @@ def _digits(value: str) -> int:
 
 def _too_long(digits: int) -> str:
     return f"expected a number of at most {MAX_NUMBER_DIGITS} digits, got one of {digits:,} digits"
+
+
+class ScalarValues:
+    """A scalar value's text → its value: tags, bounds, then `${VAR}` interpolation.
+
+    Problems go to `report` (place, message, path); a value that came from the
+    environment is remembered as written, so messages show the file's text, not it.
+    """
+
+    def __init__(
+        self, environ: Mapping[str, str], sources: SourceMap, report: Report, *, interpolating: bool = True
+    ) -> None:
+        self.reader = ScalarReader()
+        self.environ = environ
+        self.sources = sources
+        self.report = report
+        self.interpolating = interpolating
+
+    def plain(self, text: str, path: KeyPath, position: Position) -> Any:
+        """An untagged plain scalar (the common case: most are strings with nothing to do)."""
+        if self.reader.resolve(text) == STR and "${" not in text:
+            return text
+        return self.value(text, None, path, position)
+
+    def value(self, text: str, tag: str | None, path: KeyPath, position: Position) -> Any:
+        """`tag` None: a plain scalar, resolved as YAML would; else its explicit tag ('!' is str)."""
+        resolved = self.reader.resolve(text) if tag is None else (STR if tag == "!" else tag)
+        if resolved not in PLAIN_TAGS:
+            shown = resolved.replace(TAG, "!!")
+            self.report(position, f"unsupported YAML tag {quoted(shown)}: expected a plain value", path)
+            return None
+        value, problem = self.reader.construct(resolved, text)
+        if problem is not None:
+            self.report(position, _labelled(path, problem), path)
+            return None
+        if isinstance(value, str) and self.interpolating and has_reference(value):
+            return self._interpolated(value, tag is None, path, position)
+        return value
+
+    def _interpolated(self, text: str, plain: bool, path: KeyPath, position: Position) -> Any:
+        if path and isinstance(path[-1], str) and path[-1].endswith("_env"):
+            self.report(position, f"{path[-1]}: {ENV_REFERENCE}", path)
+            return text
+        result = interpolate(text, self.environ)
+        for message in result.problems:
+            self.report(position, message, path)
+        if result.problems:
+            return result.text
+        if result.used_environment:
+            self.sources.from_environment[path] = text
+        tag = self.reader.resolve(result.text) if plain else STR  # `${DAYS:-90}` is a number, as 90
+        if tag not in PLAIN_TAGS:
+            return result.text
+        value, problem = self.reader.construct(tag, result.text)
+        if problem is not None:
+            self.report(position, _labelled(path, problem), path)
+        return value
+
+
+def _labelled(path: KeyPath, message: str) -> str:
+    from ctconfig.config.describe import label
+
+    return f"{label(path)}: {message}"
