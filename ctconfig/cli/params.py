@@ -21,7 +21,7 @@ class Seconds(click.ParamType[float, Any]):
         try:
             return parse_seconds(value, maximum=self.maximum)
         except DurationError as exc:
-            self.fail(f"{exc}, got {value!r}", param, ctx)
+            self.fail(_not(value, exc), param, ctx)
 
 
 class Days(click.ParamType[int | None, Any]):
@@ -35,4 +35,9 @@ class Days(click.ParamType[int | None, Any]):
         try:
             return parse_days(value, self.unbounded)
         except DurationError as exc:
-            self.fail(f"{exc}, got {value!r}", param, ctx)
+            self.fail(_not(value, exc), param, ctx)
+
+
+def _not(value: Any, exc: DurationError) -> str:
+    """`'soon' is not a duration such as 30s, ...`: click's way of saying what was expected."""
+    return f"{value!r} is not {str(exc).removeprefix('expected ')}"
