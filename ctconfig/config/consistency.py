@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctconfig.config.errors import Problem
-from ctconfig.config.spec import Config
+from ctconfig.config.errors import Problem, quoted
+from ctconfig.config.spec import SECTION_TAGS, Config
+from ctconfig.config.types import url_problem
 from ctconfig.config.yamltree import KeyPath, SourceMap
 from ctconfig.domain import Address
 from ctconfig.sinks.slots import collisions
@@ -28,7 +29,38 @@ def section_rules(data: Any, sources: SourceMap) -> list[tuple[KeyPath, Problem]
     """Cross-section problems in the raw data, as (data path, located problem)."""
     if not isinstance(data, dict):
         return []
-    return _credentials_for_clevertap(data, sources) + _http_credentials(data, sources)
+    return _credentials_for_clevertap(data, sources) + _http_credentials(data, sources) + _urls(data, sources)
+
+
+_URL_KEYS = {
+    ("state", "http"): ("address", "lock_address", "unlock_address"),
+    ("state", "s3"): ("endpoint_url",),
+    ("provider", "clevertap"): ("base_url",),
+}
+
+
+def _urls(data: dict[str, Any], sources: SourceMap) -> list[tuple[KeyPath, Problem]]:
+    """The URLs ctconfig will call: http(s), a host, no credentials (their values are not echoed)."""
+    found: list[tuple[KeyPath, Problem]] = []
+    for (section, variant), keys in _URL_KEYS.items():
+        value = data.get(section)
+        if not isinstance(value, dict) or value.get(SECTION_TAGS[section][0]) != variant:
+            continue
+        for key in keys:
+            url = value.get(key)
+            if not isinstance(url, str):  # missing, or another type: the model says so
+                continue
+            problem = url_problem(url)
+            if problem is not None:
+                here: KeyPath = (section, key)
+                found.append((here, sources.value_at(here).problem(f"{key}: {problem}{_shown(url)}")))
+    return found
+
+
+def _shown(url: str) -> str:
+    if "@" in url:
+        return " (the value is not shown: it holds credentials)"
+    return f", got {quoted(url)}"
 
 
 def _credentials_for_clevertap(data: dict[str, Any], sources: SourceMap) -> list[tuple[KeyPath, Problem]]:

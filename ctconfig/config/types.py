@@ -121,15 +121,22 @@ def _region(value: str) -> str:
     return value
 
 
-def _url(value: str) -> str:
-    expected = "expected an http:// or https:// URL without credentials, such as https://ct.example.com/api"
-    if not _URL.match(value):
-        raise ValueError(expected)
+URL_EXPECTED = "expected an http:// or https:// URL without credentials, such as https://ct.example.com/api"
+
+
+def url_problem(value: object) -> str | None:
+    """Why `value` is not a URL ctconfig can call (None if it is one).
+
+    Checked among the config's rules (`consistency.py`), not by the model: the http state
+    backend and the providers check their own URLs too, when built from code.
+    """
+    if not isinstance(value, str) or not _URL.match(value):
+        return URL_EXPECTED
     try:
         urlsplit(value).port  # noqa: B018  (a port over 65535 raises here)
     except ValueError:
-        raise ValueError(expected) from None
-    return value
+        return URL_EXPECTED
+    return None
 
 
 def _text(what: str, limit: int) -> Callable[[str], str]:
@@ -220,7 +227,7 @@ AccountId = Annotated[
     WithJsonSchema({"type": "string", "pattern": ACCOUNT_ID_PATTERN}),
 ]
 Region = Annotated[str, AfterValidator(_region), WithJsonSchema({"type": "string", "enum": list(REGIONS)})]
-Url = Annotated[str, AfterValidator(_url), WithJsonSchema({"type": "string", "pattern": URL_PATTERN})]
+Url = Annotated[str, WithJsonSchema({"type": "string", "pattern": URL_PATTERN})]  # see url_problem
 FilePath = Annotated[
     str, AfterValidator(_text("a file path", MAX_PATH_LENGTH)), WithJsonSchema(_text_schema(MAX_PATH_LENGTH))
 ]
