@@ -16,7 +16,6 @@ from ctconfig.config.spec import SECTION_TAGS, Config
 from ctconfig.config.types import url_problem
 from ctconfig.config.yamltree import KeyPath, SourceMap
 from ctconfig.domain import Address
-from ctconfig.sinks.slots import collisions
 
 _SINK_WORDS = {
     "file": "file sink's path",
@@ -97,6 +96,8 @@ def _http_credentials(data: dict[str, Any], sources: SourceMap) -> list[tuple[Ke
 
 def shared_slots(config: Config, sources: SourceMap) -> list[Problem]:
     """Account passcodes whose secrets the configured sink would keep in one place."""
+    from ctconfig.sinks.slots import collisions  # only when a config is valid so far
+
     addresses = [
         Address.account_passcode(alias, name)
         for alias, account in config.accounts.items()
