@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from pydantic.json_schema import JsonSchemaValue
     from pydantic_core import CoreSchema
 
+from ctconfig import durations
+
 EXPIRING_SOON = timedelta(days=30)
 # CleverTap's API hosts by region; eu1 is the default region.
 REGION_HOSTS = {
@@ -29,9 +31,12 @@ REGION_HOSTS = {
     "mec1": "mec1.api.clevertap.com",
 }
 INFINITE_VALIDITY_DAYS = 3650  # CleverTap: an "infinite" user passcode is valid up to 10 years
-MAX_ACCOUNT_PASSCODES = 100  # CleverTap: at most 100 account passcodes per account
-MAX_NAME_LENGTH = 64  # a passcode name's length limit
-MAX_VALIDITY_DAYS = 365  # a finite user passcode: 1 to 365 days
+# CleverTap's limits, defined once: config validation, the sandbox and the planner use these.
+REGIONS = tuple(REGION_HOSTS)
+MAX_ACCOUNT_PASSCODES = 100  # account passcodes per account
+MAX_NAME_LENGTH = 64  # characters in an account passcode name
+MIN_VALIDITY_DAYS = 1  # a finite user passcode: 1-365 days
+MAX_VALIDITY_DAYS = 365
 FOREVER = "forever"  # an account passcode that never expires
 INFINITE = "infinite"  # a user passcode with no set validity
 
@@ -225,14 +230,17 @@ def expiry_status(expires_at: datetime | None, now: datetime) -> PasscodeStatus:
 
 
 def format_days(days: int | None, unbounded: str = "forever") -> str:
-    """`90d`, or CleverTap's word for no limit (`forever` / `infinite`)."""
-    return unbounded if days is None else f"{days}d"
+    """`90d`, or CleverTap's word for no limit (`forever` / `infinite`); see `durations`."""
+    return durations.format_days(days, unbounded)
 
 
 def parse_days_text(text: object) -> int | None:
-    """The inverse of `format_days`: `90d` → 90, `forever` / `infinite` → None."""
-    value = str(text)
-    return None if value in ("forever", "infinite") else int(value.rstrip("d"))
+    """The inverse of `format_days`: `90d` → 90, `forever` / `infinite` → None.
+
+    Reads ctconfig's own records (state, plans): no upper bound, since they hold what an
+    account reported. Raises `durations.DurationError` (a ValueError) on anything else.
+    """
+    return durations.parse_days(str(text), durations.UNBOUNDED_WORDS, maximum=None)
 
 
 def isoformat(moment: datetime | None) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ctconfig import __version__
+from ctconfig.cli.params import Seconds
 from ctconfig.config.errors import ConfigError
 from ctconfig.errors import CtconfigError
 from ctconfig.redaction import redact
@@ -18,26 +19,11 @@ EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+class LockTimeout(Seconds):
+    """How long to wait for the state lock: `0`, `30s`, `2m`, `1h` (at most a day)."""
 
-
-class LockTimeout(click.ParamType[float, Any]):
-    """A duration such as `0`, `30s`, `2m` or `1h`, in seconds."""
-
-    name = "duration"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        if isinstance(value, int | float):
-            return float(value)
-        text = str(value).strip().lower()
-        number, unit = text.rstrip("smh"), text[len(text.rstrip("smh")) :]
-        try:
-            seconds = float(number) * _UNITS[unit]
-        except (KeyError, ValueError):
-            self.fail(f"{value!r} is not a duration such as 30s, 2m or 1h", param, ctx)
-        if seconds < 0:
-            self.fail(f"{value!r} is negative", param, ctx)
-        return seconds
+    def __init__(self) -> None:
+        super().__init__(maximum=86400.0)
 
 
 lock_timeout_option = click.option(

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
-from ctconfig.config.errors import ConfigNotFoundError
+from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
 from ctconfig.config.fmt import FormatCheckError, files_to_format, format_file
-from ctconfig.config.loader import CONFIG_FILE, discover_config, load_config, load_from_cli
+from ctconfig.config.loader import CONFIG_DIR, CONFIG_FILE, discover_config, load_config, load_from_cli
 from ctconfig.config.schema import schema_text
 from ctconfig.config.starter import STARTER
 from ctconfig.config.summary import summarize
@@ -17,11 +17,38 @@ from ctconfig.errors import CtconfigError
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @pass_context
-def validate(obj: Context) -> None:
-    """Check the config: YAML, keys, types and CleverTap's limits; print a summary."""
-    loaded = load_from_cli(obj.config_path)
-    click.echo(f"Config valid: {summarize(loaded.config)}.")
+def validate(obj: Context, paths: tuple[Path, ...]) -> None:
+    """Check the config: YAML, keys, types and CleverTap's limits; print a summary.
+
+    PATHS, if given, are config files or directories to check instead of the discovered
+    config; a file inside a directory named `ctconfig` stands for its whole directory, so a
+    pre-commit hook can pass the files that changed, wherever the config lives.
+    """
+    if not paths:
+        loaded = load_from_cli(obj.config_path)
+        click.echo(f"Config valid: {summarize(loaded.config)}.")
+        return
+    problems: list[Problem] = []
+    for target in configs_of(paths):
+        try:
+            loaded = load_config(target)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        click.echo(f"Config {target} valid: {summarize(loaded.config)}.")
+    if problems:
+        raise ConfigError(problems)
+
+
+def configs_of(paths: tuple[Path, ...]) -> list[Path]:
+    """The configs that `paths` belong to, once each, in order (see `validate`)."""
+    configs: dict[Path, None] = {}
+    for path in paths:
+        in_directory = path.is_file() and path.parent.name == CONFIG_DIR
+        configs.setdefault(path.parent if in_directory else path, None)
+    return list(configs)
 
 
 @cli.command()

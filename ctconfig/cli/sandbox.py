@@ -9,49 +9,33 @@ drift tests): they are not counted as API mutations, and no secret is printed.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ctconfig.cli.base import Context, cli, pass_context
+from ctconfig.cli.params import Days, Seconds
 from ctconfig.config.spec import Config
-from ctconfig.config.types import parse_days
 from ctconfig.domain import ObservedPasscode, format_days, isoformat
 from ctconfig.errors import CtconfigError, NotFoundError
 from ctconfig.sandbox import SandboxStore
 from ctconfig.sandbox.view import account_as_dict, account_as_text
 
 DEFAULT_DB = Path(".ctconfig/sandbox.db")
-_CLOCK_PART = re.compile(r"(\d+)([dhms])")
-_CLOCK_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
-class DaysOrUnbounded(click.ParamType[int | None, Any]):
+class DaysOrUnbounded(Days):
     """`90d` (or `90`) → 90; the unbounded word (`forever` / `infinite`) → None."""
 
-    def __init__(self, unbounded: str) -> None:
-        self.unbounded = unbounded
-        self.name = f"DAYS|{unbounded}"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
-        try:
-            return parse_days(value, self.unbounded)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-class ClockDuration(click.ParamType[int, Any]):
-    """`40d`, `12h`, `90m`, `30s` or a combination such as `1d12h` → seconds."""
+class ClockDuration(Seconds):
+    """`40d`, `12h`, `90m`, `30s` or a combination such as `1d12h` → whole seconds."""
 
     name = "DURATION"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        text = str(value).strip().lower()
-        if not text or _CLOCK_PART.sub("", text):
-            self.fail(f"expected a duration such as 40d, 12h or 90m, got {value!r}", param, ctx)
-        return sum(int(n) * _CLOCK_UNITS[unit] for n, unit in _CLOCK_PART.findall(text))
+        return round(super().convert(value, param, ctx))
 
 
 # -- where the sandbox is, and which account ----------------------------------------------------

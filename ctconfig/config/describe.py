@@ -7,6 +7,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
+from ctconfig.config.errors import quoted
 from ctconfig.config.spec import (
     SECTION_TAGS,
     Account,
@@ -67,13 +68,13 @@ def place(path: KeyPath) -> str:
         case ():
             return "the top level"
         case ("accounts", str(alias)):
-            return f"account {alias!r}"
+            return f"account {quoted(alias)}"
         case ("accounts", str(alias), "account_passcodes", str(name)):
-            return f"account passcode {name!r} of account {alias!r}"
+            return f"account passcode {quoted(name)} of account {quoted(alias)}"
         case ("accounts", str(alias), "user_passcodes", str(email)):
-            return f"user passcode {email!r} of account {alias!r}"
+            return f"user passcode {quoted(email)} of account {quoted(alias)}"
         case ("accounts", str(alias), str(key)):
-            return f"{key} of account {alias!r}"
+            return f"{key} of account {quoted(alias)}"
     return label(path)
 
 
@@ -84,13 +85,14 @@ def label(path: KeyPath) -> str:
     last = path[-1]
     if isinstance(last, int):
         return f"{label(path[:-1])}[{last}]"
-    return last if last.isprintable() and last.strip() == last and last else repr(last)
+    plain = last.isprintable() and last.strip() == last and last and len(last) <= 80
+    return last if plain else quoted(last)
 
 
 def suggestion(key: str, known: list[str]) -> str:
     """A "did you mean" hint when a known key is close, else the list of accepted keys."""
     folded = {k.lower(): k for k in known}
-    close = difflib.get_close_matches(key.lower(), list(folded), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key[:100].lower(), list(folded), n=1, cutoff=0.6)
     if close:
         return f"; did you mean {folded[close[0]]!r}?"
     if not known:
@@ -109,6 +111,5 @@ def format_value(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return repr(shown)
+        return quoted(value, 60)
     return str(value)

@@ -20,6 +20,11 @@ class Problem:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
+def quoted(text: str, limit: int = 80) -> str:
+    """A name or value as a message shows it: quoted, and cut short if it is long."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
 class ConfigError(CtconfigError):
     """Every problem found in one load, so the user can fix them all in one go."""
 

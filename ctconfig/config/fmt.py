@@ -9,7 +9,9 @@ formats layout only and never judges validity (that is `ctconfig validate`).
 from __future__ import annotations
 
 import io
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ctconfig.config.errors import ConfigError, Problem
+from ctconfig.config.loader import decode_config, read_config_files
 from ctconfig.config.types import DURATION_KEYS
+from ctconfig.config.yamltree import parse_yaml
+from ctconfig.durations import FOREVER, DurationError, format_days, parse_days
 from ctconfig.errors import CtconfigError
 
 TOP_ORDER = ("version", "state", "provider", "secrets", "defaults", "safety", "accounts")
@@ -28,7 +33,6 @@ ACCOUNT_ORDER = (
 )  # fmt: skip
 PASSCODE_ORDER = ("expires_in", "validity", "rotate_before", "reset_before", "prevent_destroy", "previously")
 UNBOUNDED = {"expires_in": "forever", "validity": "infinite"}
-_DAYS = re.compile(r"^\s*(\d+)\s*d?\s*$", re.IGNORECASE)
 _COMMENT_LINE = re.compile(r"^[ \t]*#")
 
 
@@ -52,16 +56,13 @@ def _reorder(mapping: CommentedMap, order: tuple[str, ...]) -> None:
 
 
 def _duration(key: str, value: Any) -> Any:
-    """`90` → `90d`, `Forever` → `forever`; anything else (e.g. `${VAR}`) is left alone."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return value
-    if isinstance(value, int):
-        return f"{value}d" if value >= 0 else value
+    """`90` → `90d`, `090D` → `90d`, `Forever` → `forever`; anything else (`${VAR}`) is left alone."""
     word = UNBOUNDED.get(key)
-    if word is not None and value.strip().lower() == word:
-        return word
-    match = _DAYS.match(value)
-    return f"{int(match.group(1))}d" if match else value
+    try:
+        days = parse_days(value, word, maximum=None)
+    except DurationError:
+        return value
+    return format_days(days, word or FOREVER)
 
 
 def _normalise_durations(mapping: CommentedMap) -> None:
@@ -133,9 +134,21 @@ def files_to_format(path: Path) -> list[Path]:
     return [path]
 
 
-def format_file(path: Path, write: bool) -> bool:
+def _guarded_text(path: Path, environ: Mapping[str, str]) -> str:
+    """The file's text, refused as `validate` would refuse it: too large, too deep, an alias bomb."""
+    display = str(path)
+    text = decode_config(read_config_files([path], environ)[0], display)
+    if isinstance(text, Problem):
+        raise ConfigError([text])
+    refused = parse_yaml(text, display, {}, interpolating=False).refused
+    if refused is not None:
+        raise ConfigError([refused])
+    return text
+
+
+def format_file(path: Path, write: bool, environ: Mapping[str, str] | None = None) -> bool:
     """Whether `path` is not in canonical form; rewrite it when `write` is set."""
-    text = path.read_text(encoding="utf-8")
+    text = _guarded_text(path, os.environ if environ is None else environ)
     formatted = format_text(text, str(path))
     if formatted == text:
         return False

@@ -6,17 +6,20 @@ collected and raised together as one `ConfigError`, each as `file:line:col: mess
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from ctconfig.config.consistency import section_rules, shared_slots
 from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
-from ctconfig.config.fastpath import fast_load
+from ctconfig.config.limits import MAX_CONFIG_BYTES_ENV, describe_bytes, max_config_bytes
 from ctconfig.config.merge import merge_parsed, top_level_problem
 from ctconfig.config.rules import check_rules, literal_secrets
 from ctconfig.config.spec import Config
@@ -38,15 +41,9 @@ class LoadedConfig:
     sources: SourceMap | None = field(default=None, repr=False, compare=False)
 
     def location_of(self, *keys: str) -> str | None:
-        """Where a key was written, e.g. ("accounts", "prod") → "ctconfig.yaml:5:3"; None if nowhere.
-
-        A config taken by the fast path (`fastpath.py`) is parsed again, with
-        positions, the first time a location is asked for.
-        """
+        """Where a key was written, e.g. ("accounts", "prod") → "ctconfig.yaml:5:3"; None if nowhere."""
         if self.sources is None:
-            located = _load_located(self.files, len(self.files) > 1 or self.files[0].is_dir(), os.environ)
-            object.__setattr__(self, "sources", located.sources if located else SourceMap(Position("", 1, 1)))
-        assert self.sources is not None
+            return None
         found = self.sources.keys.get(keys)
         if found is None and len(keys) >= 4 and keys[2] == "user_passcodes":
             folded = keys[3].lower()
@@ -87,17 +84,50 @@ def discover_config(explicit: str | None, cwd: Path | None = None) -> Path:
     )
 
 
-def _read(file: Path, environ: Mapping[str, str]) -> ParsedFile:
-    display = str(file)
-    raw = file.read_bytes()
+def read_config_files(files: list[Path], environ: Mapping[str, str]) -> list[bytes]:
+    """Each file's bytes; refused at once, before any is read, past the size limit (limits.py)."""
+    limit = max_config_bytes(environ)
+    total = 0
+    for file in files:
+        total += file.stat().st_size
+        if total > limit:
+            raise ConfigError([_too_large(file, total, limit)])
+    contents: list[bytes] = []
+    total = 0
+    for file in files:
+        with file.open("rb") as stream:  # bounded: a file may grow, or be a device
+            raw = stream.read(limit - total + 1)
+        total += len(raw)
+        if total > limit:
+            raise ConfigError([_too_large(file, total, limit)])
+        contents.append(raw)
+    return contents
+
+
+def _too_large(file: Path, total: int, limit: int) -> Problem:
+    what = "config file" if total == file.stat().st_size else "config directory's files"
+    return Problem(
+        str(file), 1, 1,
+        f"{what} too large: more than {describe_bytes(limit)} ({total:,} bytes); "
+        f"set {MAX_CONFIG_BYTES_ENV} to raise the limit",
+    )  # fmt: skip
+
+
+def decode_config(raw: bytes, display: str) -> str | Problem:
+    """UTF-8 text (a BOM is allowed), or where the first other byte is."""
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        parsed = ParsedFile(None, SourceMap(Position(display, 1, 1)))
-        parsed.problems.append(Problem(display, line, column, "expected UTF-8 text, found other bytes"))
-        return parsed
+        return Problem(display, line, column, "expected UTF-8 text, found other bytes")
+
+
+def _parse(file: Path, raw: bytes, environ: Mapping[str, str]) -> ParsedFile:
+    display = str(file)
+    text = decode_config(raw, display)
+    if isinstance(text, Problem):
+        return ParsedFile(None, SourceMap(Position(display, 1, 1)), [text])
     return parse_yaml(text, display, environ)
 
 
@@ -120,17 +150,27 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
     """Load and validate a config file or directory; raises ConfigError listing every problem."""
     env = os.environ if environ is None else environ
     files = _files_of(path)
-    fast = fast_load(files, merged=path.is_dir())
-    if fast is not None:
-        return LoadedConfig(fast, tuple(files), config_digest(fast))
-    loaded = _load_located(tuple(files), path.is_dir(), env)
-    assert loaded is not None  # problems raise ConfigError
-    return loaded
+    contents = read_config_files(files, env)
+    with _without_cycle_collection():
+        parsed_files = [_parse(file, raw, env) for file, raw in zip(files, contents, strict=True)]
+        return _validated(parsed_files, tuple(files), path.is_dir())
 
 
-def _load_located(files: tuple[Path, ...], merged: bool, env: Mapping[str, str]) -> LoadedConfig | None:
-    """The located loader: every key's position kept, every problem reported with it."""
-    parsed_files = [_read(file, env) for file in files]
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Building a large config makes many objects and no cycles: the cycle collector, running
+    again and again over all of them, took half the time. It runs again afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _validated(parsed_files: list[ParsedFile], files: tuple[Path, ...], merged: bool) -> LoadedConfig:
+    """Every problem of the parsed files, located, or the validated config."""
     problems: list[Problem] = []
     reported: set[KeyPath] = set()
     for parsed in parsed_files:
@@ -151,15 +191,17 @@ def _load_located(files: tuple[Path, ...], merged: bool, env: Mapping[str, str])
     for secret_path, problem in literal_secrets(data, (), sources):
         problems.append(problem)
         reported.add(secret_path)
-    problems += [problem for _, problem in check_rules(data, sources)]
+    problems += [problem for _, problem in check_rules(data, sources) + section_rules(data, sources)]
     config: Config | None = None
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems += [problem for at, problem in problems_from(exc, data, sources) if not _under(at, reported)]
+    if config is not None:
+        problems += shared_slots(config, sources)
     if problems or config is None:
         raise ConfigError(_ordered(problems, list(files)))
-    return LoadedConfig(config, tuple(files), config_digest(config), sources)
+    return LoadedConfig(config, files, config_digest(config), sources)
 
 
 def _ordered(problems: list[Problem], files: list[Path]) -> list[Problem]:

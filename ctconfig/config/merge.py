@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from ctconfig.config.describe import format_value
-from ctconfig.config.errors import Problem
+from ctconfig.config.errors import Problem, quoted
 from ctconfig.config.yamltree import ParsedFile, SourceMap
 
 TOP_LEVEL_EXPECTED = "expected a mapping with 'version: 1' and sections such as 'accounts'"
@@ -18,8 +19,7 @@ def top_level_problem(parsed: ParsedFile) -> Problem | None:
     return parsed.sources.value_at(()).problem(f"{TOP_LEVEL_EXPECTED}, got {format_value(parsed.data)}")
 
 
-def _version_problem(parsed: ParsedFile) -> Problem | None:
-    data = parsed.data if isinstance(parsed.data, dict) else {}
+def _version_problem(parsed: ParsedFile, data: dict[str, Any]) -> Problem | None:
     if "version" not in data:
         return parsed.sources.root.problem(
             "missing required key 'version' at the top level (every file of a config directory "
@@ -31,57 +31,67 @@ def _version_problem(parsed: ParsedFile) -> Problem | None:
     return None
 
 
-def merge_parsed(files: list[ParsedFile]) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
-    """Merge parsed files (at least one, in order); anything defined twice names both places."""
-    merged: dict[str, Any] = {"version": 1}
-    sources = SourceMap(files[0].sources.root)
-    problems: list[Problem] = []
-    accounts: dict[str, Any] = {}
-    for parsed in files:
-        unreadable = parsed.data is None and parsed.problems
-        if unreadable or (parsed.data is not None and not isinstance(parsed.data, dict)):
-            continue  # its problems are already reported
-        version_problem = _version_problem(parsed)
-        if version_problem is not None:
-            problems.append(version_problem)
-        data: dict[str, Any] = parsed.data or {}
-        if "version" in data and ("version",) not in sources.keys:
-            sources.absorb(parsed.sources, ("version",))
+@dataclass
+class _Merged:
+    """The config being assembled from the files, in order."""
+
+    sources: SourceMap
+    data: dict[str, Any] = field(default_factory=lambda: {"version": 1})
+    accounts: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add_file(self, parsed: ParsedFile, data: dict[str, Any]) -> None:
         for section, value in data.items():
-            here = parsed.sources.key_at((section,))
             if section == "version":
                 continue
             if section == "accounts":
-                if not isinstance(value, dict):
-                    if value is not None:
-                        where = parsed.sources.value_at(("accounts",))
-                        problems.append(
-                            where.problem(f"accounts: expected a mapping, got {format_value(value)}")
-                        )
-                    continue
-                sources.keys.setdefault(("accounts",), here)
-                for alias, account in value.items():
-                    if alias in accounts:
-                        first = sources.key_at(("accounts", alias))
-                        problems.append(
-                            parsed.sources.key_at(("accounts", alias)).problem(
-                                f"account {alias!r} is also defined at {first}; "
-                                "expected each account alias once"
-                            )
-                        )
-                        continue
-                    accounts[alias] = account
-                    sources.absorb(parsed.sources, ("accounts", alias))
-                continue
-            if section in merged:
-                first = sources.key_at((section,))
-                problems.append(
-                    here.problem(
-                        f"section {section!r} is also defined at {first}; expected it in one file only"
-                    )
+                self._add_accounts(parsed, value)
+            else:
+                self._add_section(parsed, section, value)
+
+    def _add_section(self, parsed: ParsedFile, section: str, value: Any) -> None:
+        if section in self.data:
+            first = self.sources.key_at((section,))
+            here = parsed.sources.key_at((section,))
+            message = f"section {quoted(section)} is also defined at {first}; expected it in one file only"
+            self.problems.append(here.problem(message))
+            return
+        self.data[section] = value
+
+    def _add_accounts(self, parsed: ParsedFile, value: Any) -> None:
+        if not isinstance(value, dict):
+            if value is not None:
+                where = parsed.sources.value_at(("accounts",))
+                found = format_value(value)
+                self.problems.append(where.problem(f"accounts: expected a mapping, got {found}"))
+            return
+        for alias, account in value.items():
+            if alias in self.accounts:
+                first = self.sources.key_at(("accounts", alias))
+                message = (
+                    f"account {quoted(alias)} is also defined at {first}; expected each account alias once"
                 )
+                self.problems.append(parsed.sources.key_at(("accounts", alias)).problem(message))
                 continue
-            merged[section] = value
-            sources.absorb(parsed.sources, (section,))
-    merged["accounts"] = accounts
-    return merged, sources, problems
+            self.accounts[alias] = account
+
+
+def merge_parsed(files: list[ParsedFile]) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
+    """Merge parsed files (at least one, in order); anything defined twice names both places.
+
+    Places are combined first-file-first, so a key defined twice points at its first
+    definition, the one that is kept.
+    """
+    merged = _Merged(SourceMap(files[0].sources.root))
+    for parsed in files:
+        empty = parsed.data is None and not parsed.problems  # it still needs `version: 1`
+        if not (empty or isinstance(parsed.data, dict)):
+            continue  # its problems are already reported
+        data: dict[str, Any] = parsed.data or {}
+        version_problem = _version_problem(parsed, data)
+        if version_problem is not None:
+            merged.problems.append(version_problem)
+        merged.sources.include(parsed.sources)
+        merged.add_file(parsed, data)
+    merged.data["accounts"] = merged.accounts
+    return merged.data, merged.sources, merged.problems

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctconfig.config.errors import Problem
-from ctconfig.config.types import MAX_ACCOUNT_PASSCODES
+from ctconfig.config.errors import Problem, quoted
 from ctconfig.config.yamltree import KeyPath, SourceMap
+from ctconfig.domain import MAX_ACCOUNT_PASSCODES
 
 LITERAL_SECRET = "literal secret refused; put it in an environment variable and use passcode_env"
 _NAME_MAPS = ("account_passcodes", "user_passcodes")
@@ -61,7 +61,8 @@ def _duplicates(
         if folded in first_of:
             first = sources.key_at((*path, first_of[folded]))
             message = (
-                f"{what} {name!r} repeats {first_of[folded]!r} (case-insensitive); first defined at {first}"
+                f"{what} {quoted(name)} repeats {quoted(first_of[folded])} (case-insensitive); "
+                f"first defined at {first}"
             )
             found.append(((*path, name), sources.key_at((*path, name)).problem(message)))
         else:
@@ -109,7 +110,7 @@ def check_rules(data: Any, sources: SourceMap) -> list[tuple[KeyPath, Problem]]:
             here: KeyPath = ("accounts", alias, "id")
             other = owner_of_id[account_id]
             message = (
-                f"id: account id {account_id!r} is already used by account {other!r} "
+                f"id: account id {quoted(account_id)} is already used by account {quoted(other)} "
                 f"at {sources.value_at(('accounts', other, 'id'))}; expected each id once"
             )
             found.append((here, sources.value_at(here).problem(message)))

@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -24,34 +22,44 @@ from pydantic import (
 from ctconfig.config.types import (
     ALIAS_PATTERN,
     EMAIL_PATTERN,
-    MAX_ACCOUNT_PASSCODES,
-    MAX_NAME_LENGTH,
+    MAX_ALIAS_LENGTH,
+    MAX_EMAIL_LENGTH,
+    PASSCODE_NAME_SCHEMA,
     AccountAlias,
     AccountId,
+    Command,
     Days,
     Email,
     EnvName,
     ExpiresIn,
+    FilePath,
+    ObjectKey,
     PasscodeMode,
     PasscodeName,
+    Previously,
     Region,
+    SqlName,
+    Text,
     Unmanaged,
+    Url,
     Validity,
-    check_passcode_name,
-    parse_command,
 )
-from ctconfig.domain import INFINITE_VALIDITY_DAYS, RETIRING_MARK
+from ctconfig.domain import INFINITE_VALIDITY_DAYS, MAX_ACCOUNT_PASSCODES
+from ctconfig.durations import FOREVER
+
+FOREVER_PATTERN = "^" + "".join(f"[{c.upper()}{c}]" for c in FOREVER) + "$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # No NaN or infinity anywhere: every number goes on to arithmetic or a timeout.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class LocalStateConfig(_Strict):
     """State in a JSON file, relative to the working directory (the default)."""
 
     backend: Literal["local"] = "local"
-    path: str = "ctconfig.state.json"
+    path: FilePath = "ctconfig.state.json"
 
 
 class PostgresStateConfig(_Strict):
@@ -59,28 +67,42 @@ class PostgresStateConfig(_Strict):
 
     backend: Literal["postgres"]
     dsn_env: EnvName = Field(description="Environment variable holding the libpq connection string.")
-    name: str = Field("default", description="State name: several states can share a database.")
-    schema_name: str = Field("ctconfig", alias="schema")
+    name: Text = Field("default", description="State name: several states can share a database.")
+    schema_name: SqlName = Field("ctconfig", alias="schema")
 
 
 class S3StateConfig(_Strict):
     """State in S3-compatible object storage with conditional writes."""
 
     backend: Literal["s3"]
-    bucket: str
-    key: str = "ctconfig/state.json"
-    region: str | None = None
-    endpoint_url: str | None = None
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="An S3 bucket name.")
+    key: ObjectKey = "ctconfig/state.json"
+    region: str | None = Field(None, pattern=r"^[a-z0-9-]{1,32}$", description="e.g. eu-west-1")
+    endpoint_url: Url | None = None
     lock_ttl: Days = 1
+
+
+def _together(first: str, second: str) -> dict[str, Any]:
+    """JSON Schema: when `first` is given (not null), `second` must be too."""
+    return {
+        "if": {"required": [first], "properties": {first: {"type": "string"}}},
+        "then": {"required": [second], "properties": {second: {"type": "string"}}},
+    }
 
 
 class HttpStateConfig(_Strict):
     """State behind the Terraform HTTP backend protocol (as GitLab serves it)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [_together("username_env", "password_env"), _together("password_env", "username_env")]
+        }
+    )
+
     backend: Literal["http"]
-    address: str
-    lock_address: str | None = None
-    unlock_address: str | None = None
+    address: Url
+    lock_address: Url | None = None
+    unlock_address: Url | None = None
     username_env: EnvName | None = None
     password_env: EnvName | None = None
     lock_method: str = Field(
@@ -89,7 +111,7 @@ class HttpStateConfig(_Strict):
     unlock_method: str = Field(
         "UNLOCK", pattern=r"^[A-Z]+$", description="HTTP method that releases the lock (GitLab: DELETE)."
     )
-    timeout: float = Field(10.0, gt=0, description="Seconds to wait for the state server to answer.")
+    timeout: float = Field(10.0, gt=0, le=600, description="Seconds to wait for the state server to answer.")
 
 
 StateConfig = Annotated[
@@ -101,19 +123,19 @@ class SandboxProviderConfig(_Strict):
     """The embedded sandbox: a CleverTap account store in SQLite."""
 
     kind: Literal["sandbox"] = "sandbox"
-    path: str = ".ctconfig/sandbox.db"
+    path: FilePath = ".ctconfig/sandbox.db"
 
 
 class ClevertapProviderConfig(_Strict):
     """The management API over HTTP, at the region's host or an explicit base URL."""
 
     kind: Literal["clevertap"]
-    base_url: str | None = None
-    timeout: float = Field(10.0, gt=0, description="Seconds to wait for a response.")
-    connect_timeout: float = Field(5.0, gt=0)
+    base_url: Url | None = None
+    timeout: float = Field(10.0, gt=0, le=600, description="Seconds to wait for a response.")
+    connect_timeout: float = Field(5.0, gt=0, le=600)
     max_inflight: int = Field(3, ge=1, le=3, description="Requests in flight per account.")
     max_retries: int = Field(6, ge=0, le=20)
-    retry_budget: float = Field(60.0, gt=0, description="Seconds of retrying before giving up.")
+    retry_budget: float = Field(60.0, gt=0, le=3600, description="Seconds of retrying before giving up.")
 
 
 ProviderConfig = Annotated[SandboxProviderConfig | ClevertapProviderConfig, Field(discriminator="kind")]
@@ -123,21 +145,21 @@ class FileSinkConfig(_Strict):
     """One file per passcode, mode 0600, in a 0700 directory."""
 
     sink: Literal["file"] = "file"
-    path: str = ".ctconfig/secrets"
+    path: FilePath = ".ctconfig/secrets"
 
 
 class CommandSinkConfig(_Strict):
     """A command that receives the secret on stdin (e.g. a secret manager's CLI)."""
 
     sink: Literal["command"]
-    command: Annotated[str | list[str], BeforeValidator(parse_command)]
+    command: Command
 
 
 class EnvFileSinkConfig(_Strict):
     """`NAME=secret` lines in one file, mode 0600."""
 
     sink: Literal["env-file"]
-    path: str = ".ctconfig/secrets.env"
+    path: FilePath = ".ctconfig/secrets.env"
 
 
 SecretsConfig = Annotated[FileSinkConfig | CommandSinkConfig | EnvFileSinkConfig, Field(discriminator="sink")]
@@ -154,7 +176,7 @@ class Defaults(_Strict):
 
 class Safety(_Strict):
     max_delete_fraction: float = Field(0.3, ge=0, le=1)
-    min_resources: int = Field(10, ge=0, description="Accounts smaller than this are exempt.")
+    min_resources: int = Field(10, ge=0, le=1_000_000, description="Accounts smaller than this are exempt.")
 
 
 class Credentials(_Strict):
@@ -162,12 +184,21 @@ class Credentials(_Strict):
 
 
 class AccountPasscodeSpec(_Strict):
+    # JSON Schema: a passcode that never expires has nothing to rotate before.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "required": ["expires_in"],
+                "properties": {"expires_in": {"type": "string", "pattern": FOREVER_PATTERN}},
+            },
+            "then": {"properties": {"rotate_before": {"type": "null"}}},
+        }
+    )
+
     expires_in: ExpiresIn
     rotate_before: Days | None = None
     prevent_destroy: bool = False
-    previously: list[Annotated[str, AfterValidator(check_passcode_name)]] = Field(
-        default_factory=list, description="Earlier names of this passcode (a rename)."
-    )
+    previously: Previously = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -216,16 +247,12 @@ class Account(_Strict):
         default_factory=dict,
         json_schema_extra={
             "maxProperties": MAX_ACCOUNT_PASSCODES,
-            "propertyNames": {
-                "minLength": 1,
-                "maxLength": MAX_NAME_LENGTH,
-                "pattern": "^[^/]+$",
-                "not": {"pattern": RETIRING_MARK},
-            },
+            "propertyNames": PASSCODE_NAME_SCHEMA,
         },
     )
     user_passcodes: dict[Email, UserPasscodeSpec] = Field(
-        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": EMAIL_PATTERN}}
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": EMAIL_PATTERN, "maxLength": MAX_EMAIL_LENGTH}},
     )
 
 
@@ -237,7 +264,8 @@ class Config(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     safety: Safety = Field(default_factory=Safety)
     accounts: dict[AccountAlias, Account] = Field(
-        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": ALIAS_PATTERN}}
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": ALIAS_PATTERN, "maxLength": MAX_ALIAS_LENGTH}},
     )
 
     @model_validator(mode="before")

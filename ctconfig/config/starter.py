@@ -9,7 +9,7 @@ version: 1
 
 # Where ctconfig records what it manages (paths are relative to the working directory).
 state:
-  backend: local              # local | postgres | http
+  backend: local              # local | postgres | s3 | http
   path: ctconfig.state.json
 
 # Who answers the API calls: the embedded sandbox, until you point it at CleverTap.

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from ctconfig.config.describe import format_value, keys_of, label, model_at, place, suggestion
-from ctconfig.config.errors import Problem
+from ctconfig.config.errors import Problem, quoted
 from ctconfig.config.spec import SECTION_TAGS
 from ctconfig.config.yamltree import KeyPath, SourceMap
 
@@ -59,12 +59,19 @@ def _is_sensitive(path: KeyPath) -> bool:
     return "credentials" in path or (bool(path) and str(path[-1]).endswith("_env"))
 
 
+def _holds_credentials(value: Any) -> bool:
+    """A URL with `user:password@` in it: the password must not be echoed."""
+    return isinstance(value, str) and "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]
+
+
 def _found(path: KeyPath, value: Any, sources: SourceMap) -> str:
     if _is_sensitive(path):
         return ""
-    written = sources.from_environment.get(path)
+    if _holds_credentials(value):
+        return " (the value is not shown: it holds credentials)"
+    written = sources.written_at(path)
     if written is not None:
-        return f", got {written!r} (after interpolation)"
+        return f", got {quoted(written)} (after interpolation)"
     return f", got {format_value(value)}"
 
 
@@ -88,13 +95,13 @@ def _convert(error: ErrorDetails, data: Any, sources: SourceMap) -> tuple[KeyPat
         return path, sources.key_at(path).problem(message)
     if kind == "missing":
         parent = path[:-1]
-        message = f"missing required key {path[-1]!r} {_in(parent)}"
+        message = f"missing required key {quoted(str(path[-1]))} {_in(parent)}"
         return path, sources.key_at(parent).problem(message)
     if kind == "extra_forbidden":
         parent, key = path[:-1], str(path[-1])
         model = model_at(parent, data)
         hint = suggestion(key, keys_of(model)) if model else ""
-        return path, sources.key_at(path).problem(f"unknown key {key!r} {_in(parent)}{hint}")
+        return path, sources.key_at(path).problem(f"unknown key {quoted(key)} {_in(parent)}{hint}")
     if kind == "union_tag_invalid":
         ctx = error.get("ctx") or {}
         tag = SECTION_TAGS[str(path[0])][0]

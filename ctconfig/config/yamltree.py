@@ -1,34 +1,28 @@
 """YAML text → plain data plus where every key and value was written.
 
-ruamel.yaml composes the node graph; we build plain dicts, lists and scalars
-from it ourselves so that every key keeps its line and column, duplicate keys
-are reported (all of them, naming both places) instead of aborting, merge keys
-(`<<: *base`) work, and `${VAR}` interpolation happens where the value is known.
+`parse_yaml` reads one file in a single pass over the parser's events (libyaml's C
+parser when installed; see `builder.py`): plain dicts, lists and scalars, a position
+for every key and value, every duplicate key reported (naming both places), merge
+keys (`<<: *base`) and `${VAR}` interpolation — and the limits of `limits.py`
+enforced as the events arrive, before any deep or exponential work can start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.resolver import VersionedResolver
 
 from ctconfig.config.errors import Problem
-from ctconfig.config.interpolate import has_reference, interpolate
 
 KeyPath = tuple[str | int, ...]
-MAX_VALUES = 100_000
-_TAG = "tag:yaml.org,2002:"
-_PLAIN_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
+_MAX_LINK_HOPS = 1000
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """A 1-based place in a file, as the user named the file."""
 
     file: str
@@ -44,187 +38,134 @@ class Position:
 
 @dataclass
 class SourceMap:
-    """Where each key and value of the data was written; lookups fall back to the parent."""
+    """Where each key and value of the data was written; lookups fall back to the parent.
+
+    Values reached through an alias or a merge key are shared with their anchor, so
+    their places are not copied: `links` sends such a path to the path it came from.
+    """
 
     root: Position
     keys: dict[KeyPath, Position] = field(default_factory=dict)
     values: dict[KeyPath, Position] = field(default_factory=dict)
     from_environment: dict[KeyPath, str] = field(default_factory=dict)
+    links: dict[KeyPath, KeyPath] = field(default_factory=dict)
+
+    def origin(self, path: KeyPath) -> KeyPath:
+        """The path where the value at `path` was written (itself unless aliased or merged)."""
+        for _ in range(_MAX_LINK_HOPS):
+            for end in range(len(path), 0, -1):
+                target = self.links.get(path[:end])
+                if target is not None:
+                    path = target + path[end:]
+                    break
+            else:
+                return path
+        return path
+
+    def _find(self, table: dict[KeyPath, Position], path: KeyPath) -> Position | None:
+        found = table.get(path)
+        if found is None and self.links:
+            found = table.get(self.origin(path))
+        return found
 
     def key_at(self, path: KeyPath) -> Position:
         """The key naming `path`, or the nearest ancestor's key, or the document start."""
         for end in range(len(path), 0, -1):
-            found = self.keys.get(path[:end])
+            found = self._find(self.keys, path[:end])
             if found is not None:
                 return found
         return self.values.get((), self.root)
 
     def value_at(self, path: KeyPath) -> Position:
         """Where the value at `path` starts; the key if the value has no place of its own."""
-        return self.values.get(path) or self.key_at(path)
+        return self._find(self.values, path) or self.key_at(path)
 
-    def absorb(self, other: SourceMap, prefix: KeyPath = ()) -> None:
-        """Take over `other`'s entries under `prefix` (used when merging a directory)."""
+    def written_at(self, path: KeyPath) -> str | None:
+        """The text written in the file for a value that interpolation changed, else None."""
+        found = self.from_environment.get(path)
+        if found is None and self.links:
+            found = self.from_environment.get(self.origin(path))
+        return found
+
+    def include(self, other: SourceMap) -> None:
+        """Add `other`'s places without replacing any (merging a directory: first file wins)."""
         for mine, theirs in ((self.keys, other.keys), (self.values, other.values)):
-            mine.update({k: v for k, v in theirs.items() if k[: len(prefix)] == prefix})
-        self.from_environment.update(
-            {k: v for k, v in other.from_environment.items() if k[: len(prefix)] == prefix}
-        )
+            for path, position in theirs.items():
+                if path and path not in mine:
+                    mine[path] = position
+        for path, text in other.from_environment.items():
+            self.from_environment.setdefault(path, text)
+        for path, target in other.links.items():
+            self.links.setdefault(path, target)
 
 
 @dataclass
 class ParsedFile:
-    """One file's data (None when unreadable), its source map and the problems found."""
+    """One file's data (None when unreadable), its source map and the problems found.
+
+    `refused` is set when a limit stopped the reading (the problem is in `problems` too).
+    """
 
     data: Any
     sources: SourceMap
     problems: list[Problem] = field(default_factory=list)
     reported: set[KeyPath] = field(default_factory=set)
+    refused: Problem | None = None
 
 
-class _TooLarge(Exception):
-    """Raised out of the builder when alias expansion or sheer size passes MAX_VALUES."""
+def c_events_available() -> bool:
+    """Whether libyaml's C parser (ruamel.yaml.clib) is installed: 10x faster events."""
+    return _c_parser() is not None
 
 
-def _position(file: str, node: Node) -> Position:
-    mark = node.start_mark
-    return Position(file, mark.line + 1, mark.column + 1)
-
-
-def _describe(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    return repr(node.value)
-
-
-def _is_empty(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.value == "" and getattr(node, "style", None) is None
-
-
-class _Builder:
-    """Turns one composed document into data, recording positions and problems."""
-
-    def __init__(self, file: str, environ: Mapping[str, str]) -> None:
-        self.file = file
-        self.environ = environ
-        self.parsed = ParsedFile(None, SourceMap(Position(file, 1, 1)))
-        self.yaml = YAML(typ="safe", pure=True)
-        self.constructor: SafeConstructor = self.yaml.constructor
-        self.resolver: VersionedResolver = self.yaml.resolver
-        self.count = 0
-        self.active: set[int] = set()
-        self.recursive: set[int] = set()
-
-    def report(self, node: Node, message: str, path: KeyPath) -> None:
-        self.parsed.problems.append(_position(self.file, node).problem(message))
-        self.parsed.reported.add(path)
-
-    def build(self, node: Node, path: KeyPath) -> Any:
-        self.count += 1
-        if self.count > MAX_VALUES:
-            raise _TooLarge(_position(self.file, node))
-        if not _is_empty(node):  # an empty value has no place of its own: point at its key
-            self.parsed.sources.values[path] = _position(self.file, node)
-        if id(node) in self.active:
-            if id(node) not in self.recursive:
-                self.recursive.add(id(node))
-                self.report(node, "recursive alias: a value may not contain itself", path)
-            return None
-        self.active.add(id(node))
-        try:
-            if isinstance(node, MappingNode):
-                return self._mapping(node, path)
-            if isinstance(node, SequenceNode):
-                return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-            return self._scalar(node, path)
-        finally:
-            self.active.discard(id(node))
-
-    def _pairs(self, node: MappingNode, path: KeyPath) -> Iterator[tuple[Node, Node, bool]]:
-        """Explicit pairs first, then pairs from `<<` merges (which never override)."""
-        merges: list[Node] = []
-        for key_node, value_node in node.value:
-            if str(key_node.tag) == f"{_TAG}merge":
-                merges.extend(value_node.value if isinstance(value_node, SequenceNode) else [value_node])
-            else:
-                yield key_node, value_node, False
-        for source in merges:
-            if not isinstance(source, MappingNode):
-                self.report(source, f"'<<' expected a mapping to merge, got {_describe(source)}", path)
-                continue
-            for key_node, value_node, _ in self._pairs(source, path):
-                yield key_node, value_node, True
-
-    def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node, merged in self._pairs(node, path):
-            if not isinstance(key_node, ScalarNode):
-                self.report(key_node, f"expected a name as key, got {_describe(key_node)}", path)
-                continue
-            key = str(key_node.value)
-            if key in result:
-                if not merged:
-                    first = self.parsed.sources.keys[(*path, key)]
-                    self.report(key_node, f"duplicate key {key!r}; first defined at {first}", path)
-                continue
-            self.parsed.sources.keys[(*path, key)] = _position(self.file, key_node)
-            result[key] = self.build(value_node, (*path, key))
-        return result
-
-    def _scalar(self, node: Node, path: KeyPath) -> Any:
-        tag = str(node.tag)
-        if tag not in _PLAIN_TAGS:
-            shown = tag.replace(_TAG, "!!")
-            self.report(node, f"unsupported YAML tag {shown!r}: expected a plain value", path)
-            return None
-        value = self._construct(node, path)
-        if not (isinstance(value, str) and has_reference(value)):
-            return value
-        result = interpolate(value, self.environ)
-        for message in result.problems:
-            self.report(node, message, path)
-        if result.problems:
-            return result.text
-        if result.used_environment:
-            self.parsed.sources.from_environment[path] = value
-        if getattr(node, "style", None) is None:  # plain scalars: `${DAYS:-90}` is a number, as `90` would be
-            retagged = self.resolver.resolve(ScalarNode, result.text, (True, False))
-            return self._construct(ScalarNode(retagged, result.text), path)
-        return result.text
-
-    def _construct(self, node: Node, path: KeyPath) -> Any:
-        try:
-            return self.constructor.construct_object(node, deep=True)
-        except (YAMLError, ValueError, OverflowError):
-            self.report(node, f"cannot read {node.value!r} as {str(node.tag).removeprefix(_TAG)}", path)
-            return None
-
-
-def parse_yaml(text: str, file: str, environ: Mapping[str, str]) -> ParsedFile:
-    """Parse one YAML document; never raises for bad input, returns problems instead."""
-    builder = _Builder(file, environ)
+def _c_parser() -> Any:
     try:
-        documents = builder.yaml.compose_all(text)
-        root = next(documents, None)
-        if root is not None:
-            builder.parsed.data = builder.build(root, ())
-        extra = next(documents, None)
-        if extra is not None:
-            builder.report(extra, "expected one YAML document per file, found a second one", ())
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        detail = exc.problem or exc.context or "invalid YAML"
-        builder.parsed.problems.append(Problem(file, line, column, f"invalid YAML: {detail}"))
-        builder.parsed.data = None
-    except YAMLError as exc:
-        builder.parsed.problems.append(Problem(file, 1, 1, f"invalid YAML: {exc}"))
-        builder.parsed.data = None
-    except _TooLarge as exc:
-        builder.parsed.problems.append(
-            exc.args[0].problem(f"document too large: more than {MAX_VALUES} values (alias expansion?)")
-        )
-        builder.parsed.data = None
-    return builder.parsed
+        from ruamel.yaml.main import CParser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency
+        return None
+    return CParser
+
+
+def _c_events(text: str) -> Iterator[Any]:
+    parser = _c_parser()(text)
+    try:
+        while parser.check_event():
+            yield parser.get_event()
+    finally:
+        parser.dispose()
+
+
+def events(text: str, pure: bool = False) -> Iterator[Any]:
+    """The parser's events, lazily: the C parser unless `pure` (or it is missing)."""
+    if not pure and c_events_available():
+        return _c_events(text)
+    pure_events: Iterator[Any] = YAML(typ="safe", pure=True).parse(text)
+    return pure_events
+
+
+def parse_yaml(
+    text: str, file: str, environ: Mapping[str, str], *, interpolating: bool = True
+) -> ParsedFile:
+    """Parse one YAML document; never raises for bad input, returns problems instead.
+
+    A syntax error found by the C parser is read again by ruamel.yaml's pure-Python
+    parser, whose messages say more ("found character '\\t' that cannot start any token").
+    """
+    from ctconfig.config.builder import EventBuilder
+
+    for pure in (False, True):
+        builder = EventBuilder(file, environ, interpolating=interpolating)
+        try:
+            builder.feed(events(text, pure=pure))
+        except MarkedYAMLError as exc:
+            if not pure and c_events_available():
+                continue
+            mark = exc.problem_mark or exc.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            builder.fail(Problem(file, line, column, f"invalid YAML: {exc.problem or exc.context}"))
+        except YAMLError as exc:
+            if not pure and c_events_available():
+                continue
+            builder.fail(Problem(file, 1, 1, f"invalid YAML: {exc}"))
+        return builder.parsed
+    raise AssertionError("unreachable: the pure parser always answers")  # pragma: no cover

@@ -108,7 +108,7 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
     "expires_in_zero": (
         acct("    account_passcodes:\n      a: {expires_in: 0}\n"),
         [
-            "ctconfig.yaml:6:23: expires_in: expected at least 1 day, or 'forever', got 0",
+            "ctconfig.yaml:6:23: expires_in: expected 1 to 36500 days, or 'forever', got 0",
         ],
     ),
     "expires_in_missing": (
@@ -244,19 +244,19 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
     "region_unknown": (
         acct("    region: eu2\n"),
         [
-            "ctconfig.yaml:5:13: region: expected 'in1', 'sg1', 'us1', 'aps3', 'mec1' or 'eu1', got 'eu2'",
+            "ctconfig.yaml:5:13: region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', got 'eu2'",
         ],
     ),
     "defaults_region_unknown": (
         "version: 1\ndefaults: {region: EU1}\n",
         [
-            "ctconfig.yaml:2:20: region: expected 'in1', 'sg1', 'us1', 'aps3', 'mec1' or 'eu1', got 'EU1'",
+            "ctconfig.yaml:2:20: region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', got 'EU1'",
         ],
     ),
     "alias_invalid": (
         "version: 1\naccounts:\n  my prod:\n    id: W9R-486-4W5Z\n",
         [
-            "ctconfig.yaml:3:3: account alias 'my prod': expected letters, digits, '_', '.' or '-'",
+            "ctconfig.yaml:3:3: account alias 'my prod': expected 1 to 64 letters, digits, '_', '.' or '-'",
         ],
     ),
     "literal_passcode_in_credentials": (
@@ -367,10 +367,228 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
             "    region: xx1\n    account_passcodes:\n      a: {expires_in: soon}\n    user_passcodes:\n      bob: {validity: 999}\n"
         ),
         [
-            "ctconfig.yaml:5:13: region: expected 'in1', 'sg1', 'us1', 'aps3', 'mec1' or 'eu1', got 'xx1'",
+            "ctconfig.yaml:5:13: region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', got 'xx1'",
             "ctconfig.yaml:7:23: expires_in: expected a number of days such as 90d or 'forever', got 'soon'",
             "ctconfig.yaml:9:7: user 'bob': expected an email address such as alice@example.com",
             "ctconfig.yaml:9:23: validity: expected 1 to 365 days, or 'infinite', got 999",
         ],
     ),
+    "expires_in_zero_days": (
+        acct("    account_passcodes:\n      a: {expires_in: 0d}\n"),
+        [
+            "ctconfig.yaml:6:23: expires_in: expected 1 to 36500 days, or 'forever', got '0d'",
+        ],
+    ),
+    "expires_in_past_the_bound": (
+        acct("    account_passcodes:\n      a: {expires_in: 36501}\n"),
+        [
+            "ctconfig.yaml:6:23: expires_in: expected 1 to 36500 days, or 'forever', got 36501",
+        ],
+    ),
+    "validity_zero_days": (
+        acct("    user_passcodes:\n      alice@example.com: {validity: 0d}\n"),
+        [
+            "ctconfig.yaml:6:37: validity: expected 1 to 365 days, or 'infinite', got '0d'",
+        ],
+    ),
+    "passcode_name_tab": (
+        acct('    account_passcodes:\n      "export\\tjob": {expires_in: 90d}\n'),
+        [
+            "ctconfig.yaml:6:7: account passcode name 'export\\tjob': expected 1 to 64 printable characters without '/'",
+        ],
+    ),
+    "passcode_name_zero_width_space": (
+        acct('    account_passcodes:\n      "export\\u200b": {expires_in: 90d}\n'),
+        [
+            "ctconfig.yaml:6:7: account passcode name 'export\\u200b': expected 1 to 64 printable characters without '/'",
+        ],
+    ),
+    "previously_tab": (
+        acct('    account_passcodes:\n      export: {expires_in: 90d, previously: "old\\texport"}\n'),
+        [
+            "ctconfig.yaml:6:33: previously[0]: expected 1 to 64 printable characters without '/', got 'old\\texport'",
+        ],
+    ),
+    "alias_too_long": (
+        "version: 1\naccounts:\n  " + "p" * 65 + ":\n    id: W9R-486-4W5Z\n",
+        [
+            "ctconfig.yaml:3:3: account alias 'ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp': expected 1 to 64 letters, digits, '_', '.' or '-'",
+        ],
+    ),
+    "number_too_long_decimal": (
+        "version: 1\nsafety: {min_resources: 1234567890123456789012345}\n",
+        [
+            "ctconfig.yaml:2:25: min_resources: expected a number of at most 18 digits, got one of 25 digits",
+        ],
+    ),
+    "number_too_long_hex": (
+        "version: 1\nsafety: {min_resources: 0x" + "f" * 40 + "}\n",
+        [
+            "ctconfig.yaml:2:25: min_resources: expected a number of at most 18 digits, got one of 40 digits",
+        ],
+    ),
+    "number_over_its_bound": (
+        "version: 1\nsafety: {min_resources: 1000001}\n",
+        [
+            "ctconfig.yaml:2:25: min_resources: expected a number at most 1000000, got 1000001",
+        ],
+    ),
+    "number_not_a_number": (
+        "version: 1\nsafety: {max_delete_fraction: .nan}\n",
+        [
+            "ctconfig.yaml:2:31: max_delete_fraction: expected a finite number, got nan",
+        ],
+    ),
+    "number_infinite": (
+        "version: 1\nprovider: {kind: clevertap, timeout: 1e999}\n",
+        [
+            "ctconfig.yaml:2:38: timeout: expected a finite number, got inf",
+        ],
+    ),
+    "number_boolean": (
+        "version: 1\nsafety: {min_resources: true}\n",
+        [
+            "ctconfig.yaml:2:25: min_resources: expected a whole number, got true",
+        ],
+    ),
+    "number_fraction_for_count": (
+        "version: 1\nsafety: {min_resources: 2.5}\n",
+        [
+            "ctconfig.yaml:2:25: min_resources: expected a whole number, got 2.5",
+        ],
+    ),
+    "timestamp_impossible": (
+        acct("    account_passcodes:\n      a: {expires_in: 2024-13-45}\n"),
+        [
+            "ctconfig.yaml:6:23: expires_in: cannot read '2024-13-45' as timestamp",
+        ],
+    ),
+    "passcode_env_interpolated": (
+        acct('    credentials: {passcode_env: "${CT_OTHER_PASSCODE}"}\n'),
+        [
+            "ctconfig.yaml:5:33: passcode_env: expected the name of an environment variable (such as CT_PROD_PASSCODE), not a ${...} reference: ctconfig reads the variable itself, so write its name alone",
+        ],
+    ),
+    "dsn_env_interpolated": (
+        "version: 1\nstate: {backend: postgres, dsn_env: '${PG_DSN}'}\n",
+        [
+            "ctconfig.yaml:2:37: dsn_env: expected the name of an environment variable (such as CT_PROD_PASSCODE), not a ${...} reference: ctconfig reads the variable itself, so write its name alone",
+        ],
+    ),
+    "clevertap_without_credentials": (
+        "version: 1\nprovider: {kind: clevertap}\naccounts:\n  prod: {id: W9R-486-4W5Z}\n  dev:\n    id: W9R-486-4W5A\n    credentials: {passcode_env: CT_DEV}\n",
+        [
+            "ctconfig.yaml:4:3: account 'prod' has no credentials: the clevertap provider needs credentials: {passcode_env: NAME} naming the variable that holds its admin passcode",
+        ],
+    ),
+    "http_username_without_password": (
+        "version: 1\nstate:\n  backend: http\n  address: https://gitlab.example.com/api/v4/projects/1/terraform/state/ct\n  username_env: CT_STATE_USER\n",
+        [
+            "ctconfig.yaml:5:3: username_env: expected password_env too; the http backend sends both or neither",
+        ],
+    ),
+    "http_address_not_a_url": (
+        "version: 1\nstate: {backend: http, address: gitlab.example.com/state}\n",
+        [
+            "ctconfig.yaml:2:33: address: expected an http:// or https:// URL without credentials, such as https://ct.example.com/api, got 'gitlab.example.com/state'",
+        ],
+    ),
+    "base_url_with_credentials": (
+        "version: 1\nprovider: {kind: clevertap, base_url: 'https://admin:hunter2@ct.example.com'}\n",
+        [
+            "ctconfig.yaml:2:39: base_url: expected an http:// or https:// URL without credentials, such as https://ct.example.com/api (the value is not shown: it holds credentials)",
+        ],
+    ),
+    "state_path_with_nul": (
+        'version: 1\nstate: {path: "state\\0.json"}\n',
+        [
+            "ctconfig.yaml:2:15: path: expected a file path of 1 to 4096 printable characters, got 'state\\x00.json'",
+        ],
+    ),
+    "rotate_before_forever_word_case": (
+        acct("    account_passcodes:\n      a: {expires_in: Forever, rotate_before: 14d}\n"),
+        [
+            "ctconfig.yaml:6:47: rotate_before: expected no value: a passcode with expires_in 'forever' never expires, got '14d'",
+        ],
+    ),
+    "undefined_alias": (
+        "version: 1\naccounts: *accounts\n",
+        [
+            "ctconfig.yaml:2:11: invalid YAML: found undefined alias 'accounts'",
+        ],
+    ),
+    "tag_on_a_mapping": (
+        "version: 1\naccounts: !!set {prod}\n",
+        [
+            "ctconfig.yaml:2:11: unsupported YAML tag '!!set': expected a plain mapping or list",
+        ],
+    ),
+    "nesting_too_deep": (
+        "version: 1\nx: " + "[" * 70 + "]" * 70 + "\n",
+        [
+            "ctconfig.yaml:2:67: nesting too deep: more than 64 levels of mappings and lists (a config needs 6; is this file a config?)",
+        ],
+    ),
+    "slot_env_file_aliases": (
+        "version: 1\nsecrets: {sink: env-file}\naccounts:\n  prod-eu:\n    id: W9R-486-4W5Z\n    account_passcodes:\n      braze-sync: {expires_in: 90d}\n  prod_eu:\n    id: W9R-486-4W5A\n    account_passcodes:\n      braze-sync: {expires_in: 90d}\n",
+        [
+            "ctconfig.yaml:11:7: account passcode 'braze-sync' of account 'prod_eu' would share the env-file sink's variable 'CT_PROD_EU_BRAZE_SYNC' with 'braze-sync' of account 'prod-eu' at ctconfig.yaml:7:7; expected names that keep their secrets apart",
+        ],
+    ),
+    "slot_env_file_names": (
+        acct(
+            "    account_passcodes:\n      braze-sync: {expires_in: 90d}\n      braze_sync: {expires_in: 90d}\n      'braze sync': {expires_in: 90d}\n      braze.sync: {expires_in: 90d}\n"
+        ).replace("version: 1\n", "version: 1\nsecrets: {sink: env-file, path: .secrets.env}\n"),
+        [
+            "ctconfig.yaml:8:7: account passcode 'braze_sync' of account 'prod' would share the env-file sink's variable 'CT_PROD_BRAZE_SYNC' with 'braze-sync' of account 'prod' at ctconfig.yaml:7:7; expected names that keep their secrets apart",
+            "ctconfig.yaml:9:7: account passcode 'braze sync' of account 'prod' would share the env-file sink's variable 'CT_PROD_BRAZE_SYNC' with 'braze-sync' of account 'prod' at ctconfig.yaml:7:7; expected names that keep their secrets apart",
+            "ctconfig.yaml:10:7: account passcode 'braze.sync' of account 'prod' would share the env-file sink's variable 'CT_PROD_BRAZE_SYNC' with 'braze-sync' of account 'prod' at ctconfig.yaml:7:7; expected names that keep their secrets apart",
+        ],
+    ),
+    "slot_file_sink_backslash": (
+        acct("    account_passcodes:\n      'a\\b': {expires_in: 90d}\n      a_b: {expires_in: 90d}\n"),
+        [
+            "ctconfig.yaml:7:7: account passcode 'a_b' of account 'prod' would share the file sink's path 'prod/a_b' with 'a\\\\b' of account 'prod' at ctconfig.yaml:6:7; expected names that keep their secrets apart",
+        ],
+    ),
+}
+
+# Valid configs that `validate` and the JSON Schema must both accept: the spellings the
+# schema once refused (90D, Infinite, a `previously` string, `${VAR}` in ids and days) and
+# the corners of each value type. `${VAR}` references all carry defaults: they validate
+# with an empty environment.
+VALID: dict[str, str] = {
+    "days_in_upper_case": acct("    account_passcodes:\n      a: {expires_in: 90D, rotate_before: 14D}\n"),
+    "unbounded_words_in_any_case": acct(
+        "    account_passcodes:\n      a: {expires_in: Forever}\n"
+        "    user_passcodes:\n      alice@example.com: {validity: INFINITE, reset_before: 3000}\n"
+    ),
+    "days_with_leading_zeros": acct("    account_passcodes:\n      a: {expires_in: '0090d', rotate_before: 007}\n"),
+    "validity_bounds": acct(
+        "    user_passcodes:\n      a@example.com: {validity: 1}\n      b@example.com: {validity: 365d}\n"
+    ),
+    "previously_one_name": acct("    account_passcodes:\n      braze-sync: {expires_in: forever, previously: braze}\n"),
+    "previously_a_list": acct("    account_passcodes:\n      a: {expires_in: 30d, previously: [b, c d]}\n"),
+    "interpolated_values": (
+        "version: ${VERSION:-1}\n"
+        "defaults:\n  region: ${REGION:-eu1}\n  rotation_overlap: ${OVERLAP:-7d}\n"
+        "accounts:\n  prod:\n    id: ${CT_EU_PROD_ID:-W9R-486-4W5Z}\n    account_passcodes:\n      a:\n"
+        "        expires_in: ${DAYS:-90}\n        prevent_destroy: ${PROTECT:-true}\n        previously: ['${OLD:-b}']\n"
+    ),
+    "interpolated_variant": "version: 1\nstate: {backend: '${BACKEND:-local}', path: '${DIR:-.}/s.json'}\n",
+    "state_without_backend": "version: 1\nstate: {path: state/ctconfig.state.json}\n",
+    "http_state_with_both_names": (
+        "version: 1\nstate:\n  backend: http\n  address: https://gitlab.example.com/api/v4/projects/1/terraform/state/ct\n"
+        "  lock_method: POST\n  unlock_method: DELETE\n  username_env: CT_STATE_USER\n  password_env: CI_JOB_TOKEN\n"
+    ),
+    "s3_state": "version: 1\nstate: {backend: s3, bucket: my-ct-state, key: ct/state.json, region: eu-west-1, lock_ttl: 2d}\n",
+    "clevertap_with_credentials": (
+        "version: 1\nprovider: {kind: clevertap, base_url: 'https://ct.example.com:8443/api', timeout: 30, max_inflight: 3}\n"
+        "accounts:\n  prod:\n    id: W9R-486-4W5Z\n    region: in1\n    credentials: {passcode_env: CT_PROD_PASSCODE}\n"
+    ),
+    "command_sink_as_a_list": "version: 1\nsecrets: {sink: command, command: [vault, kv, put, secret/ct]}\n",
+    "nulls_where_optional": acct("    region: null\n    passcode_mode: null\n    credentials: null\n"),
+    "names_in_other_scripts": acct("    account_passcodes:\n      'exportación 📦': {expires_in: 90d}\n      'a b': {expires_in: 90d}\n"),
+    "empty_accounts": "version: 1\naccounts: {}\n",
+    "safety_bounds": "version: 1\nsafety: {max_delete_fraction: 0, min_resources: 1000000}\n",
 }

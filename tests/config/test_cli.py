@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
+
+from ruamel.yaml import YAML
 
 from tests.conftest import RunCtconfig
 
@@ -32,7 +35,7 @@ def test_validate_reports_every_problem_located(run_ctconfig: RunCtconfig, tmp_p
     assert result.stderr.splitlines() == [
         "ctconfig.yaml:5:5: unknown key 'acount_passcodes' in account 'prod'; "
         "did you mean 'account_passcodes'?",
-        "ctconfig.yaml:6:13: region: expected 'in1', 'sg1', 'us1', 'aps3', 'mec1' or 'eu1', got 'xx1'",
+        "ctconfig.yaml:6:13: region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', got 'xx1'",
     ]
 
 
@@ -96,3 +99,106 @@ def test_init_option_misuse_is_a_usage_error(run_ctconfig: RunCtconfig) -> None:
 def test_quickstart_runs_from_a_copy(run_ctconfig: RunCtconfig, tmp_path: Path) -> None:
     shutil.copy(REPO / "examples" / "quickstart" / "ctconfig.yaml", tmp_path / "ctconfig.yaml")
     assert run_ctconfig("validate").returncode == 0
+
+
+def test_validate_checks_each_config_the_given_files_belong_to(
+    run_ctconfig: RunCtconfig, tmp_path: Path
+) -> None:
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "ctconfig.yaml").write_text("version: 1\naccounts: {prod: {id: W9R-486-4W5Z}}\n")
+    (tmp_path / "deploy" / "ctconfig").mkdir(parents=True)
+    (tmp_path / "deploy" / "ctconfig" / "a.yaml").write_text(
+        "version: 1\naccounts: {a: {id: W9R-486-4W5A}}\n"
+    )
+    (tmp_path / "deploy" / "ctconfig" / "b.yaml").write_text(
+        "version: 1\naccounts: {b: {id: W9R-486-4W5A}}\n"
+    )
+    files = ["infra/ctconfig.yaml", "deploy/ctconfig/a.yaml", "deploy/ctconfig/b.yaml"]
+    result = run_ctconfig("validate", *files)  # as the pre-commit hook runs it, from the repository root
+    assert result.returncode == 1
+    assert (
+        result.stdout == "Config infra/ctconfig.yaml valid: 1 account, 0 account passcodes, 0 user grants.\n"
+    )
+    assert result.stderr.splitlines() == [  # the directory was checked whole, once
+        "deploy/ctconfig/b.yaml:2:20: id: account id 'W9R-486-4W5A' is already used by account 'a' "
+        "at deploy/ctconfig/a.yaml:2:20; expected each id once"
+    ]
+
+
+def test_the_pre_commit_hooks_reach_nested_configs(run_ctconfig: RunCtconfig, tmp_path: Path) -> None:
+    hooks = {hook["id"]: hook for hook in YAML(typ="safe").load(REPO / ".pre-commit-hooks.yaml")}
+    for hook in hooks.values():
+        files = re.compile(hook["files"])
+        for path in ("ctconfig.yaml", "infra/ctconfig.yaml", "ctconfig/eu.yaml", "deploy/ctconfig/eu.yaml"):
+            assert files.search(path), (hook["id"], path)
+        for path in ("other.yaml", "ctconfig.yaml.bak", "ctconfig/nested/x.yaml", "notctconfig.yaml"):
+            assert not files.search(path), (hook["id"], path)
+        assert hook.get("pass_filenames", True), hook["id"]
+    assert hooks["ctconfig-validate"]["require_serial"] is True
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "ctconfig.yaml").write_text("accounts: {}\nversion: 1\n")
+    for hook in hooks.values():  # as pre-commit runs them: entry, args, then the matching files
+        command = [*hook["entry"].split()[1:], *hook.get("args", []), "infra/ctconfig.yaml"]
+        assert run_ctconfig(*command).returncode == 0, command
+    assert (tmp_path / "infra" / "ctconfig.yaml").read_text() == "version: 1\naccounts: {}\n"  # fmt ran
+
+
+def test_init_names_every_state_backend() -> None:
+    from ctconfig.config.describe import variants_of
+    from ctconfig.config.starter import STARTER
+
+    backends = list(variants_of("state"))
+    assert backends == ["local", "postgres", "s3", "http"]
+    assert f"backend: local              # {' | '.join(backends)}" in STARTER
+    readme = (REPO / "README.md").read_text()
+    assert all(f"**{backend}**" in readme for backend in backends)  # "State and the audit trail"
+
+
+def test_quickstart_plans_cleanly_after_its_first_apply(run_ctconfig: RunCtconfig, tmp_path: Path) -> None:
+    shutil.copy(REPO / "examples" / "quickstart" / "ctconfig.yaml", tmp_path / "ctconfig.yaml")
+    first = run_ctconfig("plan")
+    assert first.returncode == 0, first.stderr
+    assert run_ctconfig("apply", "--auto-approve").returncode == 0
+    again = run_ctconfig("plan", "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
+    for output in (first, again):
+        assert "expiring soon" not in output.stdout + output.stderr
+        assert "Warning" not in output.stdout + output.stderr
+
+
+def test_validate_refuses_what_plan_would_refuse_before_reading(
+    run_ctconfig: RunCtconfig, tmp_path: Path
+) -> None:
+    (tmp_path / "ctconfig.yaml").write_text(
+        "version: 1\nprovider: {kind: clevertap}\naccounts:\n  prod: {id: W9R-486-4W5Z}\n"
+    )
+    for command in ("validate", "plan"):
+        result = run_ctconfig(command)
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            "ctconfig.yaml:4:3: account 'prod' has no credentials: the clevertap provider needs "
+            "credentials: {passcode_env: NAME} naming the variable that holds its admin passcode"
+        ]
+
+
+def test_the_readme_states_the_limits_the_code_enforces() -> None:
+    from ctconfig.config import limits
+    from ctconfig.config.types import MAX_ALIAS_LENGTH, MAX_EMAIL_LENGTH
+    from ctconfig.domain import MAX_ACCOUNT_PASSCODES, MAX_NAME_LENGTH, MAX_VALIDITY_DAYS
+    from ctconfig.durations import MAX_DAYS
+
+    section = (REPO / "README.md").read_text().split("### Limits")[1].split("\n## ")[0]
+    dash = "\u2013"  # the README writes ranges with an en dash
+    for stated in (
+        f"{limits.describe_bytes(limits.MAX_CONFIG_BYTES)} per config",
+        f"`{limits.MAX_CONFIG_BYTES_ENV}` raises it",
+        f"{limits.MAX_DEPTH} levels",
+        f"at most {limits.MAX_ALIAS_VALUES:,} values",
+        f"at most {limits.MAX_NUMBER_DIGITS} digits",
+        f"to {MAX_DAYS:,}; `validity` 1{dash}{MAX_VALIDITY_DAYS}",
+        f"passcode names 1{dash}{MAX_NAME_LENGTH} printable",
+        f"aliases 1{dash}{MAX_ALIAS_LENGTH}",
+        f"up to {MAX_EMAIL_LENGTH} characters",
+        f"{MAX_ACCOUNT_PASSCODES} account passcodes per account",
+    ):
+        assert stated in section, stated
