@@ -1,0 +1,211 @@
+"""One HTTP client for the `clevertap` provider: pooling, per-account limits, retries, honest failures.
+
+Every request of the provider goes through `HttpTransport.send`: one pooled
+httpx client per event loop (httpx pools are loop-bound), at most
+`max_inflight` requests in flight per account, retries with full jitter on
+429/5xx and transport errors (`http_retry`), and an error that says whether a
+change may have been applied when retries give up (`OutcomeUnknownError`).
+Requests the client itself cannot send (a bad URL, a header value h11
+refuses) are not retried, and their messages are redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ctconfig import __version__
+from ctconfig.config.spec import ClevertapProviderConfig
+from ctconfig.domain import REGION_HOSTS, AccountTarget
+from ctconfig.errors import OutcomeUnknownError, ProviderError, UnavailableError
+from ctconfig.providers.clevertap_wire import answer_error
+from ctconfig.providers.http_retry import (
+    MAYBE_COMMITTED_STATUS,
+    RETRYABLE_STATUS,
+    RequestStats,
+    RetryPolicy,
+    RetryState,
+    parse_retry_after,
+)
+from ctconfig.redaction import redact
+
+logger = logging.getLogger(__name__)
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors raised before any byte of the request reached the server."""
+_CANNOT_SEND = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
+"""The client refuses the request itself: retrying cannot help."""
+
+
+class AnswerLost(Exception):
+    """A request that must not be replayed blindly may have been applied; check before retrying."""
+
+
+@dataclass
+class _Session:
+    """The client and per-account slots of one event loop."""
+
+    loop: asyncio.AbstractEventLoop
+    client: httpx.AsyncClient
+    slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+
+@dataclass
+class _Attempt:
+    """What one try of a request came back with: an answer or a transport failure."""
+
+    response: httpx.Response | None = None
+    failure: httpx.TransportError | None = None
+
+    def maybe_committed(self) -> bool:
+        """Whether the server may have acted on the request although we saw no success."""
+        if self.failure is not None:
+            return not isinstance(self.failure, _NOT_SENT)
+        return self.response is not None and self.response.status_code in MAYBE_COMMITTED_STATUS
+
+
+class HttpTransport:
+    """Sends the provider's requests; knows URLs, limits and retries, nothing of passcodes."""
+
+    def __init__(
+        self, config: ClevertapProviderConfig, policy: RetryPolicy, rng: random.Random, stats: RequestStats
+    ) -> None:
+        self._config = config
+        self._policy = policy
+        self._rng = rng
+        self._session_now: _Session | None = None
+        self.stats = stats
+
+    def start(self) -> RetryState:
+        """A fresh retry count and clock for one logical operation."""
+        return self._policy.start(self._rng)
+
+    def base_url(self, target: AccountTarget) -> str:
+        """The explicit `base_url`, else the account's region host; an unknown region is refused."""
+        if self._config.base_url:
+            return self._config.base_url.rstrip("/")
+        host = REGION_HOSTS.get(target.region)
+        if host is None:
+            raise ProviderError(f"account `{target.alias}`: unknown region {target.region!r}")
+        return f"https://{host}"
+
+    async def send(
+        self,
+        target: AccountTarget,
+        method: str,
+        path: str,
+        retry: RetryState,
+        headers: dict[str, str],
+        *,
+        body: dict[str, Any] | None = None,
+        replay_safe: bool = True,
+    ) -> httpx.Response:
+        """Send until an answer not worth retrying; raise `AnswerLost` when a retry could double a change."""
+        session = self._session()
+        url = self.base_url(target) + path
+        slot = session.slots.get(target.account_id)
+        if slot is None:
+            slot = session.slots[target.account_id] = asyncio.Semaphore(self._config.max_inflight)
+        while True:
+            attempt = _Attempt()
+            async with slot:
+                try:
+                    attempt.response = await session.client.request(method, url, headers=headers, json=body)
+                except _CANNOT_SEND as exc:
+                    raise self._cannot_send(target, exc) from None
+                except httpx.TransportError as exc:
+                    attempt.failure = exc
+            response = attempt.response
+            if response is not None and response.status_code not in RETRYABLE_STATUS:
+                self.stats.record(str(response.status_code))
+                return response
+            await self._before_retry(target, method, path, retry, attempt, replay_safe)
+
+    async def _before_retry(
+        self,
+        target: AccountTarget,
+        method: str,
+        path: str,
+        retry: RetryState,
+        attempt: _Attempt,
+        replay_safe: bool,
+    ) -> None:
+        """Wait for the next attempt, or raise the error that ends the operation."""
+        response = attempt.response
+        outcome = str(response.status_code) if response is not None else type(attempt.failure).__name__
+        self.stats.record(outcome)
+        changes = method != "GET"
+        if changes and attempt.maybe_committed():
+            retry.maybe_committed = True
+            self.stats.lost_answers += 1
+        retry_after = None if response is None else parse_retry_after(response.headers.get("Retry-After"))
+        delay = retry.next_delay(retry_after)
+        if delay is None:
+            raise self._gave_up(target, method, path, retry, attempt)
+        self.stats.retries += 1
+        logger.debug(
+            "%s %s for account %s: %s; retry %d in %.2fs",
+            *(method, path, target.alias, outcome, retry.retries + 1, delay),
+        )
+        await retry.wait(delay)
+        if changes and attempt.maybe_committed() and not replay_safe:
+            raise AnswerLost
+
+    def _session(self) -> _Session:
+        loop = asyncio.get_running_loop()
+        if self._session_now is None or self._session_now.loop is not loop:
+            self._session_now = _Session(loop, self._client())
+        return self._session_now
+
+    def _client(self) -> httpx.AsyncClient:
+        """One pool for every account: connections are bounded by the per-account slots, not here.
+
+        Keep-alive connections are not capped either, so each account's 3 connections stay open
+        between requests instead of being closed and reopened as the apply moves along.
+        """
+        config = self._config
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=30),
+            headers={"User-Agent": f"ctconfig/{__version__}", "Accept": "application/json"},
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled connections of the current session."""
+        if self._session_now is not None:
+            session, self._session_now = self._session_now, None
+            await session.client.aclose()
+
+    def _cannot_send(self, target: AccountTarget, exc: httpx.TransportError) -> ProviderError:
+        reason = redact(" ".join(str(exc).split()))[:200] or type(exc).__name__
+        return ProviderError(
+            f"account `{target.alias}`: cannot send the request to {self.base_url(target)}: {reason}"
+        )
+
+    def _gave_up(
+        self, target: AccountTarget, method: str, path: str, retry: RetryState, attempt: _Attempt
+    ) -> ProviderError:
+        """The last error, saying how long we tried and whether a change may have been made."""
+        attempts = retry.retries + 1
+        spent = f"after {attempts} attempt{'s' if attempts > 1 else ''} in {retry.elapsed():.1f}s"
+        if attempt.failure is not None:
+            reason = redact(" ".join(str(attempt.failure).split()))[:200] or type(attempt.failure).__name__
+            error: ProviderError = UnavailableError(
+                f"cannot reach {self.base_url(target)}: {reason} ({spent})"
+            )
+        else:
+            assert attempt.response is not None
+            error = answer_error(target, attempt.response, f"{method} {path}", suffix=f" ({spent})")
+        if retry.maybe_committed:
+            return outcome_unknown(error)
+        return error
+
+
+def outcome_unknown(error: ProviderError) -> OutcomeUnknownError:
+    """The same message, flagged and worded as a change that may have been made."""
+    return OutcomeUnknownError(f"{error}; the change may have been made (the outcome is unknown)")
