@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +11,7 @@ import click
 from ctconfig import __version__
 from ctconfig.config.errors import ConfigError
 from ctconfig.errors import CtconfigError
+from ctconfig.redaction import print_exception, redact
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -91,8 +90,8 @@ def run_cli(argv: list[str]) -> int:
         result = cli.main(args=argv, prog_name="ctconfig", standalone_mode=False)
     except CtconfigError as exc:
         if debug:
-            traceback.print_exc()
-        message = str(exc)
+            print_exception(exc)
+        message = redact(str(exc))  # messages hold no secret by contract; this makes sure
         located = isinstance(exc, ConfigError)  # `file:line:col: message` lines stand on their own
         click.echo(message if located or message.startswith("Error") else f"Error: {message}", err=True)
         return exc.exit_code
@@ -109,19 +108,16 @@ def run_cli(argv: list[str]) -> int:
         return exc.exit_code
     except OSError as exc:
         if debug:
-            traceback.print_exc()
-        click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            print_exception(exc)
+        click.echo(redact(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")), err=True)
         return EXIT_ERROR
-    except Exception:  # a bug: say so plainly, traceback only with --debug
+    except Exception as exc:  # a bug: say so plainly, traceback only with --debug
         if debug:
-            traceback.print_exc()
+            print_exception(exc)
         else:
-            exc_type, exc_value = sys.exc_info()[:2]
-            name = exc_type.__name__ if exc_type else "error"
-            click.echo(
-                f"Error: internal error ({name}); rerun with --debug for details and report it.",
-                err=True,
-            )
-            logging.getLogger("ctconfig").debug("internal error", exc_info=exc_value)
+            name = type(exc).__name__
+            hint = "rerun with --debug for details and report it"
+            click.echo(f"Error: internal error ({name}); {hint}.", err=True)
+            logging.getLogger("ctconfig").debug("internal error", exc_info=exc)
         return EXIT_ERROR
     return result if isinstance(result, int) else 0
