@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,12 +48,25 @@ class AnswerLost(Exception):
 
 
 @dataclass
+class _Lane:
+    """One account's way to the server: its in-flight slots and its own small connection pool.
+
+    A pool per account keeps each pool at `max_inflight` connections: httpcore checks
+    every pooled connection on every request, so one shared pool would cost each
+    request a little more with every account added.
+    """
+
+    slot: asyncio.Semaphore
+    client: httpx.AsyncClient
+
+
+@dataclass
 class _Session:
-    """The client and per-account slots of one event loop."""
+    """The lanes of one event loop (httpx pools are loop-bound) and the TLS context they share."""
 
     loop: asyncio.AbstractEventLoop
-    client: httpx.AsyncClient
-    slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    lanes: dict[str, _Lane] = field(default_factory=dict)
+    tls: ssl.SSLContext | None = None
 
 
 @dataclass
@@ -106,16 +120,13 @@ class HttpTransport:
         replay_safe: bool = True,
     ) -> httpx.Response:
         """Send until an answer not worth retrying; raise `AnswerLost` when a retry could double a change."""
-        session = self._session()
         url = self.base_url(target) + path
-        slot = session.slots.get(target.account_id)
-        if slot is None:
-            slot = session.slots[target.account_id] = asyncio.Semaphore(self._config.max_inflight)
+        lane = self._lane(target.account_id)
         while True:
             attempt = _Attempt()
-            async with slot:
+            async with lane.slot:
                 try:
-                    attempt.response = await session.client.request(method, url, headers=headers, json=body)
+                    attempt.response = await lane.client.request(method, url, headers=headers, json=body)
                 except _CANNOT_SEND as exc:
                     raise self._cannot_send(target, exc) from None
                 except httpx.TransportError as exc:
@@ -156,22 +167,31 @@ class HttpTransport:
         if changes and attempt.maybe_committed() and not replay_safe:
             raise AnswerLost
 
-    def _session(self) -> _Session:
+    def _lane(self, account_id: str) -> _Lane:
         loop = asyncio.get_running_loop()
-        if self._session_now is None or self._session_now.loop is not loop:
-            self._session_now = _Session(loop, self._client())
-        return self._session_now
+        session = self._session_now
+        if session is None or session.loop is not loop:
+            session = self._session_now = _Session(loop)
+        lane = session.lanes.get(account_id)
+        if lane is None:
+            lane = session.lanes[account_id] = _Lane(
+                asyncio.Semaphore(self._config.max_inflight), self._client(session)
+            )
+        return lane
 
-    def _client(self) -> httpx.AsyncClient:
-        """One pool for every account: connections are bounded by the per-account slots, not here.
+    def _client(self, session: _Session) -> httpx.AsyncClient:
+        """A client whose pool holds one account's connections, kept alive between its requests.
 
-        Keep-alive connections are not capped either, so each account's 3 connections stay open
-        between requests instead of being closed and reopened as the apply moves along.
+        The TLS context (loading the CA bundle costs ~0.2 s) is made once per session and shared.
         """
+        if session.tls is None:
+            session.tls = httpx.create_ssl_context()
         config = self._config
+        size = config.max_inflight
         return httpx.AsyncClient(
+            verify=session.tls,
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=30),
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30),
             headers={"User-Agent": f"ctconfig/{__version__}", "Accept": "application/json"},
         )
 
@@ -179,7 +199,7 @@ class HttpTransport:
         """Close the pooled connections of the current session."""
         if self._session_now is not None:
             session, self._session_now = self._session_now, None
-            await session.client.aclose()
+            await asyncio.gather(*(lane.client.aclose() for lane in session.lanes.values()))
 
     def _cannot_send(self, target: AccountTarget, exc: httpx.TransportError) -> ProviderError:
         reason = redact(" ".join(str(exc).split()))[:200] or type(exc).__name__
