@@ -39,8 +39,8 @@ logger = logging.getLogger(__name__)
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport errors raised before any byte of the request reached the server."""
-_CANNOT_SEND = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
-"""The client refuses the request itself: retrying cannot help."""
+_CANNOT_SEND = (httpx.LocalProtocolError, httpx.UnsupportedProtocol, httpx.InvalidURL)
+"""The client refuses the request itself (bad URL, a header h11 refuses): retrying cannot help."""
 
 
 class AnswerLost(Exception):
@@ -201,7 +201,7 @@ class HttpTransport:
             session, self._session_now = self._session_now, None
             await asyncio.gather(*(lane.client.aclose() for lane in session.lanes.values()))
 
-    def _cannot_send(self, target: AccountTarget, exc: httpx.TransportError) -> ProviderError:
+    def _cannot_send(self, target: AccountTarget, exc: Exception) -> ProviderError:
         reason = redact(" ".join(str(exc).split()))[:200] or type(exc).__name__
         return ProviderError(
             f"account `{target.alias}`: cannot send the request to {self.base_url(target)}: {reason}"

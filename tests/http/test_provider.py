@@ -310,3 +310,29 @@ def test_the_admin_cannot_revoke_or_reset_the_passcode_it_calls_with(server: San
         await provider.aclose()
 
     run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [
+        ("ftp://127.0.0.1:9", "Request URL has an unsupported protocol 'ftp://'"),
+        ("127.0.0.1:9", "Request URL is missing an 'http://' or 'https://' protocol"),
+        ("http://[::1", "Invalid"),
+    ],
+)
+def test_a_request_the_client_cannot_send_is_refused_at_once(base_url: str, reason: str) -> None:
+    from ctconfig.config.spec import ClevertapProviderConfig as Settings
+
+    config = Settings.model_validate({"kind": "clevertap", "base_url": base_url})
+    provider = ClevertapProvider(config, {PASSCODE_ENV: "AMA-AUE-YWUL"})
+
+    async def scenario() -> None:
+        with pytest.raises(ProviderError) as caught:
+            await provider.read_account(target())
+        assert not isinstance(caught.value, UnavailableError)  # not worth retrying, so not retried
+        assert str(caught.value).startswith("account `prod`: cannot send the request to ")
+        assert reason in str(caught.value)
+        assert provider.stats.retries == 0
+        await provider.aclose()
+
+    run(scenario)
