@@ -18,7 +18,7 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -26,7 +26,7 @@ import httpx
 
 from ctconfig.config.spec import ClevertapProviderConfig
 from ctconfig.domain import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
-from ctconfig.errors import AuthError, ProviderError, SecretLostError
+from ctconfig.errors import AuthError, OutcomeUnknownError, ProviderError, SecretLostError
 from ctconfig.providers.base import CredentialCheck, CredentialStatus, IssuedPasscode
 from ctconfig.providers.clevertap_wire import (
     WireError,
@@ -39,7 +39,7 @@ from ctconfig.providers.clevertap_wire import (
 )
 from ctconfig.providers.http_headers import header_value_problem
 from ctconfig.providers.http_retry import DEFAULT_BASE_DELAY, RequestStats, RetryPolicy, RetryState, Sleep
-from ctconfig.providers.http_transport import AnswerLost, HttpTransport
+from ctconfig.providers.http_transport import AnswerLost, HttpTransport, outcome_unknown
 from ctconfig.redaction import guard_http_logging, remember_secret
 from ctconfig.secrets import Secret
 
@@ -132,21 +132,32 @@ class ClevertapProvider:
         headers = self._headers(target, extra={"Idempotency-Key": self._idempotency_key(idempotency_key)})
         while True:
             try:
-                response = await self._http.send(
+                response: httpx.Response | None = await self._http.send(
                     target, "POST", PASSCODES_PATH, retry, headers, body=body, replay_safe=False
                 )
             except AnswerLost:
-                existing = await self._find_passcode(target, name, retry)
-                if existing is None:
-                    continue
-                response = await self._http.send(target, "POST", PASSCODES_PATH, retry, headers, body=body)
-                if response.status_code != 201:
-                    raise self._secret_lost(target, name, existing) from None
-            if response.status_code == 409 and retry.maybe_committed:
-                existing = await self._find_passcode(target, name, retry)
-                if existing is not None:
+                response = None
+            if response is not None and not (response.status_code == 409 and retry.maybe_committed):
+                return self._issued(target, name, response)
+            # An earlier attempt may have made it (its answer lost, or a 409 for our own create).
+            existing = await self._settling(self._find_passcode(target, name, retry))
+            if existing is not None:
+                replay = await self._http.send(target, "POST", PASSCODES_PATH, retry, headers, body=body)
+                if replay.status_code != 201:
                     raise self._secret_lost(target, name, existing)
-            return self._issued(target, name, response)
+                return self._issued(target, name, replay)
+            if response is not None:
+                return self._issued(target, name, response)  # a 409 for someone else's: ConflictError
+
+    @staticmethod
+    async def _settling(lookup: Awaitable[T]) -> T:
+        """A lookup that settles a change we may have made: any failure leaves its outcome unknown."""
+        try:
+            return await lookup
+        except OutcomeUnknownError:
+            raise
+        except ProviderError as exc:
+            raise outcome_unknown(exc) from None
 
     def _issued(self, target: AccountTarget, name: str, response: httpx.Response) -> IssuedPasscode:
         payload = self._payload(target, response, f"passcode {name!r}")
@@ -206,12 +217,12 @@ class ClevertapProvider:
                     replay_safe=False,
                 )
             except AnswerLost:
-                found = await self._find_grant(target, email, retry)
+                found = await self._settling(self._find_grant(target, email, retry))
                 if found is not None:
                     return found
                 continue
             if response.status_code == 409 and retry.maybe_committed:
-                found = await self._find_grant(target, email, retry)
+                found = await self._settling(self._find_grant(target, email, retry))
                 if found is not None:
                     return found
             payload = self._payload(target, response, f"user {email}")
