@@ -44,6 +44,18 @@ class UnavailableError(ProviderError):
     """The account could not be reached, or kept failing after retries."""
 
     retryable = True
+    maybe_committed = False
+
+
+class OutcomeUnknownError(UnavailableError):
+    """Retries gave up on a change after an attempt that may have reached the server and been applied.
+
+    The change may or may not exist. For a create the caller resolves it as it
+    resolves an open intent: list by name and, if the passcode is there, ask
+    again with the same idempotency key (the secret comes back, or it is lost).
+    """
+
+    maybe_committed = True
 
 
 class SecretLostError(ProviderError):

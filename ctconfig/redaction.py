@@ -1,9 +1,13 @@
-"""Debug logging that can never print a secret.
+"""Logs, error messages and tracebacks that can never print a secret.
 
-httpx and httpcore log request lines and, at trace level, headers and bodies.
-`--debug` turns logging on for ctconfig only, keeps httpcore quiet, and runs
-every record through `RedactingFilter`, which removes passcode headers and
-any value registered as a secret during this run.
+httpx and httpcore log request lines and, at trace level, headers and bodies;
+h11 quotes a header value it refuses in its exception text ("Illegal header
+value b'...'"). `--debug` turns logging on for ctconfig only, keeps httpcore
+quiet, and runs every record through `RedactingFilter`; tracebacks printed
+with `--debug` go through `format_exception`. Both remove passcode headers,
+quoted header values, secret JSON fields and every value registered as a
+secret during this run, also as Python quotes them (`repr` of str and bytes)
+and line by line, so a secret cut at a line break is redacted piece by piece.
 """
 
 from __future__ import annotations
@@ -11,28 +15,52 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 
 from ctconfig.secrets import REDACTED
 
 _known_secrets: set[str] = set()
+_MIN_FRAGMENT = 6  # shorter pieces of a multi-line secret would redact innocent words
 _HEADER = re.compile(r"(?i)(x-clevertap-passcode['\"]?\s*[:=,]\s*\(?['\"b]*)([^'\"\s,)]+)")
 _SECRET_FIELD = re.compile(r'(?i)("(?:secret|passcode)"\s*:\s*")([^"]+)(")')
+_QUOTED_HEADER_VALUE = re.compile(
+    r"(?i)(illegal header value\s*:?\s*)(b?'(?:[^'\\\n]|\\.)*'|b?\"(?:[^\"\\\n]|\\.)*\"|\S+)"
+)
 
 
 def remember_secret(value: str) -> None:
-    """Register a secret so that any log line containing it is redacted."""
-    if value:
-        _known_secrets.add(value)
+    """Register a secret so that any log line, message or traceback containing it is redacted."""
+    if not value:
+        return
+    _known_secrets.add(value)
+    quoted = repr(value)[1:-1]
+    as_bytes = repr(value.encode("utf-8", "backslashreplace"))[2:-1]
+    _known_secrets.update(form for form in (quoted, as_bytes) if form)
+    for fragment in re.split(r"[\r\n\x00-\x1f\x7f]+", value):
+        if len(fragment) >= _MIN_FRAGMENT:
+            _known_secrets.add(fragment)
 
 
 def redact(text: str) -> str:
-    """Remove passcode headers, secret JSON fields and every remembered secret from text."""
+    """Remove passcode headers, refused header values, secret JSON fields and remembered secrets."""
     text = _HEADER.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _QUOTED_HEADER_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
     text = _SECRET_FIELD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
-    for secret in _known_secrets:
+    for secret in sorted(_known_secrets, key=len, reverse=True):  # whole values before fragments
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def format_exception(exc: BaseException) -> str:
+    """A traceback (with its causes) as text, redacted like a log line."""
+    return redact("".join(traceback.format_exception(exc)))
+
+
+def print_exception(exc: BaseException) -> None:
+    """`--debug`'s traceback on stderr, never with a secret in it."""
+    sys.stderr.write(format_exception(exc))
+    sys.stderr.flush()
 
 
 class RedactingFilter(logging.Filter):
@@ -43,7 +71,7 @@ class RedactingFilter(logging.Filter):
         record.msg = redact(message)
         record.args = ()
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = format_exception(record.exc_info[1]).rstrip("\n")
             record.exc_info = None
         return True
 
@@ -54,6 +82,7 @@ HTTP_LOGGERS = (
     "httpcore.http11",
     "httpcore.http2",
     "ctconfig.providers.clevertap",
+    "ctconfig.providers.http_transport",
 )
 
 

@@ -1,11 +1,22 @@
 """`ctconfig verify`: prove that each issued account passcode still works, as its users would.
 
 For every managed account passcode in state, the secret is read back from the
-configured sink and checked with ONE authenticated call: `GET /1/account.json`
-at the provider's base URL or the account's region host, or, with the embedded
-sandbox provider, straight against the sandbox store. Nothing is changed and
-no secret leaves this module: each one is registered with the log redactor the
-moment it is read, and results carry only addresses, statuses and hosts.
+configured sink and handed to the configured provider's `check_credential`:
+the `clevertap` provider asks CleverTap's documented credential check
+(`GET /v1/connect?partner=ctconfig`) with the provider's one HTTP client, its
+3-in-flight-per-account limit and its retries (429 and 5xx included); the
+embedded sandbox provider asks its store in-process. Nothing is changed.
+
+The credential check says whether a secret authenticates, not which passcode
+it belongs to. So a secret that works but belongs to another credential (the
+sink's slot overwritten with a sibling's secret) is caught before any call:
+its fingerprint differs from the one state recorded when the passcode was
+issued, and it is reported as `mismatch`. Statuses: valid, expired (rejected,
+and past the expiry state recorded or the server says so), rejected,
+unreachable, missing (the sink holds nothing), mismatch, skipped.
+
+No secret leaves this module: each is registered with the redactor the
+moment it is read, and results carry only addresses, statuses and places.
 """
 
 from __future__ import annotations
@@ -13,24 +24,20 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from ctconfig import __version__
 from ctconfig.config.spec import Config
-from ctconfig.domain import REGION_HOSTS, RETIRING_MARK, isoformat, parse_isoformat
-from ctconfig.redaction import guard_http_logging, redact, remember_secret
-from ctconfig.sandbox import Credential, SandboxStore
+from ctconfig.domain import RETIRING_MARK, AccountTarget, isoformat, parse_isoformat
+from ctconfig.errors import ProviderError, UnavailableError
+from ctconfig.providers.base import CredentialCheck, CredentialStatus, Provider
+from ctconfig.redaction import redact, remember_secret
 from ctconfig.secrets import Secret
 from ctconfig.sinks import SecretRef, SecretSink
 from ctconfig.sinks.command import CommandSink
 from ctconfig.state.document import AccountPasscodeRecord, State
-
-if TYPE_CHECKING:
-    import httpx
 
 VALID = "valid"
 EXPIRED = "expired"
@@ -41,10 +48,9 @@ MISMATCH = "mismatch"
 SKIPPED = "skipped"
 STATUS_ORDER = (VALID, EXPIRED, REJECTED, UNREACHABLE, MISSING, MISMATCH, SKIPPED)
 
-ACCOUNT_PATH = "/1/account.json"
-DEFAULT_TIMEOUT = 10.0
-MAX_INFLIGHT_PER_ACCOUNT = 3  # CleverTap's documented limit of concurrent requests per account
 _DETAIL_LIMIT = 200
+
+WhereFn = Callable[[AccountTarget], str]
 
 
 @dataclass(frozen=True)
@@ -67,19 +73,19 @@ class Check:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A passcode to check and the secret its sink gave back."""
+    """A passcode to check, the account to check it with, and the secret its sink gave back."""
 
-    ref: SecretRef
-    region: str
+    address: str
+    target: AccountTarget
     secret: Secret
     expires_at: str | None = None  # from state: tells "expired" from "rejected" when a 401 does not
 
-    def past_expiry(self) -> bool:
+    def past_expiry(self, now: datetime) -> bool:
         try:
             moment = parse_isoformat(self.expires_at)
         except ValueError:
             return False
-        return moment is not None and moment <= datetime.now(UTC)
+        return moment is not None and moment <= now
 
 
 def _short(text: str) -> str:
@@ -92,14 +98,21 @@ def _selected(address: str, patterns: Sequence[str]) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(address, p) for p in patterns)
 
 
+def _target(config: Config, alias: str, account_id: str) -> AccountTarget:
+    """How to reach the account; one no longer in the config is reached in the default region."""
+    region = config.region_of(alias) if alias in config.accounts else config.defaults.region
+    return AccountTarget(alias=alias, account_id=account_id, region=region)
+
+
 def collect(
     config: Config, state: State, sink: SecretSink, patterns: Sequence[str] = ()
 ) -> tuple[list[Candidate], list[Check]]:
     """Split the managed account passcodes into those to check and those decided already.
 
-    Decided already: the sink cannot read back (command sink), a rotated-out
-    passcode (its successor's secret took its place), a secret the sink does
-    not hold, or one whose fingerprint differs from the one issued.
+    The one place verify reads state records. Decided already: the sink cannot
+    read back (command sink), a rotated-out passcode (its successor's secret
+    took its place), a secret the sink does not hold, or one whose fingerprint
+    differs from the one issued.
     """
     candidates: list[Candidate] = []
     decided: list[Check] = []
@@ -108,7 +121,6 @@ def collect(
         address = str(typed_address)
         if not isinstance(resource, AccountPasscodeRecord) or not _selected(address, patterns):
             continue
-        alias = typed_address.account
         if command_sink:
             decided.append(Check(address, SKIPPED, detail="the command sink cannot read secrets back"))
             continue
@@ -124,19 +136,13 @@ def collect(
                 decided.append(Check(address, SKIPPED, detail="ctconfig never held its secret"))
             continue
         remember_secret(secret.reveal())
-        expected = resource.secret_fingerprint
-        if expected and secret.fingerprint() != expected:
-            decided.append(
-                Check(
-                    address,
-                    MISMATCH,
-                    detail=f"the sink holds a different secret ({secret.fingerprint()}, issued {expected})",
-                )
-            )
+        issued = resource.secret_fingerprint
+        if issued and secret.fingerprint() != issued:
+            held = f"the sink holds a different secret ({secret.fingerprint()}, issued {issued})"
+            decided.append(Check(address, MISMATCH, detail=held))
             continue
-        region = config.region_of(alias) if alias in config.accounts else config.defaults.region
-        expires_at = isoformat(resource.expires_at)
-        candidates.append(Candidate(ref, region, secret, expires_at))
+        target = _target(config, typed_address.account, resource.account_id)
+        candidates.append(Candidate(address, target, secret, isoformat(resource.expires_at)))
     return candidates, decided
 
 
@@ -146,126 +152,89 @@ def verify(
     sink: SecretSink,
     *,
     patterns: Sequence[str] = (),
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
+    now: datetime | None = None,
 ) -> list[Check]:
-    """Check every selected account passcode once; results in address order."""
+    """Check every selected account passcode once with the configured provider; results in address order.
+
+    `timeout` overrides the `clevertap` provider's; `now` (this machine's clock by
+    default) decides which rejected passcodes are past their recorded expiry.
+    """
     candidates, decided = collect(config, state, sink, patterns)
-    if config.provider.kind == "sandbox":
-        checked = check_in_sandbox(Path(config.provider.path), candidates)
+    moment = now or datetime.now(UTC)
+    if not candidates:
+        checked: list[Check] = []
+    elif config.provider.kind == "sandbox" and not Path(config.provider.path).exists():
+        where = f"sandbox {config.provider.path}"
+        checked = [Check(c.address, UNREACHABLE, where, "no sandbox database there") for c in candidates]
     else:
-        checked = asyncio.run(check_over_http(config.provider.base_url, candidates, timeout))
+        checked = asyncio.run(_check_with_provider(config, candidates, timeout, moment))
     return sorted([*decided, *checked], key=lambda c: c.address)
 
 
-# -- the embedded sandbox: no HTTP endpoint, ask the store -------------------------------
-
-
-def check_in_sandbox(path: Path, candidates: Iterable[Candidate]) -> list[Check]:
-    """Authenticate each secret against the sandbox store, as its API server would."""
-    todo = list(candidates)
-    where = f"sandbox {path}"
-    if not todo:
-        return []
-    if not path.exists():
-        return [Check(str(c.ref.address), UNREACHABLE, where, "no sandbox database there") for c in todo]
-    with SandboxStore(path) as store:
-        return [
-            _sandbox_verdict(store.authenticate(c.ref.account_id, c.secret.reveal()), c, where) for c in todo
-        ]
-
-
-def _sandbox_verdict(credential: Credential | None, candidate: Candidate, where: str) -> Check:
-    address = str(candidate.ref.address)
-    if credential is None:
-        return Check(address, REJECTED, where, "unknown account or passcode")
-    if credential.status != "active":
-        return Check(address, EXPIRED, where, "this passcode has expired")
-    if not credential.may_call_api():
-        return Check(
-            address,
-            REJECTED,
-            where,
-            f"this account enforces {credential.passcode_mode} passcodes; an account passcode is refused",
-        )
-    return _name_verdict(address, where, str(credential.kind), str(credential.name), candidate.ref.name)
-
-
-def _name_verdict(address: str, where: str, kind: str, name: str, expected: str) -> Check:
-    """A live secret must be this passcode's own, not another credential's."""
-    if kind != "account" or name != expected:
-        return Check(address, MISMATCH, where, f"the secret belongs to {kind} credential {name!r}")
-    return Check(address, VALID, where)
-
-
-# -- the management API over HTTP -----------------------------------------------------------
-
-
-def account_url(base_url: str | None, region: str) -> str:
-    """Where `GET /1/account.json` goes: the explicit base URL, else the region's API host."""
-    if base_url:
-        return base_url.rstrip("/") + ACCOUNT_PATH
-    return f"https://{REGION_HOSTS.get(region, REGION_HOSTS['eu1'])}{ACCOUNT_PATH}"
-
-
-async def check_over_http(
-    base_url: str | None, candidates: Iterable[Candidate], timeout: float
+async def _check_with_provider(
+    config: Config, candidates: Sequence[Candidate], timeout: float | None, now: datetime
 ) -> list[Check]:
-    """One authenticated GET per secret, at most three in flight per account, no retries."""
-    import httpx  # only HTTP checks pay for importing it
+    """Open the configured provider in this event loop, check everything, close it."""
+    from ctconfig.providers.factory import open_provider
 
-    guard_http_logging()
-    todo = list(candidates)
-    slots: dict[str, asyncio.Semaphore] = {}
-    headers = {"User-Agent": f"ctconfig/{__version__} verify", "Accept": "application/json"}
-    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), headers=headers) as client:
-
-        async def one(candidate: Candidate) -> Check:
-            slot = slots.setdefault(candidate.ref.account_id, asyncio.Semaphore(MAX_INFLIGHT_PER_ACCOUNT))
-            async with slot:
-                return await _http_check(client, account_url(base_url, candidate.region), candidate)
-
-        return list(await asyncio.gather(*(one(c) for c in todo)))
-
-
-async def _http_check(client: httpx.AsyncClient, url: str, candidate: Candidate) -> Check:
-    import httpx
-
-    address = str(candidate.ref.address)
-    request_headers = {
-        "X-CleverTap-Account-Id": candidate.ref.account_id,
-        "X-CleverTap-Passcode": candidate.secret.reveal(),
-    }
+    if timeout is not None and config.provider.kind == "clevertap":
+        provider_config = config.provider.model_copy(update={"timeout": timeout})
+        config = config.model_copy(update={"provider": provider_config})
+    provider = open_provider(config)
     try:
-        response = await client.get(url, headers=request_headers)
-    except httpx.HTTPError as exc:
-        reason = _short(str(exc)) or "no answer"
-        return Check(address, UNREACHABLE, url, f"{type(exc).__name__}: {reason}")
-    said = _error_text(response)
-    status = response.status_code
-    if status == 200:
-        credential = _json(response).get("credential") or {}
-        return _name_verdict(
-            address, url, str(credential.get("kind")), str(credential.get("name")), candidate.ref.name
-        )
-    if status == 401:
-        verdict = EXPIRED if "expired" in said.lower() or candidate.past_expiry() else REJECTED
-        return Check(address, verdict, url, f"401: {said}" if said else "401")
-    if status == 429 or status >= 500:
-        return Check(address, UNREACHABLE, url, f"HTTP {status}" + (f": {said}" if said else ""))
-    return Check(address, REJECTED, url, f"{status}: {said}" if said else str(status))
+        return await check_all(provider, candidates, now, _describer(config, provider))
+    finally:
+        await provider.aclose()
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _describer(config: Config, provider: Provider) -> WhereFn:
+    """Where checks are made: the credential check's URL, or the sandbox database."""
+    if config.provider.kind == "sandbox":
+        where = f"sandbox {config.provider.path}"
+        return lambda target: where
+    from ctconfig.providers.clevertap import ClevertapProvider
+
+    assert isinstance(provider, ClevertapProvider)
+
+    def url(target: AccountTarget) -> str:
+        try:
+            return provider.credential_check_url(target)
+        except ProviderError:  # an unknown region: the check itself says so
+            return ""
+
+    return url
+
+
+async def check_all(
+    provider: Provider,
+    candidates: Sequence[Candidate],
+    now: datetime,
+    where: WhereFn = lambda target: "",
+) -> list[Check]:
+    """Ask `provider` about every candidate at once; the provider keeps each account's limit."""
+    return list(await asyncio.gather(*(_check_one(provider, c, now, where(c.target)) for c in candidates)))
+
+
+async def _check_one(provider: Provider, candidate: Candidate, now: datetime, where: str) -> Check:
     try:
-        payload = response.json()
-    except ValueError:
-        return {}
-    return payload if isinstance(payload, dict) else {}
+        verdict = await provider.check_credential(candidate.target, candidate.secret)
+    except UnavailableError as exc:
+        return Check(candidate.address, UNREACHABLE, where, _short(str(exc)))
+    except ProviderError as exc:
+        return Check(candidate.address, REJECTED, where, _short(str(exc)))
+    return _status_of(candidate, verdict, now, where)
 
 
-def _error_text(response: httpx.Response) -> str:
-    """The contract's one-line `error`, redacted; never the raw body of an unknown server."""
-    return _short(str(_json(response).get("error") or ""))
+def _status_of(candidate: Candidate, verdict: CredentialCheck, now: datetime, where: str) -> Check:
+    """valid / expired / rejected from the provider's verdict and the expiry recorded in state."""
+    detail = _short(verdict.detail)
+    if verdict.status == CredentialStatus.VALID:
+        return Check(candidate.address, VALID, where)
+    if verdict.status == CredentialStatus.FORBIDDEN:
+        return Check(candidate.address, REJECTED, where, detail or "forbidden")
+    expired = candidate.past_expiry(now) or "expired" in detail.lower()
+    return Check(candidate.address, EXPIRED if expired else REJECTED, where, detail)
 
 
 def summarize(checks: Sequence[Check]) -> str:

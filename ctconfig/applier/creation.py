@@ -20,6 +20,7 @@ from ctconfig.errors import (
     CtconfigError,
     LimitError,
     NotFoundError,
+    OutcomeUnknownError,
     SecretLostError,
 )
 from ctconfig.providers.base import IssuedPasscode
@@ -49,13 +50,6 @@ class TaintedError(CtconfigError):
         self.record = record
 
 
-class OutcomeUnknownError(CtconfigError):
-    """A create failed in a way that may have made the passcode, and it could not be checked now.
-
-    Its intent stays open in the journal: the next run resolves it before planning.
-    """
-
-
 async def create_once(ch: Channels, target: AccountTarget, intent: Intent) -> Created:
     """Make the passcode `intent` describes exactly once; raise `TaintedError` if its secret is lost."""
     await ch.journal.submit(intent)  # durable before anything is sent
@@ -71,7 +65,7 @@ async def create_once(ch: Channels, target: AccountTarget, intent: Intent) -> Cr
     except Exception as failure:  # the request may have reached the server: find out now
         try:
             created = await resolve_intent(ch, target, intent)
-        except Exception:
+        except Exception:  # its intent stays open: the next run settles it before planning
             raise OutcomeUnknownError(
                 f"{failure}; whether {intent.name!r} was created could not be checked, "
                 "so the next run checks it (and delivers or replaces it) before planning"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +12,7 @@ from ctconfig import __version__
 from ctconfig.cli.params import Seconds
 from ctconfig.config.errors import ConfigError
 from ctconfig.errors import CtconfigError
-from ctconfig.redaction import redact
+from ctconfig.redaction import print_exception, redact
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -91,14 +90,14 @@ def run_cli(argv: list[str]) -> int:
 def _report_error(exc: Exception, debug: bool) -> int:
     """One line for an error a user can cause; a bug says so, with the traceback only under --debug."""
     if debug:  # the traceback, with every known secret and passcode header redacted
-        click.echo(redact("".join(traceback.format_exception(exc))).rstrip(), err=True)
+        print_exception(exc)
     if isinstance(exc, CtconfigError):
         message = redact("; ".join([str(exc), *getattr(exc, "__notes__", ())]))
         located = isinstance(exc, ConfigError)  # `file:line:col: message` lines stand on their own
         click.echo(message if located or message.startswith("Error") else f"Error: {message}", err=True)
         return exc.exit_code
     if isinstance(exc, OSError):
-        click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        click.echo(redact(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")), err=True)
         return EXIT_ERROR
     if not debug:
         click.echo(

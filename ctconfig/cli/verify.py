@@ -10,7 +10,7 @@ import click
 from ctconfig.cli.base import Context, cli, pass_context
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import open_sink
-from ctconfig.verify import DEFAULT_TIMEOUT, Check, summarize, verify
+from ctconfig.verify import Check, summarize, verify
 
 
 def _render_text(checks: list[Check]) -> str:
@@ -32,20 +32,20 @@ def _render_text(checks: list[Check]) -> str:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
+    type=click.FloatRange(min=0, min_open=True, max=600),
+    default=None,
     metavar="SECONDS",
-    help="Seconds to wait for each answer.",
+    help="Seconds to wait for each answer (default: the clevertap provider's timeout).",
 )
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @pass_context
-def verify_command(ctx: Context, targets: tuple[str, ...], timeout: float, fmt: str) -> None:
-    """Check each managed account passcode's secret (read back from the sink) with one API call.
+def verify_command(ctx: Context, targets: tuple[str, ...], timeout: float | None, fmt: str) -> None:
+    """Check each managed account passcode's secret (read back from the sink) with the credential check.
 
-    Prints valid / expired / rejected / unreachable per passcode (never a secret)
-    and exits 1 if any is not valid. Passcodes whose secret the sink cannot give
-    back (the command sink) are reported as skipped.
+    Over HTTP that is CleverTap's `GET /v1/connect`, with the provider's limits and
+    retries. Prints valid / expired / rejected / unreachable / missing / mismatch per
+    passcode (never a secret) and exits 1 if any is not valid. Passcodes whose secret
+    the sink cannot give back (the command sink) are reported as skipped.
     """
     ws = Workspace.open(ctx.config_path)
     state, _ = ws.read_state()

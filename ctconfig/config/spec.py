@@ -134,8 +134,19 @@ class ClevertapProviderConfig(_Strict):
     timeout: float = Field(10.0, gt=0, le=600, description="Seconds to wait for a response.")
     connect_timeout: float = Field(5.0, gt=0, le=600)
     max_inflight: int = Field(3, ge=1, le=3, description="Requests in flight per account.")
-    max_retries: int = Field(6, ge=0, le=20)
-    retry_budget: float = Field(60.0, gt=0, le=3600, description="Seconds of retrying before giving up.")
+    max_retries: int = Field(
+        25,
+        ge=0,
+        le=100,
+        description="Retries of one operation at most; high enough that retry_budget ends an outage.",
+    )
+    retry_budget: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds one operation keeps retrying (full jitter, at most 10 s apart, Retry-After "
+        "honoured); the last attempt lands at the end of it.",
+    )
 
 
 ProviderConfig = Annotated[SandboxProviderConfig | ClevertapProviderConfig, Field(discriminator="kind")]

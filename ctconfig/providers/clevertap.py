@@ -1,75 +1,53 @@
 """The `clevertap` provider: the management API over HTTP (see schemas/management-api.openapi.yaml).
 
-One pooled httpx client; at most `max_inflight` requests in flight per
-account; retries with backoff and full jitter on 429/5xx and transport
-errors, honouring `Retry-After`. A create or grant whose answer may have been
-lost is checked by listing before it is retried, so a retry never makes a
-duplicate. Secrets (the admin passcode, created secrets) are registered with
-the log redactor the moment they are read and never reach a message.
+All requests go through one `HttpTransport` (one pooled client, at most
+`max_inflight` requests in flight per account, retries with full jitter on
+429/5xx and transport errors, honouring `Retry-After`). A create or grant whose
+answer may have been lost is checked by listing before it is retried, so a
+retry never makes a duplicate; when retries give up on a change that may have
+been made, the error is an `OutcomeUnknownError`. Credential checks use
+CleverTap's documented `GET /v1/connect?partner=ctconfig`. Every secret bound
+for a header is checked first (printable ASCII, bounded length) and refused by
+the name of its source, never its value; secrets (the admin passcode, created
+secrets) are registered with the redactor the moment they are read.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
+import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
-from ctconfig import __version__
 from ctconfig.config.spec import ClevertapProviderConfig
-from ctconfig.domain import REGION_HOSTS, AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
-from ctconfig.errors import AuthError, ProviderError, SecretLostError, UnavailableError
+from ctconfig.domain import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
+from ctconfig.errors import AuthError, OutcomeUnknownError, ProviderError, SecretLostError
 from ctconfig.providers.base import CredentialCheck, CredentialStatus, IssuedPasscode
 from ctconfig.providers.clevertap_wire import (
     WireError,
     answer_error,
+    error_text,
     grant_from,
     passcode_from,
     snapshot_from,
     success_payload,
 )
-from ctconfig.providers.http_retry import (
-    RETRYABLE_STATUS,
-    RequestStats,
-    RetryPolicy,
-    RetryState,
-    parse_retry_after,
-)
+from ctconfig.providers.http_headers import header_value_problem
+from ctconfig.providers.http_retry import DEFAULT_BASE_DELAY, RequestStats, RetryPolicy, RetryState, Sleep
+from ctconfig.providers.http_transport import AnswerLost, HttpTransport, outcome_unknown
 from ctconfig.redaction import guard_http_logging, remember_secret
 from ctconfig.secrets import Secret
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-
-
-class _AnswerLost(Exception):
-    """Internal: a non-replayable request may have been applied; check before retrying."""
-
-
-@dataclass
-class _Session:
-    """The client and per-account slots of one event loop (httpx pools are loop-bound)."""
-
-    loop: asyncio.AbstractEventLoop
-    client: httpx.AsyncClient
-    slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class VerifiedCredential:
-    """What `GET /1/account.json` says a live credential is."""
-
-    account_id: str
-    kind: str  # "account" | "user"
-    name: str  # passcode name or user email
+CONNECT_PATH = "/v1/connect?partner=ctconfig"
+"""CleverTap's documented partner credential check: 200 valid, 401 invalid."""
+PASSCODES_PATH = "/1/passcodes.json"
 
 
 class ClevertapProvider:
@@ -80,15 +58,17 @@ class ClevertapProvider:
         config: ClevertapProviderConfig,
         environ: Mapping[str, str],
         *,
-        backoff_base: float = 0.5,
+        backoff_base: float = DEFAULT_BASE_DELAY,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self._config = config
+        """`clock` and `sleep` time the retries; tests pass fake ones to ride out outages at once."""
         self._environ = environ
-        self._policy = RetryPolicy(config.max_retries, config.retry_budget, backoff_base)
-        self._rng = rng or random.Random()
-        self._session_now: _Session | None = None
+        self._admin_secrets: dict[str, Secret] = {}
+        policy = RetryPolicy(config.max_retries, config.retry_budget, backoff_base, clock=clock, sleep=sleep)
         self.stats = RequestStats()
+        self._http = HttpTransport(config, policy, rng or random.Random(), self.stats)
         guard_http_logging()
 
     # ---- reading -------------------------------------------------------------
@@ -96,34 +76,37 @@ class ClevertapProvider:
     async def read_account(self, target: AccountTarget) -> AccountSnapshot:
         """Passcodes, users and mode in three concurrent GETs; the passcode list's clock is `now`."""
         passcodes, users, mode = await asyncio.gather(
-            self._get(target, "/1/passcodes.json"),
+            self._get(target, PASSCODES_PATH),
             self._get(target, "/1/users.json"),
             self._get(target, "/1/settings/passcode-mode.json"),
         )
         return self._wire(target, snapshot_from, target.account_id, passcodes, users, mode)
 
-    async def verify_credential(
-        self, target: AccountTarget, secret: Secret | None = None
-    ) -> VerifiedCredential:
-        """Prove a credential works as an API call would (default: the admin passcode)."""
-        retry = self._policy.start(self._rng)
-        response = await self._send(target, "GET", "/1/account.json", retry, secret=secret)
-        payload = self._payload(target, response, "the account")
-        credential = payload.get("credential") or {}
-        return VerifiedCredential(
-            str(payload.get("account_id")), str(credential.get("kind")), str(credential.get("name"))
-        )
-
     async def check_credential(self, target: AccountTarget, secret: Secret) -> CredentialCheck:
-        """CleverTap's documented credential check: `GET /v1/connect?partner=ctconfig`."""
-        retry = self._policy.start(self._rng)
-        response = await self._send(target, "GET", "/v1/connect?partner=ctconfig", retry, secret=secret)
-        if response.status_code == 401:
-            return CredentialCheck(CredentialStatus.REJECTED, "invalid credentials (401)")
-        if response.status_code == 403:
-            return CredentialCheck(CredentialStatus.FORBIDDEN, "operation not allowed (403)")
-        self._payload(target, response, "the credential check")
+        """CleverTap's documented credential check, with the same limits and retries as every call.
+
+        A secret that cannot be sent as a header is REJECTED without a request. Other
+        answers than 200/401/403 raise the usual `ProviderError` (UnavailableError after
+        retries on 429/5xx or no answer).
+        """
+        problem = header_value_problem(secret.reveal())
+        if problem is not None:
+            return CredentialCheck(CredentialStatus.REJECTED, f"not a usable passcode: {problem}")
+        headers = self._headers(target, secret)
+        response = await self._http.send(target, "GET", CONNECT_PATH, self._http.start(), headers)
+        said = error_text(response)
+        status = response.status_code
+        if status == 401:
+            return CredentialCheck(CredentialStatus.REJECTED, f"401: {said}" if said else "401")
+        if status == 403:
+            return CredentialCheck(CredentialStatus.FORBIDDEN, f"403: {said}" if said else "403")
+        if not 200 <= status < 300:
+            raise answer_error(target, response, "the credential check")
         return CredentialCheck(CredentialStatus.VALID)
+
+    def credential_check_url(self, target: AccountTarget) -> str:
+        """Where `check_credential` asks, for reports (never with a secret in it)."""
+        return self._http.base_url(target) + CONNECT_PATH
 
     # ---- account passcodes -----------------------------------------------------
 
@@ -141,36 +124,40 @@ class ClevertapProvider:
         was made, the create is asked again with that key: a server that keeps answers by
         key (the contract's sandbox does) replays the original answer, secret included; one
         that does not answers 409 (names are unique, so never a duplicate) and the secret is
-        declared lost, so the passcode is recorded tainted and replaced by the next plan.
+        declared lost (`SecretLostError`). When retries give up after an attempt that may
+        have made the passcode, the error is an `OutcomeUnknownError`.
         """
-        retry = self._policy.start(self._rng)
+        retry = self._http.start()
         body = {"name": name, "expires_in_days": expires_in_days}
-        key = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        headers = self._headers(target, extra={"Idempotency-Key": self._idempotency_key(idempotency_key)})
         while True:
             try:
-                response = await self._send(
-                    target,
-                    "POST",
-                    "/1/passcodes.json",
-                    retry,
-                    body=body,
-                    replay_safe=False,
-                    extra_headers=key,
+                response: httpx.Response | None = await self._http.send(
+                    target, "POST", PASSCODES_PATH, retry, headers, body=body, replay_safe=False
                 )
-            except _AnswerLost:
-                existing = await self._existing(target, name)
-                if existing is None:
-                    continue
-                response = await self._send(
-                    target, "POST", "/1/passcodes.json", retry, body=body, extra_headers=key
-                )
-                if response.status_code != 201:
-                    raise self._secret_lost(target, name, existing) from None
-            if response.status_code == 409 and retry.maybe_committed:
-                existing = await self._existing(target, name)
-                if existing is not None:
+            except AnswerLost:
+                response = None
+            if response is not None and not (response.status_code == 409 and retry.maybe_committed):
+                return self._issued(target, name, response)
+            # An earlier attempt may have made it (its answer lost, or a 409 for our own create).
+            existing = await self._settling(self._find_passcode(target, name, retry))
+            if existing is not None:
+                replay = await self._http.send(target, "POST", PASSCODES_PATH, retry, headers, body=body)
+                if replay.status_code != 201:
                     raise self._secret_lost(target, name, existing)
-            return self._issued(target, name, response)
+                return self._issued(target, name, replay)
+            if response is not None:
+                return self._issued(target, name, response)  # a 409 for someone else's: ConflictError
+
+    @staticmethod
+    async def _settling(lookup: Awaitable[T]) -> T:
+        """A lookup that settles a change we may have made: any failure leaves its outcome unknown."""
+        try:
+            return await lookup
+        except OutcomeUnknownError:
+            raise
+        except ProviderError as exc:
+            raise outcome_unknown(exc) from None
 
     def _issued(self, target: AccountTarget, name: str, response: httpx.Response) -> IssuedPasscode:
         payload = self._payload(target, response, f"passcode {name!r}")
@@ -180,24 +167,31 @@ class ClevertapProvider:
         passcode = self._wire(target, passcode_from, payload.get("passcode"))
         if not isinstance(secret, str) or not secret:
             raise self._wire_error(target, f"the answer creating {name!r} has no secret")
+        problem = header_value_problem(secret)
+        if problem is not None:
+            raise SecretLostError(
+                f"account `{target.alias}`: passcode {name!r} was created but the API answered "
+                f"a secret that cannot be a passcode ({problem}); it is recorded tainted and the "
+                "next plan replaces it",
+                passcode,
+            )
         return IssuedPasscode(passcode=passcode, secret=Secret(secret))
 
     async def update_passcode(
         self, target: AccountTarget, passcode_id: str, *, name: str, expires_in_days: int | None
     ) -> ObservedPasscode:
         """PATCH sets values, so repeating it after a lost answer is harmless."""
-        retry = self._policy.start(self._rng)
         body = {"name": name, "expires_in_days": expires_in_days}
         path = f"/1/passcodes/{quote(passcode_id, safe='')}.json"
-        response = await self._send(target, "PATCH", path, retry, body=body)
+        response = await self._send(target, "PATCH", path, body=body)
         payload = self._payload(target, response, f"passcode {passcode_id}")
         return self._wire(target, passcode_from, payload.get("passcode"))
 
     async def delete_passcode(self, target: AccountTarget, passcode_id: str) -> None:
         """A 404 after an attempt that may have succeeded means it did."""
-        retry = self._policy.start(self._rng)
+        retry = self._http.start()
         path = f"/1/passcodes/{quote(passcode_id, safe='')}.json"
-        response = await self._send(target, "DELETE", path, retry)
+        response = await self._http.send(target, "DELETE", path, retry, self._headers(target))
         if response.status_code == 404 and retry.maybe_committed:
             return
         self._payload(target, response, f"passcode {passcode_id}")
@@ -208,25 +202,27 @@ class ClevertapProvider:
         self, target: AccountTarget, email: str, validity_days: int | None
     ) -> ObservedGrant:
         """Grant once; after a lost answer an existing grant is the success we did not see."""
-        retry = self._policy.start(self._rng)
+        retry = self._http.start()
         path = self._user_path(email, "passcode.json")
+        headers = self._headers(target)
         while True:
             try:
-                response = await self._send(
+                response = await self._http.send(
                     target,
                     "POST",
                     path,
                     retry,
+                    headers,
                     body={"validity_days": validity_days},
                     replay_safe=False,
                 )
-            except _AnswerLost:
-                found = await self._find_grant(target, email)
+            except AnswerLost:
+                found = await self._settling(self._find_grant(target, email, retry))
                 if found is not None:
                     return found
                 continue
             if response.status_code == 409 and retry.maybe_committed:
-                found = await self._find_grant(target, email)
+                found = await self._settling(self._find_grant(target, email, retry))
                 if found is not None:
                     return found
             payload = self._payload(target, response, f"user {email}")
@@ -234,40 +230,38 @@ class ClevertapProvider:
 
     async def reset_user_passcode(self, target: AccountTarget, email: str) -> ObservedGrant:
         """Repeating a reset only issues the user another fresh secret: safe to replay."""
-        retry = self._policy.start(self._rng)
-        response = await self._send(target, "POST", self._user_path(email, "passcode/reset.json"), retry)
+        response = await self._send(target, "POST", self._user_path(email, "passcode/reset.json"))
         payload = self._payload(target, response, f"user passcode of {email}")
         return self._wire(target, grant_from, email, payload.get("user_passcode"))
 
     async def revoke_user_passcode(self, target: AccountTarget, email: str) -> None:
         """A 404 after an attempt that may have succeeded means it did."""
-        retry = self._policy.start(self._rng)
-        response = await self._send(target, "DELETE", self._user_path(email, "passcode.json"), retry)
+        retry = self._http.start()
+        path = self._user_path(email, "passcode.json")
+        response = await self._http.send(target, "DELETE", path, retry, self._headers(target))
         if response.status_code == 404 and retry.maybe_committed:
             return
         self._payload(target, response, f"user passcode of {email}")
 
     async def set_passcode_mode(self, target: AccountTarget, mode: str) -> None:
         """PUT of a value: idempotent."""
-        retry = self._policy.start(self._rng)
-        response = await self._send(
-            target, "PUT", "/1/settings/passcode-mode.json", retry, body={"passcode_mode": mode}
-        )
+        body = {"passcode_mode": mode}
+        response = await self._send(target, "PUT", "/1/settings/passcode-mode.json", body=body)
         self._payload(target, response, "the passcode mode setting")
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
-        if self._session_now is not None:
-            session, self._session_now = self._session_now, None
-            await session.client.aclose()
+        await self._http.aclose()
 
     # ---- lost answers --------------------------------------------------------------
 
-    async def _existing(self, target: AccountTarget, name: str) -> ObservedPasscode | None:
+    async def _find_passcode(
+        self, target: AccountTarget, name: str, retry: RetryState
+    ) -> ObservedPasscode | None:
         """The passcode named `name`, if an attempt whose answer we lost created it."""
-        snapshot_passcodes = await self._get(target, "/1/passcodes.json")
+        listed = await self._get(target, PASSCODES_PATH, retry)
         folded = name.casefold()
-        for item in snapshot_passcodes.get("passcodes") or []:
+        for item in listed.get("passcodes") or []:
             passcode = self._wire(target, passcode_from, item)
             if passcode.name.casefold() == folded:
                 return passcode
@@ -281,8 +275,8 @@ class ClevertapProvider:
             passcode,
         )
 
-    async def _find_grant(self, target: AccountTarget, email: str) -> ObservedGrant | None:
-        users = await self._get(target, "/1/users.json")
+    async def _find_grant(self, target: AccountTarget, email: str, retry: RetryState) -> ObservedGrant | None:
+        users = await self._get(target, "/1/users.json", retry)
         folded = email.casefold()
         for item in users.get("users") or []:
             if isinstance(item, dict) and str(item.get("email", "")).casefold() == folded:
@@ -292,98 +286,67 @@ class ClevertapProvider:
 
     # ---- the wire ------------------------------------------------------------------
 
-    async def _get(self, target: AccountTarget, path: str) -> dict[str, Any]:
-        response = await self._send(target, "GET", path, self._policy.start(self._rng))
+    async def _get(self, target: AccountTarget, path: str, retry: RetryState | None = None) -> dict[str, Any]:
+        """A GET's payload; `retry` is the operation's own when the GET resolves a lost answer."""
+        response = await self._http.send(
+            target, "GET", path, retry or self._http.start(), self._headers(target)
+        )
         return self._payload(target, response, path)
 
     async def _send(
-        self,
-        target: AccountTarget,
-        method: str,
-        path: str,
-        retry: RetryState,
-        *,
-        body: dict[str, Any] | None = None,
-        replay_safe: bool = True,
-        secret: Secret | None = None,
-        extra_headers: dict[str, str] | None = None,
+        self, target: AccountTarget, method: str, path: str, *, body: dict[str, Any] | None = None
     ) -> httpx.Response:
-        """Send until an answer that is not worth retrying; raise `_AnswerLost` when unsure."""
-        session = self._session()
-        url = self._base_url(target) + path
-        headers = {
-            "X-CleverTap-Account-Id": target.account_id,
-            "X-CleverTap-Passcode": (secret or self._admin_passcode(target)).reveal(),
-            **(extra_headers or {}),
-        }
-        slot = session.slots.setdefault(target.account_id, asyncio.Semaphore(self._config.max_inflight))
-        while True:
-            response: httpx.Response | None = None
-            failure: httpx.TransportError | None = None
-            async with slot:
-                try:
-                    response = await session.client.request(method, url, headers=headers, json=body)
-                except httpx.TransportError as exc:
-                    failure = exc
-            if response is None:
-                outcome, retry_after = type(failure).__name__, None
-            elif response.status_code not in RETRYABLE_STATUS:
-                self.stats.record(str(response.status_code))
-                return response
-            else:
-                outcome = str(response.status_code)
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            self.stats.record(outcome)
-            delay = retry.next_delay(retry_after)
-            if delay is None:
-                raise self._gave_up(target, method, path, retry, response, failure)
-            retry.retries += 1
-            self.stats.retries += 1
-            maybe_committed = (failure is not None and not isinstance(failure, _NOT_SENT)) or (
-                response is not None and response.status_code >= 500
-            )
-            logger.debug(
-                "%s %s for account %s: %s; retry %d in %.2fs",
-                *(method, path, target.alias, outcome, retry.retries, delay),
-            )
-            await asyncio.sleep(delay)
-            if maybe_committed and method != "GET":
-                retry.maybe_committed = True
-                self.stats.lost_answers += 1
-                if not replay_safe:
-                    raise _AnswerLost
+        """A request that is safe to replay, with the admin's headers and a fresh retry budget."""
+        return await self._http.send(
+            target, method, path, self._http.start(), self._headers(target), body=body
+        )
 
-    def _session(self) -> _Session:
-        loop = asyncio.get_running_loop()
-        if self._session_now is None or self._session_now.loop is not loop:
-            timeout = httpx.Timeout(self._config.timeout, connect=self._config.connect_timeout)
-            client = httpx.AsyncClient(timeout=timeout, headers={"User-Agent": f"ctconfig/{__version__}"})
-            self._session_now = _Session(loop, client)
-        return self._session_now
+    def _headers(
+        self, target: AccountTarget, secret: Secret | None = None, extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """Account id and passcode (default: the admin's), each checked before it is sent."""
+        if header_value_problem(target.account_id) is not None:
+            raise ProviderError(f"account `{target.alias}`: the account id is not a valid account id")
+        passcode = secret if secret is not None else self._admin_passcode(target)
+        headers = {"X-CleverTap-Account-Id": target.account_id, "X-CleverTap-Passcode": passcode.reveal()}
+        if extra:
+            headers.update(extra)
+        return headers
 
-    def _base_url(self, target: AccountTarget) -> str:
-        if self._config.base_url:
-            return self._config.base_url.rstrip("/")
-        host = REGION_HOSTS.get(target.region)
-        if host is None:
-            raise ProviderError(f"account `{target.alias}`: unknown region {target.region!r}")
-        return f"https://{host}"
+    @staticmethod
+    def _idempotency_key(given: str | None) -> str:
+        if given is None:
+            return uuid.uuid4().hex
+        if header_value_problem(given) is not None:
+            raise ProviderError("the idempotency key of a create must be printable ASCII, 1-256 characters")
+        return given
 
     def _admin_passcode(self, target: AccountTarget) -> Secret:
-        """The admin passcode from the environment, registered with the redactor on first read."""
-        if not target.passcode_env:
+        """The admin passcode from the environment, checked and registered with the redactor once."""
+        env = target.passcode_env
+        if not env:
             raise AuthError(
                 f"account `{target.alias}` has no credentials.passcode_env; the clevertap provider "
                 "needs the name of a variable holding an admin passcode"
             )
-        value = self._environ.get(target.passcode_env, "").strip()
+        known = self._admin_secrets.get(env)
+        if known is not None:
+            return known
+        value = self._environ.get(env, "").strip()
         if not value:
             raise AuthError(
-                f"environment variable {target.passcode_env} (the admin passcode for account "
-                f"`{target.alias}`) is not set or empty"
+                f"environment variable {env} (the admin passcode for account `{target.alias}`) "
+                "is not set or empty"
             )
         remember_secret(value)
-        return Secret(value)
+        problem = header_value_problem(value)
+        if problem is not None:
+            raise AuthError(
+                f"environment variable {env} (the admin passcode for account `{target.alias}`) "
+                f"cannot be a passcode: {problem}"
+            )
+        self._admin_secrets[env] = Secret(value)
+        return self._admin_secrets[env]
 
     @staticmethod
     def _user_path(email: str, tail: str) -> str:
@@ -404,20 +367,3 @@ class ClevertapProvider:
 
     def _wire_error(self, target: AccountTarget, detail: str) -> WireError:
         return WireError(f"account `{target.alias}`: malformed answer from the API ({detail})")
-
-    def _gave_up(
-        self,
-        target: AccountTarget,
-        method: str,
-        path: str,
-        retry: RetryState,
-        response: httpx.Response | None,
-        failure: httpx.TransportError | None,
-    ) -> Exception:
-        attempts = retry.retries + 1
-        spent = f"after {attempts} attempt{'s' if attempts > 1 else ''} in {retry.elapsed():.1f}s"
-        if failure is not None:
-            reason = str(failure) or type(failure).__name__
-            return UnavailableError(f"cannot reach {self._base_url(target)}: {reason} ({spent})")
-        assert response is not None
-        return answer_error(target, response, f"{method} {path}", suffix=f" ({spent})")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.gitops.conftest import ACCOUNT_ID, SandboxServer, Workspace
+from tests.http.conftest import ServerFactory, serve_sandboxes
 
 ACCOUNTS = {
     "demo": {
@@ -20,6 +24,12 @@ ACCOUNTS = {
 SEGMENT = "demo/account_passcode/segment-export"
 NIGHTLY = "demo/account_passcode/nightly-report"
 BRAZE = "demo/account_passcode/braze-sync"
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
+    """`sandbox serve` with fault knobs, as tests/http starts it; stopped even when a test fails."""
+    yield from serve_sandboxes(tmp_path)
 
 
 def statuses(stdout: str) -> dict[str, str]:
@@ -99,7 +109,7 @@ def test_http_valid_expired_rejected_against_sandbox_serve(
     _http_workspace(ws, sandbox_server)
     ws.ct("apply", "--auto-approve")
     secrets = list(ws.secret_files().values())
-    url = f"{sandbox_server.url}/1/account.json"
+    url = f"{sandbox_server.url}/v1/connect?partner=ctconfig"
 
     done = ws.ct("--debug", "verify")  # debug logs of httpx included: still no secret anywhere
     assert statuses(done.stdout) == {BRAZE: "valid", NIGHTLY: "valid", SEGMENT: "valid"}
@@ -108,7 +118,9 @@ def test_http_valid_expired_rejected_against_sandbox_serve(
     db = str(sandbox_server.db)
     ws.ct("sandbox", "--db", db, "clock", "advance", "100d")
     done = ws.ct("verify", expect=1)
-    assert statuses(done.stdout) == {BRAZE: "valid", NIGHTLY: "expired", SEGMENT: "expired"}
+    # CleverTap's 401 says only "Invalid credentials or URL", and by this machine's clock these have
+    # not expired yet (only the sandbox's clock moved): rejected, which is all that can be known.
+    assert statuses(done.stdout) == {BRAZE: "valid", NIGHTLY: "rejected", SEGMENT: "rejected"}
 
     ws.ct("sandbox", "--db", db, "passcode", "delete", ACCOUNT_ID, "braze-sync")
     done = ws.ct("verify", expect=1)
@@ -130,8 +142,44 @@ def test_http_unreachable(ws: Workspace, sandbox_server: SandboxServer, tmp_path
     closed = "http://127.0.0.1:9"  # discard port: nothing listens on loopback
     ws.write_config(
         {"demo": {**ACCOUNTS["demo"], "credentials": {"passcode_env": "CT_DEMO_ADMIN"}}},
-        provider={"kind": "clevertap", "base_url": closed},
+        provider={"kind": "clevertap", "base_url": closed, "retry_budget": 0.5, "max_retries": 2},
     )
-    done = ws.ct("verify", "--timeout", "2", expect=1)
-    assert set(statuses(done.stdout).values()) == {"unreachable"}
-    assert f"{closed}/1/account.json" in done.stdout
+    done = ws.ct("verify", "--timeout", "2", "--format", "json", expect=1)
+    checks = json.loads(done.stdout)["checks"]
+    assert {c["status"] for c in checks} == {"unreachable"}
+    assert {c["where"] for c in checks} == {f"{closed}/v1/connect?partner=ctconfig"}
+    assert all(c["detail"].startswith(f"cannot reach {closed}: ") for c in checks), checks
+
+
+def test_http_mismatch_by_fingerprint_and_throttling_retried(
+    ws: Workspace, start_server: ServerFactory
+) -> None:
+    """The credential check cannot say whose a secret is: a sibling's secret is caught by fingerprint.
+
+    The server throttles 40% of requests and holds each for 0.1 s: verify keeps at most
+    3 checks in flight for the account and retries every 429 until each has its answer.
+    """
+    served = start_server("--latency", "0.1", "--throttle-rate", "0.4", "--retry-after", "0", "--seed", "4")
+    many = {f"job-{n}": {"expires_in": "30d"} for n in range(7)}
+    accounts = {"demo": {"id": ACCOUNT_ID, "account_passcodes": many}}
+    ws.env["CT_DEMO_ADMIN"] = served.admin(ACCOUNT_ID)
+    accounts["demo"]["credentials"] = {"passcode_env": "CT_DEMO_ADMIN"}
+    ws.write_config(accounts, provider={"kind": "clevertap", "base_url": served.url, "retry_budget": 30})
+    ws.ct("apply", "--auto-approve")
+    before = served.stats()
+
+    done = ws.ct("verify")
+    assert set(statuses(done.stdout).values()) == {"valid"} and len(statuses(done.stdout)) == 7
+    after = served.stats()
+    assert after["faults"]["throttle"] > before["faults"]["throttle"], "some checks were throttled"
+    assert after["inflight_rejections"] == 0 and after["peak_inflight"] <= 3
+
+    files = ws.secret_files()
+    sibling = files["demo/job-1"]
+    (ws.root / ".ctconfig" / "secrets" / "demo" / "job-0").write_text(sibling + "\n")
+    requests = served.stats()["requests"]
+    done = ws.ct("verify", "--target", "demo/account_passcode/job-0", expect=1)
+    assert statuses(done.stdout) == {"demo/account_passcode/job-0": "mismatch"}
+    assert "the sink holds a different secret" in done.stdout
+    assert served.stats()["requests"] == requests, "a mismatch is decided without a request"
+    ws.assert_no_secret_printed([*files.values(), ws.env["CT_DEMO_ADMIN"]])

@@ -106,14 +106,15 @@ def _first_line(process: subprocess.Popen[str]) -> str:
 ServerFactory = Callable[..., SandboxServer]
 
 
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
-    """Start `ctconfig sandbox serve --port 0 ARGS...`; every server is stopped at the end."""
+def serve_sandboxes(tmp_path: Path) -> Iterator[ServerFactory]:
+    """Yield a function that starts `ctconfig sandbox serve --port 0 ARGS...`; all are stopped after."""
     started: list[SandboxServer] = []
 
-    def start(*args: str, db: Path | None = None) -> SandboxServer:
+    def start(*args: str, db: Path | None = None, port: int = 0) -> SandboxServer:
         db = db or tmp_path / f"sandbox-{len(started)}.db"
-        command = [*ctconfig_executable(), "sandbox", "--db", str(db), "serve", "--port", "0", *args]
+        command = [
+            *ctconfig_executable(), "sandbox", "--db", str(db), "serve", "--port", str(port), *args
+        ]
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path
         )
@@ -132,6 +133,12 @@ def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
     finally:
         for server in started:
             server.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
+    """Start `ctconfig sandbox serve --port 0 ARGS...`; every server is stopped at the end."""
+    yield from serve_sandboxes(tmp_path)
 
 
 @pytest.fixture

@@ -8,8 +8,17 @@ import subprocess
 import pytest
 
 from ctconfig.domain import AccountTarget, passcode_shape_problem
-from ctconfig.errors import AuthError, ConflictError, LimitError, NotFoundError, UnavailableError
+from ctconfig.errors import (
+    AuthError,
+    ConflictError,
+    LimitError,
+    NotFoundError,
+    ProviderError,
+    UnavailableError,
+)
+from ctconfig.providers.base import CredentialCheck, CredentialStatus
 from ctconfig.providers.clevertap import ClevertapProvider
+from ctconfig.secrets import Secret
 from tests.conftest import ctconfig_executable
 from tests.http.conftest import ACCOUNT_ID, PASSCODE_ENV, SandboxServer, run, target
 
@@ -38,8 +47,8 @@ def test_every_operation_round_trips(server: SandboxServer) -> None:
             forever = await provider.create_passcode(prod, "braze-sync", None)
             assert forever.passcode.expires_at is None
 
-            works = await provider.verify_credential(prod, issued.secret)
-            assert (works.kind, works.name, works.account_id) == ("account", "segment-export", ACCOUNT_ID)
+            works = await provider.check_credential(prod, issued.secret)
+            assert works.status == CredentialStatus.VALID
 
             renamed = await provider.update_passcode(
                 prod, issued.passcode.id, name="segment-export-v2", expires_in_days=30
@@ -73,16 +82,44 @@ def test_every_operation_round_trips(server: SandboxServer) -> None:
 
 
 def test_user_mode_rejects_account_passcodes_for_api_calls(server: SandboxServer) -> None:
-    secrets = {PASSCODE_ENV: server.admin()}
+    admin = server.admin()
+    secrets = {PASSCODE_ENV: admin}
 
     async def scenario() -> None:
         provider = server.provider(secrets)
         issued = await provider.create_passcode(target(), "etl", None)
+        assert (await provider.check_credential(target(), issued.secret)).status == CredentialStatus.VALID
         await provider.set_passcode_mode(target(), "user")
-        with pytest.raises(AuthError):
-            await provider.verify_credential(target(), issued.secret)
-        admin = await provider.verify_credential(target())
-        assert (admin.kind, admin.name) == ("user", "admin@sandbox.local")
+        refused = await provider.check_credential(target(), issued.secret)
+        assert refused == CredentialCheck(CredentialStatus.REJECTED, "401: Invalid credentials or URL")
+        admin_check = await provider.check_credential(target(), Secret(admin))
+        assert admin_check.status == CredentialStatus.VALID
+        await provider.aclose()
+
+    run(scenario)
+
+
+def test_credential_check_is_the_documented_connect_call(server: SandboxServer) -> None:
+    secrets = {PASSCODE_ENV: server.admin()}
+
+    async def scenario() -> None:
+        provider = server.provider(secrets)
+        issued = await provider.create_passcode(target(), "etl", 1)
+        assert provider.credential_check_url(target()) == f"{server.url}/v1/connect?partner=ctconfig"
+        before = server.stats()["requests"]
+        unknown = await provider.check_credential(target(), Secret("NOT-A-REAL-PASSCODE"))
+        assert unknown == CredentialCheck(CredentialStatus.REJECTED, "401: Invalid credentials or URL")
+        with server.store() as store:
+            store.advance_clock(2 * 86400)
+        expired = await provider.check_credential(target(), issued.secret)
+        assert expired == CredentialCheck(CredentialStatus.REJECTED, "401: Invalid credentials or URL")
+        assert server.stats()["requests"] == before + 2
+        # A value that cannot be a header is refused without a request, and never quoted.
+        broken = await provider.check_credential(target(), Secret("SECRETPART1\nSECRETPART2"))
+        assert broken == CredentialCheck(
+            CredentialStatus.REJECTED, "not a usable passcode: it contains a line break"
+        )
+        assert server.stats()["requests"] == before + 2
         await provider.aclose()
 
     run(scenario)
@@ -225,15 +262,18 @@ def test_region_hosts_and_base_url() -> None:
     def url(region: str, base_url: str | None = None) -> str:
         config = Settings.model_validate({"kind": "clevertap", "base_url": base_url})
         provider = ClevertapProvider(config, {})
-        return provider._base_url(AccountTarget("a", ACCOUNT_ID, region))
+        return provider.credential_check_url(AccountTarget("a", ACCOUNT_ID, region))
 
-    assert url("eu1") == "https://api.clevertap.com"
-    assert url("in1") == "https://in1.api.clevertap.com"
-    assert url("sg1") == "https://sg1.api.clevertap.com"
-    assert url("us1") == "https://us1.api.clevertap.com"
-    assert url("aps3") == "https://aps3.api.clevertap.com"
-    assert url("mec1") == "https://mec1.api.clevertap.com"
-    assert url("in1", "http://127.0.0.1:9/") == "http://127.0.0.1:9"
+    check = "/v1/connect?partner=ctconfig"
+    assert url("eu1") == "https://api.clevertap.com" + check
+    assert url("in1") == "https://in1.api.clevertap.com" + check
+    assert url("sg1") == "https://sg1.api.clevertap.com" + check
+    assert url("us1") == "https://us1.api.clevertap.com" + check
+    assert url("aps3") == "https://aps3.api.clevertap.com" + check
+    assert url("mec1") == "https://mec1.api.clevertap.com" + check
+    assert url("in1", "http://127.0.0.1:9/") == "http://127.0.0.1:9" + check
+    with pytest.raises(ProviderError, match=r"account `a`: unknown region 'xx1'"):
+        url("xx1")  # never quietly another region's host
 
 
 def test_admin_passcode_command_prints_a_working_secret_once(server: SandboxServer) -> None:
@@ -267,6 +307,32 @@ def test_the_admin_cannot_revoke_or_reset_the_passcode_it_calls_with(server: San
             with pytest.raises(ConflictError, match="authenticated with that user passcode"):
                 await operation(target(), "Admin@Sandbox.local")
         assert (await provider.read_account(target())).user("admin@sandbox.local") is not None
+        await provider.aclose()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [
+        ("ftp://127.0.0.1:9", "Request URL has an unsupported protocol 'ftp://'"),
+        ("127.0.0.1:9", "Request URL is missing an 'http://' or 'https://' protocol"),
+        ("http://[::1", "Invalid"),
+    ],
+)
+def test_a_request_the_client_cannot_send_is_refused_at_once(base_url: str, reason: str) -> None:
+    from ctconfig.config.spec import ClevertapProviderConfig as Settings
+
+    config = Settings.model_validate({"kind": "clevertap", "base_url": base_url})
+    provider = ClevertapProvider(config, {PASSCODE_ENV: "AMA-AUE-YWUL"})
+
+    async def scenario() -> None:
+        with pytest.raises(ProviderError) as caught:
+            await provider.read_account(target())
+        assert not isinstance(caught.value, UnavailableError)  # not worth retrying, so not retried
+        assert str(caught.value).startswith("account `prod`: cannot send the request to ")
+        assert reason in str(caught.value)
+        assert provider.stats.retries == 0
         await provider.aclose()
 
     run(scenario)
