@@ -108,8 +108,23 @@ def test_the_committed_plan_schema_is_the_generated_one() -> None:
 def test_a_plan_saved_by_ctconfig_0_1_is_refused_with_what_to_do(tmp_path: Path) -> None:
     old = {"format_version": 1, "actions": [], "lineage": "", "serial": 0, "config_digest": "", "digest": "x"}
     (tmp_path / "old.plan").write_text(json.dumps(old))
-    with pytest.raises(PlanError, match=r"format_version 1 is not 2.*Re-run `ctconfig plan -o FILE`"):
+    with pytest.raises(PlanError, match=r"plan format 1 is not 3.*Re-run `ctconfig plan -o FILE`"):
         load_plan(tmp_path / "old.plan")
+
+
+def test_a_plan_saved_in_format_2_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    data = json.loads(dumps_plan(busy_plan()))
+    del data["ctconfig_format"]
+    data["format_version"] = 2
+    (tmp_path / "two.plan").write_text(json.dumps(data))
+    with pytest.raises(PlanError, match=r"plan format 2 is not 3.*Re-run `ctconfig plan -o FILE`"):
+        load_plan(tmp_path / "two.plan")
+
+
+def test_a_terraform_plan_is_not_taken_for_a_ctconfig_plan(tmp_path: Path) -> None:
+    (tmp_path / "tf.json").write_text(json.dumps({"format_version": "1.2", "resource_changes": []}))
+    with pytest.raises(PlanError, match=r"not a ctconfig plan file .*terraform show -json"):
+        load_plan(tmp_path / "tf.json")
 
 
 def test_a_plan_file_with_a_wrong_type_names_the_field(tmp_path: Path) -> None:
