@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -225,6 +226,11 @@ class Drift:
     before: Settings | None = None
     after: Settings | None = None
 
+    @property
+    def adoption(self) -> bool:
+        """A declared resource found in the account and taken into state (the refresh records no settings)."""
+        return self.before is None and self.after is None
+
 
 @dataclass(frozen=True)
 class Note:
@@ -266,6 +272,49 @@ class PlanScope:
         """True when --target or --exclude left something out."""
         return bool(self.targets or self.excludes)
 
+    def selects(self, *addresses: Address) -> bool:
+        """Whether --target keeps and --exclude does not drop a resource known by these addresses.
+
+        A glob or a prefix (`prod`, `prod/account_passcode`) matches; a rename matches by either name.
+        """
+        names = [str(a) for a in addresses]
+
+        def matches(patterns: tuple[str, ...]) -> bool:
+            return any(
+                fnmatchcase(n, p) or n.startswith(p.rstrip("/") + "/") for p in patterns for n in names
+            )
+
+        return (not self.targets or matches(self.targets)) and not (self.excludes and matches(self.excludes))
+
+    def replaces(self, address: Address) -> bool:
+        """Whether `--replace` (an exact address or a glob) names this address."""
+        text = str(address)
+        return any(text == p or fnmatchcase(text, p) for p in self.replace)
+
+
+ResourceOrigin = Literal["created", "adopted", "imported"]
+"""How a resource came under management (`state.document.Origin`, by value)."""
+
+
+@dataclass(frozen=True)
+class PriorResource:
+    """A managed resource as the refresh left it: public values only, never a secret or its fingerprint.
+
+    The plan carries these so that its JSON can show Terraform's `prior_state`,
+    the full `before` of each change and a `no-op` change for every resource the
+    plan leaves alone, from a saved plan file as well as from a fresh plan.
+    """
+
+    address: Address
+    account_id: Annotated[str, Field(min_length=1, max_length=64)]
+    settings: Settings
+    remote_id: Annotated[str, Field(max_length=128)] | None = None
+    expires_at: Timestamp | None = None
+    origin: ResourceOrigin = "created"
+    prevent_destroy: bool = False
+    tainted: bool = False
+    retire_after: Timestamp | None = None
+
 
 @dataclass(frozen=True)
 class PlanStamp:
@@ -292,6 +341,8 @@ class Plan:
     stamp: PlanStamp = field(default_factory=PlanStamp)
     state_updates: int = 0
     """Records the refresh changed (adopted, drifted, gone): what `--refresh-only` would write."""
+    prior: tuple[PriorResource, ...] = ()
+    """Every managed resource as the refresh left it, in address order (see `PriorResource`)."""
 
     @property
     def has_changes(self) -> bool:

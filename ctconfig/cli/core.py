@@ -23,12 +23,12 @@ def _use_color() -> bool:
 
 def render_plan(plan: Plan, fmt: str, summary: bool = False) -> str:
     """The plan in the requested format (text by default)."""
-    from ctconfig.render.plan_json import render_json
+    from ctconfig.render.plan_json import render_json, render_json_summary
     from ctconfig.render.plan_markdown import render_markdown
     from ctconfig.render.plan_text import render_summary, render_text
 
-    if summary and fmt != "json":
-        return render_summary(plan)
+    if summary:
+        return render_json_summary(plan) if fmt == "json" else render_summary(plan)
     if fmt == "markdown":
         return render_markdown(plan)
     if fmt == "json":
@@ -117,7 +117,7 @@ def _scope(
     help="How to show the plan.",
 )
 @click.option(
-    "--summary", is_flag=True, help="A one-screen concise view (with --format json: the JSON plan)."
+    "--summary", is_flag=True, help="A one-screen concise view (with --format json: the same, as JSON)."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @pass_context

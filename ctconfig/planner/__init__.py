@@ -23,6 +23,7 @@ from ctconfig.planner.account import diff_settings, unmanaged
 from ctconfig.planner.common import Builder, PlanOptions
 from ctconfig.planner.grants import diff_grants
 from ctconfig.planner.passcodes import AccountView, diff_passcodes, retiring_name
+from ctconfig.planner.prior import prior_resources
 from ctconfig.planner.refresh import Records, refresh_account
 from ctconfig.planner.safety import mass_deletes
 from ctconfig.state.document import AccountPasscodeRecord, Origin, RecordType, State
@@ -104,6 +105,7 @@ def diff(config: Config, refresh: Refresh, observed: Observed, options: PlanOpti
         unknown_secrets=unknown_secrets(refresh.state.resources),
         scope=options.scope,
         state_updates=refresh.state_updates,
+        prior=prior_resources(refresh.state.resources),
     )
 
 
