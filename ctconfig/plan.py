@@ -1,71 +1,34 @@
 """The Plan: computed once by the planner, rendered many ways, applied once.
 
-A plan is plain, typed data: one action class per resource kind, with the
-managed settings before and after (days as `int`, `None` = forever/infinite).
-Its digest covers only what would be done (addresses, action kinds, settings
-before and after), never times or wording, so the same change planned twice
-has the same digest and a reviewer's digest can gate an apply
-(`apply --plan-digest`); the dated name a rotated passcode is set aside under
-is left out for the same reason. Saving and loading plans is `planfile.py`.
+A plan is plain, typed data: its actions (`actions.py`), drift, warnings and
+errors, the resources it leaves as they are, and the stamp of the state and
+config it was made from. Its digest covers only what would be done, never
+times or wording, so the same change planned twice has the same digest and a
+reviewer's digest can gate an apply (`apply --plan-digest`). Saving and
+loading plans is `planfile/`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from fnmatch import fnmatchcase
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import orjson
-from pydantic import Field, TypeAdapter
+from pydantic import Field
 
-from ctconfig.domain import Address, PasscodeMode
-from ctconfig.errors import CtconfigError
-from ctconfig.jsontypes import ExpiryDays, Timestamp, ValidityDays
-
-
-class ActionKind(StrEnum):
-    """What an action does to its resource."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    REPLACE = "replace"
-    GRANT = "grant"
-    RESET = "reset"
-    REVOKE = "revoke"
-    CONFIGURE = "configure"
-
-
-class ReplaceOrder(StrEnum):
-    """How a replacement keeps (or cannot keep) a live credential."""
-
-    CREATE_BEFORE_DELETE = "create_before_delete"  # passcode rotation: new first, old retired later
-    DELETE_BEFORE_CREATE = "delete_before_create"  # a user passcode can only be revoked and granted
-
-
-DESTRUCTIVE = frozenset({ActionKind.DELETE, ActionKind.REVOKE})
-SUMMARY_ORDER = (
-    ActionKind.CREATE,
-    ActionKind.UPDATE,
-    ActionKind.DELETE,
-    ActionKind.GRANT,
-    ActionKind.RESET,
-    ActionKind.REVOKE,
+from ctconfig.actions import (
+    SUMMARY_ORDER,
+    Action,
+    ActionKind,
+    Settings,
+    TypedAction,
+    canonical_json,
+    digest_material,
 )
-PHASES = {
-    ActionKind.UPDATE: 0,
-    ActionKind.CREATE: 1,
-    ActionKind.GRANT: 1,
-    ActionKind.REPLACE: 1,
-    ActionKind.RESET: 1,
-    ActionKind.CONFIGURE: 2,
-    ActionKind.DELETE: 3,
-    ActionKind.REVOKE: 3,
-}
-"""The safe order within an account: renames and updates; creates, grants, rotations and resets;
-the passcode mode (after the grants it depends on); deletes and revokes last."""
+from ctconfig.domain import Address
+from ctconfig.errors import CtconfigError
+from ctconfig.jsontypes import Timestamp
 
 
 class PlanError(CtconfigError):
@@ -74,144 +37,6 @@ class PlanError(CtconfigError):
 
 class StalePlanError(PlanError):
     """A saved plan no longer matches the state or config it was made from."""
-
-
-# ---- the managed settings of each resource kind ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class PasscodeSettings:
-    """What ctconfig manages of an account passcode: its name and expiry."""
-
-    name: str
-    expires_in: ExpiryDays
-
-
-@dataclass(frozen=True)
-class GrantSettings:
-    """What ctconfig manages of a user passcode: whose it is and its validity."""
-
-    email: str
-    validity: ValidityDays
-
-
-@dataclass(frozen=True)
-class ModeSettings:
-    """What ctconfig manages of an account's settings: the passcode mode."""
-
-    passcode_mode: PasscodeMode
-
-
-Settings = PasscodeSettings | GrantSettings | ModeSettings
-
-
-# ---- actions, one class per resource kind ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rotation:
-    """How a rotation sets the old passcode aside: its new name, and when it may be deleted.
-
-    `retire_after` None: delete it at once (a tainted passcode's secret reached nobody).
-    """
-
-    aside_name: str
-    retire_after: Timestamp | None
-
-
-@dataclass(frozen=True)
-class PasscodeAction:
-    """Create, update (rename, expiry), rotate (replace) or delete an account passcode."""
-
-    address: Address
-    kind: ActionKind
-    before: PasscodeSettings | None
-    after: PasscodeSettings | None
-    reason: str
-    remote_id: str | None = None
-    moved_from: Address | None = None  # a rename (`previously`): the address it had
-    rotation: Rotation | None = None
-    type: Literal["account_passcode"] = "account_passcode"
-
-
-@dataclass(frozen=True)
-class GrantAction:
-    """Grant, reset, revoke, or revoke and grant again (replace) a user passcode."""
-
-    address: Address
-    kind: ActionKind
-    before: GrantSettings | None
-    after: GrantSettings | None
-    reason: str
-    type: Literal["user_passcode"] = "user_passcode"
-
-    @property
-    def email(self) -> str:
-        """The user whose passcode this is."""
-        settings = self.after or self.before
-        return settings.email if settings is not None else self.address.name
-
-
-@dataclass(frozen=True)
-class SettingsAction:
-    """Set an account's passcode mode."""
-
-    address: Address
-    before: ModeSettings | None
-    after: ModeSettings
-    reason: str
-    kind: ActionKind = ActionKind.CONFIGURE
-    type: Literal["settings"] = "settings"
-
-
-Action = PasscodeAction | GrantAction | SettingsAction
-TypedAction = Annotated[Action, Field(discriminator="type")]
-
-
-def account_of(action: Action) -> str:
-    """The config alias of the account an action changes."""
-    return action.address.account
-
-
-def replace_order(action: Action) -> ReplaceOrder | None:
-    """Rotation for passcodes, revoke-then-grant for user passcodes, None for other actions."""
-    if action.kind is not ActionKind.REPLACE:
-        return None
-    if isinstance(action, GrantAction):
-        return ReplaceOrder.DELETE_BEFORE_CREATE
-    return ReplaceOrder.CREATE_BEFORE_DELETE
-
-
-def is_destructive(action: Action) -> bool:
-    """Deletes, revokes, and revoke-and-grant: something stops working, at least for a moment."""
-    return action.kind in DESTRUCTIVE or replace_order(action) is ReplaceOrder.DELETE_BEFORE_CREATE
-
-
-_SETTINGS: TypeAdapter[Settings | None] = TypeAdapter(Settings | None)
-
-
-def settings_json(settings: Settings | None) -> Any:
-    """A settings object as JSON (`90d`, `forever`), or None."""
-    return _SETTINGS.dump_python(settings, mode="json")
-
-
-def canonical_json(data: Any) -> bytes:
-    """Sorted, compact JSON: the bytes digests are taken of."""
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-
-
-def digest_material(action: Action) -> dict[str, object]:
-    """What an action's digest covers: never times, wording or the dated aside name."""
-    order = replace_order(action)
-    moved = action.moved_from if isinstance(action, PasscodeAction) else None
-    return {
-        "address": str(action.address),
-        "action": action.kind.value,
-        "before": settings_json(action.before),
-        "after": settings_json(action.after),
-        "moved_from": str(moved) if moved else None,
-        "replace_order": order.value if order else None,
-    }
 
 
 # ---- notes --------------------------------------------------------------------------------------

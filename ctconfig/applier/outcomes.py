@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ctconfig.actions import ActionKind
 from ctconfig.domain import Address
-from ctconfig.plan import ActionKind
 from ctconfig.state.document import RecordType
 
 

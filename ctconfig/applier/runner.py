@@ -19,13 +19,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 
+from ctconfig.actions import PHASES, Action, ActionKind
 from ctconfig.applier.channels import open_channels
 from ctconfig.applier.creation import TaintedError
 from ctconfig.applier.outcomes import ApplyResult, Outcome, Status
 from ctconfig.applier.steps import Steps
 from ctconfig.domain import AccountTarget, Address
 from ctconfig.errors import CtconfigError
-from ctconfig.plan import PHASES, Action, ActionKind, Plan
+from ctconfig.plan import Plan
 from ctconfig.providers.base import Provider
 from ctconfig.redaction import redact
 from ctconfig.sinks import SecretSink

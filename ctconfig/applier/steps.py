@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from ctconfig.actions import Action, ActionKind, GrantAction, PasscodeAction, Rotation, SettingsAction
 from ctconfig.applier.channels import Channels
 from ctconfig.applier.creation import TaintedError, create_once
 from ctconfig.domain import AccountTarget, Address, passcode_mode
 from ctconfig.errors import NotFoundError
-from ctconfig.plan import Action, ActionKind, GrantAction, PasscodeAction, Rotation, SettingsAction
 from ctconfig.state.document import (
     AccountPasscodeRecord,
     Origin,

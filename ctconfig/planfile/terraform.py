@@ -15,21 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ctconfig.domain import FOREVER, INFINITE, Address
-from ctconfig.jsontypes import days_text, timestamp_text
-from ctconfig.plan import (
+from ctconfig.actions import (
     Action,
     ActionKind,
-    Drift,
     GrantAction,
     GrantSettings,
     PasscodeAction,
     PasscodeSettings,
-    Plan,
-    PriorResource,
     Settings,
     replace_order,
 )
+from ctconfig.domain import FOREVER, INFINITE, Address
+from ctconfig.jsontypes import days_text, timestamp_text
+from ctconfig.plan import Drift, Plan, PriorResource
 from ctconfig.planfile.terraform_types import (
     ATTRIBUTES,
     PROVIDER_NAME,

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 
+from ctconfig.actions import PHASES, Action, PasscodeAction
 from ctconfig.config.spec import Config
 from ctconfig.domain import AccountSnapshot, Address
-from ctconfig.plan import PHASES, Action, Drift, Note, PasscodeAction, Plan
+from ctconfig.plan import Drift, Note, Plan
 from ctconfig.planner.account import diff_settings, unmanaged
 from ctconfig.planner.common import Builder, PlanOptions
 from ctconfig.planner.grants import diff_grants
@@ -137,13 +137,9 @@ def _by_account(state: State) -> dict[str, Records]:
 
 def _select(actions: list[Action], options: PlanOptions) -> list[Action]:
     """The actions `--target` keeps and `--exclude` does not drop (a rename matches by either name)."""
-    targets, excludes = options.scope.targets, options.scope.excludes
 
-    def matches(action: Action, patterns: tuple[str, ...]) -> bool:
+    def names(action: Action) -> tuple[Address, ...]:
         moved = action.moved_from if isinstance(action, PasscodeAction) else None
-        names = [str(action.address), *([str(moved)] if moved else [])]
-        return any(fnmatchcase(n, p) or n.startswith(p.rstrip("/") + "/") for p in patterns for n in names)
+        return (action.address, moved) if moved else (action.address,)
 
-    return [
-        a for a in actions if (not targets or matches(a, targets)) and not (excludes and matches(a, excludes))
-    ]
+    return [a for a in actions if options.scope.selects(*names(a))]

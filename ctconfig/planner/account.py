@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from ctconfig.config.spec import Account, Config
-from ctconfig.domain import AccountSnapshot, Address, ObservedPasscode, ObservedUser
-from ctconfig.plan import (
+from ctconfig.actions import (
     ActionKind,
     GrantAction,
     GrantSettings,
@@ -13,6 +11,8 @@ from ctconfig.plan import (
     PasscodeSettings,
     SettingsAction,
 )
+from ctconfig.config.spec import Account, Config
+from ctconfig.domain import AccountSnapshot, Address, ObservedPasscode, ObservedUser
 from ctconfig.planner.common import Builder
 from ctconfig.planner.refresh import Records
 from ctconfig.state.document import AccountPasscodeRecord, SettingsRecord, UserPasscodeRecord

@@ -5,20 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from fnmatch import fnmatchcase
 
+from ctconfig.actions import Action, ActionKind, GrantAction, PasscodeAction, Settings
 from ctconfig.domain import Address
-from ctconfig.plan import (
-    Action,
-    ActionKind,
-    Drift,
-    GrantAction,
-    MassDelete,
-    Note,
-    PasscodeAction,
-    PlanScope,
-    Settings,
-)
+from ctconfig.plan import Drift, MassDelete, Note, PlanScope
 from ctconfig.planner.refresh import grant_settings, passcode_settings
 from ctconfig.state.document import AccountPasscodeRecord, UserPasscodeRecord
 
@@ -32,8 +22,7 @@ class PlanOptions:
 
     def replacing(self, address: Address) -> bool:
         """Whether `--replace` (an exact address or a glob) names this address."""
-        text = str(address)
-        return any(text == p or fnmatchcase(text, p) for p in self.scope.replace)
+        return self.scope.replaces(address)
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ctconfig.actions import ActionKind, GrantAction, GrantSettings
 from ctconfig.config.spec import Account, UserPasscodeSpec
 from ctconfig.domain import AccountSnapshot, Address, PasscodeStatus, expiry_status
 from ctconfig.jsontypes import timestamp_text
-from ctconfig.plan import ActionKind, GrantAction, GrantSettings
 from ctconfig.planner.common import Builder, PlanOptions, changed_words, days_until, destroy, expiry_words
 from ctconfig.planner.refresh import Records, grant_settings
 from ctconfig.state.document import UserPasscodeRecord

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ctconfig.actions import ActionKind, PasscodeAction, PasscodeSettings, Rotation
 from ctconfig.config.spec import Account, AccountPasscodeSpec, Config
 from ctconfig.domain import (
     MAX_NAME_LENGTH,
@@ -15,7 +16,6 @@ from ctconfig.domain import (
     expiry_status,
 )
 from ctconfig.jsontypes import timestamp_text
-from ctconfig.plan import ActionKind, PasscodeAction, PasscodeSettings, Rotation
 from ctconfig.planner.common import Builder, PlanOptions, changed_words, days_until, destroy, expiry_words
 from ctconfig.planner.refresh import Records, passcode_settings
 from ctconfig.state.document import AccountPasscodeRecord

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ctconfig.actions import ModeSettings
 from ctconfig.domain import Address
-from ctconfig.plan import ModeSettings, PriorResource
+from ctconfig.plan import PriorResource
 from ctconfig.planner.refresh import grant_settings, passcode_settings
 from ctconfig.state.document import AccountPasscodeRecord, RecordType, UserPasscodeRecord
 

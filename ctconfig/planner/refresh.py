@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ctconfig.actions import GrantSettings, ModeSettings, PasscodeSettings
 from ctconfig.config.spec import Account
 from ctconfig.domain import AccountSnapshot, Address, passcode_mode
 from ctconfig.jsontypes import days_text
-from ctconfig.plan import Drift, GrantSettings, ModeSettings, PasscodeSettings
+from ctconfig.plan import Drift
 from ctconfig.state.document import (
     AccountPasscodeRecord,
     Origin,

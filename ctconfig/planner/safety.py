@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+from ctconfig.actions import Action, ActionKind
 from ctconfig.config.spec import Config
 from ctconfig.domain import Address
-from ctconfig.plan import Action, ActionKind, MassDelete
+from ctconfig.plan import MassDelete
 from ctconfig.state.document import AccountPasscodeRecord, RecordType, SettingsRecord
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ctconfig.actions import Action, ActionKind, GrantAction, PasscodeAction
 from ctconfig.jsontypes import days_text, timestamp_text
-from ctconfig.plan import Action, ActionKind, GrantAction, PasscodeAction, Plan
+from ctconfig.plan import Plan
 
 
 def describe_operations(action: Action) -> list[str]:

@@ -6,7 +6,8 @@ from typing import Any
 
 import orjson
 
-from ctconfig.plan import Plan, is_destructive
+from ctconfig.actions import is_destructive
+from ctconfig.plan import Plan
 from ctconfig.planfile import CTCONFIG_FORMAT, dumps_plan, terraform_actions, terraform_view
 
 

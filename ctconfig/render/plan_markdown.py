@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ctconfig.plan import Action, ActionKind, Drift, Note, Plan, is_destructive
+from ctconfig.actions import Action, ActionKind, is_destructive
+from ctconfig.plan import Drift, Note, Plan
 from ctconfig.render.escape import markdown_code, markdown_text, terminal_safe
 from ctconfig.render.plan_text import UNKNOWN_SECRETS_TITLE, attribute_lines, symbol
 

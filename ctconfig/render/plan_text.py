@@ -7,18 +7,16 @@ from collections.abc import Sequence
 
 import click
 
-from ctconfig.plan import (
+from ctconfig.actions import (
     Action,
     ActionKind,
-    Drift,
-    Note,
-    Plan,
     ReplaceOrder,
     Settings,
     is_destructive,
     replace_order,
     settings_json,
 )
+from ctconfig.plan import Drift, Note, Plan
 from ctconfig.render.escape import terminal_safe
 
 SYMBOLS = {

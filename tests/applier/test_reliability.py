@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
+from ctconfig.actions import ActionKind, GrantAction, GrantSettings, PasscodeAction, PasscodeSettings
 from ctconfig.applier import Applier, ApplyResult, Status
 from ctconfig.domain import AccountTarget, Address
-from ctconfig.plan import ActionKind, GrantAction, GrantSettings, PasscodeAction, PasscodeSettings, Plan
+from ctconfig.plan import Plan
 from ctconfig.providers.sandbox import SandboxProvider
 from ctconfig.sinks.env_file import EnvFileSink
 from ctconfig.sinks.file import FileSink

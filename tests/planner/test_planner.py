@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from ctconfig.actions import ActionKind, GrantAction, PasscodeAction
 from ctconfig.domain import Address
-from ctconfig.plan import ActionKind, GrantAction, PasscodeAction, PlanScope
+from ctconfig.plan import PlanScope
 from ctconfig.planfile import dumps_plan, terraform_actions
 from ctconfig.planner import PlanOptions, make_plan
 from ctconfig.state.document import AccountPasscodeRecord, Origin, State

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from ctconfig.actions import ActionKind, PasscodeAction, PasscodeSettings
 from ctconfig.applier import Applier, Status
 from ctconfig.domain import Address
 from ctconfig.errors import UnavailableError
-from ctconfig.plan import ActionKind, PasscodeAction, PasscodeSettings, Plan, PlanError, PlanScope
+from ctconfig.plan import Plan, PlanError, PlanScope
 from ctconfig.providers.base import IssuedPasscode
 from ctconfig.providers.sandbox import SandboxProvider
 from ctconfig.sandbox.store import SandboxStore
