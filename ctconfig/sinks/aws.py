@@ -66,8 +66,12 @@ def aws_session(label: str, region: str | None) -> Any:
     except ImportError:
         raise SinkError(f"the {label} sink needs boto3: pip install 'ctconfig[aws]'") from None
     guard_aws_logging()
+    from botocore.exceptions import ProfileNotFound
+
     try:
         session = boto3.session.Session(region_name=region)
+    except ProfileNotFound as exc:
+        raise SinkError(f"the {label} sink: {exc}") from None  # names the profile, nothing secret
     except Exception as exc:
         raise as_sink_error(exc, f"could not set up AWS for the {label} sink") from None
     if not session.region_name:

@@ -18,6 +18,7 @@ from ctconfig.sinks import SecretSink, SinkError, open_sink
 from ctconfig.sinks.aws import AwsSink
 from ctconfig.sinks.aws_secrets_manager import AwsSecretsManagerSink
 from ctconfig.sinks.aws_ssm import AwsSsmSink
+from ctconfig.sinks.slots import slot_name
 from tests.sinks.conftest import assert_no_secret, aws_config, ref, secret_for
 
 KINDS = ["aws-secrets-manager", "aws-ssm"]
@@ -255,6 +256,11 @@ def test_missing_extra_and_missing_region(
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     with pytest.raises(SinkError, match=f"the {kind} sink needs an AWS region"):
         open_sink(config)
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    with pytest.raises(
+        SinkError, match=f"the {kind} sink: The config profile \\(no-such-profile\\) could not be found"
+    ):
+        open_sink(config)
     monkeypatch.setitem(sys.modules, "boto3", None)
     with pytest.raises(SinkError) as failed:
         open_sink(config)
@@ -267,3 +273,10 @@ def test_botocore_debug_logs_never_show_the_secret(sink: AwsSink, caplog: pytest
     assert sink.read(ref("prod", "logged")) == secret_for("logged")
     assert any(r.name.startswith("botocore") for r in caplog.records)  # it did log
     assert_no_secret(caplog.text, secret_for("logged"))
+
+
+@pytest.mark.parametrize("name", ["braze-sync", "braze sync", "a+b=c@d", "caf\u00e9", "x\\y", ".."])
+def test_each_sink_names_its_slot_as_slots_py_does(make_sink: SinkFactory, kind: str, name: str) -> None:
+    sink = make_sink()
+    config = secrets_config({"sink": kind, "prefix": sink.prefix})
+    assert sink.slot(ref("prod-eu", name)) == slot_name(config, ref("prod-eu", name).address)
