@@ -81,7 +81,7 @@ class FileSink:
             private_dir(self.directory)
             if not os.access(self.directory, os.W_OK | os.X_OK):
                 raise PermissionError(13, "Permission denied")
-        except OSError as exc:
+        except Exception as exc:
             raise as_sink_error(exc, f"cannot write secret files in {self.directory}") from None
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
@@ -100,7 +100,7 @@ class FileSink:
             groups.setdefault(account_dir, []).append(_Item(index, ref, file_name, data))
         try:
             private_dir(self.directory)
-        except OSError as exc:
+        except Exception as exc:
             error = as_sink_error(exc, f"could not prepare the secrets directory {self.directory}")
             for group in groups.values():
                 outcomes.update({item.index: StoreOutcome(item.ref, error=error) for item in group})
@@ -210,7 +210,7 @@ class FileSink:
                     outcomes[item.index] = self._failed(item, folder, exc)
         try:
             fsync_dir(folder)
-        except OSError as exc:
+        except Exception as exc:
             return {**outcomes, **{i.index: self._failed(i, folder, exc) for i in renamed}}
         for item in renamed:
             outcomes[item.index] = StoreOutcome(item.ref, where=f"file {folder / item.file_name}")

@@ -222,3 +222,13 @@ def test_secrets_with_nul_or_invalid_unicode_are_refused(sink: FileSink) -> None
     for value in ("a\0b", "\ud800"):
         with pytest.raises(SinkError, match=r"NUL|Unicode"):
             sink.store(ref("prod", "a"), Secret(value))
+
+
+def test_a_path_the_system_cannot_take_is_a_sink_error(tmp_path: Path) -> None:
+    sink = FileSink(tmp_path / "bad\0dir")
+    with pytest.raises(SinkError, match="cannot write secret files in"):
+        sink.preflight()
+    [outcome] = sink.store_many([(ref("prod", "a"), secret_for("a"))])
+    assert outcome.error is not None and "could not prepare the secrets directory" in str(outcome.error)
+    with pytest.raises(SinkError, match="could not read"):
+        sink.read(ref("prod", "a"))
