@@ -7,7 +7,8 @@ are; a variable written before owners were recorded is taken over by the
 first address whose slot it is. Values are written raw (no quoting), as
 `docker --env-file` and systemd read them; a secret with a line break is refused.
 
-`store_many` rewrites the file once per batch (temp file, fsync, rename).
+`store_many` rewrites the file once per batch (temp file, fsync, rename);
+`store` calls from several threads join one batch (`GroupCommit`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 from ctconfig.files import write_atomically
 from ctconfig.redaction import remember_secret
 from ctconfig.secrets import Secret
-from ctconfig.sinks.base import SecretRef, SinkError, StoreOutcome, as_sink_error, secret_bytes, store_one
+from ctconfig.sinks.base import SecretRef, SinkError, StoreOutcome, as_sink_error, secret_bytes
 from ctconfig.sinks.diskio import read_bounded
+from ctconfig.sinks.groupcommit import GroupCommit
 
 MAX_ENV_FILE_BYTES = 16 << 20
 OWNER_MARK = "# ctconfig: "
@@ -81,8 +83,9 @@ class _Lines:
 class EnvFileSink:
     """`CT_<ACCOUNT>_<NAME>=secret` lines in one 0600 file, rewritten atomically once per batch.
 
-    The applier may store secrets from worker threads; the lock keeps one
-    batch's read-modify-write from overwriting another's lines.
+    The applier may store secrets from worker threads: their `store` calls are
+    group-committed, and the lock keeps one batch's read-modify-write from
+    overwriting another's lines.
     """
 
     can_read_back = True
@@ -90,6 +93,7 @@ class EnvFileSink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._commits = GroupCommit(self.store_many)
 
     def describe(self) -> str:
         return f"env-file sink {self.path}"
@@ -105,7 +109,7 @@ class EnvFileSink:
             raise as_sink_error(exc, f"cannot use the env file {self.path}") from None
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
-        return store_one(self, ref, secret)
+        return self._commits.submit(ref, secret).result()
 
     def store_many(self, items: Sequence[tuple[SecretRef, Secret]]) -> list[StoreOutcome]:
         outcomes: list[StoreOutcome] = [StoreOutcome(ref) for ref, _ in items]

@@ -7,10 +7,11 @@ directory can have), so a file that holds one address's secret is never
 overwritten with another's. Files written before owners were recorded are
 taken over by the first address whose slot they are.
 
-`store_many` group-commits a batch: directories prepared once, owner records
-written once per account, every temp file written, one fsync pass (several
-in flight, so the file system commits its journal once for many), the
-renames, and one fsync per directory.
+`store_many` group-commits a batch in phases, each durable before the next:
+directories prepared once; the owner records that changed (one fsync pass,
+then `DIR`); every secret's temp file (one fsync pass, several fsyncs in
+flight), the renames, and each account directory's fsync. `store` calls from
+several threads join one batch (`GroupCommit`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctconfig.files import fsync_dir, write_atomically
 from ctconfig.redaction import remember_secret
 from ctconfig.secrets import Secret
 from ctconfig.sinks.base import (
@@ -33,27 +32,36 @@ from ctconfig.sinks.base import (
     StoreOutcome,
     as_sink_error,
     secret_bytes,
-    store_one,
 )
-from ctconfig.sinks.diskio import discard, private_dir, read_bounded, temp_file
+from ctconfig.sinks.diskio import private_dir, read_bounded, sync_dirs, write_files
+from ctconfig.sinks.groupcommit import GroupCommit
 from ctconfig.sinks.slots import file_slot, owners_file, slot_key
 
 MAX_OWNERS_BYTES = 1 << 20
-FD_CHUNK = 256  # temp files held open at once while a batch is written
-# fsyncs in flight at once: the file system commits its journal once for all of them (the
-# threads wait in the kernel, not for the GIL); 8 gave ~1,000 fsyncs/s where one at a time gave ~130
-FSYNC_THREADS = 8
+Outcomes = dict[int, StoreOutcome]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Item:
     """One secret of a batch on its way to its file."""
 
     index: int
     ref: SecretRef
+    account_dir: str
     file_name: str
     data: bytes
-    temp: str = ""
+
+
+def _fail(items: Sequence[_Item], outcomes: Outcomes, error: SinkError) -> None:
+    for item in items:
+        outcomes[item.index] = StoreOutcome(item.ref, error=error)
+
+
+def _by_dir(items: Sequence[_Item]) -> dict[str, list[_Item]]:
+    groups: dict[str, list[_Item]] = {}
+    for item in items:
+        groups.setdefault(item.account_dir, []).append(item)
+    return groups
 
 
 class FileSink:
@@ -64,6 +72,7 @@ class FileSink:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._lock = threading.Lock()  # guards the owner records
+        self._commits = GroupCommit(self.store_many)
 
     def describe(self) -> str:
         return f"file sink {self.directory}"
@@ -85,28 +94,20 @@ class FileSink:
             raise as_sink_error(exc, f"cannot write secret files in {self.directory}") from None
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
-        return store_one(self, ref, secret)
+        return self._commits.submit(ref, secret).result()
 
     def store_many(self, items: Sequence[tuple[SecretRef, Secret]]) -> list[StoreOutcome]:
-        outcomes: dict[int, StoreOutcome] = {}
-        groups: dict[str, list[_Item]] = {}
+        outcomes: Outcomes = {}
+        accepted: list[_Item] = []
         for index, (ref, secret) in enumerate(items):
-            account_dir, file_name = file_slot(ref.address)
             try:
-                data = secret_bytes(secret, self.location(ref))
+                accepted.append(
+                    _Item(index, ref, *file_slot(ref.address), secret_bytes(secret, self.location(ref)))
+                )
             except SinkError as exc:
                 outcomes[index] = StoreOutcome(ref, error=exc)
-                continue
-            groups.setdefault(account_dir, []).append(_Item(index, ref, file_name, data))
-        try:
-            private_dir(self.directory)
-        except Exception as exc:
-            error = as_sink_error(exc, f"could not prepare the secrets directory {self.directory}")
-            for group in groups.values():
-                outcomes.update({item.index: StoreOutcome(item.ref, error=error) for item in group})
-            groups = {}
-        for account_dir, group in groups.items():
-            outcomes.update(self._store_group(account_dir, group))
+        if accepted:
+            self._commit(accepted, outcomes)
         return [outcomes[index] for index in range(len(items))]
 
     def read(self, ref: SecretRef) -> Secret | None:
@@ -129,45 +130,102 @@ class FileSink:
         remember_secret(value)
         return Secret(value)
 
-    # -- one account directory of a batch ----------------------------------------------------
+    # -- the phases of a batch ------------------------------------------------------------------
 
-    def _store_group(self, account_dir: str, group: list[_Item]) -> dict[int, StoreOutcome]:
-        folder = self.directory / account_dir
+    def _commit(self, items: list[_Item], outcomes: Outcomes) -> None:
         try:
-            created = private_dir(folder)
-            with self._lock:
-                claimed, refused = self._claim(account_dir, group)
-            if created:
-                fsync_dir(self.directory)
+            created = private_dir(self.directory)
         except Exception as exc:
-            error = as_sink_error(exc, f"could not prepare {folder} for secrets")
-            return {item.index: StoreOutcome(item.ref, error=error) for item in group}
-        done = self._write(folder, claimed)
-        return {**refused, **done}
-
-    def _claim(self, account_dir: str, group: list[_Item]) -> tuple[list[_Item], dict[int, StoreOutcome]]:
-        """Record each item's address as its file's owner; refuse files another address owns."""
-        owners = self._owners(account_dir)
-        before = dict(owners)
-        claimed: list[_Item] = []
-        refused: dict[int, StoreOutcome] = {}
-        for item in group:
-            address = str(item.ref.address)
-            owner = owners.setdefault(slot_key(item.file_name), address)
-            if owner == address:
-                claimed.append(item)
-                continue
-            error = SinkError(
-                f"{self.location(item.ref)} holds the secret of {owner}; refusing to overwrite it with "
-                f"{address}'s (if {owner} is gone, remove the file and its entry in "
-                f"{self.directory / owners_file(account_dir)})"
+            _fail(
+                items,
+                outcomes,
+                as_sink_error(exc, f"could not prepare the secrets directory {self.directory}"),
             )
-            refused[item.index] = StoreOutcome(item.ref, error=error)
-        if owners != before:
-            document = {"format": 1, "owners": dict(sorted(owners.items()))}
-            data = (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode()
-            write_atomically(self.directory / owners_file(account_dir), data, mode=0o600, sync_dir=True)
-        return claimed, refused
+            return
+        ready, new_dirs = self._prepare_dirs(items, outcomes)
+        with self._lock:
+            claimed = self._claim(ready, outcomes, sync_top=created or new_dirs)
+        for item in self._write_secrets(claimed, outcomes):
+            path = self.directory / item.account_dir / item.file_name
+            outcomes[item.index] = StoreOutcome(item.ref, where=f"file {path}")
+
+    def _prepare_dirs(self, items: list[_Item], outcomes: Outcomes) -> tuple[list[_Item], bool]:
+        """Make each account directory 0700; the items whose directory is ready, and whether any is new."""
+        ready: list[_Item] = []
+        created = False
+        for account_dir, group in _by_dir(items).items():
+            folder = self.directory / account_dir
+            try:
+                created = private_dir(folder) or created
+            except Exception as exc:
+                _fail(group, outcomes, as_sink_error(exc, f"could not prepare {folder} for secrets"))
+                continue
+            ready += group
+        return ready, created
+
+    def _claim(self, items: list[_Item], outcomes: Outcomes, sync_top: bool) -> list[_Item]:
+        """Record each item's address as its file's owner (durably); refuse files another owns."""
+        claimed: dict[str, list[_Item]] = {}
+        changed: dict[str, bytes] = {}  # account directory -> its new owner record
+        for account_dir, group in _by_dir(items).items():
+            try:
+                owners = self._owners(account_dir)
+            except Exception as exc:
+                _fail(group, outcomes, as_sink_error(exc, f"could not read the owners of {account_dir}"))
+                continue
+            before = dict(owners)
+            claimed[account_dir] = [item for item in group if self._owns(item, owners, outcomes)]
+            if owners != before:
+                document = {"format": 1, "owners": dict(sorted(owners.items()))}
+                changed[account_dir] = (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode()
+        records = {account_dir: self.directory / owners_file(account_dir) for account_dir in changed}
+        failures = write_files([(records[d], data) for d, data in changed.items()], 0o600)
+        for account_dir, failure in zip(changed, failures, strict=True):
+            if failure is not None:
+                error = as_sink_error(failure, f"could not record owners in {records[account_dir]}")
+                _fail(claimed.pop(account_dir), outcomes, error)
+        survivors = [item for group in claimed.values() for item in group]
+        if changed or sync_top:
+            [failure] = sync_dirs([self.directory])
+            if failure is not None:
+                _fail(survivors, outcomes, as_sink_error(failure, f"could not sync {self.directory}"))
+                return []
+        return survivors
+
+    def _owns(self, item: _Item, owners: dict[str, str], outcomes: Outcomes) -> bool:
+        """Claim `item`'s file in `owners`, or record why it belongs to another address."""
+        address = str(item.ref.address)
+        owner = owners.setdefault(slot_key(item.file_name), address)
+        if owner == address:
+            return True
+        record = self.directory / owners_file(item.account_dir)
+        error = SinkError(
+            f"{self.location(item.ref)} holds the secret of {owner}; refusing to overwrite it with "
+            f"{address}'s (if {owner} is gone, remove the file and its entry in {record})"
+        )
+        outcomes[item.index] = StoreOutcome(item.ref, error=error)
+        return False
+
+    def _write_secrets(self, items: list[_Item], outcomes: Outcomes) -> list[_Item]:
+        """Every secret durably in its file, then each directory synced; the items that made it."""
+        paths = [self.directory / item.account_dir / item.file_name for item in items]
+        failures = write_files([(path, item.data) for path, item in zip(paths, items, strict=True)], 0o600)
+        written: list[_Item] = []
+        for item, path, failure in zip(items, paths, failures, strict=True):
+            if failure is None:
+                written.append(item)
+            else:
+                error = as_sink_error(failure, f"could not write the secret file {path}")
+                outcomes[item.index] = StoreOutcome(item.ref, error=error)
+        by_dir = _by_dir(written)
+        folders = list(by_dir)
+        for account_dir, failure in zip(
+            folders, sync_dirs([self.directory / f for f in folders]), strict=True
+        ):
+            if failure is not None:
+                error = as_sink_error(failure, f"could not sync {self.directory / account_dir}")
+                _fail(by_dir.pop(account_dir), outcomes, error)
+        return [item for group in by_dir.values() for item in group]
 
     def _owners(self, account_dir: str) -> dict[str, str]:
         """{slot key: address} recorded for `account_dir` (empty when nothing was recorded)."""
@@ -184,57 +242,3 @@ class FileSink:
         ):
             raise SinkError(f"the owner record {path} is malformed; restore or remove it")
         return owners
-
-    def _write(self, folder: Path, items: list[_Item]) -> dict[int, StoreOutcome]:
-        """Temp files, one fsync pass and renames (in chunks of open files), then one directory fsync."""
-        outcomes: dict[int, StoreOutcome] = {}
-        renamed: list[_Item] = []
-        for start in range(0, len(items), FD_CHUNK):
-            chunk = items[start : start + FD_CHUNK]
-            opened: list[tuple[_Item, int]] = []
-            for item in chunk:
-                try:
-                    fd, item.temp = temp_file(folder, item.data, 0o600)
-                    opened.append((item, fd))
-                except Exception as exc:
-                    outcomes[item.index] = self._failed(item, folder, exc)
-            synced = _fsync_and_close([fd for _, fd in opened])
-            for (item, _), failure in zip(opened, synced, strict=True):
-                try:
-                    if failure is not None:
-                        raise failure
-                    os.replace(item.temp, folder / item.file_name)
-                    renamed.append(item)
-                except Exception as exc:
-                    discard(item.temp)
-                    outcomes[item.index] = self._failed(item, folder, exc)
-        try:
-            fsync_dir(folder)
-        except Exception as exc:
-            return {**outcomes, **{i.index: self._failed(i, folder, exc) for i in renamed}}
-        for item in renamed:
-            outcomes[item.index] = StoreOutcome(item.ref, where=f"file {folder / item.file_name}")
-        return outcomes
-
-    @staticmethod
-    def _failed(item: _Item, folder: Path, exc: BaseException) -> StoreOutcome:
-        error = as_sink_error(exc, f"could not write the secret file {folder / item.file_name}")
-        return StoreOutcome(item.ref, error=error)
-
-
-def _fsync_one(fd: int) -> OSError | None:
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        return exc
-    finally:
-        os.close(fd)
-    return None
-
-
-def _fsync_and_close(fds: list[int]) -> list[OSError | None]:
-    """fsync and close each descriptor, several at once; each one's failure, or None."""
-    if len(fds) <= 1:
-        return [_fsync_one(fd) for fd in fds]
-    with ThreadPoolExecutor(max_workers=min(FSYNC_THREADS, len(fds))) as pool:
-        return list(pool.map(_fsync_one, fds))
