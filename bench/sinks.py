@@ -8,10 +8,10 @@ secrets/s (wall) and CPU milliseconds per secret (this process, all threads).
     python bench/sinks.py                       # N = 1,000, 3 runs
     python bench/sinks.py --secrets 5000 --repeat 5 --dir /var/tmp
 
-Ways: `store` from one thread; `store` from a 6-thread pool (what the applier did
-per secret); `store_many` in batches of 50 (a group commit of what finished
-meanwhile); `store_many` of all N at once. The env-file sink rewrites its whole
-file on every `store`, so its one-at-a-time runs are quadratic in N.
+Ways: `store` from one thread; `store` from a 6-thread pool (what the applier
+does per secret; concurrent calls join one group commit); `store_many` in
+batches of 50; `store_many` of all N at once. The env-file sink rewrites its
+whole file per batch, so its one-at-a-time runs are quadratic in N.
 """
 
 from __future__ import annotations
