@@ -90,7 +90,8 @@ def run(args: list[str], cwd: Path, limit: float) -> tuple[float, int, int, str]
 
 def timed_load(path: Path, repeat: int) -> tuple[float, float]:
     """Median CPU and wall seconds of `load_config` (a config error counts as done)."""
-    from ctconfig.config import ConfigError, load_config
+    from ctconfig.config.errors import ConfigError
+    from ctconfig.config.loader import load_config
 
     cpu, wall = [], []
     for _ in range(repeat):

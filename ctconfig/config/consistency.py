@@ -3,7 +3,8 @@
 * the `clevertap` provider reaches every account with its admin passcode: each account
   needs `credentials.passcode_env`;
 * `state.username_env` and `state.password_env` (http backend) go together;
-* two account passcodes may never share a slot of the secret sink (`sinks/slots.py`):
+* two account passcodes may never share a slot of the secret sink (`secret_slots.py`), and every
+  name must be one the sink can hold:
   the second secret would overwrite the first.
 """
 
@@ -95,8 +96,9 @@ def _http_credentials(data: dict[str, Any], sources: SourceMap) -> list[tuple[Ke
 
 
 def shared_slots(config: Config, sources: SourceMap) -> list[Problem]:
-    """Account passcodes whose secrets the configured sink would keep in one place."""
-    from ctconfig.sinks.slots import collisions  # only when a config is valid so far
+    """Account passcodes whose secrets the configured sink would keep in one place, or cannot hold."""
+    from ctconfig.secret_slots import collisions  # only when valid so far
+    from ctconfig.secret_slots import problems as unholdable
 
     addresses = [
         Address.account_passcode(alias, name)
@@ -104,7 +106,12 @@ def shared_slots(config: Config, sources: SourceMap) -> list[Problem]:
         for name in account.account_passcodes
     ]
     sink = _SINK_WORDS.get(config.secrets.sink, f"{config.secrets.sink} sink's slot")
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        sources.key_at(_path_of(address)).problem(
+            f"{why}; expected a name the {config.secrets.sink} sink can hold"
+        )
+        for address, why in unholdable(config.secrets, addresses)
+    ]
     for first, second, slot in collisions(config.secrets, addresses):
         if first.account == second.account and first.name.casefold() == second.name.casefold():
             continue  # the same name twice: `rules.py` reports it as a duplicate

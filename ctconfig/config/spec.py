@@ -8,9 +8,11 @@ emails, ids) come from `types.py`; rules that compare several entries
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -173,7 +175,88 @@ class EnvFileSinkConfig(_Strict):
     path: FilePath = ".ctconfig/secrets.env"
 
 
-SecretsConfig = Annotated[FileSinkConfig | CommandSinkConfig | EnvFileSinkConfig, Field(discriminator="sink")]
+_AWS_REGION = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
+_ENDPOINT_URL = r"^https?://[^\s]+$"
+_SM_PREFIX = r"^([A-Za-z0-9_+=.@-]+/)*$"
+_SSM_PREFIX = r"^/([A-Za-z0-9_.-]+/){0,12}$"
+
+
+def _matches(pattern: str, expected: str) -> AfterValidator:
+    """A check with a message for people; the pattern also goes into the JSON Schema."""
+
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"expected {expected}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _not_reserved_by_ssm(prefix: str) -> str:
+    if prefix.lstrip("/")[:3].lower() in ("aws", "ssm"):
+        raise ValueError("expected a prefix that does not begin with 'aws' or 'ssm' (AWS reserves them)")
+    return prefix
+
+
+AwsRegion = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": _AWS_REGION}, description="Default: AWS_REGION or the profile's."),
+    _matches(_AWS_REGION, "an AWS region such as eu-west-1"),
+]
+EndpointUrl = Annotated[
+    str,
+    Field(max_length=2048, json_schema_extra={"pattern": _ENDPOINT_URL}),
+    _matches(_ENDPOINT_URL, "an http:// or https:// URL"),
+]
+KmsKeyId = Annotated[str, Field(min_length=1, max_length=2048, description="A KMS key id, ARN or alias.")]
+SecretsManagerPrefix = Annotated[
+    str,
+    Field(
+        max_length=256,
+        json_schema_extra={"pattern": _SM_PREFIX},
+        description="Put before `<account>/<name>`: path segments, each ending in '/'.",
+    ),
+    _matches(_SM_PREFIX, "path segments of A-Z a-z 0-9 _+=.@- each ending in '/', such as ctconfig/"),
+]
+SsmPrefix = Annotated[
+    str,
+    Field(
+        max_length=256,
+        json_schema_extra={"pattern": _SSM_PREFIX},
+        description="Put before `<account>/<name>`: '/', then path segments each ending in '/'.",
+    ),
+    _matches(_SSM_PREFIX, "'/' and up to 12 segments of A-Z a-z 0-9 _.- each ending in '/': /ctconfig/"),
+    AfterValidator(_not_reserved_by_ssm),
+]
+MaxInflight = Annotated[int, Field(ge=1, le=32, description="Secrets sent to AWS at once.")]
+
+
+class AwsSecretsManagerSinkConfig(_Strict):
+    """Each secret in AWS Secrets Manager as `<prefix><account>/<name>`, tagged with its address."""
+
+    sink: Literal["aws-secrets-manager"]
+    prefix: SecretsManagerPrefix = "ctconfig/"
+    region: AwsRegion | None = None
+    endpoint_url: EndpointUrl | None = None
+    kms_key_id: KmsKeyId | None = None
+    max_inflight: MaxInflight = 8
+
+
+class AwsSsmSinkConfig(_Strict):
+    """Each secret as an AWS SSM Parameter Store SecureString `<prefix><account>/<name>`."""
+
+    sink: Literal["aws-ssm"]
+    prefix: SsmPrefix = "/ctconfig/"
+    region: AwsRegion | None = None
+    endpoint_url: EndpointUrl | None = None
+    kms_key_id: KmsKeyId | None = None
+    max_inflight: MaxInflight = 8
+
+
+SecretsConfig = Annotated[
+    FileSinkConfig | CommandSinkConfig | EnvFileSinkConfig | AwsSecretsManagerSinkConfig | AwsSsmSinkConfig,
+    Field(discriminator="sink"),
+]
 
 # The key that picks each section's variant, and the variant used when it is left out.
 SECTION_TAGS = {"state": ("backend", "local"), "provider": ("kind", "sandbox"), "secrets": ("sink", "file")}

@@ -1,28 +1,73 @@
-"""The `command` sink: the secret piped on stdin to a user command (a secret manager's CLI)."""
+"""The `command` sink: the secret piped on stdin to a user command (a secret manager's CLI).
+
+The command runs once per secret, with `CTCONFIG_ADDRESS`, `CTCONFIG_ACCOUNT`,
+`CTCONFIG_ACCOUNT_ID`, `CTCONFIG_NAME` and `CTCONFIG_SECRET_NAME` (the slot,
+e.g. `CT_PROD_SEGMENT_EXPORT`) in its environment. A non-zero exit is a
+failure; the last line the command wrote to stderr (secret removed) is the
+reason. The command owns its store, so it is the command that must refuse to
+overwrite a slot holding another address's secret: the recipes in
+`examples/secret-recipes/` record `CTCONFIG_ADDRESS` beside each secret and
+check it. This sink cannot give secrets back.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Sequence
+from typing import IO
 
 from ctconfig.secrets import REDACTED, Secret
-from ctconfig.sinks.base import SecretRef, SinkError
+from ctconfig.sinks.base import SecretRef, SinkError, StoreOutcome, as_sink_error, secret_bytes, store_one
 
 COMMAND_TIMEOUT = 60.0
+STDERR_TAIL = 4096  # bytes of the command's stderr kept to explain a failure
+REASON_MAX = 200
 
 
 class CommandSink:
-    """Pipe the secret on stdin to a user command (e.g. a secret manager's CLI).
+    """Pipe each secret on stdin to a user command (e.g. a secret manager's CLI), one process each."""
 
-    The command gets `CTCONFIG_ADDRESS`, `CTCONFIG_ACCOUNT`, `CTCONFIG_ACCOUNT_ID`,
-    `CTCONFIG_NAME` and `CTCONFIG_SECRET_NAME` in its environment. A non-zero
-    exit is a failure. It cannot give secrets back.
-    """
+    can_read_back = False
 
-    def __init__(self, command: str | list[str]) -> None:
+    def __init__(self, command: str | list[str], timeout: float = COMMAND_TIMEOUT) -> None:
         self.command = command
+        self.timeout = timeout
+
+    def describe(self) -> str:
+        return f"command sink ({self._program()})"
+
+    def location(self, ref: SecretRef) -> str:
+        return f"command sink ({ref.env_name})"
+
+    def preflight(self) -> None:
+        if isinstance(self.command, list) and not shutil.which(self.command[0]):
+            raise SinkError(f"the secret command {self.command[0]!r} was not found or is not executable")
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
+        return store_one(self, ref, secret)
+
+    def store_many(self, items: Sequence[tuple[SecretRef, Secret]]) -> list[StoreOutcome]:
+        outcomes = []
+        for ref, secret in items:
+            try:
+                self._run(ref, secret)
+                outcomes.append(StoreOutcome(ref, where=self.location(ref)))
+            except Exception as exc:
+                error = as_sink_error(exc, f"secret command {self._program()} for {ref.env_name}", secret)
+                outcomes.append(StoreOutcome(ref, error=error))
+        return outcomes
+
+    def read(self, ref: SecretRef) -> Secret | None:
+        return None
+
+    def _program(self) -> str:
+        return self.command[0] if isinstance(self.command, list) else self.command.split(None, 1)[0]
+
+    def _run(self, ref: SecretRef, secret: Secret) -> None:
+        data = secret_bytes(secret, self.location(ref))
         env = {
             **os.environ,
             "CTCONFIG_ADDRESS": str(ref.address),
@@ -31,27 +76,36 @@ class CommandSink:
             "CTCONFIG_NAME": ref.name,
             "CTCONFIG_SECRET_NAME": ref.env_name,
         }
-        shell = isinstance(self.command, str)
-        try:
-            done = subprocess.run(
-                self.command,
-                shell=shell,
-                input=secret.reveal(),
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=COMMAND_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SinkError(f"secret command failed to run: {type(exc).__name__}") from None
-        if done.returncode != 0:
-            detail = (done.stderr or "").strip().splitlines()[-1:] or [""]
-            said = detail[0].replace(secret.reveal(), REDACTED)[:200]
-            raise SinkError(
-                f"secret command exited with status {done.returncode}" + (f": {said}" if said else "")
-            )
-        return "command sink"
+        with tempfile.TemporaryFile() as errors:
+            try:
+                done = subprocess.run(
+                    self.command,
+                    shell=isinstance(self.command, str),
+                    input=data,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                    timeout=self.timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise SinkError(
+                    f"secret command {self._program()} for {ref.env_name} did not finish in {self.timeout:g}s"
+                ) from None
+            if done.returncode != 0:
+                reason = _last_line(errors, secret)
+                raise SinkError(
+                    f"secret command {self._program()} for {ref.env_name} exited with status "
+                    f"{done.returncode}" + (f": {reason}" if reason else "")
+                )
 
-    def read(self, ref: SecretRef) -> Secret | None:
-        return None
+
+def _last_line(handle: IO[bytes], secret: Secret) -> str:
+    """The command's last stderr line, secret removed and shortened."""
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - STDERR_TAIL))
+    tail = handle.read().decode("utf-8", "replace")
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return lines[-1].replace(secret.reveal(), REDACTED)[:REASON_MAX]

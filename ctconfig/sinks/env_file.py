@@ -1,47 +1,171 @@
-"""The `env-file` sink: `CT_<ACCOUNT>_<NAME>=secret` lines in one 0600 file."""
+"""The `env-file` sink: `CT_<ACCOUNT>_<NAME>=secret` lines in one 0600 file.
+
+Each variable ctconfig writes is preceded by `# ctconfig: <address>`, the
+address that owns it, so a variable holding one address's secret is never
+overwritten with another's. Lines ctconfig did not write are kept as they
+are; a variable written before owners were recorded is taken over by the
+first address whose slot it is. Values are written raw (no quoting), as
+`docker --env-file` and systemd read them; a secret with a line break is refused.
+
+`store_many` rewrites the file once per batch (temp file, fsync, rename);
+`store` calls from several threads join one batch (`GroupCommit`).
+"""
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from ctconfig.files import write_atomically
+from ctconfig.redaction import remember_secret
 from ctconfig.secrets import Secret
-from ctconfig.sinks.base import SecretRef, SinkError
+from ctconfig.sinks.base import SecretRef, SinkError, StoreOutcome, as_sink_error, secret_bytes
+from ctconfig.sinks.diskio import read_bounded
+from ctconfig.sinks.groupcommit import GroupCommit
+
+MAX_ENV_FILE_BYTES = 16 << 20
+OWNER_MARK = "# ctconfig: "
+_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=")
+
+
+def _key_of(line: str) -> str | None:
+    match = _ASSIGNMENT.match(line)
+    return match[1] if match else None
+
+
+class _Lines:
+    """The file's lines, with each variable's line numbers and recorded owner."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        if self.lines and self.lines[-1] == "":
+            self.lines.pop()
+        self.where: dict[str, list[int]] = {}
+        for number, line in enumerate(self.lines):
+            key = _key_of(line)
+            if key is not None:
+                self.where.setdefault(key, []).append(number)
+
+    def owner(self, key: str) -> str | None:
+        """The address recorded before the variable's last line, if any."""
+        numbers = self.where.get(key)
+        if not numbers or numbers[-1] == 0:
+            return None
+        above = self.lines[numbers[-1] - 1]
+        return above[len(OWNER_MARK) :] if above.startswith(OWNER_MARK) else None
+
+    def value(self, key: str) -> str | None:
+        numbers = self.where.get(key)
+        return self.lines[numbers[-1]][len(key) + 1 :] if numbers else None
+
+    def rewritten(self, updates: dict[str, tuple[str, str]]) -> str:
+        """The text with each updated key's lines replaced, in place, by owner comment and value."""
+        out: list[str] = []
+        for number, line in enumerate(self.lines):
+            key = _key_of(line)
+            following = _key_of(self.lines[number + 1]) if number + 1 < len(self.lines) else None
+            if line.startswith(OWNER_MARK) and following in updates:
+                continue
+            if key in updates:
+                if number == self.where[key][0]:
+                    address, value = updates[key]
+                    out += [OWNER_MARK + address, f"{key}={value}"]
+                continue
+            out.append(line)
+        for key, (address, value) in updates.items():
+            if key not in self.where:
+                out += [OWNER_MARK + address, f"{key}={value}"]
+        return "".join(line + "\n" for line in out)
 
 
 class EnvFileSink:
-    """`CT_<ACCOUNT>_<NAME>=secret` lines in one 0600 file, rewritten atomically.
+    """`CT_<ACCOUNT>_<NAME>=secret` lines in one 0600 file, rewritten atomically once per batch.
 
-    The applier may store secrets from worker threads; the lock keeps one
-    store's read-modify-write from overwriting another's line.
+    The applier may store secrets from worker threads: their `store` calls are
+    group-committed, and the lock keeps one batch's read-modify-write from
+    overwriting another's lines.
     """
+
+    can_read_back = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._commits = GroupCommit(self.store_many)
 
-    def _lines(self) -> list[str]:
+    def describe(self) -> str:
+        return f"env-file sink {self.path}"
+
+    def location(self, ref: SecretRef) -> str:
+        return f"env-file {self.path} ({ref.env_name})"
+
+    def preflight(self) -> None:
         try:
-            return self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._load()
+        except Exception as exc:
+            raise as_sink_error(exc, f"cannot use the env file {self.path}") from None
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
-        key = ref.env_name
+        return self._commits.submit(ref, secret).result()
+
+    def store_many(self, items: Sequence[tuple[SecretRef, Secret]]) -> list[StoreOutcome]:
+        outcomes: list[StoreOutcome] = [StoreOutcome(ref) for ref, _ in items]
         with self._lock:
-            lines = [line for line in self._lines() if not line.startswith(key + "=")]
-            lines.append(f"{key}={secret.reveal()}")
+            try:
+                current = self._load()
+            except Exception as exc:
+                error = as_sink_error(exc, f"could not read the env file {self.path}")
+                return [StoreOutcome(ref, error=error) for ref, _ in items]
+            updates = self._updates(current, items, outcomes)
+            if not updates:
+                return outcomes
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                write_atomically(self.path, ("\n".join(lines) + "\n").encode(), mode=0o600)
-            except OSError as exc:
-                raise SinkError(f"could not write the env file {self.path}: {exc.strerror or exc}") from None
-        return f"env-file {self.path} ({key})"
+                data = current.rewritten(updates).encode("utf-8")
+                write_atomically(self.path, data, mode=0o600, sync_dir=True)
+            except Exception as exc:
+                error = as_sink_error(exc, f"could not write the env file {self.path}")
+                return [o if o.error else StoreOutcome(o.ref, error=error) for o in outcomes]
+        return outcomes
 
     def read(self, ref: SecretRef) -> Secret | None:
-        prefix = ref.env_name + "="
-        for line in self._lines():
-            if line.startswith(prefix):
-                return Secret(line[len(prefix) :])
-        return None
+        try:
+            current = self._load()
+        except Exception as exc:
+            raise as_sink_error(exc, f"could not read the env file {self.path}") from None
+        key = ref.env_name
+        owner = current.owner(key)
+        value = current.value(key)
+        if not value or (owner is not None and owner != str(ref.address)):
+            return None
+        remember_secret(value)
+        return Secret(value)
+
+    def _load(self) -> _Lines:
+        data = read_bounded(self.path, MAX_ENV_FILE_BYTES)
+        return _Lines(data.decode("utf-8") if data else "")
+
+    def _updates(
+        self, current: _Lines, items: Sequence[tuple[SecretRef, Secret]], outcomes: list[StoreOutcome]
+    ) -> dict[str, tuple[str, str]]:
+        """{key: (address, value)} to write; refused items get their error in `outcomes`."""
+        updates: dict[str, tuple[str, str]] = {}
+        for index, (ref, secret) in enumerate(items):
+            key, address, where = ref.env_name, str(ref.address), self.location(ref)
+            owner = updates[key][0] if key in updates else current.owner(key)
+            try:
+                value = secret_bytes(secret, where, one_line=True).decode("utf-8")
+                if owner is not None and owner != address:
+                    raise SinkError(
+                        f"{where} holds the secret of {owner}; refusing to overwrite it with "
+                        f"{address}'s (remove both lines if {owner} is gone)"
+                    )
+            except SinkError as exc:
+                outcomes[index] = StoreOutcome(ref, error=exc)
+                continue
+            updates[key] = (address, value)
+            outcomes[index] = StoreOutcome(ref, where=where)
+        return updates

@@ -85,7 +85,8 @@ def test_merge_keys_keep_explicit_keys_and_point_at_their_source() -> None:
 
 
 def test_interpolated_values_through_an_alias_are_shown_as_written(tmp_path: Path) -> None:
-    from ctconfig.config import ConfigError, load_config
+    from ctconfig.config.errors import ConfigError
+    from ctconfig.config.loader import load_config
 
     path = tmp_path / "c.yaml"
     path.write_text("version: 1\nx: &r ${REGION}\ndefaults: {region: *r}\n")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from ctconfig import domain, durations
 from ctconfig.cli import cli
-from ctconfig.config import load_config
+from ctconfig.config.loader import load_config
 from ctconfig.durations import DurationError, days_pattern, format_days, parse_days, parse_seconds
 
 

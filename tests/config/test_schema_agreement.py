@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from ctconfig.config import load_config
+from ctconfig.config.loader import load_config
 from ctconfig.config.schema import config_json_schema
 from tests.config.catalogue import CATALOGUE, VALID
 

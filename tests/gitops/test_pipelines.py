@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -117,68 +116,3 @@ def test_example_config_validates(run_ctconfig: RunCtconfig) -> None:
     done = run_ctconfig("-c", str(CONFIG), "validate")
     assert done.returncode == 0, done.stderr
     assert "Config valid" in done.stdout
-
-
-# -- the command sink script, with fake `gh` and `curl` on PATH that record what they got --
-
-FAKE = """#!/bin/sh
-echo "$0 $*" >> "$RECORD"
-cat >> "$RECORD"; echo >> "$RECORD"
-case "$*" in *"--request PUT"*) [ -z "$PUT_FAILS" ] || exit 22 ;; esac
-exit 0
-"""
-
-
-def _store(tmp_path: Path, ci: dict[str, str], secret: str) -> tuple[subprocess.CompletedProcess[str], str]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    for tool in ("gh", "curl"):
-        (bin_dir / tool).write_text(FAKE)
-        (bin_dir / tool).chmod(0o755)
-    record = tmp_path / "record.txt"
-    record.write_text("")
-    env = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "RECORD": str(record),
-        "CTCONFIG_SECRET_NAME": "CT_PROD_SEGMENT_EXPORT",
-        **ci,
-    }
-    done = subprocess.run(
-        ["sh", str(STORE_SECRET)], input=secret, env=env, capture_output=True, text=True, timeout=30
-    )
-    return done, record.read_text()
-
-
-def test_store_secret_on_github_pipes_the_secret_to_gh(tmp_path: Path) -> None:
-    github = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/cfg"}
-    done, record = _store(tmp_path, github, "s3cr3t-value")
-    assert done.returncode == 0, done.stderr
-    assert "gh secret set CT_PROD_SEGMENT_EXPORT --repo acme/cfg\ns3cr3t-value" in record
-    assert "s3cr3t-value" not in done.stdout + done.stderr
-
-
-@pytest.mark.parametrize("put_fails", ["", "1"], ids=["update", "create"])
-def test_store_secret_on_gitlab_updates_or_creates_the_variable(tmp_path: Path, put_fails: str) -> None:
-    ci = {
-        "GITLAB_CI": "true",
-        "CI_API_V4_URL": "https://gitlab.example.com/api/v4",
-        "CI_PROJECT_ID": "42",
-        "GITLAB_TOKEN": "glpat-x",
-        "PUT_FAILS": put_fails,
-    }
-    done, record = _store(tmp_path, ci, "s3cr3t-value")
-    assert done.returncode == 0, done.stderr
-    calls = [line for line in record.splitlines() if "/curl " in line]
-    assert "--request PUT" in calls[0] and calls[0].endswith("/projects/42/variables/CT_PROD_SEGMENT_EXPORT")
-    assert record.count("s3cr3t-value") == len(calls)  # each call read the secret from stdin
-    if put_fails:
-        assert "--request POST" in calls[1] and "key=CT_PROD_SEGMENT_EXPORT" in calls[1]
-    else:
-        assert len(calls) == 1
-    assert "s3cr3t-value" not in done.stdout + done.stderr
-
-
-def test_store_secret_elsewhere_fails_loudly(tmp_path: Path) -> None:
-    done, record = _store(tmp_path, {}, "s3cr3t-value")
-    assert done.returncode == 1
-    assert "no CI secret store" in done.stderr and record == ""

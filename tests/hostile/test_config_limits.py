@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from ctconfig.cli import cli
-from ctconfig.config import ConfigError, load_config
+from ctconfig.config.errors import ConfigError
 from ctconfig.config.limits import MAX_ALIAS_VALUES, MAX_CONFIG_BYTES, MAX_CONFIG_BYTES_ENV, MAX_DEPTH
+from ctconfig.config.loader import load_config
 from ctconfig.config.yamltree import parse_yaml
 from tests.conftest import RunCtconfig
 
