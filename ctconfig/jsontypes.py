@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, ValidationError, WithJsonSchema
 
 from ctconfig.domain import FOREVER, INFINITE
+from ctconfig.visible import visible
 
 _DAYS_TEXT = re.compile(r"^([1-9][0-9]{0,4})d$")
 MAX_TEXT = 512
@@ -84,8 +85,8 @@ def describe_validation(exc: ValidationError, limit: int = 3) -> str:
     """`resources.prod/settings.passcode_mode: expected 'account' or 'user'` — the first problems."""
     parts = []
     for error in exc.errors(include_url=False)[:limit]:
-        where = ".".join(str(p) for p in error["loc"] if p not in _UNION_TAGS)
-        parts.append(f"{where or 'document'}: {error['msg']}")
+        where = ".".join(visible(str(p), 80) for p in error["loc"] if p not in _UNION_TAGS)
+        parts.append(f"{where or 'document'}: {visible(error['msg'], 200)}")
     more = exc.error_count() - limit
     return "; ".join(parts) + (f"; and {more} more problem(s)" if more > 0 else "")
 

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+from ctconfig.visible import visible
+
 _BACKTICKS = re.compile(r"`+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~!])")
 """Inline syntax: emphasis, code, links and images, tables, strikethrough. (Block syntax cannot
 start inside a line, and every message is shown after a list marker.)"""
 
 
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def terminal_safe(text: str) -> str:
     """Control characters (ESC, BEL, newlines, bidi overrides) shown as `\\x1b`, never interpreted."""
-    return _CONTROL.sub(_visible, text)
+    return visible(text)
 
 
 def markdown_code(text: str) -> str:
