@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -244,10 +244,20 @@ def parse_days_text(text: object) -> int | None:
 
 
 def isoformat(moment: datetime | None) -> str | None:
-    """UTC timestamps in state and plans: second precision, `Z` suffix."""
+    """UTC timestamps in state, plans and locks: second precision, `Z` suffix (None stays None)."""
     if moment is None:
         return None
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment_text(moment)
+
+
+def utc_now_text() -> str:
+    """This moment as `2026-11-29T10:00:00Z`."""
+    return moment_text(datetime.now(UTC))
+
+
+def moment_text(moment: datetime) -> str:
+    """A moment as `2026-11-29T10:00:00Z` (UTC, second precision)."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_isoformat(text: str | None) -> datetime | None:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, ValidationError, WithJsonSchema
 
-from ctconfig.domain import FOREVER, INFINITE
+from ctconfig.domain import FOREVER, INFINITE, moment_text
 from ctconfig.visible import visible
 
 _DAYS_TEXT = re.compile(r"^([1-9][0-9]{0,4})d$")
@@ -60,7 +60,7 @@ ValidityDays = _days_type(INFINITE)
 
 def timestamp_text(moment: datetime) -> str:
     """UTC, second precision, `Z` suffix: the one way documents spell a moment."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment_text(moment)
 
 
 def _aware(moment: datetime) -> datetime:

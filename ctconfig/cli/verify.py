@@ -8,18 +8,19 @@ import sys
 import click
 
 from ctconfig.cli.base import Context, cli, pass_context
+from ctconfig.columns import aligned
+from ctconfig.render.escape import terminal_safe
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import open_sink
 from ctconfig.verify import Check, summarize, verify
 
 
 def _render_text(checks: list[Check]) -> str:
-    width = max(len(c.address) for c in checks)
-    lines = []
+    rows = []
     for check in checks:
         tail = "  ".join(part for part in (check.where, f"({check.detail})" if check.detail else "") if part)
-        lines.append(f"{check.address:<{width}}  {check.status:<11}  {tail}".rstrip())
-    return "\n".join(lines) + "\n"
+        rows.append((terminal_safe(check.address), check.status.ljust(11), terminal_safe(tail)))
+    return "\n".join(aligned(rows)) + "\n"
 
 
 @cli.command("verify")

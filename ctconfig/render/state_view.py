@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from ctconfig.columns import aligned
 from ctconfig.domain import RETIRING_MARK, Address, expiry_status
-from ctconfig.render.columns import aligned
 from ctconfig.render.escape import terminal_safe
 from ctconfig.state.base import HistoryEntry
 from ctconfig.state.document import (

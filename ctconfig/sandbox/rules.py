@@ -15,13 +15,17 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from ctconfig.domain import INFINITE_VALIDITY_DAYS, LETTER_GROUPS
+from ctconfig.domain import (
+    INFINITE_VALIDITY_DAYS,
+    LETTER_GROUPS,
+    MAX_ACCOUNT_PASSCODES,
+    MAX_NAME_LENGTH,
+    MAX_VALIDITY_DAYS,
+)
+from ctconfig.durations import MAX_DAYS as MAX_EXPIRY_DAYS  # no documented ceiling: 100 years
 from ctconfig.errors import LimitError
 
-MAX_ACCOUNT_PASSCODES = 100
-MAX_NAME_LENGTH = 64
-MAX_EXPIRY_DAYS = 36500  # no documented ceiling; 100 years keeps dates representable
-MAX_VALIDITY_DAYS = 365
+__all__ = ["MAX_ACCOUNT_PASSCODES", "MAX_EXPIRY_DAYS", "MAX_NAME_LENGTH", "MAX_VALIDITY_DAYS"]
 PASSCODE_MODES = ("account", "user")
 ROLES = ("admin", "member")
 IDEMPOTENCY_KEY_MAX = 128

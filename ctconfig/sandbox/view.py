@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ctconfig.columns import aligned
 from ctconfig.domain import (
     AccountSnapshot,
     ObservedGrant,
@@ -65,14 +66,7 @@ def account_as_dict(snapshot: AccountSnapshot, mutations: int, alias: str | None
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "    ") -> list[str]:
     """Left-aligned columns, as wide as their widest cell."""
-    widths = [
-        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
-    ]
-    return [
-        indent
-        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in (headers, *rows)
-    ]
+    return [indent + line for line in aligned([headers, *rows])]
 
 
 def account_as_text(snapshot: AccountSnapshot, mutations: int, alias: str | None) -> str:

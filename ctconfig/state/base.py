@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ctconfig.domain import utc_now_text
 from ctconfig.state.document import State, StateError
 from ctconfig.state.journal_store import JournalStore
 
@@ -60,7 +61,7 @@ class LockInfo:
             host=socket.gethostname(),
             pid=os.getpid(),
             operation=operation,
-            created=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            created=utc_now_text(),
         )
 
     def to_json(self) -> dict[str, Any]:

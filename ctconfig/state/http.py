@@ -37,7 +37,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ import httpx
 
 from ctconfig import __version__
 from ctconfig.config.spec import HttpStateConfig
+from ctconfig.domain import utc_now_text
 from ctconfig.errors import CtconfigError
 from ctconfig.secrets import Secret
 from ctconfig.state import limits
@@ -93,7 +93,7 @@ class Answer:
 
 
 def _utc_now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return utc_now_text()
 
 
 def _env_value(environ: Mapping[str, str], name: str | None, field: str) -> str | None:

@@ -16,6 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from ctconfig.domain import moment_text
 from ctconfig.state.base import LockInfo
 
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
@@ -83,4 +84,4 @@ def _utc_timestamp(value: str) -> str:
     if len(offset) == 5:
         offset = f"{offset[:3]}:{offset[3:]}"
     moment = datetime.fromisoformat(f"{base.replace(' ', 'T')}{offset}").astimezone(UTC)
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment_text(moment)

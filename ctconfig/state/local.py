@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ctconfig.domain import moment_text
 from ctconfig.files import fsync_dir, write_atomically
 from ctconfig.state import limits
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
@@ -192,8 +193,7 @@ class LocalBackend:
                 created = audit.when
             else:
                 mtime = os.lstat(self._history_file(serial)).st_mtime
-                created = datetime.fromtimestamp(mtime, UTC).replace(microsecond=0).isoformat()
-                created = created.replace("+00:00", "Z")
+                created = moment_text(datetime.fromtimestamp(mtime, UTC))
             entries.append(HistoryEntry(serial=serial, created=created, audit=audit))
         return entries
 

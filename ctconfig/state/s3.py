@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ctconfig.config.spec import S3StateConfig
+from ctconfig.domain import utc_now_text
 from ctconfig.errors import CtconfigError
 from ctconfig.state import limits
 from ctconfig.state.base import (
@@ -59,7 +60,7 @@ HISTORY_OVERHEAD = 1024 * 1024  # a history object is the state plus its audit r
 
 
 def _utc_now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return utc_now_text()
 
 
 def _serial_in(body: bytes, source: str) -> int | str:

@@ -1,4 +1,4 @@
-"""Aligned text columns, the one way every table in the terminal is laid out."""
+"""Aligned text columns: the one way every table ctconfig prints is laid out."""
 
 from __future__ import annotations
 
