@@ -56,6 +56,9 @@ def render_report(report: ApplyReport) -> int:
     """Print how the apply ended; returns the exit code."""
     code = _ending(report)
     _unknown_secrets(report.plan)
+    if report.unlock_error:
+        click.echo(f"Error: {terminal_safe(report.unlock_error)}", err=True)
+        return code or 1
     return code
 
 

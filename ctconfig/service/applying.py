@@ -27,6 +27,7 @@ from ctconfig.service.audit import audit_record, outcome_entries, outcome_summar
 from ctconfig.service.planning import PlanRequest, Prepared, prepare
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
+from ctconfig.state.document import StateError
 
 
 class ApplyUi(Protocol):
@@ -85,6 +86,8 @@ class ApplyReport:
     save_error: str | None = None
     journal_where: str = ""
     traffic: str = ""
+    unlock_error: str | None = None
+    """The state lock could not be released afterwards (the report still says what was done)."""
 
 
 def apply(ws: Workspace, request: ApplyRequest, ui: ApplyUi) -> ApplyReport:
@@ -92,8 +95,17 @@ def apply(ws: Workspace, request: ApplyRequest, ui: ApplyUi) -> ApplyReport:
     if request.saved is not None:
         request = replace(request, plan=replace(request.plan, scope=request.saved.scope))
     provider, sink = ws.provider(), ws.sink()
-    with ws.locked("apply", request.lock_timeout, request.lock and not request.dry_run):
-        return asyncio.run(_apply(ws, request, ui, provider, sink))
+    report: ApplyReport | None = None
+    try:
+        with ws.locked("apply", request.lock_timeout, request.lock and not request.dry_run):
+            report = asyncio.run(_apply(ws, request, ui, provider, sink))
+    except StateError as exc:
+        if report is None:  # the lock was never held, or planning failed: that error is the story
+            raise
+        # Releasing the lock failed after the work: the report must still be told (what was done,
+        # why state could not be saved), with this beside it, never instead of it.
+        return replace(report, unlock_error=str(exc))
+    return report
 
 
 async def _apply(
