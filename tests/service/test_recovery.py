@@ -22,6 +22,7 @@ from ctconfig.plan import Plan, PlanError, PlanScope
 from ctconfig.providers.base import IssuedPasscode
 from ctconfig.providers.sandbox import SandboxProvider
 from ctconfig.sandbox.store import SandboxStore
+from ctconfig.secrets import Secret
 from ctconfig.service.applying import ApplyRequest, apply
 from ctconfig.service.planning import PlanRequest, make_plan
 from ctconfig.service.recovery import recover
@@ -80,6 +81,19 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
         f"accounts:\n  demo:\n    id: {ACCOUNT_ID}\n    account_passcodes:\n      seg: {{expires_in: 90d}}\n"
     )
     yield Setup(tmp_path)
+
+
+class QuietUi:
+    """An ApplyUi that approves and shows nothing."""
+
+    def show_plan(self, plan: Plan) -> None: ...
+
+    def confirm(self, plan: Plan) -> bool:
+        return True
+
+    def progress(self, line: str) -> None: ...
+
+    def note(self, line: str) -> None: ...
 
 
 def settle(ws: Workspace, *, refresh: bool = True) -> tuple[State, list[str], int]:
@@ -198,3 +212,33 @@ def test_a_create_that_gives_up_after_reaching_the_server_is_settled_at_once(set
     assert secret is not None and isinstance(record, AccountPasscodeRecord)
     assert record.secret_fingerprint == secret.fingerprint() and setup.live(secret.reveal())
     assert not journal.read().open_intents()
+
+
+def test_an_adopted_passcode_whose_secret_the_sink_holds_gets_its_fingerprint_back(setup: Setup) -> None:
+    """No journal (state lost, or written by 0.1): adopted by name, then the sink's secret is proven."""
+    with SandboxStore(setup.db) as store:
+        store.ensure_account(ACCOUNT_ID, [])
+        _, secret = store.create_passcode(ACCOUNT_ID, "seg", 90)
+    setup.sink.store(SecretRef(SEG, ACCOUNT_ID), Secret(secret))
+    plan = make_plan(setup.workspace(), PlanRequest()).plan
+    assert plan.unknown_secrets == () and not plan.has_changes
+    apply(setup.workspace(), ApplyRequest(plan=PlanRequest(), auto_approve=True), QuietUi())
+    state, _ = setup.workspace().read_state()
+    record = state.resources[SEG]
+    assert isinstance(record, AccountPasscodeRecord) and record.origin is Origin.ADOPTED
+    assert record.secret_fingerprint == Secret(secret).fingerprint()
+
+
+def test_a_stale_secret_in_the_sink_is_not_taken_for_the_adopted_passcode(setup: Setup) -> None:
+    with SandboxStore(setup.db) as store:
+        store.ensure_account(ACCOUNT_ID, [])
+        old = store.create_passcode(ACCOUNT_ID, "seg", 90)
+        store.delete_passcode(ACCOUNT_ID, old[0].id)  # its secret stays in the sink, dead
+        store.create_passcode(ACCOUNT_ID, "seg", 90)  # made by hand; its secret never reached the sink
+    setup.sink.store(SecretRef(SEG, ACCOUNT_ID), Secret(old[1]))
+    plan = make_plan(setup.workspace(), PlanRequest()).plan
+    assert plan.unknown_secrets == (SEG,)
+    apply(setup.workspace(), ApplyRequest(plan=PlanRequest(), auto_approve=True), QuietUi())
+    state, _ = setup.workspace().read_state()
+    record = state.resources[SEG]
+    assert isinstance(record, AccountPasscodeRecord) and record.secret_fingerprint is None
