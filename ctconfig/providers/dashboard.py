@@ -219,8 +219,12 @@ class DashboardProvider:
         )
         return issued
 
-    @staticmethod
-    def _lost(target: AccountTarget, passcode: ObservedPasscode, why: str) -> SecretLostError:
+    def _lost(self, target: AccountTarget, passcode: ObservedPasscode, why: str) -> SecretLostError:
+        """A passcode made without its key: recorded tainted, so the next plan rotates it."""
+        self._operator_session().say(
+            f"{passcode.name} is recorded tainted: the next plan replaces it (renames it aside, "
+            "makes a new one for you to paste, then deletes the old one)."
+        )
         return SecretLostError(f"account `{target.alias}`: {why}", passcode)
 
     def _unprovable(self, target: AccountTarget) -> bool:

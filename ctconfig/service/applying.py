@@ -98,7 +98,8 @@ def apply(ws: Workspace, request: ApplyRequest, ui: ApplyUi) -> ApplyReport:
     if request.saved is not None:
         request = replace(request, plan=replace(request.plan, scope=request.saved.scope))
     provider, sink = ws.provider(request.operator), ws.sink()
-    if isinstance(provider, StepByStep) and not request.dry_run:
+    changes_accounts = not (request.dry_run or request.plan.scope.refresh_only)
+    if isinstance(provider, StepByStep) and changes_accounts:
         provider.check_can_apply()  # no one at a terminal: refuse before taking the lock
     with ws.locked("apply", request.lock_timeout, request.lock and not request.dry_run):
         return asyncio.run(_apply(ws, request, ui, provider, sink))

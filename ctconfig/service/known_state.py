@@ -25,7 +25,13 @@ from ctconfig.providers.guided import FindingKind, KnownAccount, KnownPasscode, 
 from ctconfig.redaction import remember_secret
 from ctconfig.secrets import Secret
 from ctconfig.sinks import SecretRef, SecretSink
-from ctconfig.state.document import AccountPasscodeRecord, SettingsRecord, State, UserPasscodeRecord
+from ctconfig.state.document import (
+    AccountPasscodeRecord,
+    RecordType,
+    SettingsRecord,
+    State,
+    UserPasscodeRecord,
+)
 
 
 def share_known_state(
@@ -34,17 +40,25 @@ def share_known_state(
     """Hand state and sink to a provider that reads accounts from them; others are untouched."""
     if not isinstance(provider, ReadsFromState):
         return
-    accounts = {alias: known_account(config, alias, state, now) for alias in sorted(config.accounts)}
+    by_account: dict[str, dict[Address, RecordType]] = {}
+    for address, record in state.resources.items():  # one pass: state may hold 10,000 records
+        by_account.setdefault(address.account, {})[address] = record
+    accounts = {
+        alias: known_account(config, alias, by_account.get(alias, {}), now)
+        for alias in sorted(config.accounts)
+    }
     provider.use_known_state(accounts, _reader(config, sink))
 
 
-def known_account(config: Config, alias: str, state: State, now: datetime) -> KnownAccount:
-    """One configured account as state records it, judged at `now`."""
+def known_account(
+    config: Config, alias: str, records: Mapping[Address, RecordType], now: datetime
+) -> KnownAccount:
+    """One configured account as its state records say, judged at `now`."""
     account = config.accounts[alias]
     passcodes: list[KnownPasscode] = []
     grants: dict[str, ObservedGrant] = {}
     mode = "account"
-    for address, record in sorted(state.in_account(alias).items()):
+    for address, record in sorted(records.items()):
         if isinstance(record, AccountPasscodeRecord):
             passcode = ObservedPasscode(
                 record.id, record.name, record.expires_in, record.created_at, record.expires_at

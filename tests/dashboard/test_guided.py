@@ -12,7 +12,7 @@ from ctconfig.applier import Status
 from ctconfig.domain import Address
 from ctconfig.errors import CtconfigError
 from ctconfig.plan import PlanScope
-from ctconfig.providers.dashboard import NO_TERMINAL
+from ctconfig.providers.dashboard import NO_TERMINAL, synthetic_id
 from ctconfig.sandbox.store import SandboxStore
 from ctconfig.secrets import fingerprint
 from ctconfig.service.planning import PlanRequest, make_plan
@@ -89,6 +89,10 @@ def test_every_kind_of_change_is_performed_step_by_step_and_checked(dash: Dashbo
     names = sorted(p.name for p in seen.passcodes)
     assert names[:3] == ["a2", "b", "c"] and names[3].startswith("c~retiring-") and len(names) == 4
     assert seen.passcode_named("b").expires_in_days == 60
+    ids = {
+        k: r["id"] for k, r in dash.state()["resources"].items() if k.startswith("demo/account_passcode/c")
+    }
+    assert len(set(ids.values())) == 2  # the new c and the retiring one: one synthetic id each
     assert keys["c"] != old_c and dash.state()["resources"]["demo/account_passcode/c"][
         "secret_fingerprint"
     ] == fingerprint(keys["c"])
@@ -199,7 +203,8 @@ def test_skip_taint_and_stop_then_the_next_apply_settles_the_open_intent(dash: D
     resources = dash.state()["resources"]
     assert "demo/account_passcode/a" not in resources and "demo/account_passcode/c" not in resources
     assert resources["demo/account_passcode/b"]["tainted"]
-    assert [i.name for i in dash.workspace().journal().read().open_intents()] == ["c"]
+    (open_intent,) = dash.workspace().journal().read().open_intents()
+    assert open_intent.name == "c"
 
     # No one at a terminal: plan warns of the open intent, apply refuses in one line.
     plan = make_plan(dash.workspace(), PlanRequest()).plan
@@ -217,6 +222,9 @@ def test_skip_taint_and_stop_then_the_next_apply_settles_the_open_intent(dash: D
         assert resources[f"demo/account_passcode/{name}"]["secret_fingerprint"] == fingerprint(
             operator.robot.keys[name]
         )
+    assert resources["demo/account_passcode/c"]["id"] == synthetic_id(
+        dash.account_id, "c", open_intent.idempotency_key
+    )
     assert dash.workspace().journal().read().empty and plan_actions(dash) == []
     dash.assert_no_secret_leaked(set(operator.robot.keys.values()))
 
@@ -238,8 +246,10 @@ def test_without_a_terminal_apply_refuses_before_touching_anything(dash: Dashboa
         dash.apply(None)
     assert str(refused.value) == NO_TERMINAL and "\n" not in NO_TERMINAL
     assert not dash.state_path.exists() and not list(dash.root.glob("*.lock*"))
-    report, _ = dash.apply(None, dry_run=True)  # a dry run changes nothing: no one is needed
+    report, _ = dash.apply(None, dry_run=True)  # a dry run changes no account: no one is needed
     assert report.kind.value == "dry run"
+    report, _ = dash.apply(None, scope=PlanScope(refresh_only=True))  # nor does --refresh-only
+    assert report.kind.value == "state refreshed" and dash.state_path.exists()
 
 
 def test_with_user_passcodes_enforced_a_key_is_asked_twice(dash: DashboardWorkspace) -> None:

@@ -14,6 +14,7 @@ from ctconfig.render.plan_json import render_json
 from ctconfig.render.plan_markdown import render_markdown
 from ctconfig.secrets import fingerprint
 from ctconfig.service.planning import PlanRequest, make_plan
+from ctconfig.verify import verify
 from tests.dashboard.support import DashboardWorkspace, Robot, ScriptedOperator, Server, StoreHands, serve
 from tests.dashboard.test_guided import demo
 
@@ -58,6 +59,10 @@ def test_deleted_outside_is_drift_and_unreadable_secrets_are_unchecked(dash: Das
         in render_markdown(plan).split("#### Changed outside ctconfig")[1]
     )
     dash.outputs += [render_json(plan), render_markdown(plan)]
+    ws = dash.workspace()
+    checks = {c.address: (c.status, c.where) for c in verify(ws.config, ws.read_state()[0], ws.sink())}
+    assert checks["demo/account_passcode/fine"] == ("valid", f"{dash.server.url}/v1/connect?partner=ctconfig")
+    assert checks["demo/account_passcode/deleted"][0] == "rejected"  # `ctconfig verify` asks the same check
     dash.assert_no_secret_leaked(set(keys.values()))
 
 
