@@ -13,6 +13,7 @@ from ctconfig.domain import Address
 from ctconfig.errors import CtconfigError
 from ctconfig.plan import PlanScope
 from ctconfig.providers.dashboard import NO_TERMINAL, synthetic_id
+from ctconfig.providers.operator import OperatorInterrupt
 from ctconfig.sandbox.store import SandboxStore
 from ctconfig.secrets import fingerprint
 from ctconfig.service.planning import PlanRequest, make_plan
@@ -271,3 +272,17 @@ def test_with_user_passcodes_enforced_a_key_is_asked_twice(dash: DashboardWorksp
     assert {
         w.subject for w in plan.warnings if w.message.startswith("unchecked: user passcodes are enforced")
     } == {"demo/account_passcode/a", "demo/account_passcode/b"}
+
+
+def test_ctrl_c_at_a_key_prompt_stops_and_leaves_the_create_open(dash: DashboardWorkspace) -> None:
+    dash.write_config(demo(dash, {"a": {"expires_in": "30d"}, "b": {"expires_in": "30d"}}))
+    operator = operator_for(dash)
+
+    def ctrl_c() -> str:
+        raise OperatorInterrupt("Ctrl-C")
+
+    operator.script.append(("Paste the API Key of a", ctrl_c))
+    report, _ = dash.apply(operator)
+    assert report.result is not None and report.result.interrupted
+    assert [o.status for o in report.result.outcomes] == [Status.NOT_STARTED, Status.NOT_STARTED]
+    assert [i.name for i in dash.workspace().journal().read().open_intents()] == ["a"]  # maybe made

@@ -115,3 +115,39 @@ def test_checks_keep_three_in_flight_per_account_and_ride_out_429(
         assert dash.state()["resources"][f"demo/account_passcode/{name}"][
             "secret_fingerprint"
         ] == fingerprint(key)
+
+
+def test_the_credential_check_goes_to_the_regions_api_host_unless_base_url_says_otherwise() -> None:
+    from ctconfig.config.spec import DashboardProviderConfig
+    from ctconfig.domain import AccountTarget
+    from ctconfig.providers.dashboard import DashboardProvider
+
+    def url(region: str, base_url: str | None = None) -> str:
+        config = DashboardProviderConfig(kind="dashboard", base_url=base_url)
+        return DashboardProvider(config).credential_check_url(AccountTarget("a", "W9R-486-4W5Z", region))
+
+    assert url("eu1") == "https://api.clevertap.com/v1/connect?partner=ctconfig"
+    assert url("in1") == "https://in1.api.clevertap.com/v1/connect?partner=ctconfig"
+    assert url("in1", "http://127.0.0.1:8400/") == "http://127.0.0.1:8400/v1/connect?partner=ctconfig"
+
+
+def test_sandbox_passcode_add_shows_the_new_key_once_only_when_asked(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ctconfig.cli import cli
+    from ctconfig.domain import passcode_shape_problem
+    from ctconfig.sandbox.store import SandboxStore
+
+    db = str(tmp_path / "sandbox.db")
+    runner = CliRunner()
+    base = ["sandbox", "--db", db, "passcode", "add", "TEST-R78-ZZK-955Z"]
+    shown = runner.invoke(cli, [*base, "k", "--expires-in", "30d", "--show-key"])
+    assert shown.exit_code == 0, shown.output
+    key = shown.stdout.strip()
+    assert shown.stdout == key + "\n" and passcode_shape_problem(key) is None
+    assert "Its API Key is shown once, on stdout." in shown.stderr
+    with SandboxStore(tmp_path / "sandbox.db") as store:
+        found = store.authenticate("TEST-R78-ZZK-955Z", key)
+    assert found is not None and found.name == "k"
+    quiet = runner.invoke(cli, [*base, "q", "--expires-in", "forever"])
+    assert quiet.exit_code == 0 and "discarded" in quiet.stdout and key not in quiet.stdout
