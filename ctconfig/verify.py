@@ -193,13 +193,12 @@ def _describer(config: Config, provider: Provider) -> WhereFn:
     if config.provider.kind == "sandbox":
         where = f"sandbox {config.provider.path}"
         return lambda target: where
-    from ctconfig.providers.clevertap import ClevertapProvider
-
-    assert isinstance(provider, ClevertapProvider)
+    # The clevertap and dashboard providers both ask CleverTap's credential check over HTTP.
+    check_url: Callable[[AccountTarget], str] = provider.credential_check_url  # type: ignore[attr-defined]
 
     def url(target: AccountTarget) -> str:
         try:
-            return provider.credential_check_url(target)
+            return check_url(target)
         except ProviderError:  # an unknown region: the check itself says so
             return ""
 

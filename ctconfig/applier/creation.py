@@ -24,6 +24,7 @@ from ctconfig.errors import (
     SecretLostError,
 )
 from ctconfig.providers.base import IssuedPasscode
+from ctconfig.providers.guided import NotPerformedError, SettlesCreates
 from ctconfig.redaction import remember_secret
 from ctconfig.sinks import SecretRef, SinkError
 from ctconfig.state.document import AccountPasscodeRecord, Origin
@@ -62,6 +63,10 @@ async def create_once(ch: Channels, target: AccountTarget, intent: Intent) -> Cr
     except NOTHING_MADE:
         ch.journal.submit_nowait(Closed(intent.id, "refused; nothing was created"))
         raise
+    except NotPerformedError as declined:  # the operator skipped it (or stopped: maybe made, stays open)
+        if not declined.maybe_made:
+            ch.journal.submit_nowait(Closed(intent.id, "not performed; nothing was created"))
+        raise
     except Exception as failure:  # the request may have reached the server: find out now
         try:
             created = await resolve_intent(ch, target, intent)
@@ -82,8 +87,12 @@ async def resolve_intent(
     """Settle an intent whose outcome is unknown: None if nothing was made, else deliver or taint.
 
     `snapshot` is the account as just read (read here when not given). Raises
-    when the account cannot be read or asked: the intent then stays open.
+    when the account cannot be read or asked: the intent then stays open. A
+    provider that cannot look passcodes up by name settles the intent itself
+    (`SettlesCreates`: the dashboard's asks its operator).
     """
+    if isinstance(ch.provider, SettlesCreates):
+        return await _settle_by_provider(ch, ch.provider, target, intent)
     if snapshot is None:
         snapshot = await ch.provider.read_account(target)
     found = snapshot.passcode_named(intent.name)
@@ -98,6 +107,21 @@ async def resolve_intent(
         raise taint(
             ch, target, intent, found, "it was created, but the answer with its secret was lost"
         ) from None
+    return await deliver(ch, target, intent, issued)
+
+
+async def _settle_by_provider(
+    ch: Channels, provider: SettlesCreates, target: AccountTarget, intent: Intent
+) -> Created | None:
+    try:
+        issued = await provider.settle_create(
+            target, intent.name, intent.expires_in, idempotency_key=intent.idempotency_key
+        )
+    except SecretLostError as lost:
+        raise taint(ch, target, intent, lost.passcode, "it was created, but its secret is lost") from None
+    if issued is None:
+        ch.journal.submit_nowait(Closed(intent.id, "not created"))
+        return None
     return await deliver(ch, target, intent, issued)
 
 

@@ -11,6 +11,13 @@ nothing escapes, nothing is left running.
 Two things stop everything new at once, letting what is in flight finish: a
 stop request (Ctrl-C, SIGTERM), and a journal that cannot be written (a
 change without a durable record is a change a crash would forget).
+
+A provider whose steps a person performs (`providers.guided.StepByStep`, the
+dashboard's) gets one action at a time, in plan order, each announced with
+its number before its operations run. An operation that person did not
+perform (`NotPerformedError`: skipped, or the session stopped) leaves its
+action not started, for the next plan; like a failure, it holds back the
+account's later mode switch, deletes and revokes.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from ctconfig.domain import AccountTarget, Address
 from ctconfig.errors import CtconfigError
 from ctconfig.plan import Plan
 from ctconfig.providers.base import Provider
+from ctconfig.providers.guided import NotPerformedError, StepByStep
 from ctconfig.redaction import redact
 from ctconfig.sinks import SecretSink
 from ctconfig.state.document import State
@@ -65,7 +73,12 @@ class Applier:
         self.progress = progress
         self._stop = False
         self._failed_accounts: set[str] = set()
+        self._declined_accounts: set[str] = set()
         self._result = ApplyResult(resources={})
+        self._guide = provider if isinstance(provider, StepByStep) else None
+        self._numbers: dict[int, int] = {}
+        if self._guide is not None:  # a person performs the steps: one at a time, in plan order
+            self.parallelism = 1
 
     def request_stop(self) -> None:
         """Start nothing new; let in-flight operations finish (Ctrl-C)."""
@@ -83,10 +96,15 @@ class Applier:
         by_account: dict[str, list[Action]] = {}
         for action in plan.actions:
             by_account.setdefault(action.address.account, []).append(action)
+        self._numbers = {id(action): number for number, action in enumerate(plan.actions, start=1)}
         try:
-            async with asyncio.TaskGroup() as group:
+            if self._guide is not None:
                 for actions in by_account.values():
-                    group.create_task(self._run_account(actions))
+                    await self._run_account(actions)
+            else:
+                async with asyncio.TaskGroup() as group:
+                    for actions in by_account.values():
+                        group.create_task(self._run_account(actions))
         finally:
             await channels.close()
         if channels.journal.failure is not None:
@@ -100,7 +118,7 @@ class Applier:
         slots = asyncio.Semaphore(self.parallelism)
         alias = actions[0].address.account
         for phase in sorted({PHASES[a.kind] for a in actions}):
-            failed_before = alias in self._failed_accounts
+            failed_before = alias in self._failed_accounts or alias in self._declined_accounts
             async with asyncio.TaskGroup() as group:
                 for action in (a for a in actions if PHASES[a.kind] == phase):
                     group.create_task(self._run_one(action, slots, failed_before))
@@ -111,16 +129,34 @@ class Applier:
                 self._outcome(action, Status.NOT_STARTED, "the apply stopped before it started")
                 return
             if failed_before and action.kind in DEPENDENT_KINDS:
-                self._outcome(action, Status.NOT_STARTED, "skipped: an earlier change in this account failed")
+                why = "failed" if action.address.account in self._failed_accounts else "was not performed"
+                self._outcome(action, Status.NOT_STARTED, f"skipped: an earlier change in this account {why}")
                 return
             log.debug("%s: %s", action.address, action.kind.value)
             try:
-                message = await self._steps.run(action)
+                message = await self._perform(action)
+            except NotPerformedError as declined:
+                self._declined(action, declined)
+                return
             except Exception as exc:  # every failure becomes this action's outcome
                 self._failed(action, exc)
                 return
             self._outcome(action, Status.DONE, message)
             self.progress(f"{action.address}: {message}")
+
+    async def _perform(self, action: Action) -> str:
+        """Announce the action to the person performing it (if any), then carry it out."""
+        if self._guide is not None:
+            await self._guide.begin_action(action, self._numbers.get(id(action), 0), len(self._numbers))
+        return await self._steps.run(action)
+
+    def _declined(self, action: Action, declined: NotPerformedError) -> None:
+        """Left undone by the person performing it: not started, for the next plan; maybe stop."""
+        self._declined_accounts.add(action.address.account)
+        self._outcome(action, Status.NOT_STARTED, str(declined))
+        self.progress(f"{action.address}: {declined}")
+        if declined.stop:
+            self.request_stop()
 
     def _failed(self, action: Action, exc: Exception) -> None:
         self._failed_accounts.add(action.address.account)

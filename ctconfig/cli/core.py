@@ -6,29 +6,41 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
+from ctconfig.errors import CtconfigError
 from ctconfig.plan import Plan, PlanError, PlanScope
 
+if TYPE_CHECKING:
+    from ctconfig.config.spec import Config
+    from ctconfig.providers.operator import Operator
+
 EXIT_CHANGES = 2
-FORMATS = ("text", "markdown", "json")
+FORMATS = ("text", "markdown", "json", "runbook")
 
 
 def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def render_plan(plan: Plan, fmt: str, summary: bool = False) -> str:
-    """The plan in the requested format (text by default)."""
+def render_plan(plan: Plan, fmt: str, summary: bool = False, config: Config | None = None) -> str:
+    """The plan in the requested format (text by default); `config` names the runbook's accounts."""
     from ctconfig.render.plan_json import render_json, render_json_summary
     from ctconfig.render.plan_markdown import render_markdown
     from ctconfig.render.plan_text import render_summary, render_text
 
     if summary:
         return render_json_summary(plan) if fmt == "json" else render_summary(plan)
+    if fmt == "runbook":
+        from ctconfig.render.runbook import RunbookAccount, render_runbook
+
+        accounts = {}
+        if config is not None:
+            accounts = {a: RunbookAccount(c.id, config.region_of(a)) for a, c in config.accounts.items()}
+        return render_runbook(plan, accounts)
     if fmt == "markdown":
         return render_markdown(plan)
     if fmt == "json":
@@ -143,7 +155,7 @@ def plan_command(
     ws = Workspace.open(ctx.config_path)
     request = PlanRequest(scope=_scope(refresh_only, targets, excludes, replace), refresh=refresh)
     plan = make_plan(ws, request, lock=lock, lock_timeout=lock_timeout, say=_say).plan
-    click.echo(render_plan(plan, fmt, summary), nl=False)
+    click.echo(render_plan(plan, fmt, summary, ws.config), nl=False)
     if plan.errors:
         raise PlanError(
             f"the plan has {len(plan.errors)} error(s); nothing can be applied until they are fixed"
@@ -167,11 +179,24 @@ def plan_command(
     help="How to show the plan.",
 )
 @click.option("--summary", is_flag=True, help="A one-screen concise view.")
-def show_command(planfile: str, fmt: str, summary: bool) -> None:
+@pass_context
+def show_command(ctx: Context, planfile: str, fmt: str, summary: bool) -> None:
     """Render a saved plan file."""
     from ctconfig.planfile import load_plan
 
-    click.echo(render_plan(load_plan(Path(planfile)), fmt, summary), nl=False)
+    plan = load_plan(Path(planfile))
+    config = _config_if_any(ctx) if fmt == "runbook" else None
+    click.echo(render_plan(plan, fmt, summary, config), nl=False)
+
+
+def _config_if_any(ctx: Context) -> Config | None:
+    """The config, for the runbook's account ids and dashboard URLs; a plan file renders without one."""
+    from ctconfig.config.loader import load_from_cli
+
+    try:
+        return load_from_cli(ctx.config_path).config
+    except CtconfigError:
+        return None
 
 
 @cli.command("apply")
@@ -219,6 +244,7 @@ def apply_command(
     ws = Workspace.open(ctx.config_path)
     saved = load_plan(Path(planfile)) if planfile else None
     request = ApplyRequest(
+        operator=_operator_at_terminal(ws.config),
         plan=PlanRequest(scope=_scope(refresh_only, targets, excludes, replace), refresh=refresh),
         saved=saved,
         expected_digest=plan_digest,
@@ -233,3 +259,12 @@ def apply_command(
     code = render_report(report)
     if code:
         sys.exit(code)
+
+
+def _operator_at_terminal(config: Config) -> Operator | None:
+    """The person who performs the dashboard provider's steps: only where stdin is a terminal."""
+    if config.provider.kind != "dashboard" or not sys.stdin.isatty():
+        return None
+    from ctconfig.providers.operator import TerminalOperator
+
+    return TerminalOperator()

@@ -250,16 +250,28 @@ def passcode() -> None:
 @click.argument("account")
 @click.argument("name")
 @click.option("--expires-in", type=DaysOrUnbounded("forever"), required=True, help="90d or forever.")
+@click.option(
+    "--show-key",
+    is_flag=True,
+    help='Print the new API Key once on stdout, as "Create & View" shows it (the rest goes to stderr).',
+)
 @pass_context
-def passcode_add(context: Context, account: str, name: str, expires_in: int | None) -> None:
-    """Create an account passcode; its secret is shown once in the dashboard, not here."""
+def passcode_add(context: Context, account: str, name: str, expires_in: int | None, show_key: bool) -> None:
+    """Create an account passcode, as "+ Passcode" in the dashboard does.
+
+    Its API Key is discarded, as if nobody copied it, unless `--show-key` prints it
+    (on its own on stdout: `KEY=$(ctconfig sandbox passcode add ... --show-key)`) for
+    someone to paste, e.g. into the dashboard provider's guided `ctconfig apply`.
+    """
     store, account_id = _dashboard(context, account)
     with store:
-        created, _secret = store.create_passcode(account_id, name, expires_in, dashboard=True)
-    click.echo(
-        f"Created account passcode {created.name!r} in account {account_id} "
-        f"({_expiry_words(created)}). Its secret was shown once in the dashboard and discarded."
-    )
+        created, secret = store.create_passcode(account_id, name, expires_in, dashboard=True)
+    said = f"Created account passcode {created.name!r} in account {account_id} ({_expiry_words(created)})."
+    if not show_key:
+        click.echo(f"{said} Its secret was shown once in the dashboard and discarded.")
+        return
+    click.echo(f"{said} Its API Key is shown once, on stdout.", err=True)
+    click.echo(secret)
 
 
 @passcode.command("rename")

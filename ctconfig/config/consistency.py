@@ -36,6 +36,7 @@ _URL_KEYS = {
     ("state", "http"): ("address", "lock_address", "unlock_address"),
     ("state", "s3"): ("endpoint_url",),
     ("provider", "clevertap"): ("base_url",),
+    ("provider", "dashboard"): ("base_url",),
 }
 
 

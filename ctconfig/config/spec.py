@@ -151,7 +151,27 @@ class ClevertapProviderConfig(_Strict):
     )
 
 
-ProviderConfig = Annotated[SandboxProviderConfig | ClevertapProviderConfig, Field(discriminator="kind")]
+class DashboardProviderConfig(_Strict):
+    """A person performs each change in the CleverTap dashboard, guided by `ctconfig apply` at a terminal.
+
+    CleverTap's credential check (`GET /v1/connect`) is the only call made: it proves each
+    pasted API Key and finds passcodes gone outside ctconfig. `base_url` replaces the
+    region's API host for that check only (e.g. `ctconfig sandbox serve` in tests).
+    """
+
+    kind: Literal["dashboard"]
+    base_url: Url | None = None
+    timeout: float = Field(10.0, gt=0, le=600, description="Seconds to wait for a credential check.")
+    connect_timeout: float = Field(5.0, gt=0, le=600)
+    max_retries: int = Field(10, ge=0, le=100, description="Retries of one credential check at most.")
+    retry_budget: float = Field(
+        30.0, gt=0, le=3600, description="Seconds one credential check keeps retrying (429, 5xx)."
+    )
+
+
+ProviderConfig = Annotated[
+    SandboxProviderConfig | ClevertapProviderConfig | DashboardProviderConfig, Field(discriminator="kind")
+]
 
 
 class FileSinkConfig(_Strict):

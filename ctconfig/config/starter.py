@@ -14,12 +14,12 @@ state:
 
 # Who answers the API calls: the embedded sandbox, until you point it at CleverTap.
 provider:
-  kind: sandbox               # sandbox | clevertap
+  kind: sandbox               # sandbox | clevertap | dashboard
   path: .ctconfig/sandbox.db
 
 # Where a new passcode's secret goes; it is shown once and never printed.
 secrets:
-  sink: file                  # file | command | env-file
+  sink: file                  # file | env-file | command | aws-secrets-manager | aws-ssm
   path: .ctconfig/secrets
 
 defaults:

@@ -23,11 +23,14 @@ from ctconfig.applier import Applier, ApplyResult
 from ctconfig.errors import CtconfigError
 from ctconfig.plan import Plan, PlanError, check_fresh
 from ctconfig.providers.base import Provider
+from ctconfig.providers.guided import StepByStep
+from ctconfig.providers.operator import Operator
 from ctconfig.service.audit import audit_record, outcome_entries, outcome_summary
 from ctconfig.service.planning import PlanRequest, Prepared, prepare
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
-from ctconfig.state.document import StateError
+from ctconfig.state.document import State, StateError
+from ctconfig.state.journal import Begin, Journal
 
 
 class ApplyUi(Protocol):
@@ -63,6 +66,8 @@ class ApplyRequest:
     allow_mass_delete: bool = False
     lock: bool = True
     lock_timeout: float = 0.0
+    operator: Operator | None = None
+    """The person at the terminal, for a provider whose steps a person performs (the dashboard's)."""
 
 
 class ApplyKind(StrEnum):
@@ -94,7 +99,10 @@ def apply(ws: Workspace, request: ApplyRequest, ui: ApplyUi) -> ApplyReport:
     """`ctconfig apply`: everything between reading state and writing the next version."""
     if request.saved is not None:
         request = replace(request, plan=replace(request.plan, scope=request.saved.scope))
-    provider, sink = ws.provider(), ws.sink()
+    provider, sink = ws.provider(request.operator), ws.sink()
+    changes_accounts = not (request.dry_run or request.plan.scope.refresh_only)
+    if isinstance(provider, StepByStep) and changes_accounts:
+        provider.check_can_apply()  # no one at a terminal: refuse before taking the lock
     report: ApplyReport | None = None
     try:
         with ws.locked("apply", request.lock_timeout, request.lock and not request.dry_run):
@@ -209,8 +217,21 @@ async def _execute(
     except (CtconfigError, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return replace(report, save_error=reason)
-    journal.clear()
+    _clear_journal(journal, written)
     return replace(report, serial=written.serial)
+
+
+def _clear_journal(journal: Journal, written: State) -> None:
+    """Clear the journal of a saved apply, keeping the intents no record closed.
+
+    A create whose outcome is unknown (retries gave up, or the dashboard's operator
+    stopped without saying) stays open against the version just written, so the next
+    run settles it before planning instead of forgetting it.
+    """
+    still_open = journal.read().open_intents()
+    journal.clear()
+    if still_open:
+        journal.append([Begin(written.lineage, written.serial), *still_open])
 
 
 @contextlib.contextmanager

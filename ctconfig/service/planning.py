@@ -20,6 +20,7 @@ from ctconfig.plan import Note, Plan, PlanScope, PlanStamp
 from ctconfig.planner import PlanOptions, Refresh, diff, refresh_state
 from ctconfig.providers.base import CredentialStatus, Provider
 from ctconfig.redaction import remember_secret
+from ctconfig.service.known_state import share_known_state, with_findings
 from ctconfig.service.recovery import Recovered, pending_words, recover
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretRef, SecretSink, SinkError
@@ -61,6 +62,7 @@ async def prepare(
     recovered = await recover(ws, provider if request.refresh else None, sink, may_write=may_write)
     for note in recovered.notes:
         say(note)
+    share_known_state(provider, ws.config, recovered.state, sink, request.now)  # the dashboard provider's
     observed: dict[str, AccountSnapshot | None] = {}
     if request.refresh:
         say(f"Refreshing {len(ws.config.accounts)} account(s)...")
@@ -69,7 +71,7 @@ async def prepare(
     if request.refresh:
         refresh = await reclaim_secrets(refresh, provider, sink, ws.targets())
     plan = diff(ws.config, refresh, observed, PlanOptions(request.now, request.scope))
-    plan = _with_pending(plan, recovered)
+    plan = _with_pending(with_findings(plan, provider), recovered)
     lineage = recovered.state.lineage if recovered.token is not None else ""
     stamp = PlanStamp(lineage, recovered.state.serial, ws.loaded.digest, request.now)
     return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending))

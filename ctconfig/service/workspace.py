@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ctconfig.config.loader import LoadedConfig
     from ctconfig.config.spec import Config
     from ctconfig.providers.base import Provider
+    from ctconfig.providers.operator import Operator
     from ctconfig.sinks import SecretSink
 
 @dataclass
@@ -75,11 +76,14 @@ class Workspace:
             )
         return frozenset(found)
 
-    def provider(self) -> Provider:
-        """The provider the config names (HTTP credentials are read when first needed)."""
+    def provider(self, operator: Operator | None = None) -> Provider:
+        """The provider the config names (HTTP credentials are read when first needed).
+
+        `operator`: the person the `dashboard` provider guides through an apply.
+        """
         from ctconfig.providers.factory import open_provider
 
-        return open_provider(self.config)
+        return open_provider(self.config, operator)
 
     def sink(self) -> SecretSink:
         """The secret sink the config names."""
