@@ -6,12 +6,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
-from ctconfig.plan import Plan, PlanError, PlanScope
+from ctconfig.cli.base import Context, lock_timeout_option, pass_context
+from ctconfig.cli.params import Boolean
+
+if TYPE_CHECKING:
+    from ctconfig.plan import Plan, PlanScope
 
 EXIT_CHANGES = 2
 FORMATS = ("text", "markdown", "json")
@@ -45,7 +48,7 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--refresh",
-            type=click.BOOL,
+            type=Boolean(),
             default=True,
             show_default=True,
             metavar="BOOL",
@@ -80,7 +83,7 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
         lock_timeout_option,
         click.option(
             "--lock",
-            type=click.BOOL,
+            type=Boolean(),
             default=True,
             metavar="BOOL",
             hidden=True,
@@ -95,10 +98,12 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _scope(
     refresh_only: bool, targets: tuple[str, ...], excludes: tuple[str, ...], replace: tuple[str, ...]
 ) -> PlanScope:
+    from ctconfig.plan import PlanScope
+
     return PlanScope(targets=targets, excludes=excludes, replace=replace, refresh_only=refresh_only)
 
 
-@cli.command("plan")
+@click.command("plan")
 @plan_options
 @click.option(
     "-o",
@@ -136,6 +141,7 @@ def plan_command(
     detailed_exitcode: bool,
 ) -> None:
     """Show what apply would change in each account."""
+    from ctconfig.plan import PlanError
     from ctconfig.planfile import save_plan
     from ctconfig.service.planning import PlanRequest, make_plan
     from ctconfig.service.workspace import Workspace
@@ -156,7 +162,7 @@ def plan_command(
         sys.exit(EXIT_CHANGES)
 
 
-@cli.command("show")
+@click.command("show")
 @click.argument("planfile", type=click.Path(dir_okay=False))
 @click.option(
     "--format",
@@ -174,7 +180,7 @@ def show_command(planfile: str, fmt: str, summary: bool) -> None:
     click.echo(render_plan(load_plan(Path(planfile)), fmt, summary), nl=False)
 
 
-@cli.command("apply")
+@click.command("apply")
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False))
 @plan_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")

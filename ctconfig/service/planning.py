@@ -21,6 +21,7 @@ from ctconfig.planner import PlanOptions, Refresh, diff, refresh_state
 from ctconfig.providers.base import CredentialStatus, Provider
 from ctconfig.redaction import remember_secret
 from ctconfig.service.recovery import Recovered, pending_words, recover
+from ctconfig.service.scope import check_scope
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretRef, SecretSink, SinkError
 from ctconfig.state.document import AccountPasscodeRecord, Origin, State
@@ -61,6 +62,7 @@ async def prepare(
     recovered = await recover(ws, provider if request.refresh else None, sink, may_write=may_write)
     for note in recovered.notes:
         say(note)
+    check_scope(ws.config, recovered.state, request.scope)  # a --target typo fails before any read
     observed: dict[str, AccountSnapshot | None] = {}
     if request.refresh:
         say(f"Refreshing {len(ws.config.accounts)} account(s)...")
