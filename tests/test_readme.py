@@ -148,3 +148,30 @@ def test_every_command_is_in_the_command_reference() -> None:
     reference = README.split("## Command reference")[1].split("\n## ")[0]
     for name in cli.list_commands(click.Context(cli)):
         assert f"`ctconfig {name}" in reference, name
+
+
+def test_the_configuration_reference_and_init_name_the_same_variants() -> None:
+    from ctconfig.config.describe import variants_of
+    from ctconfig.config.starter import STARTER
+
+    reference = README.split("## Configuration reference")[1].split("```yaml\n")[1].split("```")[0]
+    for section, tag in (("state", "backend"), ("provider", "kind"), ("secrets", "sink")):
+        variants = list(variants_of(section))
+        [line] = [line for line in reference.splitlines() if line.startswith(f"{section}:")]
+        assert all(name in line for name in variants), (section, variants, line)
+        [starter] = [line for line in STARTER.splitlines() if line.strip().startswith(f"{tag}:")]
+        assert starter.split("# ")[1] == " | ".join(variants), starter
+
+
+def test_the_readme_says_what_a_directory_does_with_an_alias_twice(tmp_path: Path) -> None:
+    assert "each account alias, and every other section, is defined in one file\nonly" in README
+    folder = tmp_path / "ctconfig"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("version: 1\naccounts:\n  prod: {id: W9R-486-4W5Z}\n")
+    (folder / "b.yaml").write_text("version: 1\naccounts:\n  prod: {id: W9R-486-4W5Z}\n")
+    done = run_bash("ctconfig validate", tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "ctconfig/b.yaml:3:3: account 'prod' is also defined at ctconfig/a.yaml:3:3; "
+        "expected each account alias once"
+    ]
