@@ -124,7 +124,7 @@ def run_cli(argv: list[str]) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except SystemExit as exc:  # a command's `sys.exit(code)`: plan's 2, apply's 1 or 130
-        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else EXIT_ERROR
     except click.exceptions.NoArgsIsHelpError as exc:  # `ctconfig`, `ctconfig state`: the help, then 1
         exc.show()
         return EXIT_USAGE

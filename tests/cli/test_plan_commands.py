@@ -185,3 +185,10 @@ def test_the_http_summary_counts_in_words(requests: int, lost: int, said: str) -
     for _ in range(requests):
         stats.record("200")
     assert stats.summary() == said
+
+
+def test_detailed_exitcode_keeps_2_for_changes(quickstart: Path, run: Run) -> None:
+    assert run("plan", "--detailed-exitcode").code == 2
+    assert run("apply", "--auto-approve").code == 0
+    assert run("plan", "--detailed-exitcode").code == 0
+    assert run("plan", "--detailed-exitcode", "--replace", ADDRESS.format("braze-sync")).code == 2
