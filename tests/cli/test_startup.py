@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from ctconfig.cli import cli
 from ctconfig.cli.base import COMMANDS
 from ctconfig.cli.lazy import LazyGroup
+from tests.conftest import RunCtconfig
 
 HEAVY = ("pydantic", "pydantic_core", "ruamel", "httpx", "httpcore", "asyncio", "ssl", "sqlite3", "orjson")
 HEAVY += ("deepdiff", "starlette", "uvicorn", "psycopg", "boto3")
@@ -60,6 +61,21 @@ def test_help_and_version_import_no_command_module(option: str) -> None:
     assert loaded["heavy"] == []
     commands = {target.partition(":")[0] for target, _ in COMMANDS.values()}
     assert not commands & set(loaded["ctconfig"]), loaded["ctconfig"]
+
+
+@pytest.mark.parametrize("option", ["--help", "--version"])
+def test_the_installed_command_imports_nothing_heavy_to_answer(
+    option: str, run_ctconfig: RunCtconfig
+) -> None:
+    """`python -X importtime` of the console script itself: every module it imported, by name."""
+    done = run_ctconfig(option, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr
+    imported = {
+        line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "ctconfig.cli.base" in imported and "click" in imported  # the log is what it claims
+    assert not {name.split(".")[0] for name in imported} & set(HEAVY)
+    assert not {target.partition(":")[0] for target, _ in COMMANDS.values()} & imported
 
 
 def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
