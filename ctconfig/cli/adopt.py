@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, lock_timeout_option, pass_context
 from ctconfig.render.escape import terminal_safe
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("addresses", nargs=-1, metavar="[ADDR]...")
 @click.option("--all", "import_all", is_flag=True, help="Adopt every declared resource that already exists.")
 @lock_timeout_option
@@ -47,7 +47,7 @@ def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool, l
     click.echo(f"State saved (serial {report.serial}). Run `ctconfig plan` to see any real differences.")
 
 
-@cli.command("export")
+@click.command("export")
 @click.option(
     "-o",
     "--out",

@@ -92,8 +92,7 @@ def _ending(report: ApplyReport) -> int:
 def _applied(report: ApplyReport, result: ApplyResult) -> int:
     if report.save_error is None:
         click.echo(f"\nState saved to {report.where} (serial {report.serial}).")
-    for address in result.tainted:
-        click.echo(f"TAINTED: {terminal_safe(str(address))}: the next plan replaces it.", err=True)
+    _tainted(result)
     if result.durability_error:
         _durability(report, result)
     if report.save_error is not None:
@@ -107,12 +106,30 @@ def _applied(report: ApplyReport, result: ApplyResult) -> int:
     return 0
 
 
+def _tainted(result: ApplyResult) -> None:
+    """One line per tainted passcode, with why when its action failed (named once, not again below)."""
+    why = {o.address: o for o in result.failed}
+    for address in result.tainted:
+        failed = why.get(address)
+        if failed is None:
+            click.echo(f"TAINTED: {terminal_safe(str(address))}: the next plan replaces it.", err=True)
+        else:
+            click.echo(
+                f"TAINTED: {terminal_safe(str(address))} ({failed.action.value}): "
+                f"{terminal_safe(failed.message)}",
+                err=True,
+            )
+
+
 def _incomplete(result: ApplyResult) -> None:
     done, failed, skipped = result.done, result.failed, result.not_started
     click.echo(
         f"Apply incomplete: {len(done)} done, {len(failed)} failed, {len(skipped)} not started.", err=True
     )
+    tainted = set(result.tainted)
     for o in failed:
+        if o.address in tainted:  # said above, on its TAINTED line
+            continue
         click.echo(
             f"  failed: {terminal_safe(str(o.address))} ({o.action.value}): {terminal_safe(o.message)}",
             err=True,

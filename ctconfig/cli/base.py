@@ -1,21 +1,85 @@
-"""The root click group, shared options and the one place errors become exit codes."""
+"""The root click group, its table of commands, shared options, and where errors become exit codes.
+
+Commands are registered by name in `COMMANDS` and imported only when used
+(`lazy.LazyGroup`): `ctconfig --help` and `--version` import no command's
+dependencies. Exit codes: 0 done, 1 any error (a usage error too: 2 is what
+`plan --detailed-exitcode` says about changes), 2 changes (that flag only),
+130 interrupted.
+"""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from typing import Any
-
 import click
 
-from ctconfig import __version__
+from ctconfig.cli.context import Context, global_options, pass_context
+from ctconfig.cli.lazy import LazyCommand, LazyGroup
 from ctconfig.cli.params import Seconds
-from ctconfig.config.errors import ConfigError
 from ctconfig.errors import CtconfigError
-from ctconfig.redaction import print_exception, redact
 
 EXIT_ERROR = 1
+EXIT_USAGE = 1  # like Terraform: 2 stays "changes present" for `plan --detailed-exitcode`
 EXIT_INTERRUPTED = 130
+
+COMMANDS = {
+    "validate": LazyCommand(
+        "ctconfig.cli.config_cmds:validate",
+        "Check the config: YAML, keys, types and CleverTap's limits; print a summary.",
+    ),
+    "schema": LazyCommand(
+        "ctconfig.cli.config_cmds:schema",
+        "Print the config's JSON Schema (for editors: yaml-language-server).",
+    ),
+    "init": LazyCommand(
+        "ctconfig.cli.config_cmds:init",
+        "Write a commented starter ctconfig.yaml (on the sandbox) in the current directory.",
+    ),
+    "fmt": LazyCommand(
+        "ctconfig.cli.config_cmds:fmt",
+        "Rewrite config files in canonical layout, keeping comments (default: the discovered config).",
+    ),
+    "plan": LazyCommand("ctconfig.cli.core:plan_command", "Show what apply would change in each account."),
+    "show": LazyCommand("ctconfig.cli.core:show_command", "Render a saved plan file."),
+    "apply": LazyCommand(
+        "ctconfig.cli.core:apply_command",
+        "Make the accounts match the config, record state, send new secrets to the sink.",
+    ),
+    "import": LazyCommand(
+        "ctconfig.cli.adopt:import_command",
+        "Adopt existing passcodes or grants (matched by name or email) into state.",
+    ),
+    "export": LazyCommand(
+        "ctconfig.cli.adopt:export_command",
+        "Write the accounts as they are into a valid config (credentials as env var placeholders).",
+    ),
+    "verify": LazyCommand(
+        "ctconfig.cli.verify:verify_command",
+        "Check each managed account passcode's secret (read back from the sink) with the credential check.",
+    ),
+    "state": LazyCommand(
+        "ctconfig.cli.state:state",
+        "Inspect and edit the state: list, show, rm, mv, pull, push, history, diff.",
+    ),
+    "force-unlock": LazyCommand(
+        "ctconfig.cli.state:force_unlock_command", "Remove a lock left by a run that died."
+    ),
+    "sandbox": LazyCommand(
+        "ctconfig.cli.sandbox:sandbox",
+        "Inspect and change the sandbox account store, as the dashboard would.",
+    ),
+}
+"""Every top-level command: where it lives, and its docstring's first paragraph for `--help`."""
+
+__all__ = [
+    "COMMANDS",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "Context",
+    "cli",
+    "lock_timeout_option",
+    "pass_context",
+    "run_cli",
+]
 
 
 class LockTimeout(Seconds):
@@ -35,42 +99,22 @@ lock_timeout_option = click.option(
 )
 
 
-@dataclass
-class Context:
-    """What every command receives: global flags, resolved lazily."""
-
-    config_path: str | None = None
-    debug: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-pass_context = click.make_pass_decorator(Context, ensure=True)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", prog_name="ctconfig")
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    metavar="PATH",
-    envvar="CTCONFIG_CONFIG",
-    help="Config file or directory (default: $CTCONFIG_CONFIG, ./ctconfig.yaml, ./ctconfig/).",
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    params=global_options(root=True),
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs (secrets stay redacted).")
-@click.pass_context
-def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
-    """Manage CleverTap API passcodes as code: validate, plan, apply, audit."""
-    ctx.obj = Context(config_path=config_path, debug=debug)
-    if debug:
-        from ctconfig.redaction import configure_debug_logging
+def cli() -> None:
+    """Manage CleverTap API passcodes as code: validate, plan, apply, audit.
 
-        configure_debug_logging()
+    -c/--config and --debug may also follow the command: `ctconfig validate -c infra/ctconfig.yaml`.
+    """
 
 
 def run_cli(argv: list[str]) -> int:
     """Run the CLI and map every outcome to an exit code; user errors never show a traceback."""
-    debug = "--debug" in argv
+    debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
     try:
         # Without standalone mode click returns (not raises) the code of `ctx.exit(code)`.
         result = cli.main(args=argv, prog_name="ctconfig", standalone_mode=False)
@@ -79,6 +123,13 @@ def run_cli(argv: list[str]) -> int:
         return EXIT_INTERRUPTED
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except SystemExit as exc:  # a command's `sys.exit(code)`: plan's 2, apply's 1 or 130
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    except click.exceptions.NoArgsIsHelpError as exc:  # `ctconfig`, `ctconfig state`: the help, then 1
+        exc.show()
+        return EXIT_USAGE
+    except click.UsageError as exc:
+        return _report_usage_error(exc)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -87,8 +138,21 @@ def run_cli(argv: list[str]) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _report_usage_error(exc: click.UsageError) -> int:
+    """One line saying what is wrong, then where the help is; exit 1."""
+    command = exc.ctx.command_path if exc.ctx is not None else "ctconfig"
+    message = " ".join(exc.format_message().split())  # click's messages may wrap
+    click.echo(f"Error: {message}\nTry '{command} --help' for help.", err=True)
+    return EXIT_USAGE
+
+
 def _report_error(exc: Exception, debug: bool) -> int:
     """One line for an error a user can cause; a bug says so, with the traceback only under --debug."""
+    import logging
+
+    from ctconfig.config.errors import ConfigError
+    from ctconfig.redaction import print_exception, redact
+
     if debug:  # the traceback, with every known secret and passcode header redacted
         print_exception(exc)
     if isinstance(exc, CtconfigError):

@@ -6,17 +6,12 @@ from pathlib import Path
 
 import click
 
-from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, lock_timeout_option, pass_context
 from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
-from ctconfig.config.fmt import FormatCheckError, files_to_format, format_file
-from ctconfig.config.loader import CONFIG_DIR, CONFIG_FILE, discover_config, load_config, load_from_cli
-from ctconfig.config.schema import schema_text
-from ctconfig.config.starter import STARTER
-from ctconfig.config.summary import summarize
 from ctconfig.errors import CtconfigError
 
 
-@cli.command()
+@click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @pass_context
 def validate(obj: Context, paths: tuple[Path, ...]) -> None:
@@ -26,6 +21,9 @@ def validate(obj: Context, paths: tuple[Path, ...]) -> None:
     config; a file inside a directory named `ctconfig` stands for its whole directory, so a
     pre-commit hook can pass the files that changed, wherever the config lives.
     """
+    from ctconfig.config.loader import load_config, load_from_cli
+    from ctconfig.config.summary import summarize
+
     if not paths:
         loaded = load_from_cli(obj.config_path)
         click.echo(f"Config valid: {summarize(loaded.config)}.")
@@ -44,6 +42,8 @@ def validate(obj: Context, paths: tuple[Path, ...]) -> None:
 
 def configs_of(paths: tuple[Path, ...]) -> list[Path]:
     """The configs that `paths` belong to, once each, in order (see `validate`)."""
+    from ctconfig.config.loader import CONFIG_DIR
+
     configs: dict[Path, None] = {}
     for path in paths:
         in_directory = path.is_file() and path.parent.name == CONFIG_DIR
@@ -51,13 +51,15 @@ def configs_of(paths: tuple[Path, ...]) -> list[Path]:
     return list(configs)
 
 
-@cli.command()
+@click.command()
 def schema() -> None:
     """Print the config's JSON Schema (for editors: yaml-language-server)."""
+    from ctconfig.config.schema import schema_text
+
     click.echo(schema_text(), nl=False)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--migrate-state",
     is_flag=True,
@@ -80,6 +82,9 @@ def init(obj: Context, migrate_state: bool, old_config: str | None, lock_timeout
         return
     if old_config:
         raise click.UsageError("--from is only used with --migrate-state")
+    from ctconfig.config.loader import CONFIG_FILE
+    from ctconfig.config.starter import STARTER
+
     target = Path(CONFIG_FILE)
     if target.exists():
         raise CtconfigError(f"{CONFIG_FILE} already exists; not overwriting it (move it away first)")
@@ -88,6 +93,7 @@ def init(obj: Context, migrate_state: bool, old_config: str | None, lock_timeout
 
 
 def _migrate(obj: Context, old_config: str, lock_timeout: float) -> None:
+    from ctconfig.config.loader import load_config, load_from_cli
     from ctconfig.state.backends import open_backend
     from ctconfig.state.migrate import migrate_state
 
@@ -100,12 +106,15 @@ def _migrate(obj: Context, old_config: str, lock_timeout: float) -> None:
     click.echo(str(report))
 
 
-@cli.command()
+@click.command()
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 and list files that would change.")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @pass_context
 def fmt(obj: Context, check: bool, paths: tuple[Path, ...]) -> None:
     """Rewrite config files in canonical layout, keeping comments (default: the discovered config)."""
+    from ctconfig.config.fmt import FormatCheckError, files_to_format, format_file
+    from ctconfig.config.loader import discover_config
+
     targets = list(paths) or [discover_config(obj.config_path)]
     files = [file for target in targets for file in files_to_format(target)]
     changed = [file for file in files if format_file(file, write=not check)]

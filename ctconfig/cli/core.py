@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, lock_timeout_option, pass_context
+from ctconfig.cli.params import Boolean
 from ctconfig.errors import CtconfigError
-from ctconfig.plan import Plan, PlanError, PlanScope
+
+if TYPE_CHECKING:
+    from ctconfig.plan import Plan, PlanScope
 
 if TYPE_CHECKING:
     from ctconfig.config.spec import Config
@@ -57,7 +60,7 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--refresh",
-            type=click.BOOL,
+            type=Boolean(),
             default=True,
             show_default=True,
             metavar="BOOL",
@@ -92,7 +95,7 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
         lock_timeout_option,
         click.option(
             "--lock",
-            type=click.BOOL,
+            type=Boolean(),
             default=True,
             metavar="BOOL",
             hidden=True,
@@ -107,10 +110,12 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _scope(
     refresh_only: bool, targets: tuple[str, ...], excludes: tuple[str, ...], replace: tuple[str, ...]
 ) -> PlanScope:
+    from ctconfig.plan import PlanScope
+
     return PlanScope(targets=targets, excludes=excludes, replace=replace, refresh_only=refresh_only)
 
 
-@cli.command("plan")
+@click.command("plan")
 @plan_options
 @click.option(
     "-o",
@@ -148,6 +153,7 @@ def plan_command(
     detailed_exitcode: bool,
 ) -> None:
     """Show what apply would change in each account."""
+    from ctconfig.plan import PlanError
     from ctconfig.planfile import save_plan
     from ctconfig.service.planning import PlanRequest, make_plan
     from ctconfig.service.workspace import Workspace
@@ -168,7 +174,7 @@ def plan_command(
         sys.exit(EXIT_CHANGES)
 
 
-@cli.command("show")
+@click.command("show")
 @click.argument("planfile", type=click.Path(dir_okay=False))
 @click.option(
     "--format",
@@ -199,7 +205,7 @@ def _config_if_any(ctx: Context) -> Config | None:
         return None
 
 
-@cli.command("apply")
+@click.command("apply")
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False))
 @plan_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")

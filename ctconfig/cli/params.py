@@ -1,4 +1,4 @@
-"""click parameter types for durations, built on `ctconfig.durations` (one grammar everywhere)."""
+"""click parameter types: durations (built on `ctconfig.durations`, one grammar everywhere) and booleans."""
 
 from __future__ import annotations
 
@@ -36,6 +36,30 @@ class Days(click.ParamType[int | None, Any]):
             return parse_days(value, self.unbounded)
         except DurationError as exc:
             self.fail(_not(value, exc), param, ctx)
+
+
+class Boolean(click.ParamType[bool, Any]):
+    """`true`/`false` (also yes/no, on/off, 1/0, any case); unlike click's BOOL, no empty value."""
+
+    name = "boolean"
+    WORDS = {
+        "true": True,
+        "yes": True,
+        "on": True,
+        "1": True,
+        "false": False,
+        "no": False,
+        "off": False,
+        "0": False,
+    }
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> bool:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word not in self.WORDS:
+            self.fail(f"{value!r} is not true or false (also accepted: yes/no, on/off, 1/0)", param, ctx)
+        return self.WORDS[word]
 
 
 def _not(value: Any, exc: DurationError) -> str:

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctconfig.cli.base import Context, cli, pass_context
+from ctconfig.cli.base import Context, pass_context
+from ctconfig.cli.lazy import LazyCommand, LazyGroup
 from ctconfig.cli.params import Days, Seconds
-from ctconfig.config.spec import Config
 from ctconfig.domain import ObservedPasscode, format_days, isoformat
 from ctconfig.errors import CtconfigError, NotFoundError
-from ctconfig.sandbox import SandboxStore
-from ctconfig.sandbox.view import account_as_dict, account_as_text
+
+if TYPE_CHECKING:
+    from ctconfig.config.spec import Config
+    from ctconfig.sandbox import SandboxStore
 
 DEFAULT_DB = Path(".ctconfig/sandbox.db")
 
@@ -70,6 +72,8 @@ def sandbox_db_path(context: Context) -> Path:
 
 def open_store(context: Context) -> SandboxStore:
     """The sandbox store the command works on."""
+    from ctconfig.sandbox import SandboxStore
+
     return SandboxStore(sandbox_db_path(context))
 
 
@@ -114,7 +118,19 @@ def _expiry_words(passcode: ObservedPasscode) -> str:
 # -- the commands -------------------------------------------------------------------------------
 
 
-@cli.group()
+SERVER_COMMANDS = {
+    "serve": LazyCommand(
+        "ctconfig.cli.sandbox_server:serve",
+        "Serve the sandbox with the management API (schemas/management-api.openapi.yaml).",
+    ),
+    "admin-passcode": LazyCommand(
+        "ctconfig.cli.sandbox_server:admin_passcode",
+        "Issue an admin user passcode for ACCOUNT (alias or id) and print it, once, on stdout.",
+    ),
+}
+
+
+@click.group(cls=LazyGroup, lazy_commands=SERVER_COMMANDS)
 @click.option(
     "--db",
     "db_path",
@@ -131,10 +147,20 @@ def sandbox(context: Context, db_path: Path | None) -> None:
 
 @sandbox.command("show")
 @click.argument("account", required=False)
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text as the dashboard shows it; json with the sandbox time.",
+)
 @pass_context
 def show(context: Context, account: str | None, output: str) -> None:
     """Show an account (or every account) as the dashboard would: no secrets."""
+    from ctconfig.sandbox import SandboxStore
+    from ctconfig.sandbox.view import account_as_dict, account_as_text
+
     path = sandbox_db_path(context)
     if not path.exists():
         raise CtconfigError(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ctconfig.cli.base import Context, pass_context
-from ctconfig.cli.sandbox import resolve_account, sandbox, sandbox_db_path
+from ctconfig.cli.sandbox import resolve_account, sandbox_db_path
 
 _RATE = click.FloatRange(0.0, 1.0)
 _DB = click.option(
@@ -18,7 +18,7 @@ _DB = click.option(
 )
 
 
-@sandbox.command("serve")
+@click.command("serve")
 @_DB
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -116,7 +116,7 @@ def serve(
     run_server(db or sandbox_db_path(context), host, port, settings, announce=click.echo)  # echo flushes
 
 
-@sandbox.command("admin-passcode")
+@click.command("admin-passcode")
 @click.argument("account")
 @click.option("--email", default=None, help="The admin's email (default: admin@sandbox.local).")
 @_DB

@@ -12,19 +12,28 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ctconfig.cli.base import Context, cli, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, lock_timeout_option, pass_context
+from ctconfig.cli.lazy import LazyGroup
 from ctconfig.errors import CtconfigError
 from ctconfig.render.escape import terminal_safe
-from ctconfig.render.state_diff import FORMATS, render_state_diff
-from ctconfig.render.state_view import history_lines, resource_lines, resource_table
-from ctconfig.service import state_edits
-from ctconfig.service.workspace import Workspace
+
+if TYPE_CHECKING:
+    from ctconfig.service.workspace import Workspace
+
+DIFF_FORMATS = ("text", "markdown", "json")  # `render.state_diff.FORMATS`, checked by tests/cli
 
 
-@cli.group()
+def _workspace(context: Context) -> Workspace:
+    from ctconfig.service.workspace import Workspace
+
+    return Workspace.open(context.config_path)
+
+
+@click.group(cls=LazyGroup)
 def state() -> None:
     """Inspect and edit the state: list, show, rm, mv, pull, push, history, diff."""
 
@@ -37,7 +46,9 @@ def list_command(context: Context) -> None:
     Status is active, expiring soon, expired or retiring; tainted passcodes and
     passcodes whose secret ctconfig never saw are marked.
     """
-    ws = Workspace.open(context.config_path)
+    from ctconfig.render.state_view import resource_table
+
+    ws = _workspace(context)
     version = ws.backend.read()
     if version is None or not version.state.resources:
         click.echo(f"No resources in state {ws.backend.describe()}.")
@@ -51,8 +62,11 @@ def list_command(context: Context) -> None:
 @pass_context
 def show_command(context: Context, address: str) -> None:
     """Show one resource and whether its secret is known."""
+    from ctconfig.render.state_view import resource_lines
+    from ctconfig.service import state_edits
+
     [parsed] = state_edits.parse_addresses([address])
-    record = state_edits.record_of(Workspace.open(context.config_path), parsed)
+    record = state_edits.record_of(_workspace(context), parsed)
     for line in resource_lines(parsed, record, datetime.now(UTC)):
         click.echo(line)
 
@@ -66,8 +80,10 @@ def rm_command(context: Context, addresses: tuple[str, ...], lock_timeout: float
 
     The passcodes keep working; ctconfig simply stops managing them.
     """
+    from ctconfig.service import state_edits
+
     parsed = state_edits.parse_addresses(addresses)
-    serial = state_edits.remove(Workspace.open(context.config_path), parsed, lock_timeout)
+    serial = state_edits.remove(_workspace(context), parsed, lock_timeout)
     click.echo(
         f"Removed {len(parsed)} resource(s) from state (serial {serial}); the account was not touched."
     )
@@ -80,8 +96,10 @@ def rm_command(context: Context, addresses: tuple[str, ...], lock_timeout: float
 @pass_context
 def mv_command(context: Context, source: str, destination: str, lock_timeout: float) -> None:
     """Move a resource to a new address (e.g. after renaming an account alias)."""
+    from ctconfig.service import state_edits
+
     old, new = state_edits.parse_addresses([source, destination])
-    serial = state_edits.move(Workspace.open(context.config_path), old, new, lock_timeout)
+    serial = state_edits.move(_workspace(context), old, new, lock_timeout)
     click.echo(f"Moved {terminal_safe(source)} to {terminal_safe(destination)} (serial {serial}).")
 
 
@@ -89,7 +107,9 @@ def mv_command(context: Context, source: str, destination: str, lock_timeout: fl
 @pass_context
 def pull_command(context: Context) -> None:
     """Print the current state as canonical JSON."""
-    click.echo(state_edits.current_state(Workspace.open(context.config_path)).dumps(), nl=False)
+    from ctconfig.service import state_edits
+
+    click.echo(state_edits.current_state(_workspace(context)).dumps(), nl=False)
 
 
 @state.command("push")
@@ -103,8 +123,10 @@ def push_command(context: Context, file: str, force: bool, lock_timeout: float) 
     Refuses a different lineage, an older serial, or the same serial with
     different content unless --force.
     """
+    from ctconfig.service import state_edits
+
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    ws = Workspace.open(context.config_path)
+    ws = _workspace(context)
     serial = state_edits.push(ws, text, file, force=force, lock_timeout=lock_timeout)
     if serial is None:
         click.echo(f"State already matches {file}.")
@@ -113,11 +135,20 @@ def push_command(context: Context, file: str, force: bool, lock_timeout: float) 
 
 
 @state.command("history")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table; json: every version with its audit record.",
+)
 @pass_context
 def history_command(context: Context, fmt: str) -> None:
     """List every kept version: serial, time, who, and what they did."""
-    backend = Workspace.open(context.config_path).backend
+    from ctconfig.render.state_view import history_lines
+
+    backend = _workspace(context).backend
     entries = backend.history()
     if fmt == "json":
         data = [
@@ -140,7 +171,14 @@ def history_command(context: Context, fmt: str) -> None:
 @state.command("diff")
 @click.argument("before", metavar="A")
 @click.argument("after", metavar="B")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(DIFF_FORMATS),
+    default="text",
+    show_default=True,
+    help="text for a terminal, markdown for a pull request, json for tools.",
+)
 @pass_context
 def diff_command(context: Context, before: str, after: str, fmt: str) -> None:
     """Show what changed between two state versions.
@@ -149,15 +187,16 @@ def diff_command(context: Context, before: str, after: str, fmt: str) -> None:
     history`), a state file, or git:REV:PATH. For serials, the header says who
     wrote B, when, and with which plan.
     """
+    from ctconfig.render.state_diff import render_state_diff
     from ctconfig.state.diff import KeptVersions, diff_states, load_side
 
-    versions = KeptVersions(lambda: Workspace.open(context.config_path).backend)
+    versions = KeptVersions(lambda: _workspace(context).backend)
     old, new = load_side(before, versions), load_side(after, versions)
     history = versions.history() if old.entry and new.entry else None
     click.echo(render_state_diff(diff_states(old, new, history), fmt), nl=False)
 
 
-@cli.command("force-unlock")
+@click.command("force-unlock")
 @click.argument("lock_id", metavar="ID")
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @pass_context
@@ -167,7 +206,7 @@ def force_unlock_command(context: Context, lock_id: str, force: bool) -> None:
     ID is printed in the "locked by" message. The lock is removed only if its ID
     matches, so a lock taken since by a live run is never removed.
     """
-    backend = Workspace.open(context.config_path).backend
+    backend = _workspace(context).backend
     if not force and not click.confirm(
         f"Remove lock {lock_id} on {backend.describe()}? Only do this if the run holding it is gone",
         default=False,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from ctconfig.cli.base import Context, cli, pass_context
+from ctconfig.cli.base import Context, pass_context
 from ctconfig.columns import aligned
 from ctconfig.render.escape import terminal_safe
-from ctconfig.service.workspace import Workspace
-from ctconfig.sinks import open_sink
-from ctconfig.verify import Check, summarize, verify
+
+if TYPE_CHECKING:
+    from ctconfig.verify import Check
 
 
 def _render_text(checks: list[Check]) -> str:
@@ -23,7 +24,7 @@ def _render_text(checks: list[Check]) -> str:
     return "\n".join(aligned(rows)) + "\n"
 
 
-@cli.command("verify")
+@click.command("verify")
 @click.option(
     "--target",
     "targets",
@@ -38,7 +39,14 @@ def _render_text(checks: list[Check]) -> str:
     metavar="SECONDS",
     help="Seconds to wait for each answer (default: the clevertap provider's timeout).",
 )
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="text: one line per passcode; json: the checks and a summary.",
+)
 @pass_context
 def verify_command(ctx: Context, targets: tuple[str, ...], timeout: float | None, fmt: str) -> None:
     """Check each managed account passcode's secret (read back from the sink) with the credential check.
@@ -48,6 +56,10 @@ def verify_command(ctx: Context, targets: tuple[str, ...], timeout: float | None
     passcode (never a secret) and exits 1 if any is not valid. Passcodes whose secret
     the sink cannot give back (the command sink) are reported as skipped.
     """
+    from ctconfig.service.workspace import Workspace
+    from ctconfig.sinks import open_sink
+    from ctconfig.verify import summarize, verify
+
     ws = Workspace.open(ctx.config_path)
     state, _ = ws.read_state()
     checks = verify(ws.config, state, open_sink(ws.config.secrets), patterns=targets, timeout=timeout)

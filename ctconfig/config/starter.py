@@ -19,7 +19,7 @@ provider:
 
 # Where a new passcode's secret goes; it is shown once and never printed.
 secrets:
-  sink: file                  # file | env-file | command | aws-secrets-manager | aws-ssm
+  sink: file                  # file | command | env-file | aws-secrets-manager | aws-ssm
   path: .ctconfig/secrets
 
 defaults:

@@ -54,7 +54,9 @@ class RequestStats:
 
     def summary(self) -> str:
         """One line for reports and benchmarks."""
-        return f"{self.requests} requests, {self.retries} retried, {self.lost_answers} answers lost"
+        requests = f"{self.requests} request{'' if self.requests == 1 else 's'}"
+        lost = f"{self.lost_answers} answer{'' if self.lost_answers == 1 else 's'} lost"
+        return f"{requests}, {self.retries} retried, {lost}"
 
 
 @dataclass(frozen=True)

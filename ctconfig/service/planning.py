@@ -22,6 +22,7 @@ from ctconfig.providers.base import CredentialStatus, Provider
 from ctconfig.redaction import remember_secret
 from ctconfig.service.known_state import share_known_state, with_findings
 from ctconfig.service.recovery import Recovered, pending_words, recover
+from ctconfig.service.scope import check_scope
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretRef, SecretSink, SinkError
 from ctconfig.state.document import AccountPasscodeRecord, Origin, State
@@ -63,6 +64,7 @@ async def prepare(
     for note in recovered.notes:
         say(note)
     share_known_state(provider, ws.config, recovered.state, sink, request.now)  # the dashboard provider's
+    check_scope(ws.config, recovered.state, request.scope)  # a --target typo fails before any read
     observed: dict[str, AccountSnapshot | None] = {}
     if request.refresh:
         say(f"Refreshing {len(ws.config.accounts)} account(s)...")

@@ -213,7 +213,8 @@ class KeptVersions:
         try:
             state = self.backend.read_serial(serial)
         except StateError as exc:
-            raise DiffSourceError(f"serial {serial}: {exc}") from exc
+            said = str(exc)  # the backends' messages name the serial already: say it once
+            raise DiffSourceError(said if f"serial {serial}" in said else f"serial {serial}: {said}") from exc
         entry = next((item for item in self.history() if item.serial == serial), None)
         return DiffSide(label=f"serial {serial}", state=state, entry=entry)
 

@@ -92,8 +92,11 @@ def test_init_migrate_state_calls_the_migration(run_ctconfig: RunCtconfig, tmp_p
 
 
 def test_init_option_misuse_is_a_usage_error(run_ctconfig: RunCtconfig) -> None:
-    assert run_ctconfig("init", "--migrate-state").returncode == 2
-    assert run_ctconfig("init", "--from", "old.yaml").returncode == 2
+    # exit 1 like every error (2 means "changes" to `plan --detailed-exitcode`), one line and the hint
+    for args in (("init", "--migrate-state"), ("init", "--from", "old.yaml")):
+        result = run_ctconfig(*args)
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[1:] == ["Try 'ctconfig init --help' for help."], result.stderr
 
 
 def test_quickstart_runs_from_a_copy(run_ctconfig: RunCtconfig, tmp_path: Path) -> None:

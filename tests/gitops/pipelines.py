@@ -1,7 +1,7 @@
 """Find every `ctconfig ...` command in CI files and check it against the real click command tree.
 
 No list of subcommands or flags is written here: each invocation is walked
-through `ctconfig.cli.cli` (its `commands`, each command's `params`), so a
+through `ctconfig.cli.cli` (`get_command`, each command's `params`), so a
 renamed flag or a removed command fails the pipeline test at once.
 """
 
@@ -132,7 +132,7 @@ def check(words: list[str]) -> list[str]:
                 inline, index = words[index], index + 1
             problems += _check_value(path, option, inline)
         elif isinstance(command, click.Group):
-            sub = command.commands.get(word)
+            sub = command.get_command(click.Context(command), word)  # loads a lazy command
             if sub is None:
                 problems.append(f"{path}: no such command {word!r}")
                 break

@@ -6,9 +6,12 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
+from packaging.requirements import Requirement
 
 from tests.conftest import RunCtconfig
 from tests.gitops.pipelines import Script, check, command_line, invocations, load_yaml, scripts
@@ -61,6 +64,28 @@ def test_every_ctconfig_invocation_exists(path: Path) -> None:
     assert any(re.match(r"ctconfig plan .*--format markdown", line) for line in lines)
     assert any(re.match(r'ctconfig apply --auto-approve --plan-digest "?\$', line) for line in lines)
     assert any("plan --format markdown --detailed-exitcode" in line for line in lines)
+
+
+INSTALL = re.compile(r'^pip install (-q )?"ctconfig\[postgres\] @ git\+\$CTCONFIG_GIT@\$CTCONFIG_REF"$')
+
+
+@pytest.mark.parametrize("path", PIPELINES, ids=lambda p: p.name)
+def test_ctconfig_is_installed_from_its_repository_at_a_pinned_ref(path: Path) -> None:
+    """No package index holds ctconfig: every job installs it from git at the ref the file pins."""
+    document = load_yaml(path)
+    lines = [line.strip() for s in scripts(document) for line in s.text.splitlines()]
+    installs = [line for line in lines if "pip install" in line]
+    assert installs and all(INSTALL.match(line) for line in installs), installs
+    assert len(installs) == (3 if path == GITHUB else 1)  # GitHub: each job; GitLab: default.before_script
+    variables = document.get("env") or document.get("variables")
+    url, ref = variables["CTCONFIG_GIT"], variables["CTCONFIG_REF"]
+    requirement = Requirement(f"ctconfig[postgres] @ git+{url}@{ref}")  # what pip gets, as PEP 508
+    assert (requirement.name, requirement.extras) == ("ctconfig", {"postgres"})
+    assert urlparse(url).scheme == "https" and url.endswith("/ctconfig.git")
+    version = tomllib.loads((GITOPS.parents[1] / "pyproject.toml").read_text())["project"]["version"]
+    assert ref == f"v{version}" or re.fullmatch(r"[0-9a-f]{40}", ref), ref  # this release, or a SHA
+    if path == GITLAB:  # pip needs git to clone; python:3.11-slim has none
+        assert any(line.startswith("apt-get") and " git " in line for line in lines)
 
 
 def test_the_checker_walks_the_real_command_tree() -> None:
