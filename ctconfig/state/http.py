@@ -36,7 +36,6 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +45,10 @@ from ctconfig import __version__
 from ctconfig.config.spec import HttpStateConfig
 from ctconfig.domain import utc_now_text
 from ctconfig.errors import CtconfigError
-from ctconfig.secrets import Secret
 from ctconfig.state import limits
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
 from ctconfig.state.document import State, StateError
+from ctconfig.state.http_client import Answer, HttpStateError, StateServerClient
 from ctconfig.state.http_lock import from_terraform_lock, to_terraform_lock
 from ctconfig.state.journal_store import FileJournalStore
 from ctconfig.state.local import content_token, token_serial
@@ -65,44 +64,10 @@ from ctconfig.state.lockfile import (
 AUDIT_KEY = "ctconfig_audit"
 UNLOCKED_WRITE_WAIT = 10.0  # seconds a write made without lock() waits for its own short lock
 _LOCK_HELD = (409, 423)
-MAX_ANSWER_BYTES = 1024 * 1024  # any answer but the state: lock info, error pages
-
-
-class HttpStateError(StateError):
-    """The state server could not be reached, refused the credentials, or answered oddly."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A server's answer, its body read whole but bounded."""
-
-    status_code: int
-    reason_phrase: str
-    content: bytes
-
-    @property
-    def is_success(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.content)
 
 
 def _utc_now() -> str:
     return utc_now_text()
-
-
-def _env_value(environ: Mapping[str, str], name: str | None, field: str) -> str | None:
-    if name is None:
-        return None
-    value = environ.get(name)
-    if value is None:
-        raise CtconfigError(f"state.{field} names ${name}, which is not set")
-    return value
 
 
 class HttpBackend:
@@ -127,17 +92,7 @@ class HttpBackend:
         self.address = config.address
         self.lock_address = config.lock_address or config.address
         self.unlock_address = config.unlock_address or self.lock_address
-        self._credential_names = (config.username_env, config.password_env)
-        username = _env_value(environ, config.username_env, "username_env")
-        password = _env_value(environ, config.password_env, "password_env")
-        self._password = Secret(password) if password is not None else None
-        auth = httpx.BasicAuth(username or "", password) if password is not None else None
-        self._client = httpx.Client(
-            auth=auth,
-            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 5.0)),
-            follow_redirects=True,
-            headers={"User-Agent": f"ctconfig/{__version__}"},
-        )
+        self._server = StateServerClient(config, environ, self.describe())
         self._held: LockInfo | None = None
         self.clock = clock
         digest = hashlib.sha256(self.describe().encode()).hexdigest()[:12]
@@ -156,7 +111,7 @@ class HttpBackend:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._client.close()
+        self._server.close()
 
     def read(self) -> StateVersion | None:
         """The current state and its token, or None before the first write."""
@@ -181,7 +136,7 @@ class HttpBackend:
     def _post(self, state: State, expected_token: str | None, body: bytes, held: LockInfo) -> None:
         """Re-read, compare, and POST the new version under the lock `held`."""
         self._check_current(state, expected_token)
-        response = self._request(
+        response = self._server.request(
             "POST",
             self.address,
             "write the state",
@@ -196,7 +151,7 @@ class HttpBackend:
                 f"{self.describe()} refused the write: lock {held.id} is no longer held "
                 f"(it was force-unlocked){now}; re-run the command"
             )
-        self._expect_success(response, "write the state")
+        self._server.expect_success(response, "write the state")
 
     def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
         """Send the lock request, retrying with backoff up to `timeout` seconds while it is held."""
@@ -209,7 +164,7 @@ class HttpBackend:
                 if holder is None:
                     return Held(None, unknown_holder=f"another client of {self.describe()}")
                 return Held(holder, holder_dead=process_is_dead(holder))
-            self._expect_success(response, "lock the state")
+            self._server.expect_success(response, "lock the state")
             return info
 
         taken = acquire_with_backoff(try_once, timeout, self.clock)
@@ -230,7 +185,7 @@ class HttpBackend:
             raise HttpStateError(
                 f"lock {lock.id} was force-unlocked; the state is now locked by {holder.describe()}"
             )
-        self._expect_success(response, "unlock the state")
+        self._server.expect_success(response, "unlock the state")
 
     def force_unlock(self, lock_id: str) -> LockInfo:
         """Remove the lock with this ID; any other ID is refused so that a newer lock survives.
@@ -242,7 +197,7 @@ class HttpBackend:
         probe = LockInfo.new("force-unlock")
         response = self._send_lock(probe)
         if response.status_code not in _LOCK_HELD:
-            self._expect_success(response, "lock the state")
+            self._server.expect_success(response, "lock the state")
             self.unlock(probe)
             raise StateError(f"{self.describe()} is not locked; nothing to force-unlock")
         holder = _holder_in(response)
@@ -255,7 +210,7 @@ class HttpBackend:
         response = self._send_unlock(removed)
         if response.status_code in _LOCK_HELD:
             raise StateError(f"{self.describe()} refused to remove lock {lock_id}: it holds another lock")
-        self._expect_success(response, "unlock the state")
+        self._server.expect_success(response, "unlock the state")
         if self._held is not None and self._held.id == lock_id:
             self._held = None
         return removed
@@ -290,12 +245,12 @@ class HttpBackend:
 
     def _fetch(self) -> tuple[State, str, dict[str, Any]] | None:
         """The current state, its token and the ctconfig metadata stored beside it."""
-        response = self._request(
+        response = self._server.request(
             "GET", self.address, "read the state", limit=limits.MAX_STATE_BYTES, what="state"
         )
         if response.status_code in (204, 404) or (response.status_code == 200 and not response.content):
             return None
-        self._expect_success(response, "read the state")
+        self._server.expect_success(response, "read the state")
         try:
             data = json.loads(response.content)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -330,89 +285,14 @@ class HttpBackend:
 
     def _send_lock(self, info: LockInfo) -> Answer:
         body = json.dumps(to_terraform_lock(info, f"ctconfig {__version__}"), sort_keys=True).encode()
-        return self._request(self.config.lock_method, self.lock_address, "lock the state", content=body)
+        return self._server.request(
+            self.config.lock_method, self.lock_address, "lock the state", content=body
+        )
 
     def _send_unlock(self, info: LockInfo) -> Answer:
         body = json.dumps(to_terraform_lock(info, f"ctconfig {__version__}"), sort_keys=True).encode()
-        return self._request(self.config.unlock_method, self.unlock_address, "unlock the state", content=body)
-
-    def _request(
-        self,
-        method: str,
-        url: str,
-        purpose: str,
-        content: bytes | None = None,
-        params: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        limit: int = MAX_ANSWER_BYTES,
-        what: str = "answer",
-    ) -> Answer:
-        """One request, its answer read up to `limit` bytes; failures become one-line errors."""
-        target = httpx.URL(url)
-        if params:
-            target = target.copy_merge_params(params)
-        if content is not None:  # GitLab reads the lock ID from a JSON body only with this type
-            headers = {"Content-Type": "application/json", **(headers or {})}
-        request = self._client.build_request(method, target, content=content, headers=headers)
-        try:
-            response = self._client.send(request, stream=True)
-            try:
-                answer = self._read_bounded(response, limit, what)
-            finally:
-                response.close()
-        except httpx.TimeoutException as exc:
-            raise HttpStateError(
-                f"the state server at {self.describe()} did not answer within {self.config.timeout:g}s "
-                f"({purpose})"
-            ) from exc
-        except httpx.TransportError as exc:
-            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-            raise HttpStateError(f"cannot reach the state server at {self.describe()}: {reason}") from exc
-        except httpx.HTTPError as exc:  # e.g. a body that does not decode as its Content-Encoding says
-            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-            raise HttpStateError(f"the state server at {self.describe()} answered oddly: {reason}") from exc
-        if answer.status_code in (401, 403):
-            raise HttpStateError(self._refused(answer.status_code, purpose))
-        return answer
-
-    def _read_bounded(self, response: httpx.Response, limit: int, what: str) -> Answer:
-        """The answer's body, refused as soon as it is known to be larger than `limit`."""
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit():
-            limits.check_size(int(declared), limit, self.describe(), what)
-        chunks: list[bytes] = []
-        received = 0
-        for chunk in response.iter_bytes():
-            received += len(chunk)
-            limits.check_size(received, limit, self.describe(), what)
-            chunks.append(chunk)
-        return Answer(response.status_code, response.reason_phrase, b"".join(chunks))
-
-    def _refused(self, status: int, purpose: str) -> str:
-        user_env, password_env = self._credential_names
-        if self._password is None:
-            return (
-                f"{self.describe()} requires credentials ({status}) to {purpose}; "
-                "set state.username_env and state.password_env"
-            )
-        if status == 401:
-            return (
-                f"{self.describe()} refused the credentials in ${user_env} / ${password_env} "
-                f"(401 Unauthorized) to {purpose}"
-            )
-        return (
-            f"{self.describe()} denied the user in ${user_env} permission to {purpose} (403 Forbidden); "
-            "it needs write access to the state (GitLab: the Maintainer role)"
-        )
-
-    def _expect_success(self, response: Answer, purpose: str) -> None:
-        if response.is_success:
-            return
-        snippet = response.text.strip().splitlines()[0][:120] if response.text.strip() else ""
-        detail = f": {snippet}" if snippet else ""
-        raise HttpStateError(
-            f"{self.describe()} answered {response.status_code} {response.reason_phrase} "
-            f"to the request to {purpose}{detail}"
+        return self._server.request(
+            self.config.unlock_method, self.unlock_address, "unlock the state", content=body
         )
 
 
