@@ -24,7 +24,7 @@ from ctconfig.errors import CtconfigError
 from ctconfig.plan import Plan, PlanError, check_fresh
 from ctconfig.providers.base import Provider
 from ctconfig.service.audit import audit_record, outcome_entries, outcome_summary
-from ctconfig.service.planning import PlanRequest, Prepared, prepare
+from ctconfig.service.planning import PlanRequest, Prepared, prepare, run_async
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
 
@@ -93,7 +93,7 @@ def apply(ws: Workspace, request: ApplyRequest, ui: ApplyUi) -> ApplyReport:
         request = replace(request, plan=replace(request.plan, scope=request.saved.scope))
     provider, sink = ws.provider(), ws.sink()
     with ws.locked("apply", request.lock_timeout, request.lock and not request.dry_run):
-        return asyncio.run(_apply(ws, request, ui, provider, sink))
+        return run_async(_apply(ws, request, ui, provider, sink))
 
 
 async def _apply(
