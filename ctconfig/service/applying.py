@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -178,7 +179,7 @@ async def _execute(
         protected=ws.protected(),
         progress=ui.progress,
     )
-    with _stop_on_signals(applier):
+    with _stop_on_signals(applier), _settled_objects_frozen():
         result = await applier.apply(plan, prepared.refreshed)
     stats = getattr(provider, "stats", None)
     traffic = stats.summary() if stats is not None else ""
@@ -199,6 +200,20 @@ async def _execute(
         return replace(report, save_error=reason)
     journal.clear()
     return replace(report, serial=written.serial)
+
+
+@contextlib.contextmanager
+def _settled_objects_frozen() -> Iterator[None]:
+    """Keep the cycle collector off what exists before the apply starts (config, state, plan).
+
+    They live until the end, yet every full collection during the apply walked all of them
+    again: half a second of an apply of 10,000. Garbage made during the apply is still collected.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextlib.contextmanager

@@ -1,5 +1,6 @@
 """How plan and apply run: an event loop that never formats the 10,000-resource result it
-returns, and planning with the cycle collector paused (and back on afterwards)."""
+returns, planning with the cycle collector paused, and an apply whose collector leaves alone what
+existed before it (each back to normal afterwards)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from ctconfig.domain import AccountSnapshot, AccountTarget
+from ctconfig.plan import Plan
+from ctconfig.providers.base import IssuedPasscode
 from ctconfig.providers.sandbox import SandboxProvider
+from ctconfig.service.applying import ApplyRequest, apply
 from ctconfig.service.planning import PlanRequest, prepare, run_async
 from ctconfig.service.workspace import Workspace
 
@@ -75,3 +79,56 @@ def test_planning_pauses_the_cycle_collector_and_turns_it_back_on(tmp_path: Path
     assert run_async(main()) == 1
     assert provider.collector_on_while_reading == [False]
     assert gc.isenabled()
+
+
+class FreezeWatchingProvider(SandboxProvider):
+    """The sandbox, noting how many objects the cycle collector was told to leave alone."""
+
+    frozen_while_creating: list[int] = []
+
+    async def create_passcode(
+        self,
+        target: AccountTarget,
+        name: str,
+        expires_in_days: int | None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> IssuedPasscode:
+        self.frozen_while_creating.append(gc.get_freeze_count())
+        return await super().create_passcode(target, name, expires_in_days, idempotency_key=idempotency_key)
+
+
+class QuietUi:
+    def show_plan(self, plan: Plan) -> None:
+        pass
+
+    def confirm(self, plan: Plan) -> bool:
+        return True
+
+    def progress(self, line: str) -> None:
+        pass
+
+    def note(self, line: str) -> None:
+        pass
+
+
+def test_apply_keeps_the_collector_off_what_existed_before_it_and_lets_go_afterwards(tmp_path: Path) -> None:
+    (tmp_path / "ctconfig.yaml").write_text(
+        "version: 1\n"
+        f"state: {{backend: local, path: '{tmp_path / 'state.json'}'}}\n"
+        f"secrets: {{sink: file, path: '{tmp_path / 'secrets'}'}}\n"
+        f"accounts:\n  demo:\n    id: {ACCOUNT_ID}\n    account_passcodes:\n      seg: {{expires_in: 90d}}\n"
+    )
+    loaded = Workspace.open(str(tmp_path / "ctconfig.yaml"))
+
+    class Watched(Workspace):
+        def provider(self) -> FreezeWatchingProvider:
+            return FreezeWatchingProvider(tmp_path / "sandbox.db")
+
+    ws = Watched(loaded.loaded, loaded.backend)
+    assert gc.get_freeze_count() == 0
+    report = apply(ws, ApplyRequest(PlanRequest(), auto_approve=True), QuietUi())
+    assert report.result is not None and report.result.ok
+    [frozen] = FreezeWatchingProvider.frozen_while_creating
+    assert frozen > 1000  # the config, state and plan, among everything loaded before
+    assert gc.get_freeze_count() == 0
