@@ -28,8 +28,8 @@ class _Batches:
     millisecond of SQLite work, and a transaction of its own costs several times
     that (BEGIN IMMEDIATE, COMMIT). Every change submitted before the event loop
     next turns joins one `SandboxStore.batch()`; each caller gets its own answer
-    or error once the batch is committed, so no answer is ever seen before it is
-    in the database. Runs on the event loop's thread: the store answers at once.
+    or error once the batch is committed, so no answer is ever seen before its
+    change is. Runs on the event loop's thread: the store answers at once.
     """
 
     def __init__(self, store: SandboxStore) -> None:

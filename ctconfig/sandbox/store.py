@@ -4,10 +4,9 @@
 and the sandbox HTTP server all call. Every method is one transaction (inside
 `batch()`, one savepoint of a shared transaction: the embedded provider commits
 the calls made at the same moment together), and the store is safe to share
-between threads. Secrets are returned once and kept
-only as sha256 hashes. The sandbox has its own clock (real time plus an offset
-kept in the database, so every process agrees) so that tests can make
-passcodes expire.
+between threads. Secrets are returned once and kept only as sha256 hashes. The
+sandbox has its own clock (real time plus an offset kept in the database, so
+every process agrees) so that tests can make passcodes expire.
 
 A create may carry an idempotency key: its answer is then kept in the same
 transaction (see `idempotency`), so that asking again, even from another
