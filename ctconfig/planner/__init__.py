@@ -24,7 +24,7 @@ from ctconfig.planner.common import Builder, PlanOptions
 from ctconfig.planner.grants import diff_grants
 from ctconfig.planner.passcodes import AccountView, diff_passcodes, retiring_name
 from ctconfig.planner.prior import prior_resources
-from ctconfig.planner.refresh import Records, refresh_account
+from ctconfig.planner.refresh import Records, in_address_order, refresh_account
 from ctconfig.planner.safety import mass_deletes
 from ctconfig.state.document import AccountPasscodeRecord, Origin, RecordType, State
 
@@ -119,7 +119,7 @@ def unknown_secrets(resources: Mapping[Address, RecordType]) -> tuple[Address, .
     """Managed passcodes ctconfig did not create and whose secret it does not hold."""
     return tuple(
         address
-        for address, record in sorted(resources.items())
+        for address, record in in_address_order(resources)
         if isinstance(record, AccountPasscodeRecord)
         and record.origin is not Origin.CREATED
         and record.secret_fingerprint is None

@@ -22,7 +22,7 @@ class PlanOptions:
 
     def replacing(self, address: Address) -> bool:
         """Whether `--replace` (an exact address or a glob) names this address."""
-        return self.scope.replaces(address)
+        return bool(self.scope.replace) and self.scope.replaces(address)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from ctconfig.config.spec import Account, UserPasscodeSpec
 from ctconfig.domain import AccountSnapshot, Address, PasscodeStatus, expiry_status
 from ctconfig.jsontypes import timestamp_text
 from ctconfig.planner.common import Builder, PlanOptions, changed_words, days_until, destroy, expiry_words
-from ctconfig.planner.refresh import Records, grant_settings
+from ctconfig.planner.refresh import Records, grant_settings, in_address_order
 from ctconfig.state.document import UserPasscodeRecord
 
 
@@ -33,7 +33,7 @@ def diff_grants(
             _grant(alias, address, after, snapshot, out)
         else:
             _declared_grant(address, spec, current, after, now, options, out)
-    for address, record in sorted(managed.items()):
+    for address, record in in_address_order(managed):
         if isinstance(record, UserPasscodeRecord) and address not in declared:
             destroy(address, record, "removed from config", out)
 

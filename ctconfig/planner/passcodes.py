@@ -17,7 +17,7 @@ from ctconfig.domain import (
 )
 from ctconfig.jsontypes import timestamp_text
 from ctconfig.planner.common import Builder, PlanOptions, changed_words, days_until, destroy, expiry_words
-from ctconfig.planner.refresh import Records, passcode_settings
+from ctconfig.planner.refresh import Records, in_address_order, passcode_settings
 from ctconfig.state.document import AccountPasscodeRecord
 
 
@@ -54,7 +54,7 @@ def diff_passcodes(view: AccountView, account: Account, out: Builder) -> None:
             _declared(view, address, spec, current, out)
         else:
             _absent(view, address, PasscodeSettings(name, spec.expires_in), spec.previously, declared, out)
-    for address, record in sorted(view.managed.items()):
+    for address, record in in_address_order(view.managed):
         if not isinstance(record, AccountPasscodeRecord) or address in declared:
             continue
         if record.retire_after is not None:

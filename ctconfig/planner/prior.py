@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from ctconfig.actions import ModeSettings
 from ctconfig.domain import Address
 from ctconfig.plan import PriorResource
-from ctconfig.planner.refresh import grant_settings, passcode_settings
+from ctconfig.planner.refresh import grant_settings, in_address_order, passcode_settings
 from ctconfig.state.document import AccountPasscodeRecord, RecordType, UserPasscodeRecord
 
 
 def prior_resources(resources: Mapping[Address, RecordType]) -> tuple[PriorResource, ...]:
     """Every record's public view, in address order."""
-    return tuple(prior_resource(address, record) for address, record in sorted(resources.items()))
+    return tuple(prior_resource(address, record) for address, record in in_address_order(resources))
 
 
 def prior_resource(address: Address, record: RecordType) -> PriorResource:

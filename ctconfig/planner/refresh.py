@@ -11,11 +11,14 @@ from the journal's intents before planning, not adopted here.)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
+from typing import TypeVar
 
 from ctconfig.actions import GrantSettings, ModeSettings, PasscodeSettings
-from ctconfig.config.spec import Account
-from ctconfig.domain import AccountSnapshot, Address, passcode_mode
+from ctconfig.config.spec import Account, AccountPasscodeSpec, UserPasscodeSpec
+from ctconfig.domain import AccountSnapshot, Address, ResourceKind, passcode_mode
 from ctconfig.jsontypes import days_text
 from ctconfig.plan import Drift
 from ctconfig.state.document import (
@@ -27,6 +30,12 @@ from ctconfig.state.document import (
 )
 
 Records = dict[Address, RecordType]
+R = TypeVar("R")
+
+
+def in_address_order(records: Mapping[Address, R]) -> list[tuple[Address, R]]:
+    """The items in address order (compared by address alone: addresses are unique keys)."""
+    return sorted(records.items(), key=itemgetter(0))
 
 
 @dataclass
@@ -56,11 +65,11 @@ def refresh_account(
     out = Refreshed(resources=dict(records))
     if snapshot is not None:
         out = Refreshed(resources={})
-        for address, record in sorted(records.items()):
+        for address, record in in_address_order(records):
             fresh = refresh_record(address, record, snapshot, out.drift)
             if fresh is not None:
                 out.resources[address] = fresh
-            if fresh != record:
+            if fresh is not record and fresh != record:
                 out.changes += 1
         adopt(alias, account, snapshot, out)
     sync_protection(alias, account, out)
@@ -86,6 +95,13 @@ def _refresh_passcode(
     if passcode is None:
         drift.append(Drift(address, "deleted outside ctconfig", before, None))
         return None
+    if (
+        passcode.name == record.name
+        and passcode.expires_in_days == record.expires_in
+        and passcode.created_at == record.created_at
+        and passcode.expires_at == record.expires_at
+    ):
+        return record  # as recorded: the usual case, and no copy to make
     fresh = record.seen_as(passcode)
     after = passcode_settings(fresh)
     if after.name != before.name:
@@ -107,7 +123,14 @@ def _refresh_grant(
         why = "user removed from the dashboard" if user is None else "revoked outside ctconfig"
         drift.append(Drift(address, why, before, None))
         return None
-    fresh = record.seen_as(user.grant)
+    grant = user.grant
+    if (
+        grant.validity_days == record.validity
+        and grant.granted_at == record.granted_at
+        and grant.expires_at == record.expires_at
+    ):
+        return record  # as recorded
+    fresh = record.seen_as(grant)
     after = grant_settings(fresh)
     if after.validity != before.validity:
         message = (
@@ -135,7 +158,8 @@ def _refresh_settings(
                 ModeSettings(passcode_mode(snapshot.passcode_mode)),
             )
         )
-    return replace(record, passcode_mode=passcode_mode(snapshot.passcode_mode))
+    mode = passcode_mode(snapshot.passcode_mode)
+    return record if record.passcode_mode == mode else replace(record, passcode_mode=mode)
 
 
 def adopt(alias: str, account: Account, snapshot: AccountSnapshot, out: Refreshed) -> None:
@@ -150,17 +174,18 @@ def adopt(alias: str, account: Account, snapshot: AccountSnapshot, out: Refreshe
 
 def _adopt_passcodes(alias: str, account: Account, snapshot: AccountSnapshot, out: Refreshed) -> None:
     managed_ids = {r.id for r in out.resources.values() if isinstance(r, AccountPasscodeRecord)}
+    managed_names = {a.name for a in out.resources if a.kind is ResourceKind.ACCOUNT_PASSCODE}
     for name, spec in sorted(account.account_passcodes.items()):
-        address = Address.account_passcode(alias, name)
-        earlier = (Address.account_passcode(alias, p) for p in spec.previously)
-        if address in out.resources or any(p in out.resources for p in earlier):
+        if name in managed_names or any(p in managed_names for p in spec.previously):
             continue
+        address = Address.account_passcode(alias, name)
         passcode = snapshot.passcode_named(name)
         if passcode is None or passcode.id in managed_ids:
             continue
         out.resources[address] = AccountPasscodeRecord.observed(
             snapshot.account_id, passcode, origin=Origin.ADOPTED
         )
+        managed_names.add(name)
         out.drift.append(
             Drift(
                 address,
@@ -190,17 +215,15 @@ def sync_protection(alias: str, account: Account, out: Refreshed) -> None:
     It lives in state too, so that removing a protected resource from the
     config is refused until the protection itself was removed and applied.
     """
-    wanted: dict[Address, bool] = {
-        Address.account_passcode(alias, n): s.prevent_destroy for n, s in account.account_passcodes.items()
-    }
-    wanted.update(
-        {Address.user_passcode(alias, e): s.prevent_destroy for e, s in account.user_passcodes.items()}
-    )
-    for address, protect in wanted.items():
-        current = out.resources.get(address)
-        if (
-            isinstance(current, AccountPasscodeRecord | UserPasscodeRecord)
-            and current.prevent_destroy != protect
-        ):
-            out.resources[address] = replace(current, prevent_destroy=protect)
+    passcodes = account.account_passcodes
+    grants = {email.lower(): spec for email, spec in account.user_passcodes.items()}
+    for address, current in out.resources.items():  # this account's records only
+        if isinstance(current, AccountPasscodeRecord) and address.kind is ResourceKind.ACCOUNT_PASSCODE:
+            spec: AccountPasscodeSpec | UserPasscodeSpec | None = passcodes.get(address.name)
+        elif isinstance(current, UserPasscodeRecord) and address.kind is ResourceKind.USER_PASSCODE:
+            spec = grants.get(address.name)
+        else:
+            continue
+        if spec is not None and current.prevent_destroy != spec.prevent_destroy:
+            out.resources[address] = replace(current, prevent_destroy=spec.prevent_destroy)
             out.changes += 1

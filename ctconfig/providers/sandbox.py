@@ -8,19 +8,71 @@ documents (limits, unique names, expiry, reset, revoke, passcode mode).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ctconfig.domain import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
 from ctconfig.providers.base import CredentialCheck, CredentialStatus, IssuedPasscode
 from ctconfig.sandbox.store import SandboxStore
 from ctconfig.secrets import Secret
 
+T = TypeVar("T")
+
+
+class _Batches:
+    """Changes asked for at the same moment run together in one sandbox transaction.
+
+    An apply has hundreds of operations in flight; each is a fraction of a
+    millisecond of SQLite work, and a transaction of its own costs several times
+    that (BEGIN IMMEDIATE, COMMIT). Every change submitted before the event loop
+    next turns joins one `SandboxStore.batch()`; each caller gets its own answer
+    or error once the batch is committed, so no answer is ever seen before its
+    change is. Runs on the event loop's thread: the store answers at once.
+    """
+
+    def __init__(self, store: SandboxStore) -> None:
+        self._store = store
+        self._pending: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+
+    async def run(self, call: Callable[[], T]) -> T:
+        """`call()` inside the next batch; its answer once the batch is committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((call, future))
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        answers: list[tuple[Any, BaseException | None]] = []
+        try:
+            with self._store.batch():
+                for call, _ in batch:
+                    try:
+                        answers.append((call(), None))
+                    except Exception as exc:  # this call's own error; the others go on
+                        answers.append((None, exc))
+        except Exception as exc:  # the commit failed: none of the batch happened
+            answers = [(None, exc)] * len(batch)
+        for (_, future), (answer, error) in zip(batch, answers, strict=True):
+            if future.done():  # its caller was cancelled
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(answer)
+
 
 class SandboxProvider:
-    """Reads and changes sandbox accounts; the store answers at once, so nothing awaits."""
+    """Reads and changes sandbox accounts; the store answers at once, and changes made at the
+    same moment are committed together."""
 
     def __init__(self, path: Path) -> None:
         self.store = SandboxStore(path)
+        self._batches = _Batches(self.store)
 
     async def read_account(self, target: AccountTarget) -> AccountSnapshot:
         """Create the account on first use (with the config's users), then read it."""
@@ -42,8 +94,8 @@ class SandboxProvider:
         same passcode and secret; a key whose passcode was deleted since, or that
         came with another request, raises ConflictError.
         """
-        created = self.store.create_passcode_once(
-            target.account_id, name, expires_in_days, idempotency_key
+        created = await self._batches.run(
+            lambda: self.store.create_passcode_once(target.account_id, name, expires_in_days, idempotency_key)
         )
         return IssuedPasscode(created.passcode, Secret(created.secret))
 
@@ -65,31 +117,35 @@ class SandboxProvider:
         self, target: AccountTarget, passcode_id: str, *, name: str, expires_in_days: int | None
     ) -> ObservedPasscode:
         """Rename a passcode or change its expiry (counted from its creation)."""
-        return self.store.update_passcode(
-            target.account_id, passcode_id, name=name, expires_in_days=expires_in_days
+        return await self._batches.run(
+            lambda: self.store.update_passcode(
+                target.account_id, passcode_id, name=name, expires_in_days=expires_in_days
+            )
         )
 
     async def delete_passcode(self, target: AccountTarget, passcode_id: str) -> None:
         """Delete an account passcode."""
-        self.store.delete_passcode(target.account_id, passcode_id)
+        await self._batches.run(lambda: self.store.delete_passcode(target.account_id, passcode_id))
 
     async def grant_user_passcode(
         self, target: AccountTarget, email: str, validity_days: int | None
     ) -> ObservedGrant:
         """Grant a user passcode to an existing dashboard user."""
-        return self.store.grant_user_passcode(target.account_id, email, validity_days)
+        return await self._batches.run(
+            lambda: self.store.grant_user_passcode(target.account_id, email, validity_days)
+        )
 
     async def reset_user_passcode(self, target: AccountTarget, email: str) -> ObservedGrant:
         """Issue the user a fresh secret and restart its validity."""
-        return self.store.reset_user_passcode(target.account_id, email)
+        return await self._batches.run(lambda: self.store.reset_user_passcode(target.account_id, email))
 
     async def revoke_user_passcode(self, target: AccountTarget, email: str) -> None:
         """Revoke a user's passcode."""
-        self.store.revoke_user_passcode(target.account_id, email)
+        await self._batches.run(lambda: self.store.revoke_user_passcode(target.account_id, email))
 
     async def set_passcode_mode(self, target: AccountTarget, mode: str) -> None:
         """Switch API authentication between account and user passcodes."""
-        self.store.set_passcode_mode(target.account_id, mode)
+        await self._batches.run(lambda: self.store.set_passcode_mode(target.account_id, mode))
 
     async def aclose(self) -> None:
         """Close the sandbox database."""

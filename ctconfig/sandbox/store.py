@@ -1,11 +1,12 @@
 """The sandbox: CleverTap accounts kept in SQLite, enforcing the documented rules.
 
 `SandboxStore` is what the embedded provider, the `ctconfig sandbox` commands
-and the sandbox HTTP server all call. Every method is one transaction, and the
-store is safe to share between threads. Secrets are returned once and kept
-only as sha256 hashes. The sandbox has its own clock (real time plus an offset
-kept in the database, so every process agrees) so that tests can make
-passcodes expire.
+and the sandbox HTTP server all call. Every method is one transaction (inside
+`batch()`, one savepoint of a shared transaction: the embedded provider commits
+the calls made at the same moment together), and the store is safe to share
+between threads. Secrets are returned once and kept only as sha256 hashes. The
+sandbox has its own clock (real time plus an offset kept in the database, so
+every process agrees) so that tests can make passcodes expire.
 
 A create may carry an idempotency key: its answer is then kept in the same
 transaction (see `idempotency`), so that asking again, even from another
@@ -74,7 +75,8 @@ class SandboxStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn = connect(path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._in_batch = False
 
     def close(self) -> None:
         """Close the database connection."""
@@ -89,14 +91,54 @@ class SandboxStore:
 
     @contextmanager
     def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction, serialised across threads; writers take SQLite's lock up front."""
+        """One transaction, serialised across threads; writers take SQLite's lock up front.
+
+        Inside `batch()` it is a savepoint instead: a failing call undoes only itself.
+        """
         with self._lock:
+            if self._in_batch:
+                with self._savepoint():
+                    yield self._conn
+                return
             self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield self._conn
             except BaseException:
                 self._conn.rollback()
                 raise
+            self._conn.commit()
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self._conn.execute("SAVEPOINT call")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO call")
+            self._conn.execute("RELEASE call")
+            raise
+        self._conn.execute("RELEASE call")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run the calls made inside (from this thread) in one write transaction: one commit for all.
+
+        Each call still succeeds or fails whole (a savepoint each), and sees the
+        calls before it; nothing is committed, nor visible to other connections,
+        until the block ends. An exception escaping the block rolls back every call.
+        """
+        with self._lock:
+            if self._in_batch:
+                raise RuntimeError("sandbox batches do not nest")
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._in_batch = True
+            try:
+                yield
+            except BaseException:
+                self._conn.rollback()
+                raise
+            finally:
+                self._in_batch = False
             self._conn.commit()
 
     # -- the clock --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -26,7 +27,7 @@ from ctconfig.providers.base import Provider
 from ctconfig.providers.guided import StepByStep
 from ctconfig.providers.operator import Operator
 from ctconfig.service.audit import audit_record, outcome_entries, outcome_summary
-from ctconfig.service.planning import PlanRequest, Prepared, prepare
+from ctconfig.service.planning import PlanRequest, Prepared, prepare, run_async
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
 from ctconfig.state.document import State, StateError
@@ -106,7 +107,7 @@ def apply(ws: Workspace, request: ApplyRequest, ui: ApplyUi) -> ApplyReport:
     report: ApplyReport | None = None
     try:
         with ws.locked("apply", request.lock_timeout, request.lock and not request.dry_run):
-            report = asyncio.run(_apply(ws, request, ui, provider, sink))
+            report = run_async(_apply(ws, request, ui, provider, sink))
     except StateError as exc:
         if report is None:  # the lock was never held, or planning failed: that error is the story
             raise
@@ -198,7 +199,7 @@ async def _execute(
         protected=ws.protected(),
         progress=ui.progress,
     )
-    with _stop_on_signals(applier):
+    with _stop_on_signals(applier), _settled_objects_frozen():
         result = await applier.apply(plan, prepared.refreshed)
     stats = getattr(provider, "stats", None)
     traffic = stats.summary() if stats is not None else ""
@@ -232,6 +233,20 @@ def _clear_journal(journal: Journal, written: State) -> None:
     journal.clear()
     if still_open:
         journal.append([Begin(written.lineage, written.serial), *still_open])
+
+
+@contextlib.contextmanager
+def _settled_objects_frozen() -> Iterator[None]:
+    """Keep the cycle collector off what exists before the apply starts (config, state, plan).
+
+    They live until the end, yet every full collection during the apply walked all of them
+    again: half a second of an apply of 10,000. Garbage made during the apply is still collected.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextlib.contextmanager

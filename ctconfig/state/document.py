@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from operator import itemgetter
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -182,7 +183,7 @@ class State:
 
     def with_resources(self, resources: Mapping[Address, RecordType]) -> State:
         """The same version with other records, in address order."""
-        return replace(self, resources=dict(sorted(resources.items())))
+        return replace(self, resources=dict(sorted(resources.items(), key=itemgetter(0))))
 
     def next_version(self) -> State:
         """The version to write next: serial + 1, stamped with this ctconfig."""
