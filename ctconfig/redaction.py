@@ -41,6 +41,12 @@ def remember_secret(value: str) -> None:
             _known_secrets.add(fragment)
 
 
+def forget_secrets() -> None:
+    """Forget every registered secret: a process that runs one command after another (the
+    test suite's in-process runner) starts each, as a fresh process would, with none."""
+    _known_secrets.clear()
+
+
 def redact(text: str) -> str:
     """Remove passcode headers, refused header values, secret JSON fields and remembered secrets."""
     text = _HEADER.sub(lambda m: m.group(1) + REDACTED, text)

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.inprocess import run_in_process
+
 settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -40,8 +42,15 @@ RunCtconfig = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def run_ctconfig(tmp_path: Path) -> RunCtconfig:
-    """Run the installed `ctconfig` in `tmp_path` (or `cwd=`), capturing text output."""
+def run_ctconfig(tmp_path: Path, request: pytest.FixtureRequest) -> RunCtconfig:
+    """Run `ctconfig ARGS` in `tmp_path` (or `cwd=`), capturing text output.
+
+    In this process by default (tests/inprocess.py: same arguments, directory,
+    environment and stdin, without paying start-up per command); as the installed
+    console script in a child process for tests marked `process`, whose point is the
+    process itself or the installed command end to end.
+    """
+    in_process = request.node.get_closest_marker("process") is None
 
     def run(
         *args: str,
@@ -54,6 +63,8 @@ def run_ctconfig(tmp_path: Path) -> RunCtconfig:
         full_env["NO_COLOR"] = "1"
         if env:
             full_env.update(env)
+        if in_process:
+            return run_in_process(list(args), cwd or tmp_path, full_env, input)
         return subprocess.run(
             [*ctconfig_executable(), *args],
             cwd=cwd or tmp_path,

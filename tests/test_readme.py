@@ -137,7 +137,7 @@ def test_a_copied_example_is_what_git_tracks_not_what_the_readme_left(tmp_path: 
 
 def test_ci_runs_the_readmes_test_command() -> None:
     test_command = set_up_commands()[2]
-    assert test_command == "python -m pip install -e '.[test]' && python -m pytest -q"
+    assert test_command == "python -m pip install -e '.[test]' && python -m pytest -q -n auto"
     ci = (ROOT / ".ci" / "run").read_text()
     assert test_command in ci
     assert "ruff check ." in ci

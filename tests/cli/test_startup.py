@@ -64,6 +64,7 @@ def test_help_and_version_import_no_command_module(option: str) -> None:
 
 
 @pytest.mark.parametrize("option", ["--help", "--version"])
+@pytest.mark.process  # the installed script's own imports
 def test_the_installed_command_imports_nothing_heavy_to_answer(
     option: str, run_ctconfig: RunCtconfig
 ) -> None:

@@ -17,6 +17,8 @@ def test_dashboard_changes_show_as_drift_and_the_plan_restores_the_config(ws: Wo
         )
     )
     ws.ct("apply", "--auto-approve")
+    # A reset is seen by its new grant time, which has whole seconds: let the dashboard act later.
+    ws.ct("sandbox", "clock", "advance", "1h")
     ws.ct("sandbox", "passcode", "delete", "demo", "a")
     ws.ct("sandbox", "passcode", "rename", "demo", "b", "b-by-hand")
     ws.ct("sandbox", "passcode", "expiry", "demo", "c", "10d")

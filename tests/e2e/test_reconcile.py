@@ -7,6 +7,8 @@ import os
 import stat
 from dataclasses import replace
 
+import pytest
+
 from ctconfig.domain import Address
 from ctconfig.state.document import AccountPasscodeRecord, State
 from ctconfig.state.journal import Journal, Recorded
@@ -14,6 +16,7 @@ from ctconfig.state.journal_store import FileJournalStore
 from tests.e2e.workspace import ACCOUNT_ID, ALICE, BOB, Workspace, demo
 
 
+@pytest.mark.process  # the installed command end to end
 def test_walkthrough_apply_change_plan_apply_inspect(ws: Workspace) -> None:
     ws.write_config(
         demo(
@@ -198,6 +201,7 @@ def test_journal_left_by_a_crash_is_replayed(ws: Workspace) -> None:
     assert replayed["resources"]["demo/account_passcode/a"]["secret_fingerprint"] == "sha256:aaaaaaaaaaaa"
 
 
+@pytest.mark.process  # the installed command end to end
 def test_errors_are_one_line_without_traceback(ws: Workspace) -> None:
     (ws.root / "ctconfig.yaml").write_text("version: 1\naccounts: [\n")
     broken = ws.ct("plan", expect=1)
@@ -246,6 +250,7 @@ def test_ctrl_c_finishes_work_in_flight_saves_state_and_exits_130(ws: Workspace)
     assert len(ws.state()["resources"]) == 6
 
 
+@pytest.mark.process  # the installed command end to end
 def test_debug_logs_and_plain_output_hold_no_secret_and_no_colour(ws: Workspace) -> None:
     ws.write_config(demo({"a": {"expires_in": 10}, "b": {"expires_in": "forever"}}, {ALICE: {"validity": 5}}))
     done = ws.ct("--debug", "apply", "--auto-approve")

@@ -78,6 +78,7 @@ def commit_config(ws: Workspace, sections: dict[str, Any], message: str, **expir
 
 
 @pytest.mark.slow
+@pytest.mark.process  # the installed command end to end
 def test_reviewed_plan_is_applied_and_stale_reviews_are_refused(ws: Workspace, tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     sections = _shared_sections(ws, shared)
