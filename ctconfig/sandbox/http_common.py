@@ -162,6 +162,9 @@ class BodyLimit:
                 if declared is not None and declared > limit:
                     raise too_large(limit)
             except ApiError as refused:
-                await send_json(send, refused.status, error_body(refused.status, refused.message), [])
+                # The body was not read, so the connection cannot carry another request: close it
+                # now, rather than leave the client waiting for the keep-alive timeout.
+                body = error_body(refused.status, refused.message)
+                await send_json(send, refused.status, body, [(b"connection", b"close")])
                 return
         await self.app(scope, receive, send)
