@@ -8,6 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
 
 from ctconfig.sandbox.store import SandboxStore
@@ -46,6 +47,7 @@ def write_config(root: Path, url: str) -> None:
         YAML().dump(config, handle)
 
 
+@pytest.mark.slow
 def test_server_killed_mid_apply(tmp_path: Path) -> None:
     db = tmp_path / "server.db"
     with SandboxStore(db) as store:

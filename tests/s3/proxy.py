@@ -62,6 +62,11 @@ def _handler(proxy: S3Proxy) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.0"  # one request per connection: stop() leaves nothing open
 
         def _forward(self) -> None:
+            if self.headers.get("Expect", "").lower() == "100-continue":
+                # boto asks before sending a PUT's body and waits a second for this answer;
+                # http.server sends it only on HTTP/1.1 connections, and this one speaks 1.0.
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self.wfile.flush()
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             conditional = any(name.lower() in CONDITIONAL_HEADERS for name in self.headers)
