@@ -50,7 +50,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plan_apply import GRANTS_PER_ACCOUNT, PASSCODES_PER_ACCOUNT, ctconfig, write_config
+from plan_apply import (
+    GRANTS_PER_ACCOUNT,
+    PASSCODES_PER_ACCOUNT,
+    compile_like_an_install,
+    ctconfig,
+    write_config,
+)
 
 OCTODNS = "octodns==1.22.0"
 DEFAULT_VENV = Path.home() / ".cache" / "ctconfig-bench" / "octodns-1.22.0"
@@ -260,6 +266,7 @@ def main() -> None:
     parser.add_argument("--no-terraform", action="store_true")
     args = parser.parse_args()
     terraform = None if args.no_terraform else shutil.which("terraform")
+    compile_like_an_install()
     print(f"{datetime.date.today().isoformat()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     if terraform is None and not args.no_terraform:
         print("terraform is not on PATH: the Terraform rows are skipped")

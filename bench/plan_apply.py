@@ -34,6 +34,19 @@ def ctconfig() -> list[str]:
     return [str(beside)] if beside.exists() else [sys.executable, "-m", "ctconfig"]
 
 
+def compile_like_an_install() -> None:
+    """Byte-compile ctconfig's modules, as `pip install` does for an installed package.
+
+    An editable checkout run with PYTHONDONTWRITEBYTECODE set (as on these machines)
+    would otherwise compile every module on every run (~0.2 s a process), while the peers,
+    installed by pip, start from their compiled files.
+    """
+    import ctconfig
+
+    package = Path(ctconfig.__file__).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+
+
 def write_config(root: Path, resources: int) -> None:
     per_account = PASSCODES_PER_ACCOUNT + GRANTS_PER_ACCOUNT
     accounts = max(1, resources // per_account)
@@ -87,6 +100,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    compile_like_an_install()
     print(f"{'resources':>10}  {'case':<18} {'median s':>9} {'peak RSS MiB':>13}")
     for size in args.sizes:
         for case, (seconds, rss_kib) in bench(size, args.repeat).items():

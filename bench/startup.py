@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from plan_apply import compile_like_an_install
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "examples" / "quickstart"
 TARGET_RATIO = 3.0
@@ -69,8 +71,9 @@ def run_once(command: list[str], env: dict[str, str]) -> float:
 
 def measure(repeat: int) -> dict[str, float]:
     """Median seconds per case, the cases run in turn in every round."""
+    compile_like_an_install()
     env, table = environment(), cases()
-    for command in table.values():  # warm the file cache and byte-code once, untimed
+    for command in table.values():  # warm the file cache once, untimed
         run_once(command, env)
     times: dict[str, list[float]] = {name: [] for name in table}
     for _ in range(repeat):
