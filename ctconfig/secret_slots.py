@@ -37,6 +37,8 @@ SSM_MAX_LEVELS = 15
 TAG_VALUE_MAX = 256
 OWNERS_SUFFIX = "~owners.json"  # `~` is not allowed in an alias, so no account directory has it
 
+_ENV_UNSAFE = re.compile(r"[^A-Z0-9_]")
+_PATH_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 _SM_UNSAFE = re.compile(r"[^A-Za-z0-9_+=.@-]")
 _SSM_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _TAG_SAFE = re.compile(r"[A-Za-z0-9 _.:/=+@-]*")
@@ -46,12 +48,12 @@ _SSM_RESERVED = re.compile(r"^/?(aws|ssm)", re.IGNORECASE)
 def env_name(address: Address) -> str:
     """`CT_PROD_SEGMENT_EXPORT`: the shell-safe variable name of the env-file and command sinks."""
     raw = f"CT_{address.account}_{address.name}".upper()
-    return re.sub(r"[^A-Z0-9_]", "_", raw)
+    return _ENV_UNSAFE.sub("_", raw)
 
 
 def safe_component(text: str) -> str:
     """A path component that cannot climb out of its directory."""
-    cleaned = re.sub(r"[\x00-\x1f\x7f/\\]", "_", text)
+    cleaned = _PATH_UNSAFE.sub("_", text)
     return "_" + cleaned if cleaned in ("", ".", "..") else cleaned
 
 
