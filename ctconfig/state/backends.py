@@ -40,14 +40,8 @@ def open_backend(config: StateConfig, environ: Mapping[str, str] | None = None) 
             raise
         return PostgresBackend(config, env)
     if isinstance(config, S3StateConfig):
-        try:
-            from ctconfig.state.s3 import S3Backend
-        except ImportError as exc:
-            if _missing_extra(exc, ("boto3", "botocore")):
-                raise CtconfigError(
-                    "the s3 backend needs boto3: pip install 'ctconfig[s3]'"
-                ) from exc
-            raise
+        from ctconfig.state.s3 import S3Backend  # it imports boto3 itself, saying which extra is missing
+
         backend: StateBackend = S3Backend(config, env)
         return backend
     if isinstance(config, HttpStateConfig):
