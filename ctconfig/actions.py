@@ -9,6 +9,7 @@ be done, never times or wording.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -155,7 +156,6 @@ Action = PasscodeAction | GrantAction | SettingsAction
 TypedAction = Annotated[Action, Field(discriminator="type")]
 
 
-
 def replace_order(action: Action) -> ReplaceOrder | None:
     """Rotation for passcodes, revoke-then-grant for user passcodes, None for other actions."""
     if action.kind is not ActionKind.REPLACE:
@@ -170,12 +170,15 @@ def is_destructive(action: Action) -> bool:
     return action.kind in DESTRUCTIVE or replace_order(action) is ReplaceOrder.DELETE_BEFORE_CREATE
 
 
-_SETTINGS: TypeAdapter[Settings | None] = TypeAdapter(Settings | None)
+@functools.cache
+def _settings_adapter() -> TypeAdapter[Settings | None]:
+    """Built on first use (a plan with no changes never needs it)."""
+    return TypeAdapter(Settings | None)
 
 
 def settings_json(settings: Settings | None) -> Any:
     """A settings object as JSON (`90d`, `forever`), or None."""
-    return _SETTINGS.dump_python(settings, mode="json")
+    return _settings_adapter().dump_python(settings, mode="json")
 
 
 def canonical_json(data: Any) -> bytes:

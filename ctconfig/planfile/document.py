@@ -13,6 +13,7 @@ refused with the command that makes a new one: a plan is short-lived.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,16 @@ COMPUTED_CTCONFIG_KEYS = ("ctconfig_format", "ctconfig_version", "digest", "summ
 COMPUTED = frozenset(COMPUTED_CTCONFIG_KEYS) | frozenset(TerraformView.__annotations__)
 """Keys derived from the plan: written for readers, ignored on load."""
 
-_PLAN: TypeAdapter[Plan] = TypeAdapter(Plan)
+
+@functools.cache
+def _plan_adapter() -> TypeAdapter[Plan]:
+    """Built on first use: a TypeAdapter costs milliseconds to build, paid by every command at import."""
+    return TypeAdapter(Plan)
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
     """The plan as JSON data: the typed plan, its digest and counts, and Terraform's representation."""
-    data: dict[str, Any] = _PLAN.dump_python(plan, mode="json")
+    data: dict[str, Any] = _plan_adapter().dump_python(plan, mode="json")
     data.update(
         ctconfig_format=CTCONFIG_FORMAT,
         ctconfig_version=__version__,
@@ -86,7 +91,7 @@ def plan_from_document(data: Any, source: str) -> Plan:
     _check_format(data, source)
     fields = {k: v for k, v in data.items() if k not in COMPUTED}
     try:
-        plan = _PLAN.validate_python(fields)
+        plan = _plan_adapter().validate_python(fields)
     except ValidationError as exc:
         raise PlanError(f"{source} is malformed: {describe_validation(exc)}") from None
     if data.get("digest") != plan.digest:

@@ -13,6 +13,7 @@ documents are upgraded on read (`state/upgrade.py`), never written.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -195,7 +196,7 @@ class State:
 
     def to_json(self) -> dict[str, Any]:
         """The document as JSON data (what backends store)."""
-        data: dict[str, Any] = _STATE.dump_python(self, mode="json")
+        data: dict[str, Any] = _state_adapter().dump_python(self, mode="json")
         return data
 
     def dumps(self) -> str:
@@ -214,7 +215,7 @@ class State:
         if missing:
             raise StateError(f"{source}: {missing[0]}: Field required")
         try:
-            state = _STATE.validate_python(data)
+            state = _state_adapter().validate_python(data)
         except ValidationError as exc:
             raise StateError(f"{source}: {describe_validation(exc)}") from None
         for address, record in state.resources.items():
@@ -232,19 +233,27 @@ class State:
         return cls.from_json(data, source)
 
 
-_STATE: TypeAdapter[State] = TypeAdapter(State)
-_RECORD: TypeAdapter[RecordType] = TypeAdapter(Record)
+@functools.cache
+def _state_adapter() -> TypeAdapter[State]:
+    """Built on first use: a TypeAdapter costs milliseconds to build, paid by every command at import."""
+    return TypeAdapter(State)
+
+
+@functools.cache
+def _record_adapter() -> TypeAdapter[RecordType]:
+    """Built on first use (only views and diffs of single records need it)."""
+    return TypeAdapter(Record)
 
 
 def record_json(record: RecordType) -> dict[str, Any]:
     """One record as JSON data, as the state document holds it (for views and diffs)."""
-    data: dict[str, Any] = _RECORD.dump_python(record, mode="json")
+    data: dict[str, Any] = _record_adapter().dump_python(record, mode="json")
     return data
 
 
 def state_json_schema() -> dict[str, Any]:
     """The JSON Schema of a state document, generated from the records (schemas/state.schema.json)."""
-    schema: dict[str, Any] = _STATE.json_schema(mode="serialization")
+    schema: dict[str, Any] = _state_adapter().json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ctconfig state"
     return schema

@@ -16,6 +16,7 @@ not exist → nothing happened.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -93,7 +94,12 @@ class Closed:
 
 
 Entry = Begin | Intent | Recorded | Closed
-_ENTRY: TypeAdapter[Entry] = TypeAdapter(Annotated[Entry, Field(discriminator="entry")])
+
+
+@functools.cache
+def _entry_adapter() -> TypeAdapter[Entry]:
+    """Built on first use: most runs never read or write a journal entry (no apply, nothing pending)."""
+    return TypeAdapter(Annotated[Entry, Field(discriminator="entry")])
 
 
 @dataclass
@@ -167,14 +173,14 @@ class Journal:
 
     def append(self, entries: Sequence[Entry]) -> None:
         """Make `entries` durable (one write for all of them)."""
-        self.store.append([_ENTRY.dump_python(e, mode="json") for e in entries])
+        self.store.append([_entry_adapter().dump_python(e, mode="json") for e in entries])
 
     def read(self) -> JournalContents:
         """Every entry, by meaning; a corrupt entry is refused with its number."""
         contents = JournalContents()
         for number, raw in enumerate(self.store.entries(), start=1):
             try:
-                entry = _ENTRY.validate_python(raw)
+                entry = _entry_adapter().validate_python(raw)
             except ValidationError as exc:
                 raise StateError(
                     f"journal {self.describe()} entry {number} is not a ctconfig journal entry: "
