@@ -76,6 +76,9 @@ _ADDRESS = re.compile(
 )
 
 
+_KINDS = {kind.value: kind for kind in ResourceKind}
+
+
 @dataclass(frozen=True, order=True)
 class Address:
     """Where a resource lives: `prod/account_passcode/segment-export`, `prod/settings`."""
@@ -98,8 +101,8 @@ class Address:
                 f"{text!r} is not a resource address; expected ACCOUNT/account_passcode/NAME, "
                 "ACCOUNT/user_passcode/EMAIL or ACCOUNT/settings"
             )
-        kind = match["kind"] or ResourceKind.SETTINGS.value
-        return cls(match["account"], ResourceKind(kind), match["name"] or "")
+        account, kind, name = match.group("account", "kind", "name")
+        return cls(account, _KINDS[kind] if kind else ResourceKind.SETTINGS, name or "")
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:

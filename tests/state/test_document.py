@@ -27,6 +27,18 @@ ROOT = Path(__file__).parents[2]
 FORMAT_1 = ROOT / "tests" / "fixtures" / "state-format-1.json"
 
 
+def from_data(data: dict[str, Any], source: str) -> State:
+    return State.from_json(data, source)
+
+
+def from_text(data: dict[str, Any], source: str) -> State:
+    """`loads` validates a current document straight from its text: it must refuse alike."""
+    return State.loads(json.dumps(data), source)
+
+
+READERS = pytest.mark.parametrize("read", [from_data, from_text], ids=["from_json", "loads"])
+
+
 def document(**changes: Any) -> dict[str, Any]:
     data = state({"prod/account_passcode/a": passcode("a"), "prod/settings": settings()}, serial=4).to_json()
     data.update(changes)
@@ -83,9 +95,12 @@ def test_the_document_round_trips_and_is_canonical() -> None:
         ({"extra": 1}, "extra: Unexpected keyword argument"),
     ],
 )
-def test_a_hand_edited_document_is_refused_naming_the_field(changes: dict[str, Any], problem: str) -> None:
+@READERS
+def test_a_hand_edited_document_is_refused_naming_the_field(
+    changes: dict[str, Any], problem: str, read: Any
+) -> None:
     with pytest.raises(StateError) as caught:
-        State.from_json(document(**changes), "ctconfig.state.json")
+        read(document(**changes), "ctconfig.state.json")
     message = str(caught.value)
     assert message.startswith("ctconfig.state.json: ") and problem in message
     assert "\n" not in message
@@ -113,11 +128,34 @@ def test_missing_resources_is_refused_rather_than_dropping_every_fingerprint() -
         ("no address", settings().__dict__, "is not a resource address"),
     ],
 )
-def test_a_malformed_record_is_refused(address: str, record: dict[str, Any], problem: str) -> None:
+@READERS
+def test_a_malformed_record_is_refused(address: str, record: dict[str, Any], problem: str, read: Any) -> None:
     data = document()
     data["resources"] = {address: json.loads(json.dumps(record, default=str))}
     with pytest.raises(StateError, match=problem):
-        State.from_json(data, "s.json")
+        read(data, "s.json")
+
+
+def test_reading_the_text_and_reading_the_data_give_the_same_state() -> None:
+    """Every record kind and optional field, names beyond ASCII, and times in other zones."""
+    data = state(
+        {
+            "prod/account_passcode/ünïcode-export": passcode("ünïcode-export"),
+            "prod/account_passcode/gone": passcode("gone"),
+            "prod/user_passcode/b@example.com": grant("b@example.com"),
+            "prod/settings": settings(),
+        },
+        serial=9,
+    ).to_json()
+    data["resources"]["prod/account_passcode/gone"].update(
+        tainted="secret sink failed", retire_after="2026-12-06T21:16:07+01:00", secret_fingerprint=None
+    )
+    from_text_ = State.loads(json.dumps(data, ensure_ascii=False).encode(), "s.json")
+    assert from_text_ == State.from_json(data, "s.json")
+    gone = from_text_.resources[Address.parse("prod/account_passcode/gone")]
+    assert isinstance(gone, AccountPasscodeRecord)
+    assert gone.retire_after == datetime(2026, 12, 6, 20, 16, 7, tzinfo=UTC)
+    assert gone.retire_after.tzinfo is UTC
 
 
 def test_odd_json_is_one_clear_error() -> None:
