@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 from pydantic import ValidationError
 
 from ctconfig.config.consistency import section_rules, shared_slots
@@ -56,10 +56,8 @@ class LoadedConfig:
 
 def config_digest(config: Config) -> str:
     """sha256 of the canonical JSON of the validated config: blind to comments, layout and order."""
-    canonical = json.dumps(
-        config.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
-    )
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    canonical = orjson.dumps(config.model_dump(mode="json", by_alias=True), option=orjson.OPT_SORT_KEYS)
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
 def discover_config(explicit: str | None, cwd: Path | None = None) -> Path:
