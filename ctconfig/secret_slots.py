@@ -20,6 +20,7 @@ ignore case: a case-insensitive file system, or simply to be safe.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -51,6 +52,7 @@ def env_name(address: Address) -> str:
     return _ENV_UNSAFE.sub("_", raw)
 
 
+@functools.lru_cache(maxsize=1024)  # an account's directory is asked for once per passcode
 def safe_component(text: str) -> str:
     """A path component that cannot climb out of its directory."""
     cleaned = _PATH_UNSAFE.sub("_", text)
@@ -139,9 +141,9 @@ def problems(config: SecretsConfig, addresses: Iterable[Address]) -> list[tuple[
 
 
 def _problem(config: SecretsConfig, address: Address) -> str | None:
-    name = slot_name(config, address)
     if config.sink == "file":
         return _file_problem(address)
+    name = slot_name(config, address)
     if config.sink == "aws-secrets-manager":
         if len(name) > SM_NAME_MAX:
             return f"the Secrets Manager name {name!r} is longer than {SM_NAME_MAX} characters"
