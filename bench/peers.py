@@ -20,6 +20,10 @@ reading the declared config, reading what exists, diffing, writing, exit.
   that loads YAML, reads the existing side, diffs and writes, with no network.
   It does less per resource than ctconfig (no secrets, no journal, no fsync),
   which is why the goals are ratios of its time.
+- **floor** (the no-op plan only): `python -c` importing asyncio, click, orjson,
+  pydantic and ruamel.yaml and validating one one-field pydantic model: what a
+  ctconfig command costs before its own work. Its ratio to octoDNS is the
+  smallest a ctconfig plan could reach.
 - **Terraform** (only at N <= `--terraform-max`, default 1,000, and only when
   `terraform` is on PATH): `count = N` of the built-in `terraform_data`
   resource, which needs no provider download; `terraform apply` from empty,
@@ -68,6 +72,14 @@ GOALS = {  # (case, N) -> the largest ctconfig/octoDNS ratio issue 13 accepts
 }
 RSS_GOAL_MIB = {("apply from empty", 10_000): 150.0}
 CASES = ("apply from empty", "no-op plan")
+FLOOR = (
+    "import asyncio, click, orjson, pydantic, ruamel.yaml, _ruamel_yaml\n"
+    "class Passcode(pydantic.BaseModel):\n    name: str\n"
+    "Passcode(name='x')\n"
+)
+"""What any ctconfig command costs before it does its own work: the interpreter, the chosen
+dependencies it imports, and pydantic's machinery (loaded by the first model). A plan cannot
+be faster than this."""
 
 Measure = Callable[[Path], tuple[float, int]]
 """Runs one case in a prepared directory: wall seconds and peak RSS in KiB."""
@@ -199,6 +211,7 @@ def tools(venv: Path, terraform: str | None) -> list[Tool]:
                 "no-op plan": lambda d: timed([sync, "--config-file", "octodns.yaml"], d),
             },
         ),
+        Tool("floor", lambda d, n: None, {"no-op plan": lambda d: timed([sys.executable, "-c", FLOOR], d)}),
     ]
     if terraform is not None:
         tf = ["-input=false", "-no-color"]
@@ -227,7 +240,8 @@ def one_round(peers: list[Tool], size: int, results: Results) -> None:
             tool.prepare(dirs[tool.name], size)
         for case in CASES:
             for tool in peers:
-                results.add(tool.name, case, tool.cases[case](dirs[tool.name]))
+                if case in tool.cases:
+                    results.add(tool.name, case, tool.cases[case](dirs[tool.name]))
     finally:
         for path in dirs.values():
             shutil.rmtree(path, ignore_errors=True)
@@ -239,12 +253,12 @@ def report(size: int, repeat: int, results: Results) -> None:
     for case in CASES:
         base = results.median("octoDNS", case)
         ours = results.median("ctconfig", case)
-        for tool in ("ctconfig", "octoDNS", "Terraform"):
+        for tool in ("ctconfig", "octoDNS", "Terraform", "floor"):
             seconds = results.median(tool, case)
             if seconds is None or base is None or ours is None:
                 continue
             ratio = f"{ours / seconds:.2f}x" if tool != "ctconfig" else ""
-            goal = ""
+            goal = f"floor/octoDNS {seconds / base:.2f}x" if tool == "floor" else ""
             if tool == "octoDNS" and (case, size) in GOALS:
                 limit = GOALS[(case, size)]
                 goal = f"<= {limit}x: {'met' if ours / seconds <= limit else 'NOT met'}"
