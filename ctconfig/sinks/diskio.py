@@ -13,6 +13,7 @@ Failures are returned per file, for the caller to turn into `SinkError`s.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat
 import tempfile
@@ -101,8 +102,14 @@ def _each(action: Callable[[int], None], fds: Sequence[int]) -> list[Exception |
 
     if len(fds) <= 1:
         return [attempt(fd) for fd in fds]
-    with ThreadPoolExecutor(max_workers=min(FSYNC_THREADS, len(fds))) as pool:
-        return list(pool.map(attempt, fds))
+    return list(_fsync_pool().map(attempt, fds))
+
+
+@functools.cache
+def _fsync_pool() -> ThreadPoolExecutor:
+    """The threads that keep fsyncs in flight, started once: an apply makes three or four fsync
+    passes per batch, and each used to start (and join) threads of its own."""
+    return ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="ctconfig-fsync")
 
 
 def _sync_and_close(fd: int) -> None:
