@@ -12,6 +12,7 @@ the real command with `@pytest.mark.process`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -83,5 +84,6 @@ def run_in_process(
             code = 1
         finally:
             forget_secrets()  # one command's secrets are not the next one's
+            gc.unfreeze()  # a process would end here; this one gives the collector its objects back
     returncode = code if isinstance(code, int) else (0 if code is None else 1)
     return subprocess.CompletedProcess(["ctconfig", *args], returncode, out.text(), err.text())

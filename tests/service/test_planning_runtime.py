@@ -1,6 +1,6 @@
 """How plan and apply run: an event loop that never formats the 10,000-resource result it
-returns, planning with the cycle collector paused, and an apply whose collector leaves alone what
-existed before it (each back to normal afterwards)."""
+returns, planning with the cycle collector paused (and what it made frozen), and an apply whose
+collector leaves alone what existed before it (back to normal afterwards)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,9 @@ class WatchingProvider(SandboxProvider):
         return await super().read_account(target)
 
 
-def test_planning_pauses_the_cycle_collector_and_turns_it_back_on(tmp_path: Path) -> None:
+def test_planning_pauses_the_cycle_collector_and_turns_it_back_on_with_what_exists_frozen(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "ctconfig.yaml").write_text(
         "version: 1\n"
         f"state: {{backend: local, path: '{tmp_path / 'state.json'}'}}\n"
@@ -76,9 +78,14 @@ def test_planning_pauses_the_cycle_collector_and_turns_it_back_on(tmp_path: Path
             await provider.aclose()
         return len(prepared.plan.actions)
 
-    assert run_async(main()) == 1
-    assert provider.collector_on_while_reading == [False]
-    assert gc.isenabled()
+    gc.unfreeze()
+    try:
+        assert run_async(main()) == 1
+        assert provider.collector_on_while_reading == [False]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 1000  # the config, state and plan: not walked again
+    finally:
+        gc.unfreeze()
 
 
 class FreezeWatchingProvider(SandboxProvider):
@@ -126,7 +133,7 @@ def test_apply_keeps_the_collector_off_what_existed_before_it_and_lets_go_afterw
             return FreezeWatchingProvider(tmp_path / "sandbox.db")
 
     ws = Watched(loaded.loaded, loaded.backend)
-    assert gc.get_freeze_count() == 0
+    gc.unfreeze()  # what an earlier plan in this process left frozen
     report = apply(ws, ApplyRequest(PlanRequest(), auto_approve=True), QuietUi())
     assert report.result is not None and report.result.ok
     [frozen] = FreezeWatchingProvider.frozen_while_creating
