@@ -218,3 +218,18 @@ def test_every_example_declares_the_schema() -> None:
         relative = Path("../" * len(example.relative_to(REPO).parent.parts)) / "schemas/ctconfig.schema.json"
         assert first == f"# yaml-language-server: $schema={relative.as_posix()}", example
         assert (example.parent / relative).resolve() == REPO / "schemas" / "ctconfig.schema.json"
+
+
+def test_loading_leaves_the_collector_on_and_the_loaded_config_frozen(tmp_path: Path) -> None:
+    """The collector is paused while the config is built; afterwards it is on again, and what
+    existed (the config among it) is frozen rather than walked once more (bench/config_load.py)."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        loaded = load_config(write(tmp_path / "ctconfig.yaml", BASIC))
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 1000
+        assert loaded.config.accounts
+    finally:
+        gc.unfreeze()
