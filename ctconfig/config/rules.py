@@ -22,21 +22,29 @@ def _is_name(path: KeyPath) -> bool:
 def literal_secrets(value: Any, path: KeyPath, sources: SourceMap) -> list[tuple[KeyPath, Problem]]:
     """Every literal secret in the raw data: a `passcode:` key, or credentials other than passcode_env."""
     found: list[tuple[KeyPath, Problem]] = []
+    _find_literal_secrets(value, path, sources, found)
+    return found
+
+
+def _find_literal_secrets(
+    value: Any, path: KeyPath, sources: SourceMap, found: list[tuple[KeyPath, Problem]]
+) -> None:
+    """Into `found`; only mappings and lists are descended into (a 1 MB config holds 70,000 scalars)."""
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found += literal_secrets(item, (*path, index), sources)
+            if isinstance(item, dict | list):
+                _find_literal_secrets(item, (*path, index), sources, found)
+        return
     if not isinstance(value, dict):
-        return found
+        return
     for key, item in value.items():
-        here = (*path, key)
-        if key.lower() == "passcode" and not _is_name(here):
+        if key.lower() == "passcode" and not _is_name((*path, key)):
+            here = (*path, key)
             found.append((here, sources.key_at(here).problem(f"'{key}': {LITERAL_SECRET}")))
-            continue
-        if len(here) == 3 and here[0] == "accounts" and key == "credentials":
-            found += _credentials(item, here, sources)
-            continue
-        found += literal_secrets(item, here, sources)
-    return found
+        elif key == "credentials" and len(path) == 2 and path[0] == "accounts":
+            found += _credentials(item, (*path, key), sources)
+        elif isinstance(item, dict | list):
+            _find_literal_secrets(item, (*path, key), sources, found)
 
 
 def _credentials(value: Any, path: KeyPath, sources: SourceMap) -> list[tuple[KeyPath, Problem]]:

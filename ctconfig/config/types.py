@@ -10,6 +10,7 @@ their grammar is `ctconfig.durations`, CleverTap's limits are `ctconfig.domain`'
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -62,17 +63,36 @@ def one_of(words: tuple[str, ...] | list[str]) -> str:
 
 
 def _expiry(value: Any) -> int | None:
+    if isinstance(value, str):
+        return _expiry_text(value)
+    return parse_days(value, FOREVER, minimum=1)
+
+
+@functools.lru_cache(maxsize=512)  # a large config spells the same few durations thousands of times
+def _expiry_text(value: str) -> int | None:
     return parse_days(value, FOREVER, minimum=1)
 
 
 def _validity(value: Any) -> int | None:
+    if isinstance(value, str):
+        return _validity_text(value)
+    return parse_days(value, INFINITE, minimum=MIN_VALIDITY_DAYS, maximum=MAX_VALIDITY_DAYS)
+
+
+@functools.lru_cache(maxsize=512)
+def _validity_text(value: str) -> int | None:
     return parse_days(value, INFINITE, minimum=MIN_VALIDITY_DAYS, maximum=MAX_VALIDITY_DAYS)
 
 
 def _days(value: Any) -> int:
-    days = parse_days(value)
+    days = _days_text(value) if isinstance(value, str) else parse_days(value)
     assert days is not None  # no unbounded word allowed here
     return days
+
+
+@functools.lru_cache(maxsize=512)
+def _days_text(value: str) -> int | None:
+    return parse_days(value)
 
 
 def check_passcode_name(name: str) -> str:
