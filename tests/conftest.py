@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import socket
@@ -19,6 +20,23 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.inprocess import run_in_process
+
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile ctconfig once and keep pytest's rewritten test modules, even where
+    PYTHONDONTWRITEBYTECODE is set (as on the shared machines).
+
+    Without compiled files every `ctconfig` child process (sandbox servers, `process`
+    tests) compiles each module it imports again, ~0.2 s apiece, and every xdist worker
+    rewrites and compiles all ~100 test modules again, ~5 s apiece. `.ci/run` and the
+    benches compile ctconfig the same way; `__pycache__/` is git-ignored.
+    """
+    import ctconfig
+
+    compileall.compile_dir(Path(ctconfig.__file__).parent, quiet=1)
+    sys.dont_write_bytecode = False  # lets the assertion rewriter cache test modules
+
 
 settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
