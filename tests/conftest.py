@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, settings
 from tests.inprocess import run_in_process
 
 
-
 def pytest_configure(config: pytest.Config) -> None:
     """Compile ctconfig once and keep pytest's rewritten test modules, even where
     PYTHONDONTWRITEBYTECODE is set (as on the shared machines).
@@ -36,6 +35,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
     compileall.compile_dir(Path(ctconfig.__file__).parent, quiet=1)
     sys.dont_write_bytecode = False  # lets the assertion rewriter cache test modules
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Wait for sandbox servers served from threads that were told to stop (tests/threaded_sandbox.py)."""
+    threaded = sys.modules.get("tests.threaded_sandbox")
+    if threaded is not None:
+        threaded.join_stopping()
 
 
 settings.register_profile(
