@@ -160,8 +160,36 @@ def moto_endpoint_checking_credentials() -> Iterator[str]:
     yield from _moto_server({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
 
 
+@pytest.fixture(scope="session")
+def botocore_models_read_once() -> Iterator[None]:
+    """Every botocore session in this test process shares one loader of AWS's service models.
+
+    ctconfig makes a boto3 session per state backend and per AWS sink (one each in a command);
+    the tests make hundreds, and each new session parsed the S3, SSM and Secrets Manager models
+    and endpoint rules again (~0.3 s of a ~0.4 s session and client). The models are data
+    shipped with botocore: sharing their loader changes nothing a test looks at.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    original = getattr(botocore.session.Session, "_register_data_loader", None)
+    if original is None:  # botocore changed its internals: slower, not wrong
+        yield
+        return
+    loader = botocore.loaders.create_loader()
+
+    def register_shared_loader(self: Any) -> None:
+        self._components.lazy_register_component("data_loader", lambda: loader)
+
+    botocore.session.Session._register_data_loader = register_shared_loader
+    try:
+        yield
+    finally:
+        botocore.session.Session._register_data_loader = original
+
+
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def aws_env(monkeypatch: pytest.MonkeyPatch, botocore_models_read_once: None) -> dict[str, str]:
     """Dummy credentials in the environment, as boto3 reads them."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
