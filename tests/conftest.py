@@ -102,6 +102,40 @@ def run_ctconfig(tmp_path: Path, request: pytest.FixtureRequest) -> RunCtconfig:
     return run
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ca_bundle_loaded_once() -> Iterator[None]:
+    """httpx's default TLS context (the CA bundle, ~40 ms to load) is made once per test process.
+
+    ctconfig makes one per command (the clevertap provider's session, the http state
+    backend's client), and the tests run hundreds of commands in this process, all over
+    plain-HTTP loopback servers. Only the default context is shared (verification on, no
+    client certificate, no SSL_CERT_FILE/SSL_CERT_DIR); anything else is made as asked.
+    """
+    import httpx
+    import httpx._config
+    import httpx._transports.default
+
+    original = httpx._config.create_ssl_context
+    shared: list[Any] = []
+
+    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        custom = trust_env and (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"))
+        if verify is not True or cert is not None or custom:
+            return original(verify=verify, cert=cert, trust_env=trust_env)
+        if not shared:
+            shared.append(original())
+        return shared[0]
+
+    modules = (httpx, httpx._config, httpx._transports.default)
+    for module in modules:
+        module.create_ssl_context = create_ssl_context  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.create_ssl_context = original  # type: ignore[attr-defined]
+
+
 # -- a real S3 API (moto's standalone server) for the s3 state backend ---------------------
 # One server per session (it takes a second to start), one fresh bucket per test.
 
