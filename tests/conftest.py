@@ -210,10 +210,17 @@ def botocore_models_read_once() -> Iterator[None]:
     if original is None:  # botocore changed its internals: slower, not wrong
         yield
         return
-    loader = botocore.loaders.create_loader()
+    loaders: dict[Any, Any] = {}
 
     def register_shared_loader(self: Any) -> None:
-        self._components.lazy_register_component("data_loader", lambda: loader)
+        def shared_loader() -> Any:
+            # Read as botocore reads it: a bad AWS_PROFILE still fails here, as it did.
+            data_path = self.get_config_variable("data_path")
+            if data_path not in loaders:
+                loaders[data_path] = botocore.loaders.create_loader(data_path)
+            return loaders[data_path]
+
+        self._components.lazy_register_component("data_loader", shared_loader)
 
     botocore.session.Session._register_data_loader = register_shared_loader
     try:
