@@ -68,9 +68,16 @@ class _Logs(logging.Handler):
 
 
 _LOGS = _Logs()
-for _name in _UVICORN_LOGGERS:
-    logging.getLogger(_name).addHandler(_LOGS)
-    logging.getLogger(_name).propagate = False
+
+
+def _keep_uvicorns_log() -> None:
+    """Route uvicorn's loggers to `_LOGS` only; again for each server, as a test that configures
+    logging (`logging.config.dictConfig`, uvicorn's default log config) may have undone it."""
+    for name in _UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOGS not in logger.handlers:
+            logger.addHandler(_LOGS)
+        logger.propagate = False
 
 
 class ThreadedSandbox:
@@ -104,6 +111,7 @@ class ThreadedSandbox:
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name=f"sandbox {self.url}", daemon=True
         )
+        _keep_uvicorns_log()
         _LOGS.live.append(self)
         self._thread.start()
         self._wait_until_started(sock.close)
