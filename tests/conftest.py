@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from tests.inprocess import run_in_process
 
@@ -35,6 +34,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
     compileall.compile_dir(Path(ctconfig.__file__).parent, quiet=1)
     sys.dont_write_bytecode = False  # lets the assertion rewriter cache test modules
+    _hypothesis_profiles()  # imported only now, so its rewritten modules are cached too
+
+
+def _hypothesis_profiles() -> None:
+    """`ci` (the default) keeps property tests quick; HYPOTHESIS_PROFILE=dev digs deeper.
+
+    hypothesis ships a pytest plugin, so pytest rewrites the asserts of all its ~70
+    modules; imported before `pytest_configure` they were rewritten in every process and
+    never cached.
+    """
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.register_profile("dev", max_examples=100, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -44,11 +60,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         threaded.join_stopping()
 
 
-settings.register_profile(
-    "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile("dev", max_examples=100, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def ctconfig_executable() -> list[str]:
