@@ -185,12 +185,8 @@ def _moto_server(extra_env: Mapping[str, str] | None = None) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.kill()  # a throwaway store: nothing to shut down gracefully (SIGTERM took ~0.4 s)
+        process.wait()
 
 
 @pytest.fixture(scope="session")
