@@ -119,23 +119,25 @@ def ca_bundle_loaded_once() -> Iterator[None]:
 
     ctconfig makes one per command (the clevertap provider's session, the http state
     backend's client), and the tests run hundreds of commands in this process, all over
-    plain-HTTP loopback servers. Only the default context is shared (verification on, no
-    client certificate, no SSL_CERT_FILE/SSL_CERT_DIR); anything else is made as asked.
+    plain-HTTP loopback servers. Only default contexts are shared, one per CA location
+    httpx reads (SSL_CERT_FILE / SSL_CERT_DIR, as set when asked); a context with
+    verify=... or cert=... is made as asked.
     """
     import httpx
     import httpx._config
     import httpx._transports.default
 
     original = httpx._config.create_ssl_context
-    shared: list[Any] = []
+    shared: dict[tuple[str | None, ...], Any] = {}
 
     def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
-        custom = trust_env and (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"))
-        if verify is not True or cert is not None or custom:
+        if verify is not True or cert is not None:
             return original(verify=verify, cert=cert, trust_env=trust_env)
-        if not shared:
-            shared.append(original())
-        return shared[0]
+        where = ("env", os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        key = where if trust_env else ("no env",)
+        if key not in shared:
+            shared[key] = original(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[key]
 
     modules = (httpx, httpx._config, httpx._transports.default)
     for module in modules:
