@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import socket
@@ -16,15 +17,49 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from tests.inprocess import run_in_process
 
-settings.register_profile(
-    "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile("dev", max_examples=100, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile ctconfig once and keep pytest's rewritten test modules, even where
+    PYTHONDONTWRITEBYTECODE is set (as on the shared machines).
+
+    Without compiled files every `ctconfig` child process (sandbox servers, `process`
+    tests) compiles each module it imports again, ~0.2 s apiece, and every xdist worker
+    rewrites and compiles all ~100 test modules again, ~5 s apiece. `.ci/run` and the
+    benches compile ctconfig the same way; `__pycache__/` is git-ignored.
+    """
+    import ctconfig
+
+    compileall.compile_dir(Path(ctconfig.__file__).parent, quiet=1)
+    sys.dont_write_bytecode = False  # lets the assertion rewriter cache test modules
+    _hypothesis_profiles()  # imported only now, so its rewritten modules are cached too
+
+
+def _hypothesis_profiles() -> None:
+    """`ci` (the default) keeps property tests quick; HYPOTHESIS_PROFILE=dev digs deeper.
+
+    hypothesis ships a pytest plugin, so pytest rewrites the asserts of all its ~70
+    modules; imported before `pytest_configure` they were rewritten in every process and
+    never cached.
+    """
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.register_profile("dev", max_examples=100, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Wait for sandbox servers served from threads that were told to stop (tests/threaded_sandbox.py)."""
+    threaded = sys.modules.get("tests.threaded_sandbox")
+    if threaded is not None:
+        threaded.join_stopping()
+
+
 
 
 def ctconfig_executable() -> list[str]:
@@ -78,6 +113,42 @@ def run_ctconfig(tmp_path: Path, request: pytest.FixtureRequest) -> RunCtconfig:
     return run
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ca_bundle_loaded_once() -> Iterator[None]:
+    """httpx's default TLS context (the CA bundle, ~40 ms to load) is made once per test process.
+
+    ctconfig makes one per command (the clevertap provider's session, the http state
+    backend's client), and the tests run hundreds of commands in this process, all over
+    plain-HTTP loopback servers. Only default contexts are shared, one per CA location
+    httpx reads (SSL_CERT_FILE / SSL_CERT_DIR, as set when asked); a context with
+    verify=... or cert=... is made as asked.
+    """
+    import httpx
+    import httpx._config
+    import httpx._transports.default
+
+    original = httpx._config.create_ssl_context
+    shared: dict[tuple[str | None, ...], Any] = {}
+
+    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return original(verify=verify, cert=cert, trust_env=trust_env)
+        where = ("env", os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        key = where if trust_env else ("no env",)
+        if key not in shared:
+            shared[key] = original(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[key]
+
+    modules = (httpx, httpx._config, httpx._transports.default)
+    for module in modules:
+        module.create_ssl_context = create_ssl_context  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.create_ssl_context = original  # type: ignore[attr-defined]
+
+
 # -- a real S3 API (moto's standalone server) for the s3 state backend ---------------------
 # One server per session (it takes a second to start), one fresh bucket per test.
 
@@ -116,12 +187,8 @@ def _moto_server(extra_env: Mapping[str, str] | None = None) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.kill()  # a throwaway store: nothing to shut down gracefully (SIGTERM took ~0.4 s)
+        process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -136,8 +203,43 @@ def moto_endpoint_checking_credentials() -> Iterator[str]:
     yield from _moto_server({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
 
 
+@pytest.fixture(scope="session")
+def botocore_models_read_once() -> Iterator[None]:
+    """Every botocore session in this test process shares one loader of AWS's service models.
+
+    ctconfig makes a boto3 session per state backend and per AWS sink (one each in a command);
+    the tests make hundreds, and each new session parsed the S3, SSM and Secrets Manager models
+    and endpoint rules again (~0.3 s of a ~0.4 s session and client). The models are data
+    shipped with botocore: sharing their loader changes nothing a test looks at.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    original = getattr(botocore.session.Session, "_register_data_loader", None)
+    if original is None:  # botocore changed its internals: slower, not wrong
+        yield
+        return
+    loaders: dict[Any, Any] = {}
+
+    def register_shared_loader(self: Any) -> None:
+        def shared_loader() -> Any:
+            # Read as botocore reads it: a bad AWS_PROFILE still fails here, as it did.
+            data_path = self.get_config_variable("data_path")
+            if data_path not in loaders:
+                loaders[data_path] = botocore.loaders.create_loader(data_path)
+            return loaders[data_path]
+
+        self._components.lazy_register_component("data_loader", shared_loader)
+
+    botocore.session.Session._register_data_loader = register_shared_loader
+    try:
+        yield
+    finally:
+        botocore.session.Session._register_data_loader = original
+
+
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def aws_env(monkeypatch: pytest.MonkeyPatch, botocore_models_read_once: None) -> dict[str, str]:
     """Dummy credentials in the environment, as boto3 reads them."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)

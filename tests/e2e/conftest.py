@@ -1,19 +1,18 @@
 """The reconciler's end-to-end suite runs against both providers: the embedded sandbox, and
-`clevertap` over HTTP against a real `ctconfig sandbox serve` process sharing the same store."""
+`clevertap` over HTTP against the sandbox server sharing the same store (its app on a real
+socket, served from a thread of the test process: tests/threaded_sandbox.py; the command
+`ctconfig sandbox serve` itself is tested in tests/sandbox and tests/http)."""
 
 from __future__ import annotations
 
-import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCtconfig, ctconfig_executable
+from tests.conftest import RunCtconfig
 from tests.e2e.workspace import Workspace
-
-_URL = re.compile(r"^Serving sandbox on (http://\S+)$")
+from tests.threaded_sandbox import ThreadedSandbox
 
 
 @pytest.fixture(params=["sandbox", "clevertap"])
@@ -29,24 +28,9 @@ def ws(tmp_path: Path, run_ctconfig: RunCtconfig, provider_kind: str) -> Iterato
         return
     db = tmp_path / ".ctconfig" / "sandbox.db"
     db.parent.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen(
-        [*ctconfig_executable(), "sandbox", "--db", str(db), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,
-    )
+    sandbox = ThreadedSandbox(db)  # the sandbox app on a real socket, served from a thread
     try:
-        assert server.stdout is not None
-        first = server.stdout.readline().strip()
-        match = _URL.match(first)
-        assert match, f"sandbox server did not start: {first!r}"
-        workspace.server_url = match.group(1)
+        workspace.server_url = sandbox.url
         yield workspace
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        sandbox.stop_soon()

@@ -218,10 +218,8 @@ def test_ctrl_c_finishes_work_in_flight_saves_state_and_exits_130(ws: Workspace)
 
     from tests.conftest import ctconfig_executable
 
-    ws.write_config(
-        demo({f"p{i}": {"expires_in": 30} for i in range(6)}),
-        secrets={"sink": "command", "command": "sleep 0.4; cat > /dev/null"},
-    )
+    passcodes = demo({f"p{i}": {"expires_in": 30} for i in range(6)})
+    ws.write_config(passcodes, secrets={"sink": "command", "command": "sleep 0.4; cat > /dev/null"})
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")},
         "NO_COLOR": "1",
@@ -245,6 +243,8 @@ def test_ctrl_c_finishes_work_in_flight_saves_state_and_exits_130(ws: Workspace)
     assert "Apply incomplete" in err and "not started" in err and "Traceback" not in err
     done = len(ws.state()["resources"])
     assert 1 <= done < 6
+    # The slow sink was there to have work in flight at Ctrl-C; the rest need not wait on it.
+    ws.write_config(passcodes, secrets={"sink": "command", "command": "cat > /dev/null"})
     ws.ct("apply", "--auto-approve")
     ws.ct("plan", "--detailed-exitcode")
     assert len(ws.state()["resources"]) == 6

@@ -1,4 +1,4 @@
-"""A ctconfig workspace driven through the installed command, and a real `sandbox serve` process."""
+"""A ctconfig workspace driven through the installed command, and a sandbox server on a real socket."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import RunCtconfig, ctconfig_executable
+from tests.conftest import RunCtconfig
+from tests.threaded_sandbox import ThreadedSandbox
 
 ACCOUNT_ID = "TEST-R78-ZZK-955Z"
 
@@ -78,29 +79,12 @@ class SandboxServer:
 
 @pytest.fixture
 def sandbox_server(tmp_path: Path) -> Iterator[SandboxServer]:
-    """`ctconfig sandbox serve` on a free loopback port; always stopped, even when the test fails."""
+    """The sandbox server on a free loopback port, served from a thread (tests/threaded_sandbox.py);
+    always stopped, even when the test fails."""
     db = tmp_path / "served" / "sandbox.db"
     db.parent.mkdir()
-    log = (tmp_path / "served" / "serve.log").open("w")
-    process = subprocess.Popen(
-        [*ctconfig_executable(), "sandbox", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
+    sandbox = ThreadedSandbox(db)
     try:
-        assert process.stdout is not None
-        first = process.stdout.readline()  # "Serving sandbox on http://127.0.0.1:PORT"
-        url = next((word for word in first.split() if word.startswith("http://")), "")
-        if not url:
-            process.kill()
-            raise RuntimeError(f"sandbox serve did not start: {first!r}")
-        yield SandboxServer(url, db)
+        yield SandboxServer(sandbox.url, db)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        sandbox.stop_soon()

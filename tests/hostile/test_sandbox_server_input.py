@@ -65,7 +65,10 @@ def account_passcode(server: LoggedServer) -> str:
         return store.create_passcode(ACCOUNT, "integration", 30, dashboard=True)[1]
 
 
-def test_a_300_mb_body_is_refused_by_its_declared_length_without_being_read(served: LoggedServer) -> None:
+def test_a_300_mb_body_is_refused_by_its_declared_length_without_being_read(
+    served_process: LoggedServer,
+) -> None:
+    served = served_process
     admin = served.admin()
     before = served.rss_kib()
     answer = raw_exchange(served, head(served, admin, "/1/passcodes.json", "Content-Length: 300000000\r\n"))
@@ -88,7 +91,10 @@ def test_a_300_mb_body_is_refused_by_its_declared_length_without_being_read(serv
 
 
 @pytest.mark.parametrize(("path", "limit"), [("/1/upload", MiB), ("/1/passcodes.json", 16 * 1024)])
-def test_a_body_without_a_length_is_cut_off_at_the_limit(served: LoggedServer, path: str, limit: int) -> None:
+def test_a_body_without_a_length_is_cut_off_at_the_limit(
+    served_process: LoggedServer, path: str, limit: int
+) -> None:
+    served = served_process
     secret = account_passcode(served) if path == "/1/upload" else served.admin()
     before = served.rss_kib()
     answer = raw_exchange(

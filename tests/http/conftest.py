@@ -21,6 +21,7 @@ from ctconfig.domain import AccountTarget
 from ctconfig.providers.clevertap import ClevertapProvider
 from ctconfig.sandbox.store import SandboxStore
 from tests.conftest import ctconfig_executable
+from tests.threaded_sandbox import ThreadedSandbox
 
 ACCOUNT_ID = "W9R-486-4W5Z"
 PASSCODE_ENV = "CT_PROD_PASSCODE"
@@ -31,12 +32,13 @@ T = TypeVar("T")
 
 @dataclass
 class SandboxServer:
-    """One running `ctconfig sandbox serve` process and its database."""
+    """One running `ctconfig sandbox serve` process (or its app served from a thread) and its database."""
 
     url: str
     db: Path
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    threaded: ThreadedSandbox | None = None
 
     def stats(self) -> dict[str, Any]:
         with urlopen(self.url + "/_sandbox/stats", timeout=5) as answer:
@@ -65,6 +67,8 @@ class SandboxServer:
 
     def stop(self) -> str:
         """SIGTERM, wait for the graceful exit, and return what the server printed."""
+        if self.threaded is not None:
+            return self.threaded.stop()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -141,7 +145,20 @@ def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
     yield from serve_sandboxes(tmp_path)
 
 
+def threaded_server(db: Path) -> Iterator[SandboxServer]:
+    """A fault-free sandbox server over `db`, served from a thread (tests/threaded_sandbox.py)."""
+    sandbox = ThreadedSandbox(db)
+    try:
+        yield SandboxServer(sandbox.url, sandbox.db, _NO_PROCESS, sandbox.output, threaded=sandbox)
+    finally:
+        sandbox.stop_soon()
+
+
+# A threaded server has no process of its own; tests that need one start the command.
+_NO_PROCESS: Any = None
+
+
 @pytest.fixture
-def server(start_server: ServerFactory) -> SandboxServer:
-    """A server without faults."""
-    return start_server()
+def server(tmp_path: Path) -> Iterator[SandboxServer]:
+    """A server without faults: the sandbox app on a real socket, served from a thread."""
+    yield from threaded_server(tmp_path / "sandbox-threaded.db")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from tests.conftest import RunCtconfig
 from tests.e2e.workspace import ALICE, Workspace, demo
 from tests.http_state.conftest import ENV, state_config
 from tests.http_state.server import PASSWORD, StateServer
+from tests.state.clock import FakeClock, replace_the_system_clock
 
 ACCOUNTS = demo(
     {"segment-export": {"expires_in": "90d"}, "braze": {"expires_in": "forever"}}, {ALICE: {"validity": 30}}
@@ -68,7 +68,7 @@ def test_older_serials_point_to_files_and_git(ws: Workspace, gitlab_server: Stat
 
 
 def test_a_held_lock_is_named_waited_for_and_force_unlocked(
-    ws: Workspace, gitlab_server: StateServer
+    ws: Workspace, gitlab_server: StateServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     holder = holder_backend(gitlab_server)
     try:
@@ -79,12 +79,10 @@ def test_a_held_lock_is_named_waited_for_and_force_unlocked(
         assert f"{lock.who}@{lock.host} (pid {lock.pid}) running apply" in message
         assert f"ctconfig force-unlock {lock.id}" in message
 
-        timer = threading.Timer(1.0, holder.unlock, args=(lock,))
-        timer.start()
-        try:
-            ws.ct("apply", "--auto-approve", "--lock-timeout", "30s")
-        finally:
-            timer.join()
+        clock = replace_the_system_clock(FakeClock(), monkeypatch)
+        clock.at(1.0, lambda: holder.unlock(lock))  # the holder finishes a second into the wait
+        ws.ct("apply", "--auto-approve", "--lock-timeout", "30s")
+        assert 1.0 <= clock.waited < 30
 
         stuck = holder.lock("apply")
         removed = ws.ct("force-unlock", stuck.id, "--force").stdout

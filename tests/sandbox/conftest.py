@@ -13,7 +13,7 @@ import pytest
 from ctconfig.sandbox import SandboxStore
 from tests.conftest import ctconfig_executable
 from tests.http.conftest import _URL as SERVING
-from tests.http.conftest import SandboxServer
+from tests.http.conftest import SandboxServer, threaded_server
 from tests.http.conftest import _first_line as first_line
 
 SEEDED_ACCOUNT = "W9R-486-4W5Z"
@@ -52,6 +52,8 @@ class LoggedServer(SandboxServer):
     log: Path = Path()
 
     def log_text(self) -> str:
+        if self.threaded is not None:
+            return "\n".join(self.threaded.log)
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def headers(self, secret: str, account_id: str = SEEDED_ACCOUNT) -> dict[str, str]:
@@ -59,6 +61,7 @@ class LoggedServer(SandboxServer):
 
     def rss_kib(self) -> int:
         """The server process's resident memory (Linux), to prove a body never reached it."""
+        assert self.threaded is None, "a threaded server has no process of its own: use `serve()`"
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
 
@@ -102,6 +105,10 @@ def serve(tmp_path: Path) -> Iterator[LoggedServerFactory]:
 
 
 @pytest.fixture
-def served(serve: LoggedServerFactory) -> LoggedServer:
-    """One fault-free server."""
-    return serve()
+def served(tmp_path: Path) -> Iterator[LoggedServer]:
+    """One fault-free server: the sandbox app on a real socket, served from a thread
+    (tests/threaded_sandbox.py); `serve()` starts the command itself."""
+    for server in threaded_server(tmp_path / "served-threaded.db"):
+        yield LoggedServer(
+            server.url, server.db, server.process, server.output, threaded=server.threaded, log=Path()
+        )

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
+from ctconfig.state.lockfile import SystemClock
+
 
 class FakeClock:
     """`sleep` passes no real time: it advances `now`, records the delay, and runs what fell due.
@@ -35,3 +39,14 @@ class FakeClock:
     @property
     def waited(self) -> float:
         return sum(self.sleeps)
+
+
+def replace_the_system_clock(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Lock waits of commands run in this process (`run_ctconfig`) pass `clock`'s time, not real time.
+
+    A command builds its backends with the real `SYSTEM_CLOCK`; this makes that clock read and
+    advance `clock` until the test ends, so `--lock-timeout` is exercised without waiting it out.
+    """
+    monkeypatch.setattr(SystemClock, "monotonic", lambda self: clock.monotonic())
+    monkeypatch.setattr(SystemClock, "sleep", lambda self, seconds: clock.sleep(seconds))
+    return clock

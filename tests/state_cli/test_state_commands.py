@@ -7,10 +7,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ctconfig.domain import Address
 from ctconfig.state.base import AuditRecord
 from ctconfig.state.document import Origin, RecordType, State
 from tests.records import by_address
+from tests.state.clock import FakeClock, replace_the_system_clock
 
 Workspace = Any  # the `workspace` fixture from conftest.py
 
@@ -204,11 +207,15 @@ def test_history_lists_serial_time_who_and_summary(workspace: Workspace) -> None
     assert [entry["serial"] for entry in as_json] == [1, 2]
 
 
-def test_writing_commands_wait_for_the_lock_and_name_its_holder(workspace: Workspace) -> None:
+def test_writing_commands_wait_for_the_lock_and_name_its_holder(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     workspace.write(estate(workspace))
     held = workspace.backend.lock("apply")
+    clock = replace_the_system_clock(FakeClock(), monkeypatch)
     blocked = workspace.run("state", "rm", "--lock-timeout", "1s", "prod/settings")
     assert blocked.returncode == 1
+    assert clock.waited == pytest.approx(1.0)  # it waited out --lock-timeout (in fake time)
     assert held.id in blocked.stderr and "apply" in blocked.stderr
     assert len(blocked.stderr.strip().splitlines()) == 1
 
