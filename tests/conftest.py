@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import compileall
+import gc
 import os
 import shutil
 import socket
@@ -111,6 +112,14 @@ def run_ctconfig(tmp_path: Path, request: pytest.FixtureRequest) -> RunCtconfig:
         )
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def collector_given_back() -> Iterator[None]:
+    """Loading a config and planning freeze what exists for the rest of the command (a process
+    ends soon after); a test process goes on, so each test gives the collector its objects back."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session", autouse=True)
