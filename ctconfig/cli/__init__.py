@@ -8,30 +8,15 @@ modules import their heavy dependencies inside the command functions, so
 
 from __future__ import annotations
 
-import gc
 import sys
 
 from ctconfig.cli.base import cli, run_cli
+from ctconfig.collector import collect_less_often
 
 __all__ = ["cli", "main"]
-
-
-YOUNGEST_GENERATION_THRESHOLD = 50_000
-"""Allocations between collections of the youngest generation (Python's default: 700)."""
 
 
 def main() -> None:
     """Console-script entry point."""
     collect_less_often()
     sys.exit(run_cli(sys.argv[1:]))
-
-
-def collect_less_often() -> None:
-    """A command is a short process that makes many objects and few garbage cycles.
-
-    With Python's defaults, importing pydantic, the config models and a command ran
-    about a hundred collections that found nothing: ~8 % of a small plan. Cycles are
-    still collected, every 50,000 allocations instead of every 700.
-    """
-    _, middle, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNGEST_GENERATION_THRESHOLD, middle, oldest)

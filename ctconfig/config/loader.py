@@ -6,17 +6,16 @@ collected and raised together as one `ConfigError`, each as `file:line:col: mess
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 from pydantic import ValidationError
 
+from ctconfig.collector import paused_then_frozen
 from ctconfig.config.consistency import section_rules, shared_slots
 from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
 from ctconfig.config.limits import MAX_CONFIG_BYTES_ENV, describe_bytes, max_config_bytes
@@ -149,28 +148,9 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
     env = os.environ if environ is None else environ
     files = _files_of(path)
     contents = read_config_files(files, env)
-    with _without_cycle_collection():
+    with paused_then_frozen():
         parsed_files = [_parse(file, raw, env) for file, raw in zip(files, contents, strict=True)]
         return _validated(parsed_files, tuple(files), path.is_dir())
-
-
-@contextlib.contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Building a large config makes many objects and no cycles: the cycle collector, running
-    again and again over all of them, took half the time. It runs again afterwards.
-
-    The config lives until the command ends, so what exists is frozen first: otherwise the
-    collector's first run after the pause walks all of it once more (a fifth of validating a
-    1 MB config). Frozen objects are still freed when nothing refers to them.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 def _validated(parsed_files: list[ParsedFile], files: tuple[Path, ...], merged: bool) -> LoadedConfig:

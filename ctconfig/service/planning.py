@@ -9,15 +9,14 @@ planner's diff, and the stamp that lets a saved plan be refused when stale.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, TypeVar
 
+from ctconfig.collector import paused_then_frozen
 from ctconfig.domain import AccountSnapshot, AccountTarget, Address
 from ctconfig.errors import CtconfigError
 from ctconfig.plan import Note, Plan, PlanScope, PlanStamp
@@ -65,7 +64,7 @@ async def prepare(
     say: Callable[[str], None] = lambda line: None,
 ) -> Prepared:
     """Recover, refresh and plan. Call it while holding the state lock when `may_write`."""
-    with _cycle_collection_paused():
+    with paused_then_frozen():
         return await _prepare(ws, provider, sink, request, may_write=may_write, say=say)
 
 
@@ -95,27 +94,6 @@ async def _prepare(
     lineage = recovered.state.lineage if recovered.token is not None else ""
     stamp = PlanStamp(lineage, recovered.state.serial, ws.loaded.digest, request.now)
     return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending))
-
-
-@contextlib.contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Reading state and planning make tens of thousands of objects and no garbage cycles; the
-    cycle collector, walking every one of them again and again, took a fifth of a plan of 10,000
-    resources. It runs again afterwards.
-
-    What exists when planning ends (config, state, plan) lives until the command ends, so it is
-    frozen first: otherwise the collector's first run after the pause walks all of it once more
-    (~9 % of a no-op plan of 10,000). Frozen objects are still freed when nothing refers to them;
-    `gc.unfreeze()` hands them back to the collector (the in-process test runner does).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 async def observe(
