@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
@@ -62,37 +62,36 @@ def one_of(words: tuple[str, ...] | list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
+T = TypeVar("T")
+
+
+def _remembering_text(parse: Callable[[Any], T]) -> Callable[[Any], T]:
+    """`parse`, remembering its answers for text: a large config spells the same few durations
+    thousands of times. Other values (numbers, mistakes of type) are parsed each time."""
+    remembered = functools.lru_cache(maxsize=512)(parse)
+
+    @functools.wraps(parse)
+    def parse_value(value: Any) -> T:
+        return remembered(value) if isinstance(value, str) else parse(value)
+
+    return parse_value
+
+
+@_remembering_text
 def _expiry(value: Any) -> int | None:
-    if isinstance(value, str):
-        return _expiry_text(value)
     return parse_days(value, FOREVER, minimum=1)
 
 
-@functools.lru_cache(maxsize=512)  # a large config spells the same few durations thousands of times
-def _expiry_text(value: str) -> int | None:
-    return parse_days(value, FOREVER, minimum=1)
-
-
+@_remembering_text
 def _validity(value: Any) -> int | None:
-    if isinstance(value, str):
-        return _validity_text(value)
     return parse_days(value, INFINITE, minimum=MIN_VALIDITY_DAYS, maximum=MAX_VALIDITY_DAYS)
 
 
-@functools.lru_cache(maxsize=512)
-def _validity_text(value: str) -> int | None:
-    return parse_days(value, INFINITE, minimum=MIN_VALIDITY_DAYS, maximum=MAX_VALIDITY_DAYS)
-
-
+@_remembering_text
 def _days(value: Any) -> int:
-    days = _days_text(value) if isinstance(value, str) else parse_days(value)
+    days = parse_days(value)
     assert days is not None  # no unbounded word allowed here
     return days
-
-
-@functools.lru_cache(maxsize=512)
-def _days_text(value: str) -> int | None:
-    return parse_days(value)
 
 
 def check_passcode_name(name: str) -> str:
