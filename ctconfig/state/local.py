@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ctconfig.domain import moment_text
 from ctconfig.files import fsync_dir, write_atomically
+from ctconfig.jsonshape import ShapeError, parse_json
 from ctconfig.state import limits
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
 from ctconfig.state.document import State, StateError
@@ -203,8 +204,8 @@ class LocalBackend:
         if raw is None:
             return None
         try:
-            data = json.loads(raw)
-        except ValueError as exc:
+            data = parse_json(raw, limits.AUDIT_SHAPE)
+        except ShapeError as exc:
             raise StateError(f"{where}: unreadable audit record: {exc}") from None
         if not isinstance(data, dict):
             raise StateError(f"{where}: the audit record is not a JSON object")

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ctconfig.jsonshape import ShapeError, parse_json
 from ctconfig.state.base import LockHeldError, LockInfo, StateBackend, format_age
 from ctconfig.state.document import StateError
-from ctconfig.state.limits import MAX_LOCK_BYTES, read_regular_file
+from ctconfig.state.limits import LOCK_SHAPE, MAX_LOCK_BYTES, read_regular_file
 
 FIRST_DELAY = 0.05
 MAX_DELAY = 2.0
@@ -155,9 +156,8 @@ class LockFile:
         if raw is None:
             return None
         try:
-            data = json.loads(raw)
-            return LockInfo.from_json(data)
-        except (ValueError, KeyError, TypeError, AttributeError):
+            return LockInfo.from_json(parse_json(raw, LOCK_SHAPE))
+        except (ShapeError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def try_acquire(self, operation: str) -> LockInfo | Held:
