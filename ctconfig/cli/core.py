@@ -52,7 +52,10 @@ def render_plan(plan: Plan, fmt: str, summary: bool = False, config: Config | No
 
 
 def _say(message: str) -> None:
-    click.echo(message, err=True)
+    """A note on stderr (recovery notes carry names and servers' words: made visible)."""
+    from ctconfig.visible import visible
+
+    click.echo(visible(message), err=True)
 
 
 def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:

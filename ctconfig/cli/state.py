@@ -213,4 +213,7 @@ def force_unlock_command(context: Context, lock_id: str, force: bool) -> None:
     ):
         raise CtconfigError("force-unlock cancelled; the lock is still held")
     removed = backend.force_unlock(lock_id)  # only that ID: a lock taken since by a live run stays
-    click.echo(f"Lock {lock_id} removed from {backend.describe()}; it was held by {removed.describe()}.")
+    click.echo(
+        f"Lock {terminal_safe(lock_id)} removed from {backend.describe()}; "
+        f"it was held by {terminal_safe(removed.describe())}."
+    )

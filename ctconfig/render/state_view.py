@@ -85,12 +85,11 @@ def history_lines(entries: list[HistoryEntry]) -> list[str]:
     for entry in entries:
         audit = entry.audit
         if audit is None:
-            rows.append((str(entry.serial), entry.created or "-", "-", "(no audit record)"))
+            rows.append((str(entry.serial), terminal_safe(entry.created) or "-", "-", "(no audit record)"))
             continue
         summary = audit.operation + (f": {audit.summary}" if audit.summary else "")
         if audit.plan_digest:
             summary += f" [plan {audit.plan_digest}]"
-        rows.append(
-            (str(entry.serial), audit.when or entry.created, terminal_safe(audit.who), terminal_safe(summary))
-        )
+        written = terminal_safe(audit.when or entry.created)
+        rows.append((str(entry.serial), written, terminal_safe(audit.who), terminal_safe(summary)))
     return aligned(rows)

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import RunCtconfig
 from tests.http_state.conftest import ENV, state_config
 from tests.http_state.server import StateServer, serving
-from tests.untrusted.scripted_state_server import scripted_server
+from tests.untrusted.scripted_http_server import scripted_server
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 SHALLOW_BUT_DEEPER = b'{"format_version":2,"lineage":"x","resources":{"a/settings":{"k":[[[[0]]]]}}}'
@@ -64,7 +64,7 @@ def test_a_deeply_nested_lock_answer_is_an_unknown_holder(
     """The holder's lock info only informs: a deep one names no holder, and the message says so."""
     with scripted_server() as server:
         (tmp_path / "ctconfig.yaml").write_text(
-            f"version: 1\nstate: {server.config_block()}\naccounts: {{}}\n", encoding="utf-8"
+            f"version: 1\nstate: {server.state_block()}\naccounts: {{}}\n", encoding="utf-8"
         )
         server.answers["LOCK"] = server.answers["UNLOCK"] = (423, b'{"ID":"held","Who":' + DEEP + b"}")
         result = run_ctconfig("force-unlock", "--force", "someone-else")

@@ -1,7 +1,8 @@
-"""A state server that answers what the test scripts: any status and any bytes, per HTTP method.
+"""An HTTP server that answers what the test scripts: any status and any bytes, per HTTP method.
 
-For answers no honest Terraform HTTP backend sends (deeply nested JSON, escape sequences in
-error pages and lock records), over a real socket on 127.0.0.1, stopped even when the test fails.
+For answers no honest server sends (deeply nested JSON, escape sequences in error pages, lock
+records and `error` fields), to a state backend or a provider, over a real socket on 127.0.0.1,
+stopped even when the test fails.
 """
 
 from __future__ import annotations
@@ -15,21 +16,22 @@ from typing import Any
 
 
 @dataclass
-class ScriptedStateServer:
+class ScriptedServer:
     """`answers[method] = (status, body)`; a method without one answers 404 with no body."""
 
     answers: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     url: str = ""
 
     def address(self) -> str:
+        """The state URL, when the server plays a Terraform HTTP state backend."""
         return f"{self.url}/state/ctconfig"
 
-    def config_block(self) -> str:
+    def state_block(self) -> str:
         """The config's `state:` block, in flow style, for this server (no credentials)."""
         return f'{{backend: http, address: "{self.address()}"}}'
 
 
-def _handler(server: ScriptedStateServer) -> type[BaseHTTPRequestHandler]:
+def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -52,11 +54,16 @@ def _handler(server: ScriptedStateServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a client that hangs up (the command ended) is not the test's concern
+
+
 @contextmanager
-def scripted_server() -> Iterator[ScriptedStateServer]:
+def scripted_server() -> Iterator[ScriptedServer]:
     """Serve on a free 127.0.0.1 port in a thread; always shut down."""
-    server = ScriptedStateServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
+    server = ScriptedServer()
+    httpd = _QuietServer(("127.0.0.1", 0), _handler(server))
     httpd.daemon_threads = True
     server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
