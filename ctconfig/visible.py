@@ -24,12 +24,13 @@ _CONTROL = re.compile(
     "\u200b-\u200f"  # zero-width space, non-joiner, joiner; LRM, RLM
     "\u2028-\u202e"  # line and paragraph separators; bidi embeddings and overrides
     "\u2060-\u206f"  # word joiner, invisible operators, bidi isolates, deprecated format marks
+    "\ud800-\udfff"  # lone surrogates (from JSON `\\ud800`): no terminal or UTF-8 file can hold one
     "\ufe00-\ufe0f\ufeff\ufff9-\ufffb"  # variation selectors, BOM, interlinear annotation
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     "\U000e0000-\U000e007f\U000e0100-\U000e01ef"  # tag characters, variation selectors supplement
     "]"
 )
-"""Every character of Unicode's categories Cc, Cf, Zl and Zp, and the invisible ones beside them."""
+"""Every character of Unicode's categories Cc, Cf, Zl, Zp and Cs, and the invisible ones beside them."""
 
 
 def _escape(match: re.Match[str]) -> str:

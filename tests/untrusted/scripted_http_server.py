@@ -17,9 +17,11 @@ from typing import Any
 
 @dataclass
 class ScriptedServer:
-    """`answers[method] = (status, body)`; a method without one answers 404 with no body."""
+    """`paths[path] = (status, body)` first (the path without its query), then
+    `answers[method] = (status, body)`; anything else answers 404 with no body."""
 
     answers: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    paths: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     url: str = ""
 
     def address(self) -> str:
@@ -42,7 +44,8 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
-            status, body = server.answers.get(self.command, (404, b""))
+            path = self.path.split("?", 1)[0]
+            status, body = server.paths.get(path) or server.answers.get(self.command, (404, b""))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
