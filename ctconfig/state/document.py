@@ -29,6 +29,7 @@ from ctconfig.domain import Address, ObservedGrant, ObservedPasscode, PasscodeMo
 from ctconfig.errors import CtconfigError
 from ctconfig.jsonshape import Shape, ShapeError, parse_json
 from ctconfig.jsontypes import ExpiryDays, Text, Timestamp, ValidityDays, describe_validation
+from ctconfig.secrets import FINGERPRINT_PATTERN
 
 FORMAT_VERSION: Literal[2] = 2
 MAX_RESOURCES = 100_000
@@ -42,11 +43,10 @@ STATE_SHAPE = Shape(
 """A state document, before validation: its keys, `resources` by address, each record's members
 (and format 1's `attributes`). A record is at most ~30 keys and values; 4,000,000 in all is
 100,000 records."""
-_FINGERPRINT = r"^sha256:[0-9a-f]{12}$"
 _LINEAGE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _STRICT = ConfigDict(extra="forbid", strict=False)
 
-Fingerprint = Annotated[str, Field(pattern=_FINGERPRINT)]
+Fingerprint = Annotated[str, Field(pattern=FINGERPRINT_PATTERN)]
 RemoteId = Annotated[str, Field(min_length=1, max_length=128)]
 AccountIdText = Annotated[str, Field(min_length=1, max_length=64)]
 Serial = Annotated[int, Field(strict=True, ge=0, le=2**53)]

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ctconfig.files import fsync_dir
+from ctconfig.files import PRIVATE_FILE, fsync_dir, make_private_dirs
 from ctconfig.jsonshape import Shape, ShapeError, parse_json
 from ctconfig.state.document import MAX_RECORD_MEMBERS, StateError
 from ctconfig.state.limits import read_regular_file
@@ -121,7 +121,7 @@ def _write_all(fd: int, payload: bytes) -> None:
 
 
 class FileJournalStore:
-    """JSON lines in one file, appended with O_APPEND and fdatasync; never through a symlink.
+    """JSON lines in one 0600 file, appended with O_APPEND and fdatasync; never through a symlink.
 
     A batch that cannot be written whole (a full disk, a file-size limit) is cut
     back off, so the journal never ends in a torn batch the run goes on after.
@@ -155,12 +155,12 @@ class FileJournalStore:
             raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
 
     def _open(self) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.path.parent)
         existed = self.path.exists() or self.path.is_symlink()
         # O_NONBLOCK: a FIFO planted here fails at once instead of blocking the apply.
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
-            fd = os.open(self.path, flags, 0o644)
+            fd = os.open(self.path, flags, PRIVATE_FILE)
         except OSError as exc:
             if self.path.is_symlink():
                 raise JournalWriteError(

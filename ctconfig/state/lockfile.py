@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ctconfig.files import make_private_dirs
 from ctconfig.jsonshape import ShapeError, parse_json
 from ctconfig.state.base import LockHeldError, LockInfo, StateBackend, format_age
 from ctconfig.state.document import StateError
@@ -170,8 +171,8 @@ class LockFile:
         info = LockInfo.new(operation)
         record = (json.dumps(info.to_json(), sort_keys=True, indent=2) + "\n").encode()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            make_private_dirs(self.path.parent)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")  # 0600
             try:
                 os.write(fd, record)
                 os.fsync(fd)
