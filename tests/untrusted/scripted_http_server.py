@@ -17,8 +17,8 @@ from typing import Any
 
 @dataclass
 class ScriptedServer:
-    """`paths[path] = (status, body)` first (the path without its query), then
-    `answers[method] = (status, body)`; anything else answers 404 with no body."""
+    """`paths["METHOD /path"]`, then `paths["/path"]` (the path without its query), then
+    `answers[method]`, each `(status, body)`; anything else answers 404 with no body."""
 
     answers: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     paths: dict[str, tuple[int, bytes]] = field(default_factory=dict)
@@ -45,7 +45,11 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             if length:
                 self.rfile.read(length)
             path = self.path.split("?", 1)[0]
-            status, body = server.paths.get(path) or server.answers.get(self.command, (404, b""))
+            status, body = (
+                server.paths.get(f"{self.command} {path}")
+                or server.paths.get(path)
+                or server.answers.get(self.command, (404, b""))
+            )
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
