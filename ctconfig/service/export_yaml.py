@@ -90,7 +90,7 @@ def _account(config: Config, alias: str, snapshot: AccountSnapshot) -> Commented
     for user in sorted(snapshot.users, key=lambda u: u.email):
         if user.grant is None:
             continue
-        if is_email(user.email):
+        if is_email(user.email) and _writable(user.email):
             grants[user.email] = {"validity": format_days(user.grant.validity_days, "infinite")}
         else:
             strangers.append(user.email)
@@ -103,8 +103,16 @@ def _nameable(name: str) -> bool:
     """Whether a config can hold this passcode name (and a UTF-8 file can hold the config)."""
     try:
         check_passcode_name(name)
-        name.encode("utf-8")
-    except (ValueError, UnicodeEncodeError):
+    except ValueError:
+        return False
+    return _writable(name)
+
+
+def _writable(text: str) -> bool:
+    """Whether a UTF-8 file can hold `text` (a lone surrogate from a server's JSON cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         return False
     return True
 

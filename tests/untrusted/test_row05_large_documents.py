@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ctconfig.state.journal_store import FileJournalStore
 from tests.conftest import RunCtconfig, ctconfig_executable
-from tests.http_state.conftest import ENV, state_config
-from tests.http_state.server import StateServer, serving
+from tests.http_state.conftest import ENV
+from tests.http_state.server import StateServer
+from tests.untrusted.workspaces import http_workspace, local_workspace, refusal, served_state_server
 
 LINEAGE = str(uuid.uuid4())
 MIB = 1024 * 1024
@@ -43,28 +43,16 @@ def state_of_records(count: int) -> bytes:
     return b'{"format_version":2,"lineage":"%s","serial":1,"resources":{%s}}' % (LINEAGE.encode(), records)
 
 
-@pytest.fixture
-def state_server() -> Iterator[StateServer]:
-    """A Terraform HTTP state server whose stored body the test writes."""
-    with serving(StateServer()) as server:
-        yield server
-
-
-def local_config(root: Path) -> None:
-    (root / "ctconfig.yaml").write_text(
-        "version: 1\nstate: {backend: local, path: ctconfig.state.json}\naccounts: {}\n", encoding="utf-8"
-    )
+state_server = pytest.fixture(served_state_server)
 
 
 def test_a_state_with_more_values_than_any_state_is_refused_before_parsing(
     tmp_path: Path, run_ctconfig: RunCtconfig
 ) -> None:
-    local_config(tmp_path)
+    local_workspace(tmp_path)
     document = dense_state(8 * MIB)
     (tmp_path / "ctconfig.state.json").write_bytes(document)
-    result = run_ctconfig("state", "list")
-    assert result.returncode == 1
-    assert result.stderr == (
+    assert refusal(run_ctconfig("state", "list")) == (
         f"Error: ctconfig.state.json: the state document holds up to {values_bound(document):,} keys "
         "and values, more than the 4,000,000 of any ctconfig writes; refusing it before parsing\n"
     )
@@ -73,11 +61,9 @@ def test_a_state_with_more_values_than_any_state_is_refused_before_parsing(
 def test_more_records_than_a_state_holds_are_refused_before_validation(
     tmp_path: Path, run_ctconfig: RunCtconfig
 ) -> None:
-    local_config(tmp_path)
+    local_workspace(tmp_path)
     (tmp_path / "ctconfig.state.json").write_bytes(state_of_records(100_001))
-    result = run_ctconfig("state", "list")
-    assert result.returncode == 1
-    assert result.stderr == (
+    assert refusal(run_ctconfig("state", "list")) == (
         "Error: ctconfig.state.json: the state document has an object of 100,001 members at "
         "resources, more than the 100,000 ctconfig writes there\n"
     )
@@ -86,26 +72,22 @@ def test_more_records_than_a_state_holds_are_refused_before_validation(
 def test_a_record_with_many_members_is_refused_before_validation(
     tmp_path: Path, run_ctconfig: RunCtconfig
 ) -> None:
-    local_config(tmp_path)
+    local_workspace(tmp_path)
     members = b",".join(b'"k%d":0' % n for n in range(50_000))
     document = HEADER[: -len(b"{}")] + b'{"a/settings":{%s}}}' % members
     (tmp_path / "ctconfig.state.json").write_bytes(document)
-    result = run_ctconfig("state", "list")
-    assert result.returncode == 1
-    assert result.stderr == (
+    assert refusal(run_ctconfig("state", "list")) == (
         "Error: ctconfig.state.json: the state document has an object of 50,000 members at "
         "resources.a/settings, more than the 32 ctconfig writes there\n"
     )
 
 
 def test_a_hostile_plan_file_is_refused_before_parsing(tmp_path: Path, run_ctconfig: RunCtconfig) -> None:
-    local_config(tmp_path)
+    local_workspace(tmp_path)
     empties = b"{}," * 3_000_000 + b"{}"
     plan = b'{"ctconfig_format":3,"actions":[' + empties + b"]}"
     (tmp_path / "hostile.plan").write_bytes(plan)
-    result = run_ctconfig("show", "hostile.plan")
-    assert result.returncode == 1
-    assert result.stderr == (
+    assert refusal(run_ctconfig("show", "hostile.plan")) == (
         f"Error: hostile.plan: the plan file holds up to {values_bound(plan):,} keys and values, more "
         "than the 5,000,000 of any ctconfig writes; refusing it before parsing\n"
     )
@@ -114,15 +96,10 @@ def test_a_hostile_plan_file_is_refused_before_parsing(tmp_path: Path, run_ctcon
 def test_a_hostile_answer_of_the_state_server_is_refused_before_parsing(
     tmp_path: Path, run_ctconfig: RunCtconfig, state_server: StateServer
 ) -> None:
-    (tmp_path / "ctconfig.yaml").write_text(
-        f"version: 1\nstate: {state_config(state_server)}\naccounts: {{}}\n".replace("'", '"'),
-        encoding="utf-8",
-    )
+    http_workspace(tmp_path, state_server)
     members = b",".join(b'"k%d":0' % n for n in range(1000))
     state_server.stored().body = HEADER + b"," + members + b"}"
-    result = run_ctconfig("state", "list", env=ENV)
-    assert result.returncode == 1
-    assert result.stderr == (
+    assert refusal(run_ctconfig("state", "list", env=ENV)) == (
         f"Error: {state_server.address()}: the state document has an object of 1,004 members at "
         "the top, more than the 17 ctconfig writes there\n"
     )
@@ -181,7 +158,7 @@ def test_refusing_60_mib_costs_about_reading_it(
 ) -> None:
     """60 MiB of values under the 64 MiB bound: refused with less than 320 MiB at the peak
     (the command alone is ~50 MiB, the document 60 MiB, its punctuation as much again)."""
-    local_config(tmp_path)
+    local_workspace(tmp_path)
     (tmp_path / file).write_bytes(document)
     result, peak = peak_memory_of(command, tmp_path)
     assert result.returncode == 1

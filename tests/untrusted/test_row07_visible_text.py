@@ -26,6 +26,7 @@ from ctconfig.visible import visible
 from tests.conftest import RunCtconfig
 from tests.records import passcode, state
 from tests.untrusted.scripted_http_server import scripted_server
+from tests.untrusted.workspaces import local_workspace
 
 OSC_TITLE = "\x1b]0;pwned\x07"
 OSC_LINK = "\x1b]8;;https://evil.example\x07click\x1b]8;;\x07"
@@ -121,13 +122,6 @@ def test_a_state_servers_error_page_cannot_reach_the_terminal_raw(
     assert result.stderr == (
         f"Error: {server.address()} answered 500 Internal Server Error to the request to read the state: "
         "\\x1b]0;pwned\\x07upstream \\x1b]8;;https://evil.example\\x07click\\x1b]8;;\\x07\n"
-    )
-
-
-def local_workspace(root: Path, accounts: str = "{}") -> None:
-    (root / "ctconfig.yaml").write_text(
-        f"version: 1\nstate: {{backend: local, path: ctconfig.state.json}}\naccounts: {accounts}\n",
-        encoding="utf-8",
     )
 
 

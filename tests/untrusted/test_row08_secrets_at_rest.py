@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import stat
 import string
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,21 +24,12 @@ from ctconfig.state.base import LockInfo
 from ctconfig.state.journal_store import FileJournalStore
 from ctconfig.state.lockfile import LockFile
 from tests.conftest import RunCtconfig
+from tests.untrusted.workspaces import mode, usual_umask
 
 ACCOUNT_ID = "TEST-R78-ZZK-955Z"
 
 
-@pytest.fixture(autouse=True)
-def usual_umask() -> Iterator[None]:
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.lstat().st_mode)
+umask_022 = pytest.fixture(autouse=True)(usual_umask)
 
 
 def write_config(root: Path, state_path: str, expires: str = "90d") -> None:

@@ -7,32 +7,20 @@ table keeps a digest of the key, never the key.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ctconfig.sandbox import SandboxStore
 from tests.conftest import RunCtconfig
+from tests.untrusted.workspaces import mode, usual_umask
 
 ACCOUNT = "TEST-R78-ZZK-955Z"
 KEY = "c0ffee4d2b8e4a55b1f0e6b0a7d9c3e1"
 
 
-@pytest.fixture(autouse=True)
-def usual_umask() -> Iterator[None]:
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
+umask_022 = pytest.fixture(autouse=True)(usual_umask)
 
 
 def database_bytes(db: Path) -> bytes:

@@ -7,29 +7,21 @@ record the test writes; the journal is the local backend's file beside the state
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import RunCtconfig
-from tests.http_state.conftest import ENV, state_config
-from tests.http_state.server import StateServer, serving
+from tests.http_state.conftest import ENV
+from tests.http_state.server import StateServer
 from tests.untrusted.scripted_http_server import scripted_server
+from tests.untrusted.workspaces import http_workspace, local_workspace, refusal, served_state_server
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 SHALLOW_BUT_DEEPER = b'{"format_version":2,"lineage":"x","resources":{"a/settings":{"k":[[[[0]]]]}}}'
 
 
-@pytest.fixture
-def state_server() -> Iterator[StateServer]:
-    with serving(StateServer()) as server:
-        yield server
-
-
-def http_workspace(root: Path, server: StateServer) -> None:
-    block = str(state_config(server)).replace("'", '"')
-    (root / "ctconfig.yaml").write_text(f"version: 1\nstate: {block}\naccounts: {{}}\n", encoding="utf-8")
+state_server = pytest.fixture(served_state_server)
 
 
 def test_a_deeply_nested_state_answer_is_refused_in_one_line(
@@ -37,9 +29,7 @@ def test_a_deeply_nested_state_answer_is_refused_in_one_line(
 ) -> None:
     http_workspace(tmp_path, state_server)
     state_server.stored().body = DEEP
-    result = run_ctconfig("state", "list", env=ENV)
-    assert result.returncode == 1
-    assert result.stderr == (
+    assert refusal(run_ctconfig("state", "list", env=ENV)) == (
         f"Error: {state_server.address()}: the state document nests deeper than the 5 levels "
         "ctconfig writes\n"
     )
@@ -50,9 +40,7 @@ def test_a_state_answer_nested_deeper_than_a_state_is_refused_with_where(
 ) -> None:
     http_workspace(tmp_path, state_server)
     state_server.stored().body = SHALLOW_BUT_DEEPER
-    result = run_ctconfig("state", "list", env=ENV)
-    assert result.returncode == 1
-    assert result.stderr == (
+    assert refusal(run_ctconfig("state", "list", env=ENV)) == (
         f"Error: {state_server.address()}: the state document nests at resources.a/settings.k.0.0 "
         "deeper than the 5 levels ctconfig writes\n"
     )
@@ -77,15 +65,11 @@ def test_a_deeply_nested_lock_answer_is_an_unknown_holder(
 def test_a_deeply_nested_journal_line_is_refused_in_one_line(
     tmp_path: Path, run_ctconfig: RunCtconfig
 ) -> None:
-    (tmp_path / "ctconfig.yaml").write_text(
-        "version: 1\nstate: {backend: local, path: ctconfig.state.json}\naccounts: {}\n", encoding="utf-8"
-    )
+    local_workspace(tmp_path)
     journal = tmp_path / "ctconfig.state.json.journal"
     deep_line = b"[" * 3000 + b"]" * 3000  # 6 KB, under the line bound; every `[` opens a value
     journal.write_bytes(b'{"entry":"begin","format":2,"lineage":"x","serial":0}\n' + deep_line + b"\n")
-    result = run_ctconfig("plan")
-    assert result.returncode == 1
-    assert result.stderr == (
+    assert refusal(run_ctconfig("plan")) == (
         "Error: journal ctconfig.state.json.journal line 2: the journal entry holds up to 3,001 keys and "
         "values, more than the 256 of any ctconfig writes; refusing it before parsing\n"
     )
