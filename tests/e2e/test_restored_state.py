@@ -31,15 +31,12 @@ def quickstart(tmp_path: Path) -> Path:
 def add_passcodes(folder: Path, names: list[str]) -> None:
     config = folder / "ctconfig.yaml"
     lines = "".join(f"      {name}: {{expires_in: 60d}}\n" for name in names)
-    config.write_text(config.read_text().replace("    account_passcodes:\n", "    account_passcodes:\n" + lines))
+    marker = "    account_passcodes:\n"
+    config.write_text(config.read_text().replace(marker, marker + lines))
 
 
 def state_of(folder: Path) -> State:
     return State.loads((folder / "ctconfig.state.json").read_text())
-
-
-def secret_files(folder: Path) -> set[str]:
-    return {p.name for p in (folder / ".ctconfig" / "secrets" / "demo").iterdir() if not p.name.startswith(".")}
 
 
 def test_restored_without_a_journal_fails_the_plan_and_rolls_forward_in_one_command(

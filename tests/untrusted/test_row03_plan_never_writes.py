@@ -38,8 +38,8 @@ def state_of(folder: Path) -> dict[str, object]:
 
 def declare(folder: Path, name: str) -> None:
     config = folder / "ctconfig.yaml"
-    text = config.read_text()
-    config.write_text(text.replace("    account_passcodes:\n", f"    account_passcodes:\n      {name}: {{expires_in: 30d}}\n"))
+    marker = "    account_passcodes:\n"
+    config.write_text(config.read_text().replace(marker, f"{marker}      {name}: {{expires_in: 30d}}\n"))
 
 
 def test_plan_on_a_fresh_checkout_creates_no_file(quickstart: Path, run_ctconfig: RunCtconfig) -> None:
