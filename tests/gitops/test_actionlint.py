@@ -1,0 +1,51 @@
+"""The GitHub workflow example passes actionlint: no action on a runtime GitHub has removed
+(node20, gone on 2026-09-23), no expression, syntax or shell mistake."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+WORKFLOW = Path(__file__).resolve().parents[2] / "examples" / "gitops" / "github" / "ctconfig.yml"
+
+
+def actionlint() -> str:
+    """actionlint from the test extra (beside the interpreter), or skip when absent."""
+    beside = Path(sys.executable).with_name("actionlint")
+    found = str(beside) if beside.exists() else shutil.which("actionlint")
+    if not found:
+        pytest.skip("actionlint is not installed (pip install -e '.[test]')")
+    return found
+
+
+def lint(workflow: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # its shellcheck
+        "SHELLCHECK_OPTS": "--severity=warning",  # as tests/gitops/test_pipelines.py runs shellcheck
+        "NO_COLOR": "1",
+    }
+    return subprocess.run(
+        [actionlint(), "-no-color", str(workflow)], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_the_workflow_passes_actionlint() -> None:
+    done = lint(WORKFLOW)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_would_refuse_an_action_on_node20(tmp_path: Path) -> None:
+    """The check is real: the same workflow with the actions it used to pin fails."""
+    old = WORKFLOW.read_text()
+    for current, before in (("checkout@v5", "checkout@v4"), ("setup-python@v6", "setup-python@v5")):
+        assert current in old
+        old = old.replace(current, before)
+    (tmp_path / "ctconfig.yml").write_text(old)
+    done = lint(tmp_path / "ctconfig.yml")
+    assert done.returncode == 1 and 'runtime "node20" is deprecated' in done.stdout
