@@ -15,6 +15,7 @@ from tests.clients.conftest import NodeClient
 from tests.conftest import RunCtconfig
 from tests.e2e.workspace import ACCOUNT_ID, Workspace, demo
 from tests.sandbox.conftest import SEEDED_ACCOUNT, LoggedServer, LoggedServerFactory, launch
+from tests.sandbox.test_server_api_clients import CHARGED
 
 pytestmark = pytest.mark.timeout(900)  # the first test to run waits for npm to install the client
 
@@ -119,22 +120,7 @@ def test_a_profile_is_found_by_the_object_id_it_was_uploaded_with(client: NodeCl
 
 
 def test_the_charged_event_of_the_clients_readme_is_taken(client: NodeClient, passcode: str) -> None:
-    charged = {
-        "type": "event",
-        "identity": "jack@gmail.com",
-        "ts": DAY,
-        "evtName": "Charged",
-        "evtData": {
-            "Amount": 300,
-            "Currency": "USD",
-            "Payment mode": "Credit Card",
-            "Items": [
-                {"Category": "books", "Book name": "The millionaire next door", "Quantity": 1},
-                {"Category": "books", "Book name": "Achieving inner zen", "Quantity": 4},
-            ],
-        },
-    }
-    assert uploaded(client.call(passcode, "upload", [charged]), 1)
+    assert uploaded(client.call(passcode, "upload", [CHARGED]), 1)
     [event] = client.call(passcode, "events", {**QUERY, "event_name": "Charged"})
     assert event["event_props"]["Items"][0]["Book name"] == "The millionaire next door"
 

@@ -4,23 +4,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.gitops.test_pipelines import _tool
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "examples" / "gitops" / "github" / "ctconfig.yml"
-
-
-def actionlint() -> str:
-    """actionlint from the test extra (beside the interpreter), or skip when absent."""
-    beside = Path(sys.executable).with_name("actionlint")
-    found = str(beside) if beside.exists() else shutil.which("actionlint")
-    if not found:
-        pytest.skip("actionlint is not installed (pip install -e '.[test]')")
-    return found
 
 
 def lint(workflow: Path) -> subprocess.CompletedProcess[str]:
@@ -31,7 +21,11 @@ def lint(workflow: Path) -> subprocess.CompletedProcess[str]:
         "NO_COLOR": "1",
     }
     return subprocess.run(
-        [actionlint(), "-no-color", str(workflow)], capture_output=True, text=True, timeout=120, env=env
+        [_tool("actionlint"), "-no-color", str(workflow)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
 

@@ -15,6 +15,21 @@ from tests.sandbox.conftest import LoggedServer
 
 DAY = 1704103200  # 2024-01-01 10:00 UTC
 JANUARY = {"from": 20240101, "to": 20240131}
+CHARGED = {  # the "Charged" event of CleverTap's Node client README
+    "type": "event",
+    "identity": "jack@gmail.com",
+    "evtName": "Charged",
+    "evtData": {
+        "Amount": 300,
+        "Currency": "USD",
+        "Payment mode": "Credit Card",
+        "Items": [
+            {"Category": "books", "Book name": "The millionaire next door", "Quantity": 1},
+            {"Category": "books", "Book name": "Achieving inner zen", "Quantity": 4},
+        ],
+    },
+    "ts": DAY,
+}
 
 
 def account_passcode(server: LoggedServer) -> str:
@@ -113,23 +128,8 @@ def test_a_profile_uploaded_with_an_object_id_is_found_by_it(api: Api) -> None:
 
 
 def test_the_charged_event_takes_a_list_of_items(api: Api) -> None:
-    charged = {
-        "type": "event",
-        "identity": "jack@gmail.com",
-        "evtName": "Charged",
-        "evtData": {
-            "Amount": 300,
-            "Currency": "USD",
-            "Payment mode": "Credit Card",
-            "Items": [
-                {"Category": "books", "Book name": "The millionaire next door", "Quantity": 1},
-                {"Category": "books", "Book name": "Achieving inner zen", "Quantity": 4},
-            ],
-        },
-        "ts": DAY,
-    }
-    elsewhere = {**charged, "evtName": "Viewed"}  # only Charged carries Items
-    body = api.upload(charged, elsewhere)
+    elsewhere = {**CHARGED, "evtName": "Viewed"}  # only Charged carries Items
+    body = api.upload(CHARGED, elsewhere)
     assert body["processed"] == 1 and [u["code"] for u in body["unprocessed"]] == [512]
     [record] = api.walk_by_get("/1/events.json", {"event_name": "Charged", **JANUARY}, batch_size=10)[0]
     assert record["event_props"]["Items"][1]["Quantity"] == 4
