@@ -23,6 +23,7 @@ from ctconfig.planfile import dumps_plan, plan_document
 from ctconfig.planfile.terraform_types import PROVIDER_NAME
 from tests.external_tools import node_modules_or_skip, tool_or_skip
 from tests.planner.test_plan_file import drift_plan, everything_plan
+from tests.policy.rego import denials, evaluate
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.timeout(1200)  # the first test to need a tool waits for its install
@@ -175,3 +176,22 @@ def test_a_policy_picking_resources_by_provider_type_sees_ctconfigs(plan_file: P
     assert sorted(result["declared"]) == sorted(planned(document))
     drift = idioms(plan_file("drift")[1])
     assert drift["deny"] == [] and len(drift["clevertap_changes"]) == 5
+
+
+def test_the_example_policies_judge_the_same_plans(plan_file: PlanFile) -> None:
+    """examples/policy/*.rego (tests/policy runs each on its own cases) on the plans above."""
+    _, document = plan_file("everything")
+    params = {"protected_names": ["gone", "seg", "bob@example.com"]}
+    assert denials(evaluate(document, params)) == {
+        "protected_deletes": [  # a rotation (create, then delete) keeps seg alive; revoking bob does not
+            "prod/account_passcode/gone: [\"delete\"] would delete 'gone', a protected name (gone)",
+            'prod/user_passcode/bob@example.com: ["delete", "create"] would delete \'bob@example.com\', '
+            "a protected name (bob@example.com)",
+        ],
+        "require_expiry": [
+            "prod/account_passcode/fresh: account passcodes must expire (expires_in is forever)",
+            "prod/user_passcode/bob@example.com: user passcodes must have a finite validity (it is infinite)",
+        ],
+    }
+    drift = evaluate(plan_file("drift")[1])
+    assert denials(drift) == {} and len(drift["drift"]["warn"]) == 4
