@@ -14,6 +14,7 @@ from ctconfig.state.document import AccountPasscodeRecord, State
 from ctconfig.state.journal import Journal, Recorded
 from ctconfig.state.journal_store import FileJournalStore
 from tests.e2e.workspace import ACCOUNT_ID, ALICE, BOB, Workspace, demo
+from tests.operator_env import clean_env
 
 
 @pytest.mark.process  # the installed command end to end
@@ -221,7 +222,7 @@ def test_ctrl_c_finishes_work_in_flight_saves_state_and_exits_130(ws: Workspace)
     passcodes = demo({f"p{i}": {"expires_in": 30} for i in range(6)})
     ws.write_config(passcodes, secrets={"sink": "command", "command": "sleep 0.4; cat > /dev/null"})
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")},
+        **clean_env(),
         "NO_COLOR": "1",
         **ws.env,
     }
