@@ -12,6 +12,7 @@ import sys
 
 from ctconfig.cli.base import cli, run_cli
 from ctconfig.cli.process import forbid_core_dumps, may_hold_secrets
+from ctconfig.cli.signals import unwind_on_stop_signals
 from ctconfig.collector import collect_less_often
 
 __all__ = ["cli", "main"]
@@ -22,4 +23,5 @@ def main() -> None:
     collect_less_often()
     if may_hold_secrets(sys.argv[1:]):
         forbid_core_dumps()
+    unwind_on_stop_signals()
     sys.exit(run_cli(sys.argv[1:]))
