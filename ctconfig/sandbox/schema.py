@@ -127,7 +127,12 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def _private_file(path: Path) -> None:
-    """Create the database file 0600 (its directory 0700) before SQLite opens it; tighten an old one."""
+    """Create the database file 0600 (its directory 0700) before SQLite opens it; tighten an old one.
+
+    `:memory:` (a read-only plan's scratch store) is no file: nothing to create.
+    """
+    if str(path) == ":memory:":
+        return
     make_private_dirs(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE)
     try:

@@ -207,3 +207,27 @@ def test_a_state_diff_shows_hostile_names_visibly(
             for child in token.children or []:
                 if "All clear" in child.content:
                     assert child.type == "code_inline", (child.type, child.content)
+
+
+def test_recover_shows_journal_names_visibly(tmp_path: Path, run_ctconfig: RunCtconfig) -> None:
+    """`ctconfig recover` settles what plan only reports: its notes quote the journal's names too."""
+    local_workspace(tmp_path)
+    lineage = "11111111-1111-1111-1111-111111111111"
+    (tmp_path / "ctconfig.state.json").write_text(state({}, serial=1, lineage=lineage).dumps())
+    intent = {
+        "entry": "intent",
+        "id": "i1",
+        "address": f"ghost/account_passcode/x{OSC_TITLE}\u200e",
+        "account_id": "W9R-486-4W5Z",
+        "name": f"x{OSC_TITLE}\u200e",
+        "expires_in": "90d",
+        "idempotency_key": "k1",
+        "at": "2026-11-29T10:00:00Z",
+    }
+    begin = {"entry": "begin", "format": 2, "lineage": lineage, "serial": 1}
+    journal = tmp_path / "ctconfig.state.json.journal"
+    journal.write_text(json.dumps(begin) + "\n" + json.dumps(intent) + "\n", encoding="utf-8")
+    result = run_ctconfig("recover")
+    output = result.stdout + result.stderr
+    assert "ghost/account_passcode/x\\x1b]0;pwned\\x07\\u200e" in output, output
+    assert "\x1b" not in output and "\u200e" not in output

@@ -73,8 +73,8 @@ def test_runtime_dependencies_are_ranges_not_open_ended() -> None:
 def test_ci_installs_only_the_hashed_pins_then_audits_them() -> None:
     run = (CI / "run").read_text()
     install = run.index("python -m pip install -q --require-hashes --no-deps -r .ci/constraints.txt")
-    assert install < run.index("export PIP_NO_INDEX=1") < run.index("python .ci/audit")
-    assert run.index("python .ci/audit") < run.index("python -m pip install -e '.[test]'")
+    assert install < run.index("offline=(env PIP_NO_INDEX=1 PIP_NO_BUILD_ISOLATION=0)")
+    assert run.index("python .ci/audit") < run.index("\"${offline[@]}\" python -m pip install -e '.[test]'")
     assert "--upgrade pip" not in run
     assert os.access(CI / "lock", os.X_OK) and "--generate-hashes" in (CI / "lock").read_text()
 
