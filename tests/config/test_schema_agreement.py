@@ -37,6 +37,13 @@ SCHEMA_CANNOT = {
     "slot_file_sink_backslash": "mapping names to sink slots",
     "env_var_missing": "the environment at validation time",
     "number_not_a_number": "NaN, which JSON has no word for (it passes every bound)",
+    "template_unknown": "a name that must be a key elsewhere in the document",
+    "template_without_templates": "a name that must be a key elsewhere in the document",
+    "template_conflict": "comparing the keys of the templates an account uses",
+    "template_case_repeat": "comparing keys regardless of case",
+    "previously_alias_still_used": "comparing values with keys across accounts",
+    "removed_still_declared": "comparing addresses with the keys that declare them",
+    "removed_from_template": "comparing addresses with the keys that declare them",
 }
 # check-jsonschema itself overflows its stack normalising a recursive alias.
 CHECK_JSONSCHEMA_CANNOT_LOAD = {"recursive_alias"}
