@@ -45,7 +45,7 @@ COMMANDS = {
     ),
     "import": LazyCommand(
         "ctconfig.cli.adopt:import_command",
-        "Adopt existing passcodes or grants (matched by name or email) into state.",
+        "Check that declared passcodes or grants exist, for the next apply to adopt (writes no state).",
     ),
     "export": LazyCommand(
         "ctconfig.cli.adopt:export_command",
