@@ -153,7 +153,7 @@ def plan_command(
     detailed_exitcode: bool,
 ) -> None:
     """Show what apply would change in each account."""
-    from ctconfig.plan import PlanError
+    from ctconfig.plan import PlanError, mass_delete_refusal
     from ctconfig.planfile import save_plan
     from ctconfig.service.planning import PlanRequest, make_plan
     from ctconfig.service.workspace import Workspace
@@ -169,6 +169,8 @@ def plan_command(
     if out:
         save_plan(plan, Path(out))
         _say(f"Saved the plan to {out}. Apply exactly this plan with: ctconfig apply {out}")
+    if plan.mass_deletes:  # the pull request's check fails until the deletes are approved in it
+        raise PlanError(mass_delete_refusal(plan.mass_deletes))
     changes = plan.has_changes or (refresh_only and plan.state_updates > 0)
     if detailed_exitcode and changes:
         sys.exit(EXIT_CHANGES)
