@@ -57,13 +57,13 @@ class Steps:
 
     async def run(self, action: Action) -> str:
         """Carry out `action`; returns the outcome in words, raises when it fails."""
+        if isinstance(action, StateAction):  # no account to reach: it may be one the config dropped
+            return await self._state(action)
         target = self.targets[action.address.account]
         if isinstance(action, PasscodeAction):
             return await self._passcode(action, target)
         if isinstance(action, GrantAction):
             return await self._grant(action, target)
-        if isinstance(action, StateAction):
-            return await self._state(action)
         return await self._settings(action, target)
 
     # ---- bookkeeping -------------------------------------------------------------------------

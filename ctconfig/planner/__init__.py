@@ -118,8 +118,8 @@ def _with_renamed(
     for old_alias in account.previously:
         for address, record in in_address_order(by_account.get(old_alias, {})):
             new = replace(address, account=alias)
-            if removed.covers(address):
-                kept[address] = record
+            if removed.covers(address) or removed.covers(new):
+                kept[address] = record  # forgotten where state has it
             elif new in records:
                 kept[address] = record
                 why = f"cannot move to {new}: it is in state already; `ctconfig state rm` the stale one"

@@ -10,7 +10,7 @@ module turns what it found into `StateAction`s and says what the sink does with 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ctconfig.actions import ActionKind, StateAction
 from ctconfig.config.spec import Config, SecretsConfig
@@ -72,9 +72,12 @@ def state_actions(
     removed = Removed.of(config)
     matched: set[str] = set()
     kept: Records = {}
+    renamed = {old: alias for alias, account in config.accounts.items() for old in account.previously}
     for address, record in in_address_order(records):
-        if removed.covers(address):
-            matched.add(removed.entry_of(address))
+        moved_to = replace(address, account=renamed[address.account]) if address.account in renamed else None
+        named = address if removed.covers(address) else moved_to
+        if named is not None and removed.covers(named):
+            matched.add(removed.entry_of(named))
             out.actions.append(
                 StateAction(
                     address,

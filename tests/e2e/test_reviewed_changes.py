@@ -212,3 +212,17 @@ def test_accounts_share_passcodes_through_a_template(sandbox: Workspace) -> None
         "team-b/segment-export",
     ]
     ws.ct("plan", "--detailed-exitcode")
+
+
+def test_an_account_dropped_from_the_config_is_forgotten_whole(sandbox: Workspace) -> None:
+    ws = sandbox
+    ws.write_config(demo({"a": {"expires_in": 30}, "b": {"expires_in": 30}}))
+    ws.ct("apply", "--auto-approve")
+    ws.write_config({})
+    refused = ws.ct("plan", expect=1).stdout
+    assert "add 'demo/*' to removed: to stop managing it" in refused
+    ws.write_config({}, removed=["demo/*"])
+    done = ws.ct("apply", "--auto-approve").stdout
+    assert "Apply complete: 2 forgotten." in done
+    assert ws.state()["resources"] == {}
+    assert len(ws.store().read(ACCOUNT_ID).passcodes) == 2

@@ -303,3 +303,15 @@ def test_small_accounts_are_guarded_past_half_of_what_they_manage() -> None:
     lenient = config({"prod": account()}, safety={"min_resources": 0, "max_delete_fraction": 1})
     assert make_plan(lenient, state_of(two), {"prod": two}, OPTIONS).plan.mass_deletes == ()
     assert ACCOUNT_ID  # the helpers' account id is the one every record carries
+
+
+def test_removed_may_name_a_moved_resource_by_either_alias() -> None:
+    snap = snapshot([passcode("p1", "seg", 90), passcode("p2", "gone", 90)])
+    for entry in ("prod/account_passcode/gone", "prod-eu/account_passcode/gone"):
+        cfg = config({"prod-eu": account({"seg": {"expires_in": "90d"}}, previously="prod")}, removed=[entry])
+        plan = make_plan(cfg, state_of(snap), {"prod-eu": snap}, OPTIONS).plan
+        assert kinds(plan) == [
+            ("prod/account_passcode/gone", "forget"),  # where state has it
+            ("prod-eu/account_passcode/seg", "move"),
+        ]
+        assert plan.warnings == ()
