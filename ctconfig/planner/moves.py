@@ -133,6 +133,6 @@ def move_secret_words(secrets: SecretsConfig, old: Address, new: Address, out: B
         new,
         f"the {secrets.sink} sink cannot move secrets: its secret stays where your command put it for "
         f"{slot_name(secrets, old)}; move it to {slot_name(secrets, new)} yourself (see the README, "
-        "'Renames and moves')",
+        "'Renames, moves and forgetting')",
     )
     return f"stays where it is: the {secrets.sink} sink cannot move it (see the warning)"
