@@ -103,26 +103,21 @@ Token = Annotated[
     ),
 ]
 AliasValue = Annotated[str, AfterValidator(_alias_value), WithJsonSchema(_ALIAS_SCHEMA)]
-PreviousAliases = Annotated[
-    list[AliasValue],
-    BeforeValidator(_names_as_list),
-    WithJsonSchema(
-        {
-            "description": "Earlier aliases of this account (a rename): one alias or a list.",
-            "anyOf": [_ALIAS_SCHEMA, {"type": "array", "items": _ALIAS_SCHEMA}],
-        }
-    ),
-]
-TemplateNames = Annotated[
-    list[AliasValue],
-    BeforeValidator(_names_as_list),
-    WithJsonSchema(
-        {
-            "description": "Templates whose passcodes and grants this account has too: one name or a list.",
-            "anyOf": [_ALIAS_SCHEMA, {"type": "array", "items": _ALIAS_SCHEMA}],
-        }
-    ),
-]
+
+
+def _one_or_more(description: str) -> Any:
+    """A list of aliases (or template names) that may be written as one."""
+    return Annotated[
+        list[AliasValue],
+        BeforeValidator(_names_as_list),
+        WithJsonSchema(
+            {"description": description, "anyOf": [_ALIAS_SCHEMA, {"type": "array", "items": _ALIAS_SCHEMA}]}
+        ),
+    ]
+
+
+PreviousAliases = _one_or_more("Earlier aliases of this account (a rename): one alias or a list.")
+TemplateNames = _one_or_more("Templates whose passcodes and grants this account has too: one name or a list.")
 TemplateName = Annotated[str, AfterValidator(_template_key)]
 RemovedAddress = Annotated[
     str,
