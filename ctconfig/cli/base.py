@@ -59,6 +59,10 @@ COMMANDS = {
         "ctconfig.cli.state:state",
         "Inspect and edit the state: list, show, rm, mv, pull, push, history, diff.",
     ),
+    "recover": LazyCommand(
+        "ctconfig.cli.recover:recover_command",
+        "Finish what an interrupted apply left (apply does this first too); change nothing else.",
+    ),
     "force-unlock": LazyCommand(
         "ctconfig.cli.state:force_unlock_command", "Remove a lock left by a run that died."
     ),

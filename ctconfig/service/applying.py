@@ -100,7 +100,7 @@ def apply(ws: Workspace, request: ApplyRequest, ui: ApplyUi) -> ApplyReport:
     """`ctconfig apply`: everything between reading state and writing the next version."""
     if request.saved is not None:
         request = replace(request, plan=replace(request.plan, scope=request.saved.scope))
-    provider, sink = ws.provider(request.operator), ws.sink()
+    provider, sink = ws.provider(request.operator, read_only=request.dry_run), ws.sink()
     changes_accounts = not (request.dry_run or request.plan.scope.refresh_only)
     if isinstance(provider, StepByStep) and changes_accounts:
         provider.check_can_apply()  # no one at a terminal: refuse before taking the lock

@@ -28,7 +28,7 @@ from ctconfig.service.recovery import Recovered, pending_words, recover
 from ctconfig.service.scope import check_scope
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretRef, SecretSink, SinkError
-from ctconfig.state.document import AccountPasscodeRecord, Origin, State
+from ctconfig.state.document import AccountPasscodeRecord, Origin, State, StateError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +63,8 @@ async def prepare(
     may_write: bool,
     say: Callable[[str], None] = lambda line: None,
 ) -> Prepared:
-    """Recover, refresh and plan. Call it while holding the state lock when `may_write`."""
+    """Recover, refresh and plan. Call it while holding the state lock when `may_write`;
+    otherwise nothing is written and nothing an interrupted apply left is settled."""
     with paused_then_frozen():
         return await _prepare(ws, provider, sink, request, may_write=may_write, say=say)
 
@@ -77,7 +78,10 @@ async def _prepare(
     may_write: bool,
     say: Callable[[str], None],
 ) -> Prepared:
-    recovered = await recover(ws, provider if request.refresh else None, sink, may_write=may_write)
+    settling = provider if request.refresh and may_write else None  # a read-only run settles nothing
+    recovered = await recover(ws, settling, sink, may_write=may_write)
+    if recovered.restored is not None and may_write:
+        raise StateError(recovered.restored.message())  # apply: nothing may start from an old copy
     for note in recovered.notes:
         say(note)
     share_known_state(provider, ws.config, recovered.state, sink, request.now)  # the dashboard provider's
@@ -90,7 +94,9 @@ async def _prepare(
     if request.refresh:
         refresh = await reclaim_secrets(refresh, provider, sink, ws.targets())
     plan = diff(ws.config, refresh, observed, PlanOptions(request.now, request.scope))
-    plan = _with_pending(with_findings(plan, provider), recovered)
+    plan = _with_pending(with_findings(plan, provider), recovered, may_write=may_write)
+    if recovered.restored is not None:
+        plan = replace(plan, errors=(*plan.errors, Note("state", recovered.restored.message())))
     lineage = recovered.state.lineage if recovered.token is not None else ""
     stamp = PlanStamp(lineage, recovered.state.serial, ws.loaded.digest, request.now)
     return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending))
@@ -170,9 +176,18 @@ async def _live_secret(
     return secret.fingerprint() if check.status is CredentialStatus.VALID else None
 
 
-def _with_pending(plan: Plan, recovered: Recovered) -> Plan:
+def _with_pending(plan: Plan, recovered: Recovered, *, may_write: bool) -> Plan:
+    """Open intents: a warning while an apply settles them, an error for a plan (it settles none)."""
     if not recovered.pending:
         return plan
+    if not may_write:  # plan, or a dry run: it cannot know whether they exist with their secrets
+        note = Note(
+            "journal",
+            f"{pending_words(recovered.pending)}: whether they exist, and where their secrets are, is "
+            "settled only by `ctconfig apply` (or `ctconfig recover`), which asks the accounts first; "
+            "this plan may be wrong about them",
+        )
+        return replace(plan, errors=(*plan.errors, note))
     note = Note(
         "journal",
         f"{pending_words(recovered.pending)} could not be settled now; "
@@ -182,24 +197,19 @@ def _with_pending(plan: Plan, recovered: Recovered) -> Plan:
 
 
 def make_plan(
-    ws: Workspace,
-    request: PlanRequest,
-    *,
-    lock: bool = True,
-    lock_timeout: float = 0.0,
-    say: Callable[[str], None] = lambda line: None,
+    ws: Workspace, request: PlanRequest, *, say: Callable[[str], None] = lambda line: None
 ) -> Prepared:
-    """`ctconfig plan`: recover, refresh and plan while holding the lock (unless `lock` is False)."""
-    provider, sink = ws.provider(), ws.sink()
+    """`ctconfig plan`: read-only. No lock is taken, nothing an interrupted apply left is settled,
+    no state is written and no file is made: a saved plan is refused when stale instead."""
+    provider, sink = ws.provider(read_only=True), ws.sink()
 
     async def run() -> Prepared:
         try:
-            return await prepare(ws, provider, sink, request, may_write=lock, say=say)
+            return await prepare(ws, provider, sink, request, may_write=False, say=say)
         finally:
             await provider.aclose()
 
-    with ws.locked("plan", lock_timeout, lock):
-        return run_async(run())
+    return run_async(run())
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:

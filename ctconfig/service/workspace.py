@@ -76,14 +76,16 @@ class Workspace:
             )
         return frozenset(found)
 
-    def provider(self, operator: Operator | None = None) -> Provider:
+    def provider(self, operator: Operator | None = None, *, read_only: bool = False) -> Provider:
         """The provider the config names (HTTP credentials are read when first needed).
 
         `operator`: the person the `dashboard` provider guides through an apply.
+        `read_only`: for a plan or a dry run, which change nothing (the embedded sandbox
+        then creates no file and refuses every change).
         """
         from ctconfig.providers.factory import open_provider
 
-        return open_provider(self.config, operator)
+        return open_provider(self.config, operator, read_only=read_only)
 
     def sink(self) -> SecretSink:
         """The secret sink the config names."""
