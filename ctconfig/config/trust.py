@@ -134,12 +134,13 @@ class OperatorPolicy:
                 return f"allowed by {ENDPOINTS_VAR} ({origin})"
         return None
 
-    def endpoint_problem(self, url: str, what: str) -> str | None:
-        """The refusal for a URL the config names but the operator did not allow."""
+    def endpoint_problem(self, url: str, what: str, shown: str | None = None) -> str | None:
+        """The refusal for a URL the config names but the operator did not allow (`shown`: how to
+        name it instead of its origin, for a value interpolated from the environment)."""
         if self.endpoint_rule(url) is not None:
             return None
         return (
-            f"{what}: {_origin_text(url)} is not one of CleverTap's region hosts, and the operator "
+            f"{what}: {shown or _origin_text(url)} is not one of CleverTap's region hosts, and the operator "
             f"has not allowed it: a config never chooses where credentials go (set {ENDPOINTS_VAR} "
             "in the pipeline's environment to allow an origin)"
         )
@@ -183,15 +184,15 @@ class OperatorPolicy:
 
     # ---- paths and commands ------------------------------------------------------------------
 
-    def path_problem(self, path: str, key: str) -> str | None:
+    def path_problem(self, path: str, key: str, shown: str | None = None) -> str | None:
         """Why a path the config names leaves the tree (absolute, `..`, a link out), or None."""
         resolved = (self.tree / path).resolve()  # follows every link that exists
         for root in (self.tree, *self.roots):
             if resolved == root or resolved.is_relative_to(root):
                 return None
         return (
-            f"{key}: {path!r} resolves outside the working tree ({self.tree}): a config keeps its "
-            f"files inside it (no absolute path, '..' or link out) unless the operator allows a root "
+            f"{key}: {shown or repr(path)} resolves outside the working tree ({self.tree}): a config keeps "
+            f"its files inside it (no absolute path, '..' or link out) unless the operator allows a root "
             f"({PATHS_VAR})"
         )
 
@@ -276,14 +277,19 @@ def trust_problems(config: Config, sources: SourceMap, policy: OperatorPolicy) -
         if message is not None:
             found.append(sources.value_at(path).problem(message))
 
+    def shown(path: KeyPath) -> str | None:
+        """What the file wrote, for a value interpolated from the environment (never shown)."""
+        written = sources.written_at(path)
+        return None if written is None else f"{written!r} (after interpolation)"
+
     for path, url in _endpoints(config):
         if url_problem(url) is not None:
             continue  # not a URL at all: the config's own rules say so
-        refuse(path, policy.endpoint_problem(url, ".".join(str(p) for p in path)))
+        refuse(path, policy.endpoint_problem(url, ".".join(str(p) for p in path), shown(path)))
     for path, name, credential in _env_names(config):
         refuse(path, policy.env_problem(name, str(path[-1]), credential=credential))
     for path, file in _paths(config):
-        refuse(path, policy.path_problem(file, ".".join(str(p) for p in path)))
+        refuse(path, policy.path_problem(file, ".".join(str(p) for p in path), shown(path)))
     secrets = config.secrets
     if isinstance(secrets, CommandSinkConfig):
         program = secrets.command if isinstance(secrets.command, str) else secrets.command[0]
@@ -329,3 +335,41 @@ def _paths(config: Config) -> Iterator[tuple[KeyPath, str]]:
         yield ("provider", "path"), config.provider.path
     if isinstance(config.secrets, FileSinkConfig | EnvFileSinkConfig):
         yield ("secrets", "path"), config.secrets.path
+
+
+# ---- the trust surface: what a reviewer must see change ------------------------------------------
+
+
+def trust_surface(config: Config) -> dict[str, str]:
+    """Where credentials, secrets and state go, as `{section: words}`; state records it on every
+    write, so a plan can show a change to it (the markdown plan's CAUTION block)."""
+    surface = {
+        "provider": _section_words(config.provider.model_dump(mode="json", by_alias=True)),
+        "state": _section_words(config.state.model_dump(mode="json", by_alias=True)),
+        "secrets": _section_words(config.secrets.model_dump(mode="json", by_alias=True)),
+    }
+    for alias, account in sorted(config.accounts.items()):
+        if account.credentials is not None:
+            surface[f"accounts.{alias}.credentials"] = f"passcode_env={account.credentials.passcode_env}"
+        surface[f"accounts.{alias}.region"] = config.region_of(alias)
+    return surface
+
+
+def _section_words(dumped: dict[str, object]) -> str:
+    """`kind=clevertap, base_url=https://…`: the section's tag first, then its other settings."""
+    tags = ("kind", "backend", "sink")
+    first = [f"{k}={dumped[k]}" for k in tags if k in dumped]
+    rest = [f"{k}={v}" for k, v in sorted(dumped.items()) if k not in tags and v is not None]
+    return ", ".join(first + rest)
+
+
+def endpoint_words(config: Config, policy: OperatorPolicy) -> str:
+    """Where the provider sends credentials, and on whose say: for `plan` to state."""
+    provider = config.provider
+    if isinstance(provider, SandboxProviderConfig):
+        return f"the embedded sandbox ({provider.path}; no network)"
+    if provider.base_url:
+        rule = policy.endpoint_rule(provider.base_url) or "not allowed"
+        return f"{_origin_text(provider.base_url)} ({rule})"
+    hosts = sorted({REGION_HOSTS[config.region_of(alias)] for alias in config.accounts})
+    return "CleverTap's region hosts (" + ", ".join(hosts or ["none configured"]) + ")"

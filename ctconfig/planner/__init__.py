@@ -27,6 +27,7 @@ from ctconfig.planner.grants import diff_grants
 from ctconfig.planner.moves import Removed, moved_view, state_actions
 from ctconfig.planner.passcodes import AccountView, diff_passcodes, retiring_name
 from ctconfig.planner.prior import prior_resources
+from ctconfig.planner.protection import keep_protected, protected_ids
 from ctconfig.planner.refresh import Records, in_address_order, refresh_account
 from ctconfig.planner.safety import mass_deletes
 from ctconfig.state.document import AccountPasscodeRecord, Origin, RecordType, State
@@ -157,7 +158,8 @@ def diff(config: Config, refresh: Refresh, observed: Observed, options: PlanOpti
             diff_settings(alias, account, managed, snapshot, out)
             adopted = set(refresh.adopted_ids.get(alias, ()))
             unmanaged(config, alias, managed, adopted, snapshot, out, ignored.covers)
-    actions = _select(out.actions, options)
+    actions, refused = keep_protected(_select(out.actions, options), protected_ids(config, view, observed))
+    out.errors += refused
     actions.sort(key=lambda a: (a.address.account, PHASES[a.kind], a.address))
     guarded = mass_deletes(config, view, actions, options.scope)
     return Plan(

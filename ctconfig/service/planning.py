@@ -13,13 +13,15 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from operator import itemgetter
 from typing import Any, TypeVar
 
 from ctconfig.collector import paused_then_frozen
+from ctconfig.config.trust import endpoint_words, trust_surface
 from ctconfig.domain import AccountSnapshot, AccountTarget, Address
 from ctconfig.errors import CtconfigError
-from ctconfig.plan import Note, Plan, PlanScope, PlanStamp
+from ctconfig.plan import Note, Plan, PlanScope, PlanStamp, TrustChange
 from ctconfig.planner import PlanOptions, Refresh, diff, refresh_state
 from ctconfig.providers.base import CredentialStatus, Provider
 from ctconfig.redaction import remember_secret
@@ -88,18 +90,46 @@ async def _prepare(
     check_scope(ws.config, recovered.state, request.scope)  # a --target typo fails before any read
     observed: dict[str, AccountSnapshot | None] = {}
     if request.refresh:
-        say(f"Refreshing {len(ws.config.accounts)} account(s)...")
-        observed = await observe(provider, ws.targets(), sorted(ws.config.accounts))
+        reading = targeted_accounts(sorted(ws.config.accounts), request.scope)
+        say(f"Provider: {endpoint_words(ws.config, ws.loaded.policy)}.")
+        say(f"Refreshing {len(reading)} account(s)...")
+        observed = await observe(provider, ws.targets(), reading)
     refresh = refresh_state(ws.config, recovered.state, observed)
     if request.refresh:
-        refresh = await reclaim_secrets(refresh, provider, sink, ws.targets())
+        read = {alias: target for alias, target in ws.targets().items() if alias in observed}
+        refresh = await reclaim_secrets(refresh, provider, sink, read)
     plan = diff(ws.config, refresh, observed, PlanOptions(request.now, request.scope))
     plan = _with_pending(with_findings(plan, provider), recovered, may_write=may_write)
     if recovered.restored is not None:
         plan = replace(plan, errors=(*plan.errors, Note("state", recovered.restored.message())))
     lineage = recovered.state.lineage if recovered.token is not None else ""
     stamp = PlanStamp(lineage, recovered.state.serial, ws.loaded.digest, request.now)
+    plan = replace(
+        plan,
+        trust_changes=trust_changes(recovered.state.trust, trust_surface(ws.config)),
+        endpoint=endpoint_words(ws.config, ws.loaded.policy),
+    )
     return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending))
+
+
+def trust_changes(before: Mapping[str, str] | None, after: Mapping[str, str]) -> tuple[TrustChange, ...]:
+    """Each entry of the trust surface that differs from what the state recorded (all of them when the
+    state recorded none: its first write, or a version written before ctconfig recorded it)."""
+    recorded = before or {}
+    keys = sorted(set(recorded) | set(after))
+    return tuple(
+        TrustChange(key, recorded.get(key), after.get(key))
+        for key in keys
+        if before is None or recorded.get(key) != after.get(key)
+    )
+
+
+def targeted_accounts(aliases: list[str], scope: PlanScope) -> list[str]:
+    """The accounts a `--target` can touch (all of them without one): only these are read."""
+    if not scope.targets:
+        return aliases
+    wanted = [target.split("/", 1)[0] for target in scope.targets]
+    return [alias for alias in aliases if any(fnmatchcase(alias, pattern) for pattern in wanted)]
 
 
 async def observe(
@@ -132,7 +162,7 @@ async def reclaim_secrets(
         return refresh
     records = dict(refresh.state.resources)
     known = {r.secret_fingerprint for r in records.values() if isinstance(r, AccountPasscodeRecord)}
-    reclaimed = 0
+    reclaimed: set[Address] = set()
     candidates = [(a, r) for a, r in records.items() if _reclaimable(r) and a.account in targets]
     for address, record in sorted(candidates, key=itemgetter(0)):
         assert isinstance(record, AccountPasscodeRecord)
@@ -140,12 +170,23 @@ async def reclaim_secrets(
         if fingerprint is not None and fingerprint not in known:
             records[address] = replace(record, secret_fingerprint=fingerprint)
             known.add(fingerprint)
-            reclaimed += 1
+            reclaimed.add(address)
     if not reclaimed:
         return refresh
-    return replace(
-        refresh, state=refresh.state.with_resources(records), state_updates=refresh.state_updates + reclaimed
+    drift = tuple(
+        replace(d, message=RECLAIMED_WORDS) if d.adoption and d.address in reclaimed else d
+        for d in refresh.drift
     )
+    return replace(
+        refresh,
+        state=refresh.state.with_resources(records),
+        drift=drift,
+        state_updates=refresh.state_updates + len(reclaimed),
+    )
+
+
+RECLAIMED_WORDS = "already exists in the account: adopted into state; the secret in the sink authenticates"
+"""An adopted passcode whose secret the sink holds (said instead of "does not hold its secret")."""
 
 
 def _reclaimable(record: object) -> bool:

@@ -24,7 +24,7 @@ from ctconfig.service.audit import audit_record
 from ctconfig.service.restored import Restored, find_restored
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
-from ctconfig.state.document import RecordType, State, StateError
+from ctconfig.state.document import RecordType, State, StateError, check_remote_ids
 from ctconfig.state.journal import Intent, Journal, JournalContents
 from ctconfig.visible import visible
 
@@ -57,12 +57,12 @@ async def recover(
     reported, not used — unless `roll_forward`: then the newest kept version is the base
     the journal is folded onto, written as one new version.
     """
-    base = _base(ws, roll_forward)
+    journal = ws.journal()
+    contents = journal.read()
+    base = _base(ws, roll_forward, contents)
     if base.restored is not None:
         return base
     state, token, rolled = base.state, base.token, " ".join(base.notes)
-    journal = ws.journal()
-    contents = journal.read()
     if contents.begin is None and contents.empty:
         return _without_journal(ws, base, may_write)
     running = None if may_write else _running_apply(ws, state)
@@ -72,6 +72,7 @@ async def recover(
         state = State(lineage=contents.begin.lineage, serial=contents.begin.serial)
     check_journal(contents, state, ws.config, journal.describe())
     folded, replayed = contents.fold(state, journal.describe())
+    check_remote_ids(folded.resources, f"state with journal {journal.describe()} folded in")
     records = dict(folded.resources)
     out = Recovered(folded, token)
     if replayed:
@@ -93,14 +94,15 @@ async def recover(
     return out
 
 
-def _base(ws: Workspace, roll_forward: bool) -> Recovered:
+def _base(ws: Workspace, roll_forward: bool, contents: JournalContents) -> Recovered:
     """The state to start from: the current one, or — rolling forward — the newest kept version.
 
     `restored` is set (and nothing else done) when the state is older than its history and
     the caller did not ask to roll forward; `notes` says when it rolled forward.
     """
     state, token = ws.read_state()
-    restored = find_restored(ws.backend, state) if token is not None else None
+    began = contents.begin.serial if contents.begin is not None else None
+    restored = find_restored(ws.backend, state, began) if token is not None else None
     if restored is None:
         return Recovered(state, token)
     if not roll_forward:

@@ -42,16 +42,23 @@ class Restored:
         )
         return (
             f"the state is at serial {self.current}, but its history holds serial {self.newest}: it was "
-            f"restored from an older copy{lost}. Run `ctconfig recover --roll-forward` to continue from "
-            f"serial {self.newest} (replaying any journal onto it), or `ctconfig state push` the version "
-            "you mean; do not delete the journal"
+            f"restored from an older copy (or a write stopped halfway){lost}. Run `ctconfig recover "
+            f"--roll-forward` to continue from serial {self.newest} (replaying any journal onto it), or "
+            "`ctconfig state push` the version you mean; do not delete the journal"
         )
 
 
-def find_restored(backend: StateBackend, state: State) -> Restored | None:
-    """`Restored` when the backend's history is ahead of `state` in the same lineage, else None."""
+def find_restored(backend: StateBackend, state: State, journal_began: int | None) -> Restored | None:
+    """`Restored` when the backend's history is ahead of `state` in the same lineage, else None.
+
+    One version ahead, with a journal begun at the state's serial, is not a restore: an apply
+    from that serial stopped while writing its state (history first, then the state itself),
+    and folding its journal writes that version again.
+    """
     newest = backend.newest_kept()
     if newest is None or newest <= state.serial:
+        return None
+    if newest == state.serial + 1 and journal_began == state.serial:
         return None
     newer = backend.read_serial(newest)
     if newer.lineage != state.lineage:

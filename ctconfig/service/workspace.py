@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ctconfig.domain import AccountTarget, Address
@@ -103,8 +103,14 @@ class Workspace:
         return (version.state, version.token) if version else (State.new(), None)
 
     def save_state(self, state: State, token: str | None, audit: AuditRecord) -> tuple[State, str]:
-        """Write `state` as the next serial with its audit record; returns it and its new token."""
-        written = state.next_version()
+        """Write `state` as the next serial with its audit record; returns it and its new token.
+
+        The version records the config's trust surface (where credentials, secrets and state
+        go), so that the next plan can show a reviewer a config that changes it.
+        """
+        from ctconfig.config.trust import trust_surface
+
+        written = replace(state.next_version(), trust=trust_surface(self.config))
         return written, self.backend.write(written, token, audit)
 
     @contextlib.contextmanager

@@ -60,7 +60,8 @@ def test_restored_without_a_journal_fails_the_plan_and_rolls_forward_in_one_comm
     assert code == 1  # never 0: five managed records are missing
     assert (
         f"the state is at serial 1, but its history holds serial {newest.serial}: it was restored from an "
-        "older copy; 5 managed record(s) of serial 2 are missing from it (demo/account_passcode/extra-0, "
+        "older copy (or a write stopped halfway); 5 managed record(s) of serial 2 are missing from it "
+        "(demo/account_passcode/extra-0, "
         "demo/account_passcode/extra-1, demo/account_passcode/extra-2, demo/account_passcode/extra-3, "
         "demo/account_passcode/extra-4). Run `ctconfig recover --roll-forward`"
     ) in " ".join(said.split())
