@@ -141,7 +141,7 @@ def test_a_mass_delete_fails_the_plan_until_it_is_approved_in_the_config(sandbox
     keep = demo({f"p{i:02d}": {"expires_in": 30} for i in range(5)})
     ws.write_config(keep)
     refused = ws.ct("plan", "--detailed-exitcode", expect=1)
-    [line] = [line for line in refused.stderr.splitlines() if not line.startswith("Refreshing")]
+    [line] = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]  # one line
     assert line.startswith("Error: refusing a mass delete: demo: 7 of 12 managed resources would be deleted")
     assert "    to approve exactly these deletes, add to the config (and review it):" in refused.stdout
     assert "          - demo/account_passcode/p11" in refused.stdout
