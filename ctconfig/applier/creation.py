@@ -135,6 +135,7 @@ async def deliver(ch: Channels, target: AccountTarget, intent: Intent, issued: I
         origin=Origin.CREATED,
         fingerprint=secret.fingerprint(),
         prevent_destroy=intent.prevent_destroy,
+        rotate_token=intent.rotate_token,
     )
     if problem := passcode_shape_problem(secret.reveal()):  # no sink ever gets what is not a passcode
         raise taint(ch, target, intent, issued.passcode, f"the API answered something else: {problem}")
@@ -156,7 +157,11 @@ def taint(
 ) -> TaintedError:
     """Record a passcode whose secret never arrived as tainted; the error to raise says so."""
     record = AccountPasscodeRecord.observed(
-        target.account_id, passcode, origin=Origin.CREATED, prevent_destroy=intent.prevent_destroy
+        target.account_id,
+        passcode,
+        origin=Origin.CREATED,
+        prevent_destroy=intent.prevent_destroy,
+        rotate_token=intent.rotate_token,
     )
     return _taint_record(ch, intent, record, f"secret lost: {why}")
 
