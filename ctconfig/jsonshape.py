@@ -7,8 +7,9 @@ refusing a hostile document costs about what reading a real one of that size
 does, never gigabytes (pydantic building one error per bogus member, a parser
 making millions of empty lists):
 
-1. Before parsing: the number of keys and values (an upper bound counted in
-   one pass over the bytes) is at most `Shape.max_values`.
+1. Before parsing: the number of keys and values, and of objects and arrays
+   (upper bounds counted in one pass over the bytes), are at most
+   `Shape.max_values` and `Shape.max_containers`.
 2. Parsing: orjson, with the cycle collector paused (it would otherwise walk
    every container made so far, again and again). orjson refuses nesting
    deeper than 1,024 levels itself; it never raises RecursionError.
@@ -34,6 +35,7 @@ from ctconfig.visible import visible
 _STRUCTURE = b"[{,:"
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in _STRUCTURE)
 _CONTAINERS = (dict, list)
+_SLICE = 4 * 1024 * 1024
 _CONTAINER_TYPES = frozenset(_CONTAINERS)
 
 
@@ -52,25 +54,33 @@ class Shape:
     a container deeper than the last is refused."""
     max_values: int
     """The most keys and values, counted together, in the whole document."""
+    max_containers: int | None = None
+    """The most objects and arrays in the whole document (None: as many as values)."""
 
 
-def count_values(raw: bytes | str) -> int:
-    """An upper bound on the keys and values in a JSON text (every one after the first
-    follows `[`, `{`, `,` or `:`); punctuation inside strings is counted too."""
+def count_values(raw: bytes | str) -> tuple[int, int]:
+    """Upper bounds on the keys and values in a JSON text (every one after the first follows
+    `[`, `{`, `,` or `:`), and on its objects and arrays (`{`, `[`); punctuation inside
+    strings is counted too.
+
+    Bytes are counted a slice at a time, so counting costs no more memory than a slice.
+    """
     if isinstance(raw, str):
-        return 1 + sum(raw.count(mark) for mark in "[{,:")
-    return 1 + len(raw.translate(None, _NOT_STRUCTURE))
+        containers = raw.count("{") + raw.count("[")
+        return 1 + containers + raw.count(",") + raw.count(":"), containers
+    values, containers = 1, 0
+    view = memoryview(raw)
+    for start in range(0, len(raw), _SLICE):
+        marks = bytes(view[start : start + _SLICE]).translate(None, _NOT_STRUCTURE)
+        values += len(marks)
+        containers += marks.count(b"{") + marks.count(b"[")
+    return values, containers
 
 
 def parse_json(raw: bytes | str, shape: Shape) -> Any:
     """The JSON value in `raw`, refused with ShapeError unless it fits `shape`."""
-    if len(raw) > shape.max_values:  # a text shorter than the bound cannot hold more values
-        values = count_values(raw)
-        if values > shape.max_values:
-            raise ShapeError(
-                f"the {shape.what} holds up to {values:,} keys and values, more than the "
-                f"{shape.max_values:,} of any ctconfig writes; refusing it before parsing"
-            )
+    if len(raw) > min(shape.max_values, shape.max_containers or shape.max_values):
+        _check_counts(raw, shape)  # a text shorter than both bounds cannot hold more
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -86,6 +96,20 @@ def parse_json(raw: bytes | str, shape: Shape) -> Any:
             gc.enable()
     check_shape(data, shape)
     return data
+
+
+def _check_counts(raw: bytes | str, shape: Shape) -> None:
+    values, containers = count_values(raw)
+    if values > shape.max_values:
+        raise ShapeError(
+            f"the {shape.what} holds up to {values:,} keys and values, more than the "
+            f"{shape.max_values:,} of any ctconfig writes; refusing it before parsing"
+        )
+    if shape.max_containers is not None and containers > shape.max_containers:
+        raise ShapeError(
+            f"the {shape.what} holds up to {containers:,} objects and arrays, more than the "
+            f"{shape.max_containers:,} of any ctconfig writes; refusing it before parsing"
+        )
 
 
 def check_shape(data: Any, shape: Shape) -> None:

@@ -41,9 +41,11 @@ PLAN_SHAPE = Shape(
     "plan file",
     widths=(64, *(MAX_PLAN_MEMBERS,) * 7),
     max_values=5_000_000,
+    max_containers=1_000_000,
 )
 """A plan file before validation: its ~25 keys, and Terraform's representation nests 7 deep. A plan
-of 10,000 changes holds 1.5 million keys and values in 26 MB; 64 MiB of plan holds fewer than 5 million."""
+of 10,000 changes holds 1.5 million keys and values and 195,000 objects and arrays in 26 MB;
+64 MiB of plan holds fewer than 5 million and 1 million."""
 COMPUTED_CTCONFIG_KEYS = ("ctconfig_format", "ctconfig_version", "digest", "summary")
 COMPUTED = frozenset(COMPUTED_CTCONFIG_KEYS) | frozenset(TerraformView.__annotations__)
 """Keys derived from the plan: written for readers, ignored on load."""

@@ -39,10 +39,12 @@ STATE_SHAPE = Shape(
     "state document",
     widths=(16, MAX_RESOURCES, MAX_RECORD_MEMBERS, MAX_RECORD_MEMBERS),
     max_values=40 * MAX_RESOURCES,
+    max_containers=4 * MAX_RESOURCES,
 )
 """A state document, before validation: its keys, `resources` by address, each record's members
-(and format 1's `attributes`). A record is at most ~30 keys and values; 4,000,000 in all is
-100,000 records."""
+(and format 1's `attributes`). A record is at most ~30 keys and values and two objects (format
+1's `attributes`); 4,000,000 and 400,000 in all are 100,000 records, with room for the brackets
+and commas a record's text may hold (both counts include punctuation inside strings)."""
 _LINEAGE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _STRICT = ConfigDict(extra="forbid", strict=False)
 

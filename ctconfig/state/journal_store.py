@@ -37,9 +37,10 @@ MAX_JOURNAL_ENTRIES = 1_000_000
 MAX_ENTRY_BYTES = 64 * 1024
 """The longest journal entry (ctconfig's are a few hundred bytes: a record and its address)."""
 
-ENTRY_SHAPE = Shape("journal entry", widths=(16, *(MAX_RECORD_MEMBERS,) * 3), max_values=256)
+ENTRY_SHAPE = Shape("journal entry", widths=(16, *(MAX_RECORD_MEMBERS,) * 3), max_values=4096)
 """An entry is one small object: ctconfig's nest two levels (a `record` entry holds one state
-record); a store keeps up to four."""
+record); a store keeps up to four. Its ~30 keys and values leave room for the commas and brackets
+a reason's text may hold (counted too); `MAX_ENTRY_BYTES` bounds a line's cost."""
 
 
 class JournalWriteError(StateError):

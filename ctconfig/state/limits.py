@@ -34,16 +34,23 @@ MAX_LOCK_BYTES = 64 * 1024
 MAX_AUDIT_ACTIONS = 2 * MAX_RESOURCES
 """The most actions one audit record lists (an apply touching every resource, rotations twice)."""
 
-LOCK_SHAPE = Shape("lock record", widths=(16,), max_values=64)
-"""A lock owner record (ctconfig's, or Terraform's lock info): one flat object."""
+LOCK_SHAPE = Shape("lock record", widths=(16,), max_values=4096)
+"""A lock owner record (ctconfig's, or Terraform's lock info): one flat object. The count includes
+punctuation inside its strings (Terraform's `Info` is free text), hence room to spare."""
 
-AUDIT_SHAPE = Shape("audit record", widths=(16, MAX_AUDIT_ACTIONS, 16), max_values=10 * MAX_AUDIT_ACTIONS)
+AUDIT_SHAPE = Shape(
+    "audit record",
+    widths=(16, MAX_AUDIT_ACTIONS, 16),
+    max_values=10 * MAX_AUDIT_ACTIONS,
+    max_containers=2 * MAX_AUDIT_ACTIONS,
+)
 """Who wrote a state version: a few fields and the list of actions, each a small object."""
 
 STATE_WITH_AUDIT_SHAPE = Shape(
     "state document",
     widths=(17, MAX_RESOURCES, MAX_RECORD_MEMBERS, MAX_AUDIT_ACTIONS, 16),
     max_values=STATE_SHAPE.max_values + AUDIT_SHAPE.max_values,
+    max_containers=(STATE_SHAPE.max_containers or 0) + MAX_AUDIT_ACTIONS + 4,
 )
 """A state document with its audit record under one more key (the `http` backend's)."""
 
@@ -51,6 +58,7 @@ HISTORY_RECORD_SHAPE = Shape(
     "state history record",
     widths=(8, 16, MAX_AUDIT_ACTIONS, MAX_RECORD_MEMBERS, MAX_RECORD_MEMBERS),
     max_values=STATE_WITH_AUDIT_SHAPE.max_values,
+    max_containers=STATE_WITH_AUDIT_SHAPE.max_containers,
 )
 """A kept version beside its audit record, one level down (the `s3` backend's history objects)."""
 

@@ -71,6 +71,18 @@ def test_more_records_than_a_state_holds_are_refused_before_validation(
     )
 
 
+def test_more_objects_than_a_state_holds_are_refused_before_parsing(
+    tmp_path: Path, run_ctconfig: RunCtconfig
+) -> None:
+    """1.3 million empty records (40 MB) parsed cost more than reading a real state of 100,000."""
+    local_workspace(tmp_path)
+    (tmp_path / "ctconfig.state.json").write_bytes(state_of_records(500_000))
+    assert refusal(run_ctconfig("state", "list")) == (
+        "Error: ctconfig.state.json: the state document holds up to 500,002 objects and arrays, more "
+        "than the 400,000 of any ctconfig writes; refusing it before parsing\n"
+    )
+
+
 def test_a_record_with_many_members_is_refused_before_validation(
     tmp_path: Path, run_ctconfig: RunCtconfig
 ) -> None:

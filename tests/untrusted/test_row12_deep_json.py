@@ -67,9 +67,9 @@ def test_a_deeply_nested_journal_line_is_refused_in_one_line(
 ) -> None:
     local_workspace(tmp_path)
     journal = tmp_path / "ctconfig.state.json.journal"
-    deep_line = b"[" * 3000 + b"]" * 3000  # 6 KB, under the line bound; every `[` opens a value
+    deep_line = b"[" * 3000 + b"]" * 3000  # 6 KB, under the line bound: the depth is the point
     journal.write_bytes(b'{"entry":"begin","format":2,"lineage":"x","serial":0}\n' + deep_line + b"\n")
     assert refusal(run_ctconfig("plan")) == (
-        "Error: journal ctconfig.state.json.journal line 2: the journal entry holds up to 3,001 keys and "
-        "values, more than the 256 of any ctconfig writes; refusing it before parsing\n"
+        "Error: journal ctconfig.state.json.journal line 2: the journal entry nests deeper than the "
+        "4 levels ctconfig writes\n"
     )
