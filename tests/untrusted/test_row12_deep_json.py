@@ -24,25 +24,19 @@ SHALLOW_BUT_DEEPER = b'{"format_version":2,"lineage":"x","resources":{"a/setting
 state_server = pytest.fixture(served_state_server)
 
 
-def test_a_deeply_nested_state_answer_is_refused_in_one_line(
-    tmp_path: Path, run_ctconfig: RunCtconfig, state_server: StateServer
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [(DEEP, ""), (SHALLOW_BUT_DEEPER, "at resources.a/settings.k.0.0 ")],
+    ids=["100,000 levels", "two levels too many"],
+)
+def test_a_state_answer_nested_too_deep_is_refused_in_one_line(
+    tmp_path: Path, run_ctconfig: RunCtconfig, state_server: StateServer, body: bytes, where: str
 ) -> None:
     http_workspace(tmp_path, state_server)
-    state_server.stored().body = DEEP
+    state_server.stored().body = body
     assert refusal(run_ctconfig("state", "list", env=ENV)) == (
-        f"Error: {state_server.address()}: the state document nests deeper than the 5 levels "
+        f"Error: {state_server.address()}: the state document nests {where}deeper than the 5 levels "
         "ctconfig writes\n"
-    )
-
-
-def test_a_state_answer_nested_deeper_than_a_state_is_refused_with_where(
-    tmp_path: Path, run_ctconfig: RunCtconfig, state_server: StateServer
-) -> None:
-    http_workspace(tmp_path, state_server)
-    state_server.stored().body = SHALLOW_BUT_DEEPER
-    assert refusal(run_ctconfig("state", "list", env=ENV)) == (
-        f"Error: {state_server.address()}: the state document nests at resources.a/settings.k.0.0 "
-        "deeper than the 5 levels ctconfig writes\n"
     )
 
 
