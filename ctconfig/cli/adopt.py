@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ctconfig.cli.base import Context, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, audit_note_option, lock_timeout_option, pass_context
 from ctconfig.render.escape import terminal_safe
 
 
@@ -14,8 +14,11 @@ from ctconfig.render.escape import terminal_safe
 @click.argument("addresses", nargs=-1, metavar="[ADDR]...")
 @click.option("--all", "import_all", is_flag=True, help="Adopt every declared resource that already exists.")
 @lock_timeout_option
+@audit_note_option
 @pass_context
-def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool, lock_timeout: float) -> None:
+def import_command(
+    ctx: Context, addresses: tuple[str, ...], import_all: bool, lock_timeout: float, audit_note: str | None
+) -> None:
     """Adopt existing passcodes or grants (matched by name or email) into state.
 
     ADDR is a declared address such as prod/account_passcode/segment-export or
@@ -28,6 +31,7 @@ def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool, l
     if not addresses and not import_all:
         raise click.UsageError("name at least one ADDR, or pass --all")
     ws = Workspace.open(ctx.config_path)
+    ws.audit_note = audit_note
     wanted = [declared_address(ws, text) for text in addresses]
     report = import_resources(ws, wanted, every=import_all, lock_timeout=lock_timeout)
     if not report.imported:

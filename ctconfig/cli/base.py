@@ -75,6 +75,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "Context",
+    "audit_note_option",
     "cli",
     "lock_timeout_option",
     "pass_context",
@@ -96,6 +97,23 @@ lock_timeout_option = click.option(
     show_default=True,
     metavar="DURATION",
     help="How long to wait for the state lock (e.g. 30s, 2m).",
+)
+
+AUDIT_NOTE_LIMIT = 1000
+
+
+def _audit_note(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and len(value) > AUDIT_NOTE_LIMIT:
+        raise click.BadParameter(f"at most {AUDIT_NOTE_LIMIT} characters (got {len(value)})")
+    return value
+
+
+audit_note_option = click.option(
+    "--audit-note",
+    metavar="TEXT",
+    default=None,
+    callback=_audit_note,
+    help="Kept in the audit record of the state version this writes (a ticket, a change request).",
 )
 
 

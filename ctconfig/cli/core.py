@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctconfig.cli.base import Context, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, audit_note_option, lock_timeout_option, pass_context
 from ctconfig.cli.params import Boolean
 from ctconfig.errors import CtconfigError
 
@@ -169,7 +169,7 @@ def plan_command(
     if out:
         save_plan(plan, Path(out))
         _say(f"Saved the plan to {out}. Apply exactly this plan with: ctconfig apply {out}")
-    changes = plan.has_changes or (refresh_only and plan.state_updates > 0)
+    changes = plan.has_changes or bool(plan.adoptions) or (refresh_only and plan.state_updates > 0)
     if detailed_exitcode and changes:
         sys.exit(EXIT_CHANGES)
 
@@ -223,6 +223,7 @@ def _config_if_any(ctx: Context) -> Config | None:
 @click.option(
     "--allow-mass-delete", is_flag=True, help="Allow deleting more than safety.max_delete_fraction."
 )
+@audit_note_option
 @pass_context
 def apply_command(
     ctx: Context,
@@ -239,6 +240,7 @@ def apply_command(
     parallelism: int,
     plan_digest: str | None,
     allow_mass_delete: bool,
+    audit_note: str | None,
 ) -> None:
     """Make the accounts match the config, record state, send new secrets to the sink."""
     from ctconfig.cli.apply_view import TerminalUi, render_report
@@ -248,6 +250,7 @@ def apply_command(
     from ctconfig.service.workspace import Workspace
 
     ws = Workspace.open(ctx.config_path)
+    ws.audit_note = audit_note
     saved = load_plan(Path(planfile)) if planfile else None
     request = ApplyRequest(
         operator=_operator_at_terminal(ws.config),

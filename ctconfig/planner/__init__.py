@@ -84,28 +84,34 @@ def diff(config: Config, refresh: Refresh, observed: Observed, options: PlanOpti
     """The actions that make the refreshed state match the config, in a safe, deterministic order."""
     out = Builder(drift=list(refresh.drift), errors=list(refresh.errors))
     by_account = _by_account(refresh.state)
-    if not options.scope.refresh_only:
-        for alias in sorted(config.accounts):
-            snapshot = observed.get(alias)
-            now = snapshot.observed_at if snapshot is not None else options.now
-            managed = by_account.get(alias, {})
-            account = config.accounts[alias]
-            diff_passcodes(AccountView(config, alias, managed, snapshot, now, options), account, out)
-            diff_grants(alias, account, managed, snapshot, now, options, out)
-            diff_settings(alias, account, managed, snapshot, out)
-            unmanaged(config, alias, managed, set(refresh.adopted_ids.get(alias, ())), snapshot, out)
+    for alias in sorted(config.accounts):
+        snapshot = observed.get(alias)
+        managed = by_account.get(alias, {})
+        adopted = set(refresh.adopted_ids.get(alias, ()))
+        if options.scope.refresh_only:  # no actions: only what the accounts hold unmanaged
+            found = Builder()
+            unmanaged(config, alias, managed, adopted, snapshot, found)
+            out.unmanaged += found.unmanaged
+            continue
+        now = snapshot.observed_at if snapshot is not None else options.now
+        account = config.accounts[alias]
+        diff_passcodes(AccountView(config, alias, managed, snapshot, now, options), account, out)
+        diff_grants(alias, account, managed, snapshot, now, options, out)
+        diff_settings(alias, account, managed, snapshot, out)
+        unmanaged(config, alias, managed, adopted, snapshot, out)
     actions = _select(out.actions, options)
     actions.sort(key=lambda a: (a.address.account, PHASES[a.kind], a.address))
     return Plan(
         actions=tuple(actions),
         drift=tuple(out.drift),
-        warnings=tuple(out.warnings),
+        warnings=tuple(n for n in out.warnings if options.scope.selects_subject(n.subject)),
         errors=tuple(out.errors),
         mass_deletes=tuple(mass_deletes(config, refresh.state.resources, actions)),
         unknown_secrets=unknown_secrets(refresh.state.resources),
         scope=options.scope,
         state_updates=refresh.state_updates,
         prior=prior_resources(refresh.state.resources),
+        unmanaged=tuple(a for a in out.unmanaged if options.scope.selects(a)),
     )
 
 

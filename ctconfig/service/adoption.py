@@ -75,12 +75,12 @@ def import_resources(
             chosen[address] = adoptable[address]
         if not chosen:
             return ImportReport({}, None)
-        summary = f"import: {len(chosen)} resource(s) adopted"
+        summary = f"{len(chosen)} resource(s) adopted"
         actions = [{"address": str(a), "action": "import", "outcome": "done"} for a in sorted(chosen)]
         written, _ = ws.save_state(
             recovered.state.with_resources({**recovered.state.resources, **chosen}),
             recovered.token,
-            audit_record("import", summary, actions=actions),
+            audit_record("import", summary, actions=actions, note=ws.audit_note),
         )
         return ImportReport(dict(sorted(chosen.items())), written.serial)
 

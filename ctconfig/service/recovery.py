@@ -61,8 +61,9 @@ async def recover(
         await _settle(ws, provider, sink, journal, open_intents, records, out)
     out.state = folded.with_resources(records)
     if may_write and not out.pending and not contents.empty:
-        summary = f"recover: {replayed} change(s) replayed, {len(open_intents)} open intent(s) settled"
-        out.state, out.token = ws.save_state(out.state, token, audit_record("recover", summary))
+        summary = f"{replayed} change(s) replayed, {len(open_intents)} open intent(s) settled"
+        audit = audit_record("recover", summary, note=ws.audit_note)
+        out.state, out.token = ws.save_state(out.state, token, audit)
     if may_write and not out.pending:
         journal.clear()
     return out
