@@ -51,6 +51,10 @@ COMMANDS = {
         "ctconfig.cli.adopt:export_command",
         "Write the accounts as they are into a valid config (credentials as env var placeholders).",
     ),
+    "check": LazyCommand(
+        "ctconfig.cli.check:check_command",
+        "Report what is not well: expired, expiring, drifted, unmanaged, missing secrets, changes due.",
+    ),
     "verify": LazyCommand(
         "ctconfig.cli.verify:verify_command",
         "Check each managed account passcode's secret (read back from the sink) with the credential check.",

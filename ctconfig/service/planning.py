@@ -52,6 +52,8 @@ class Prepared:
     token: str | None
     pending: int = 0
     """Intents of an interrupted apply still unsettled: apply refuses while there are any."""
+    observed: Mapping[str, AccountSnapshot | None] = field(default_factory=dict)
+    """What each account held when read (empty with --refresh=false): its clock judges expiry."""
 
 
 async def prepare(
@@ -93,7 +95,7 @@ async def _prepare(
     plan = _with_pending(with_findings(plan, provider), recovered)
     lineage = recovered.state.lineage if recovered.token is not None else ""
     stamp = PlanStamp(lineage, recovered.state.serial, ws.loaded.digest, request.now)
-    return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending))
+    return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending), observed)
 
 
 async def observe(
