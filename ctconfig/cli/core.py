@@ -45,7 +45,9 @@ def render_plan(plan: Plan, fmt: str, summary: bool = False, config: Config | No
             accounts = {a: RunbookAccount(c.id, config.region_of(a)) for a, c in config.accounts.items()}
         return render_runbook(plan, accounts)
     if fmt == "markdown":
-        return render_markdown(plan)
+        from ctconfig.service.audit import provenance
+
+        return render_markdown(plan, full_plan_at=provenance().run_url)  # where the CI keeps the full plan
     if fmt == "json":
         return render_json(plan)
     return render_text(plan, color=_use_color()) + f"Plan digest: {plan.digest}\n"
