@@ -76,9 +76,13 @@ class MassDelete:
 
     def message(self) -> str:
         """`prod: 7 of 12 managed resources would be deleted or revoked (58% > 30%)`."""
+        return f"{self.account}: {self.share()}"
+
+    def share(self) -> str:
+        """`7 of 12 managed resources would be deleted or revoked (58% > 30%)`."""
         share = self.destroying / self.managed if self.managed else 1.0
         return (
-            f"{self.account}: {self.destroying} of {self.managed} managed resources would be "
+            f"{self.destroying} of {self.managed} managed resources would be "
             f"deleted or revoked ({share:.0%} > {self.limit:.0%})"
         )
 

@@ -137,6 +137,7 @@ def cli() -> None:
 def run_cli(argv: list[str]) -> int:
     """Run the CLI and map every outcome to an exit code; user errors never show a traceback."""
     debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
+    _show_notices()
     try:
         # Without standalone mode click returns (not raises) the code of `ctx.exit(code)`.
         result = cli.main(args=argv, prog_name="ctconfig", standalone_mode=False)
@@ -158,6 +159,13 @@ def run_cli(argv: list[str]) -> int:
     except Exception as exc:
         return _report_error(exc, debug)
     return result if isinstance(result, int) else 0
+
+
+def _show_notices() -> None:
+    """What a person should hear while a command waits (e.g. a server not answering) goes to stderr."""
+    from ctconfig.redaction import show_notices
+
+    show_notices()
 
 
 def _report_usage_error(exc: click.UsageError) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -225,6 +226,14 @@ def _config_if_any(ctx: Context) -> Config | None:
 @click.option(
     "--allow-mass-delete", is_flag=True, help="Allow deleting more than safety.max_delete_fraction."
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="text: the plan, progress and the ending; json: one document at the end (the rest on stderr).",
+)
 @audit_note_option
 @pass_context
 def apply_command(
@@ -242,10 +251,11 @@ def apply_command(
     parallelism: int,
     plan_digest: str | None,
     allow_mass_delete: bool,
+    fmt: str,
     audit_note: str | None,
 ) -> None:
     """Make the accounts match the config, record state, send new secrets to the sink."""
-    from ctconfig.cli.apply_view import TerminalUi, render_report
+    from ctconfig.cli.apply_view import TerminalUi, exit_code, render_report, report_json
     from ctconfig.planfile import load_plan
     from ctconfig.service.applying import ApplyRequest, apply
     from ctconfig.service.planning import PlanRequest
@@ -266,8 +276,13 @@ def apply_command(
         lock=lock,
         lock_timeout=lock_timeout,
     )
-    report = apply(ws, request, TerminalUi(lambda plan: render_plan(plan, "text")))
-    code = render_report(report)
+    ui = TerminalUi(lambda plan: render_plan(plan, "text"), quiet_stdout=fmt == "json")
+    report = apply(ws, request, ui)
+    if fmt == "json":
+        click.echo(json.dumps(report_json(report), indent=2, sort_keys=True))
+        code = exit_code(report)
+    else:
+        code = render_report(report)
     if code:
         sys.exit(code)
 

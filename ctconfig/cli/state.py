@@ -247,19 +247,31 @@ def diff_command(context: Context, before: str, after: str, fmt: str) -> None:
 
 @click.command("force-unlock")
 @click.argument("lock_id", metavar="ID")
-@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
 @pass_context
-def force_unlock_command(context: Context, lock_id: str, force: bool) -> None:
+def force_unlock_command(context: Context, lock_id: str, yes: bool) -> None:
     """Remove a lock left by a run that died.
 
     ID is printed in the "locked by" message. The lock is removed only if its ID
-    matches, so a lock taken since by a live run is never removed.
+    matches, so a lock taken since by a live run is never removed. Nothing is
+    asked when nothing is locked or the ID is another lock's.
     """
-    backend = _workspace(context).backend
-    if not force and not click.confirm(
-        f"Remove lock {lock_id} on {backend.describe()}? Only do this if the run holding it is gone",
-        default=False,
-    ):
-        raise CtconfigError("force-unlock cancelled; the lock is still held")
-    removed = backend.force_unlock(lock_id)  # only that ID: a lock taken since by a live run stays
-    click.echo(f"Lock {lock_id} removed from {backend.describe()}; it was held by {removed.describe()}.")
+    from ctconfig.service import state_edits
+
+    ws = _workspace(context)
+    holder = state_edits.lock_holder(ws, lock_id)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CtconfigError(
+                "force-unlock asks for confirmation and there is no terminal to ask on; "
+                f"pass --yes to remove lock {lock_id}"
+            )
+        held = f", held by {holder.describe()}" if holder is not None else ""
+        if not click.confirm(
+            f"Remove lock {lock_id} on {ws.backend.describe()}{held}? "
+            "Only do this if the run holding it is gone",
+            default=False,
+        ):
+            raise CtconfigError("force-unlock cancelled; the lock is still held")
+    removed = state_edits.force_unlock(ws, lock_id)  # only that ID: a lock taken since by a live run stays
+    click.echo(f"Lock {lock_id} removed from {ws.backend.describe()}; it was held by {removed.describe()}.")

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from ctconfig.actions import Action
 from ctconfig.applier import Applier, ApplyResult
 from ctconfig.collector import settled_objects_frozen
 from ctconfig.errors import CtconfigError
@@ -154,9 +155,39 @@ def _check_reviewed(ws: Workspace, request: ApplyRequest, prepared: Prepared) ->
     if expected and prepared.plan.digest != expected:
         raise PlanError(
             f"the plan changed since it was reviewed (reviewed {expected[:19]}…, "
-            f"now {prepared.plan.digest[:19]}…): the config, the state or the accounts moved. "
+            f"now {prepared.plan.digest[:19]}…): {_what_it_is_now(ws, prepared.plan)}. "
             "Re-run `ctconfig plan` and review it again."
         )
+
+
+def _what_it_is_now(ws: Workspace, plan: Plan, most: int = 5) -> str:
+    """What the plan would do now, what changed in the accounts, and who last wrote the state."""
+    from ctconfig.render.escape import terminal_safe
+    from ctconfig.render.plan_text import attribute_lines, symbol
+
+    def described(action: Action) -> str:
+        details = "; ".join(attribute_lines(action)[:2])
+        return f"{symbol(action)} {action.address} ({action.kind.value}{': ' + details if details else ''})"
+
+    parts = []
+    if plan.actions:
+        listed = ", ".join(described(a) for a in plan.actions[:most])
+        more = f" and {len(plan.actions) - most} more" if len(plan.actions) > most else ""
+        parts.append(f"now it would {listed}{more}")
+    else:
+        parts.append("now it would change nothing")
+    drift = [d for d in plan.drift if not d.adoption]
+    if drift:
+        changed = ", ".join(f"{d.address} ({d.message})" for d in drift[:most])
+        parts.append(f"changed in the accounts: {changed}")
+    history = ws.backend.history() if plan.stamp.serial else []
+    last = history[-1] if history and history[-1].serial == plan.stamp.serial else None
+    if last is not None and last.audit is not None:
+        audit = last.audit
+        commit = f", commit {audit.commit[:12]}" if audit.commit else ""
+        by = f"written by {audit.who} at {audit.when} ({audit.operation}{commit})"
+        parts.append(f"state is at serial {last.serial}, {by}")
+    return terminal_safe("; ".join(parts))
 
 
 def _check_applicable(request: ApplyRequest, prepared: Prepared) -> None:

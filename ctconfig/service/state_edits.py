@@ -14,7 +14,7 @@ from ctconfig.domain import Address
 from ctconfig.errors import CtconfigError
 from ctconfig.service.audit import audit_record
 from ctconfig.service.workspace import Workspace
-from ctconfig.state.base import HistoryEntry, LockInfo
+from ctconfig.state.base import HistoryEntry, LockHeldError, LockInfo
 from ctconfig.state.document import RecordType, State
 from ctconfig.state.timeline import (
     LifeEvent,
@@ -120,6 +120,28 @@ def push_refusal(pushed: State, current: State) -> str | None:
 def force_unlock(ws: Workspace, lock_id: str) -> LockInfo:
     """Remove a dead run's lock by its ID; returns what was removed."""
     return ws.backend.force_unlock(lock_id)
+
+
+def lock_holder(ws: Workspace, lock_id: str) -> LockInfo | None:
+    """Who holds the lock `lock_id` names (None when the backend does not say).
+
+    Refused at once, before anyone is asked anything, when nothing is locked or the
+    lock has another ID. The backend is asked by trying to take the lock: if that
+    succeeds the state was not locked, and the probe is released at once.
+    """
+    try:
+        probe = ws.backend.lock("force-unlock", 0.0)
+    except LockHeldError as exc:
+        holder = exc.holder
+    else:
+        ws.backend.unlock(probe)
+        raise CtconfigError(f"state {ws.backend.describe()} is not locked; nothing to force-unlock")
+    if holder is not None and holder.id != lock_id:
+        raise CtconfigError(
+            f"lock ID {lock_id} does not match the lock on {ws.backend.describe()} "
+            f"(held by {holder.describe()}); nothing was removed"
+        )
+    return holder
 
 
 def _require(ws: Workspace, state: State, addresses: list[Address]) -> None:

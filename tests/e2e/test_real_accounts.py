@@ -108,7 +108,11 @@ def test_hand_made_account_exports_then_plans_with_no_changes(ws: Workspace) -> 
     ws.ct("sandbox", "user", "grant", ACCOUNT_ID, ALICE, "--validity", "infinite")
     ws.ct("sandbox", "mode", ACCOUNT_ID, "account")
     ws.write_config(demo({}))
-    ws.ct("export", "-o", "exported")
+    (ws.root / "exported").mkdir()
+    refused = ws.ct("export", "-o", "exported", expect=1)  # -o is a file, as for `plan -o`
+    assert "-o names the file to write, as for `plan -o`: -o exported/ctconfig.yaml" in refused.stderr
+    ws.ct("export", "-o", "exported/ctconfig.yaml")
+    assert (ws.root / "exported" / "ctconfig.schema.json").is_file()
     text = (ws.root / "exported" / "ctconfig.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=ctconfig.schema.json")
     assert "passcode_env: CT_DEMO_PASSCODE" in text
