@@ -116,7 +116,7 @@ def test_reviewed_plan_is_applied_and_stale_reviews_are_refused(
     assert after_a == applied + 1
 
     diff = json.loads(ws.ct("state", "diff", str(applied), str(after_a), "--format", "json").stdout)
-    assert diff["summary"] == {"added": 1, "changed": 1, "removed": 0}
+    assert diff["summary"] == {"added": 1, "changed": 1, "renamed": 0, "rotated": 0, "removed": 0}
     changes = {c["address"]: c for c in diff["changes"]}
     assert set(changes) == {LOOKER, SEGMENT}
     assert changes[LOOKER]["change"] == "added"
