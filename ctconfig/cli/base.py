@@ -9,6 +9,9 @@ dependencies. Exit codes: 0 done, 1 any error (a usage error too: 2 is what
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import click
 
 from ctconfig.cli.context import Context, global_options, pass_context
@@ -16,6 +19,7 @@ from ctconfig.cli.lazy import LazyCommand, LazyGroup
 from ctconfig.cli.params import Seconds
 from ctconfig.errors import CtconfigError
 
+F = TypeVar("F", bound=Callable[..., object])
 EXIT_ERROR = 1
 EXIT_USAGE = 1  # like Terraform: 2 stays "changes present" for `plan --detailed-exitcode`
 EXIT_INTERRUPTED = 130
@@ -81,6 +85,7 @@ __all__ = [
     "Context",
     "audit_note_option",
     "cli",
+    "format_option",
     "lock_timeout_option",
     "pass_context",
     "run_cli",
@@ -102,6 +107,13 @@ lock_timeout_option = click.option(
     metavar="DURATION",
     help="How long to wait for the state lock (e.g. 30s, 2m).",
 )
+
+def format_option(*choices: str, help: str) -> Callable[[F], F]:
+    """`--format` with these choices, the first the default (one spelling for every command)."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True, help=help
+    )
+
 
 AUDIT_NOTE_LIMIT = 1000
 

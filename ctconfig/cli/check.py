@@ -6,20 +6,13 @@ import sys
 
 import click
 
-from ctconfig.cli.base import Context, pass_context
+from ctconfig.cli.base import Context, format_option, pass_context
 
 FORMATS = ("text", "markdown", "json")  # `render.check.FORMATS`
 
 
 @click.command("check")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="text: one line per finding; markdown: an issue body; json: for tools.",
-)
+@format_option(*FORMATS, help="text: one line per finding; markdown: an issue body; json: for tools.")
 @pass_context
 def check_command(ctx: Context, fmt: str) -> None:
     """Report what is not well: expired, expiring, drifted, unmanaged, missing secrets, changes due.

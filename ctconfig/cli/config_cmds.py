@@ -8,20 +8,15 @@ from pathlib import Path
 
 import click
 
-from ctconfig.cli.base import Context, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, format_option, lock_timeout_option, pass_context
 from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
 from ctconfig.errors import CtconfigError
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="text: a summary line, problems as file:line:col lines; json: counts or problems, for tools.",
+@format_option(
+    "text", "json", help="text: a summary line, problems as file:line:col lines; json: counts or problems."
 )
 @pass_context
 def validate(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctconfig.cli.base import Context, audit_note_option, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, audit_note_option, format_option, lock_timeout_option, pass_context
 from ctconfig.cli.params import Boolean
 from ctconfig.errors import CtconfigError
 
@@ -226,14 +226,7 @@ def _config_if_any(ctx: Context) -> Config | None:
 @click.option(
     "--allow-mass-delete", is_flag=True, help="Allow deleting more than safety.max_delete_fraction."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="text: the plan, progress and the ending; json: one document at the end (the rest on stderr).",
-)
+@format_option("text", "json", help="text: the plan, progress, the ending; json: one document at the end.")
 @audit_note_option
 @pass_context
 def apply_command(

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from ctconfig.cli.base import Context, audit_note_option, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, audit_note_option, format_option, lock_timeout_option, pass_context
 from ctconfig.cli.lazy import LazyGroup
 from ctconfig.errors import CtconfigError
 from ctconfig.render.escape import terminal_safe
@@ -25,7 +24,6 @@ from ctconfig.render.escape import terminal_safe
 if TYPE_CHECKING:
     from ctconfig.service.workspace import Workspace
 
-F = TypeVar("F", bound=Callable[..., object])
 DIFF_FORMATS = ("text", "markdown", "json")  # `render.state_diff.FORMATS`, checked by tests/cli
 
 
@@ -42,18 +40,12 @@ def state() -> None:
     """Inspect and edit the state: list, show, rm, mv, pull, push, history, diff."""
 
 
-def _format_option(*choices: str, help: str) -> Callable[[F], F]:
-    return click.option(
-        "--format", "fmt", type=click.Choice(choices), default="text", show_default=True, help=help
-    )
-
-
 @state.command("list")
 @click.option(
     "--at", "at", metavar="DATE", help="As it was then: 2026-11-30 (the end of that day, UTC) or a time."
 )
 @click.option("--serial", type=click.IntRange(min=0), metavar="N", help="As it was at serial N.")
-@_format_option("text", "json", help="text: a table; json: every record with its status.")
+@format_option("text", "json", help="text: a table; json: every record with its status.")
 @pass_context
 def list_command(context: Context, at: str | None, serial: int | None, fmt: str) -> None:
     """List managed resources, their kind and status.
@@ -89,7 +81,7 @@ def list_command(context: Context, at: str | None, serial: int | None, fmt: str)
 
 @state.command("show")
 @click.argument("address")
-@_format_option("text", "json", help="text: one field a line; json: the record and its status.")
+@format_option("text", "json", help="text: one field a line; json: the record and its status.")
 @pass_context
 def show_command(context: Context, address: str, fmt: str) -> None:
     """Show one resource and whether its secret is known."""
@@ -179,7 +171,7 @@ def push_command(
 
 @state.command("history")
 @click.argument("address", required=False)
-@_format_option(
+@format_option(
     "text", "json", help="text: a table; json: every version with its audit record (or every event)."
 )
 @pass_context
@@ -220,14 +212,7 @@ def history_command(context: Context, address: str | None, fmt: str) -> None:
 @state.command("diff")
 @click.argument("before", metavar="A")
 @click.argument("after", metavar="B")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(DIFF_FORMATS),
-    default="text",
-    show_default=True,
-    help="text for a terminal, markdown for a pull request, json for tools.",
-)
+@format_option(*DIFF_FORMATS, help="text for a terminal, markdown for a pull request, json for tools.")
 @pass_context
 def diff_command(context: Context, before: str, after: str, fmt: str) -> None:
     """Show what changed between two state versions.

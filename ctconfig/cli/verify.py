@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ctconfig.cli.base import Context, pass_context
+from ctconfig.cli.base import Context, format_option, pass_context
 from ctconfig.columns import aligned
 from ctconfig.render.escape import terminal_safe
 
@@ -46,14 +46,7 @@ def _render_text(checks: list[Check]) -> str:
     metavar="SECONDS",
     help="Seconds to wait for each answer (default: the clevertap provider's timeout).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="text: one line per passcode; json: the checks and a summary.",
-)
+@format_option("text", "json", help="text: one line per passcode; json: the checks and a summary.")
 @pass_context
 def verify_command(
     ctx: Context, targets: tuple[str, ...], excludes: tuple[str, ...], timeout: float | None, fmt: str

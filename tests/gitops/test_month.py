@@ -164,6 +164,17 @@ class Team:
             "GITHUB_RUN_ID": str(self.run_id),
         }
 
+    def nightly_due_plan(self, line: str) -> str:
+        """The nightly job's plan of what is due (exit 2: changes); its digest, for the issue."""
+        due = self.step("ci", "plan", "--detailed-exitcode", "-o", "due.plan", code=2, line=line)
+        [digest] = re.findall(r"^Plan digest: (sha256:[0-9a-f]{64})$", due, re.MULTILINE)
+        return digest
+
+    def dispatch(self, digest: str, line: str, *note: str) -> None:
+        """Someone runs the workflow on main with the reviewed digest (the environment approves)."""
+        env = self.github("refs/heads/main")
+        self.step("ci", "apply", "--auto-approve", "--plan-digest", digest, *note, env=env, line=line)
+
     def dashboard(self, *args: str) -> None:
         """What a person does in CleverTap's dashboard (the sandbox's simulation of it)."""
         self.step("ci", "sandbox", "--db", str(self.db), *args)
@@ -270,10 +281,7 @@ def test_a_month_in_the_pull_request(team: Team) -> None:
     assert f"unmanaged {ZAPIER} not in the config" in " ".join(nightly.split())
     issue = team.step("ci", "check", "--format", "markdown", code=1, line="<!-- ctconfig-check -->")
     assert "| drift |" in issue and "| unmanaged |" in issue
-    due = team.step(
-        "ci", "plan", "--detailed-exitcode", "-o", "due.plan", code=2, line=f"+ {BRAZE} will be created"
-    )
-    [due_digest] = re.findall(r"^Plan digest: (sha256:[0-9a-f]{64})$", due, re.MULTILINE)
+    due_digest = team.nightly_due_plan(f"+ {BRAZE} will be created")
     team.step("ci", "apply", "--refresh-only", "--auto-approve", line="State updated to match the accounts")
     refreshed = json.loads(team.step("ci", "state", "history", "--format", "json", line="refresh"))[-1][
         "audit"
@@ -282,37 +290,17 @@ def test_a_month_in_the_pull_request(team: Team) -> None:
         BRAZE: "deleted outside ctconfig",
         ZAPIER: "created outside ctconfig (not in the config)",
     }
-    # the digest covers what would be done, not the serial: the reviewed plan still applies (a dispatch)
-    team.step(
-        "ci",
-        "apply",
-        "--auto-approve",
-        "--plan-digest",
-        due_digest,
-        env=team.github("refs/heads/main"),
-        line="Apply complete: 1 created.",
-    )
+    # the digest covers what would be done, not the serial: the reviewed plan still applies
+    team.dispatch(due_digest, "Apply complete: 1 created.")
     team.step("ci", "check", code=1, line=f"unmanaged {ZAPIER}")  # zapier stays someone's to decide
 
     # -- day 80: segment-export's rotate_before comes due ------------------------------------
     team.dashboard("clock", "advance", "70d")
     nightly = team.step("ci", "check", code=1, line=f"due {SEG} an apply would replace it: expires in ")
     assert "rotate_before is 14d" in nightly
-    due = team.step(
-        "ci", "plan", "--detailed-exitcode", "-o", "due.plan", code=2, line=f"+/- {SEG} will be rotated"
-    )
-    [due_digest] = re.findall(r"^Plan digest: (sha256:[0-9a-f]{64})$", due, re.MULTILINE)
-    dispatched = team.github("refs/heads/main")
-    team.step(
-        "ci",
-        "apply",
-        "--auto-approve",
-        "--plan-digest",
-        due_digest,
-        "--audit-note",
-        "run by alice with a reviewed plan digest",
-        env=dispatched,
-        line="Apply complete:",
+    due_digest = team.nightly_due_plan(f"+/- {SEG} will be rotated")
+    team.dispatch(
+        due_digest, "Apply complete: 1 rotated.", "--audit-note", "run by alice with a reviewed digest"
     )
     after = team.step("ci", "state", "history", "--format", "json", line="rotate")
     rotation = json.loads(after)[-1]
