@@ -20,7 +20,7 @@ import pytest
 
 from tests.gitops.conftest import ACCOUNT_ID, Workspace
 
-PG_DSN_ENV = "GITOPS_STATE_DSN"  # the variable the config names for the shared state
+PG_DSN_ENV = "CT_STATE_DSN"  # the variable the config names for the shared state
 MARKER = "<!-- ctconfig-plan -->"
 DIGEST_LINE = re.compile(r"^Plan digest: `(sha256:[0-9a-f]{64})`$", re.MULTILINE)
 SEGMENT = "demo/account_passcode/segment-export"

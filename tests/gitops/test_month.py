@@ -55,7 +55,7 @@ SEG, BRAZE, NIGHTLY, LOOKER, ZAPIER = (
 )
 CONFIG = """\
 version: 1
-state: {{backend: postgres, dsn_env: STATE_DSN, name: {state}}}
+state: {{backend: postgres, dsn_env: CT_STATE_DSN, name: {state}}}
 provider: {{kind: clevertap, base_url: "{url}"}}
 secrets: {{sink: file, path: .ctconfig/secrets}}
 defaults: {{unmanaged: warn}}
@@ -185,7 +185,7 @@ def team(tmp_path: Path, run_ctconfig: RunCtconfig, sandbox_server: SandboxServe
     with SandboxStore(sandbox_server.db) as store:
         store.ensure_account(ACCOUNT_ID, ["alice@example.com", "bob@example.com"])
         admin = store.issue_admin_passcode(ACCOUNT_ID)
-    env = {"CT_PROD_PASSCODE": admin, "STATE_DSN": pg_dsn}
+    env = {"CT_PROD_PASSCODE": admin, "CT_STATE_DSN": pg_dsn}
     team = Team(tmp_path, run_ctconfig, env, sandbox_server.db)
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git")], check=True)
     for who in ("alice", "bob", "ci"):
