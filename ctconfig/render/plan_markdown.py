@@ -29,12 +29,17 @@ COLUMNS = (
 
 
 def _table(plan: Plan) -> list[str]:
-    header = "| Account | " + " | ".join(k.value for k in COLUMNS) + " | drift | warnings |"
-    rows = [header, "|" + "---|" * (len(COLUMNS) + 3)]
+    """One row per account: its changes by kind, adoptions (when any), drift and warnings."""
+    adopting = bool(plan.adoptions)
+    extra = ["adopt"] if adopting else []
+    header = "| Account | " + " | ".join([*(k.value for k in COLUMNS), *extra]) + " | drift | warnings |"
+    rows = [header, "|" + "---|" * (len(COLUMNS) + len(extra) + 3)]
     for account in plan.accounts():
         acts = plan.in_account(account)
         counts = [sum(1 for a in acts if a.kind is k) for k in COLUMNS]
-        drift = sum(1 for d in plan.drift if d.address.account == account)
+        if adopting:
+            counts.append(sum(1 for a in plan.adoptions if a.account == account))
+        drift = sum(1 for d in plan.drift if d.address.account == account and not d.adoption)
         warn = sum(1 for n in plan.warnings if n.subject.split("/", 1)[0] == account)
         cells = [str(c) if c else "·" for c in [*counts, drift, warn]]
         rows.append(f"| {markdown_code(account)} | " + " | ".join(cells) + " |")

@@ -168,3 +168,10 @@ def test_history_shows_the_commit_and_the_change(workspace: Workspace) -> None:
     assert lines[0].split() == ["SERIAL", "WRITTEN", "WHO", "COMMIT", "SUMMARY"]
     assert lines[1].split()[3] == "1" * 12
     assert "[change https://github.com/team/passcodes/pull/1]" in lines[1]
+
+
+def test_state_show_speaks_json(workspace: Workspace) -> None:
+    workspace.write({OLD: workspace.passcode("seg", id="pc-1")})
+    data = json.loads(workspace.run("state", "show", OLD, "--format", "json").stdout)
+    assert data["address"] == OLD and data["kind"] == "account_passcode" and data["status"] == "active"
+    assert data["record"]["id"] == "pc-1" and data["notes"] == []
