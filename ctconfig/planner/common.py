@@ -48,9 +48,9 @@ class Builder:
             self._drift_index, self._drift_index_of = index, list(self.drift)
         return self._drift_index.get(address, set())
 
-    def warn(self, address: Address, message: str) -> None:
-        """Add a warning about one resource."""
-        self.warnings.append(Note(str(address), message))
+    def warn(self, subject: Address | str, message: str) -> None:
+        """Add a warning about one resource (or an entry of the config that names some)."""
+        self.warnings.append(Note(str(subject), message))
 
     def error(self, subject: Address | str, message: str) -> None:
         """Add an error: the plan cannot be applied until it is fixed."""
@@ -74,6 +74,11 @@ def expiry_words(days_left: int | None) -> str:
     if days_left == 0:
         return "expires today"
     return f"expires in {days_left} day{'s' if days_left != 1 else ''}"
+
+
+def token_change(before: str | None, after: str) -> str:
+    """`'2026-q1' -> '2026-q2'` (`none -> 'SEC-1'` for the first token)."""
+    return f"{'none' if before is None else repr(before)} -> {after!r}"
 
 
 def differing(before: Settings, after: Settings) -> list[str]:

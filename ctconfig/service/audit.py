@@ -40,6 +40,8 @@ PAST_TENSE = {
     "rotate": "rotated",
     "regrant": "granted again",
     "adopt": "adopted",
+    "move": "moved",
+    "forget": "forgotten",
 }
 EVENT_BYTES = 4 * 1024 * 1024
 """The most of GitHub's event payload (`GITHUB_EVENT_PATH`) read to find the pull request."""

@@ -143,8 +143,10 @@ async def observe(
     )
     observed: dict[str, AccountSnapshot | None] = {}
     for alias, result in zip(aliases, results, strict=True):
-        if isinstance(result, CtconfigError):
-            raise result
+        if isinstance(result, CtconfigError) or (
+            isinstance(result, BaseException) and not isinstance(result, Exception)
+        ):
+            raise result  # a stop (SIGTERM's `Terminated`, Ctrl-C) that landed in a read stays a stop
         if isinstance(result, BaseException):
             raise CtconfigError(f"reading account '{alias}' failed: {type(result).__name__}") from result
         observed[alias] = result
