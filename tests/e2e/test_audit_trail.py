@@ -71,8 +71,8 @@ def test_every_version_says_where_it_came_from_and_what_was_changed_by_hand(ws: 
     line = "Plan: 1 to create, 0 to update, 0 to delete, 0 to grant, 0 to reset, 0 to revoke, 1 to adopt."
     assert line in plan
     comment = ws.ct("plan", "--format", "markdown").stdout
-    assert "| replace | grant | reset | revoke | configure | adopt | drift | warnings |" in comment
-    assert "| `demo` | 1 | · | · | · | · | · | · | · | 1 | · | 1 |" in comment  # zapier's warning
+    assert "| configure | move | forget | adopt | drift | warnings |" in comment
+    assert "| `demo` | 1 | · | · | · | · | · | · | · | · | · | 1 | · | 1 |" in comment  # zapier's warning
     digest = plan.split("Plan digest: ")[1].split()[0]
     ws.ct("apply", "--auto-approve", "--plan-digest", digest)
     audit = latest_audit(ws)
