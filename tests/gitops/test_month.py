@@ -22,15 +22,12 @@ The month:
           commit; what existed at serial N (and what was unmanaged then); when braze-sync was
           deleted, and what changed after.
 
-TODO (the lead fills these after merging h-config; each a step like the ones below):
-  - `removed:`: bob stops managing nightly-report in a PR; the plan shows a forget, not a delete;
-    after the merge it is gone from state and still in the account.
-  - `rotate: TOKEN`: alice asks for segment-export's rotation now (a leaked key) by changing its
-    token in a PR; the plan shows `+/-`; after the merge the state history says "rotated".
-  - account `previously:`: the alias `prod` becomes `production` in a PR; the plan moves every
-    address and sink slot (no delete, no create); `verify` is clean afterwards.
-  - the mass-delete approval: a PR removing most passcodes fails its plan (exit 1) until the
-    approval is written in the PR itself; then the plan passes and the merge applies.
+  day 85  bob stops managing nightly-report (`removed:`): the plan forgets it, the account keeps it.
+  day 86  a key leaked: alice rotates segment-export now by changing its `rotate:` token in a PR.
+  day 87  the alias `prod` becomes `production` (`previously:` on the account): every address and
+          secret moves, nothing is deleted or created, and `verify` is clean.
+  day 90  a clean-up PR removing most passcodes fails its plan (a mass delete, exit 1) until the
+          approval the plan prints is written in the PR itself; then it plans and applies.
 """
 
 from __future__ import annotations
@@ -322,6 +319,93 @@ def test_a_month_in_the_pull_request(team: Team) -> None:
     )
     assert [e["event"] for e in braze] == ["created", "changed outside ctconfig", "created"]
     assert braze[1]["operation"] == "refresh" and "first seen" in braze[1]["detail"]
+
+    # -- day 85: stop managing nightly-report without deleting it (`removed:`) -------------------
+    team.git("bob", "checkout", "-q", "main")
+    team.git("bob", "pull", "-q")
+    team.edit("bob", "      nightly-report: {expires_in: 60d}\n", "")
+    team.edit("bob", "accounts:\n", f"removed: [{NIGHTLY}]\naccounts:\n")
+    forget_pr = team.open_pull_request("bob", "forget-nightly", "nightly-report is the data team's now")
+    forget_digest = team.ci_plan("forget-nightly", forget_pr)
+    team.merge("bob", "forget-nightly", forget_pr)
+    team.step(
+        "ci", "apply", "--auto-approve", "--plan-digest", forget_digest, env=team.ci_on_main(),
+        line="Apply complete:",
+    )  # fmt: skip
+    listed = team.step("ci", "state", "list", line=SEG)
+    assert NIGHTLY not in listed
+    team.step("ci", "sandbox", "--db", str(team.db), "show", line="nightly-report")  # still in the account
+
+    # -- day 86: a leaked key, rotated now by a reviewed token ----------------------------------
+    team.git("alice", "checkout", "-q", "main")
+    team.git("alice", "pull", "-q")
+    team.edit("alice", "segment-export: {expires_in: 90d, rotate_before: 14d}",
+              "segment-export: {expires_in: 90d, rotate_before: 14d, rotate: SEC-42}")  # fmt: skip
+    leak_pr = team.open_pull_request("alice", "rotate-seg", "SEC-42: rotate segment-export now")
+    team.git("ci", "fetch", "-q", "origin")
+    team.git("ci", "checkout", "-q", "--detach", "origin/rotate-seg")
+    team.step("ci", "plan", line=f"+/- {SEG} will be rotated")
+    leak_digest = team.ci_plan("rotate-seg", leak_pr)
+    team.merge("alice", "rotate-seg", leak_pr)
+    team.step(
+        "ci", "apply", "--auto-approve", "--plan-digest", leak_digest, env=team.ci_on_main(),
+        line="Apply complete: 1 rotated.",
+    )  # fmt: skip
+    team.step("ci", "state", "history", SEG, line="rotated")
+
+    # -- day 87: the alias `prod` becomes `production` ------------------------------------------
+    team.git("bob", "checkout", "-q", "main")
+    team.git("bob", "pull", "-q")
+    team.edit("bob", "  prod:\n", "  production:\n    previously: prod\n")
+    alias_pr = team.open_pull_request("bob", "rename-alias", "prod is production")
+    team.git("ci", "fetch", "-q", "origin")
+    team.git("ci", "checkout", "-q", "--detach", "origin/rename-alias")
+    moved = team.step(
+        "ci", "plan", line=f"> production/account_passcode/segment-export has moved from {SEG}"
+    )
+    assert "will be created" not in moved and "will be deleted" not in moved
+    alias_digest = team.ci_plan("rename-alias", alias_pr)
+    team.merge("bob", "rename-alias", alias_pr)
+    team.step(
+        "ci", "apply", "--auto-approve", "--plan-digest", alias_digest, env=team.ci_on_main(),
+        line="Apply complete:",
+    )  # fmt: skip
+    team.step("ci", "verify", line="production/account_passcode/segment-export")
+    team.step("ci", "plan", "--detailed-exitcode", line="No changes.")
+
+    # -- day 90: a clean-up PR is a mass delete, approved in the PR itself --------------------------
+    team.git("alice", "checkout", "-q", "main")
+    team.git("alice", "pull", "-q")
+    for line in ("      braze-sync: {expires_in: forever}\n", "      looker: {expires_in: 180d}\n"):
+        team.edit("alice", line, "")
+    team.edit("alice", "      segment-export: {expires_in: 90d, rotate_before: 14d, rotate: SEC-42}\n",
+              "      tableau: {expires_in: 90d}\n")  # fmt: skip
+    team.edit("alice", "    user_passcodes:\n      alice@example.com: {validity: 365d}\n", "")
+    cleanup_pr = team.open_pull_request("alice", "cleanup", "Segment, Braze and Looker are gone")
+    team.git("ci", "fetch", "-q", "origin")
+    team.git("ci", "checkout", "-q", "--detach", "origin/cleanup")
+    approve = "to approve exactly these deletes, add to the config"
+    refused = team.step("ci", "plan", "--detailed-exitcode", code=1, line=approve)
+    gone = [
+        f"production/{kind}/{name}"
+        for kind, name in (
+            ("account_passcode", "braze-sync"),
+            ("account_passcode", "looker"),
+            ("account_passcode", "segment-export"),
+            ("user_passcode", "alice@example.com"),
+        )
+    ]
+    assert all(f"- {address}" in refused for address in gone)
+    approval = "".join(f"    - {address}\n" for address in gone)
+    team.edit("alice", "accounts:\n", f"safety:\n  approve_deletes:\n{approval}accounts:\n")
+    team.git("alice", "commit", "-q", "-am", "Approve exactly these deletes")
+    team.git("alice", "push", "-q", "origin", "cleanup")
+    cleanup_digest = team.ci_plan("cleanup", cleanup_pr)
+    team.merge("alice", "cleanup", cleanup_pr)
+    team.step(
+        "ci", "apply", "--auto-approve", "--plan-digest", cleanup_digest, env=team.ci_on_main(),
+        line="Apply complete: 1 created, 3 deleted, 1 revoked.",
+    )  # fmt: skip
 
     secrets = [
         p.read_text()
