@@ -194,13 +194,14 @@ def test_no_credentials(make_sink: SinkFactory, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.delenv(name)
     sink = make_sink()
     with pytest.raises(SinkError, match="has no AWS credentials: set AWS_ACCESS_KEY_ID"):
-        sink.preflight()
+        sink.preflight([ref("prod", "a")])
     expect_failure(sink, "no AWS credentials")
 
 
 def test_refused_credentials(make_sink: SinkFactory, moto_endpoint_checking_credentials: str) -> None:
     sink = make_sink(moto_endpoint_checking_credentials)
-    sink.preflight()  # credentials are there; only the server can say they are wrong
+    with pytest.raises(SinkError, match="AWS refused the credentials"):
+        sink.preflight([ref("prod", "a")])  # credentials are there; its read of the slot asks the server
     expect_failure(sink, "AWS refused the credentials")
 
 
