@@ -28,7 +28,8 @@ from ctconfig.sinks import SecretRef, SinkError, StoreOutcome
 from ctconfig.sinks.file import FileSink
 from ctconfig.state.document import AccountPasscodeRecord, Origin, State
 from ctconfig.state.journal import Journal
-from ctconfig.state.journal_store import FileJournalStore, JournalWriteError
+from ctconfig.state.journal_store import FileJournalStore
+from tests.applier.test_reliability import SpaceRunsOut
 
 PROD, STAGE, OPS = "PRD-AAA-BBBB", "STG-CCC-DDDD", "OPS-EEE-FFFF"
 ALICE = "alice@example.com"
@@ -242,26 +243,12 @@ def test_a_tainted_passcode_is_replaced_delete_first_even_at_the_limit(
     assert entries[0]["record"] is None and entries[2]["closes"] == entries[1]["id"]
 
 
-class FailsAfter(FileJournalStore):
-    """A real journal file that fails like a full disk after `allowed` appends (a crash point)."""
-
-    def __init__(self, path: Path, allowed: int) -> None:
-        super().__init__(path)
-        self.allowed = allowed
-
-    def append(self, entries: Sequence[Any]) -> None:
-        if self.allowed <= 0:
-            raise JournalWriteError(str(self.path), "No space left on device")
-        self.allowed -= 1
-        super().append(entries)
-
-
 def test_stopped_between_the_delete_and_the_create_nothing_is_lost(
     provider: SandboxProvider, tmp_path: Path
 ) -> None:
     config, state = full_account_with_a_tainted_passcode(provider)
     [action] = plan_for(config, state, provider).actions
-    journal = Journal(FailsAfter(tmp_path / "journal", allowed=2))  # its Begin, then the delete's record
+    journal = Journal(SpaceRunsOut(tmp_path / "journal", allowed=2))  # its Begin, then the delete's record
     result = run(provider, FileSink(tmp_path / "secrets"), [action], state, journal=journal)
 
     assert result.durability_error is not None

@@ -18,12 +18,12 @@ from tests.sinks import test_aws_sinks as aws
 from tests.sinks.conftest import aws_config, ref, secret_for
 from tests.sinks.test_aws_sinks import SinkFactory, client_of, plant, secrets_config
 
-# The AWS sink tests' fixtures, shared: a sink of each kind on moto, a user IAM denies, a closed port.
-kind, make_sink, sink, limited_user, closed_port = (
+# The AWS sink tests' fixtures, shared: a sink of each kind on moto, one IAM denies, a closed port.
+kind, make_sink, sink, denied_sink, closed_port = (
     aws.kind,
     aws.make_sink,
     aws.sink,
-    aws.limited_user,
+    aws.denied_sink,
     aws.closed_port,
 )
 
@@ -77,18 +77,9 @@ def test_no_credentials(make_sink: SinkFactory, monkeypatch: pytest.MonkeyPatch)
     assert "has no AWS credentials: set AWS_ACCESS_KEY_ID" in refusal(make_sink())
 
 
-def test_access_denied(
-    make_sink: SinkFactory,
-    moto_iam_endpoint: str,
-    limited_user: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for name, value in limited_user.items():
-        monkeypatch.setenv(name, value)
-    sink = make_sink(moto_iam_endpoint)
-    message = refusal(sink)
-    assert message.startswith(
-        f"the {sink.label} sink could not check {sink.location(REFS[0])}: access denied"
+def test_access_denied(denied_sink: AwsSink) -> None:
+    assert refusal(denied_sink).startswith(
+        f"the {denied_sink.label} sink could not check {denied_sink.location(REFS[0])}: access denied"
     )
 
 

@@ -32,6 +32,19 @@ def refusal(sink: object, refs: list = REFS) -> str:  # type: ignore[type-arg]
     return message
 
 
+def refusal_as_nobody(sink: object) -> str:
+    """The preflight's refusal where file permissions apply (as `nobody` when the tests run as root)."""
+
+    def preflight() -> str:
+        try:
+            sink.preflight(REFS)  # type: ignore[attr-defined]
+        except SinkError as exc:
+            return str(exc)
+        return "accepted"
+
+    return unprivileged(preflight)
+
+
 def tree(root: Path) -> dict[str, tuple[int, int]]:
     """Every path under `root` with its mode and modification time: what a preflight must not change."""
     return {
@@ -68,15 +81,8 @@ def test_file_sink_in_a_read_only_directory_is_refused(tmp_path: Path) -> None:
         os.chown(sink.directory, NOBODY, NOBODY)
         os.chown(sink.directory / "prod", NOBODY, NOBODY)
 
-    def preflight() -> str:
-        try:
-            sink.preflight(REFS)
-        except SinkError as exc:
-            return str(exc)
-        return "accepted"
-
     folder = sink.directory / "prod"
-    assert unprivileged(preflight) == f"cannot write secret files in {folder}: {folder} is not writable"
+    assert refusal_as_nobody(sink) == f"cannot write secret files in {folder}: {folder} is not writable"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs a directory owned by another user")
@@ -86,17 +92,10 @@ def test_file_sink_directory_of_another_user_is_refused(tmp_path: Path) -> None:
     os.chmod(sink.directory / "prod", 0o777)
     os.chown(sink.directory, NOBODY, NOBODY)  # the sink's own directory; `prod` stays root's
 
-    def preflight() -> str:
-        try:
-            sink.preflight(REFS)
-        except SinkError as exc:
-            return str(exc)
-        return "accepted"
-
     # `store` would fail to make it 0700 ("Operation not permitted"): the preflight says so first.
     folder = sink.directory / "prod"
     assert (
-        unprivileged(preflight)
+        refusal_as_nobody(sink)
         == f"cannot write secret files in {folder}: {folder} belongs to another user (uid 0)"
     )
 
@@ -156,14 +155,7 @@ def test_env_file_in_a_read_only_directory_is_refused(tmp_path: Path) -> None:
     folder.mkdir(mode=0o555)
     sink = EnvFileSink(folder / "secrets.env")
 
-    def preflight() -> str:
-        try:
-            sink.preflight(REFS)
-        except SinkError as exc:
-            return str(exc)
-        return "accepted"
-
-    assert unprivileged(preflight) == f"cannot write the env file {sink.path}: {folder} is not writable"
+    assert refusal_as_nobody(sink) == f"cannot write the env file {sink.path}: {folder} is not writable"
 
 
 def test_env_file_that_cannot_be_read_or_replaced_is_refused(tmp_path: Path) -> None:
