@@ -17,6 +17,7 @@ several threads join one batch (`GroupCommit`).
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,26 +97,28 @@ class FileSink:
         problem = directory_problem(self.directory)
         if problem is not None:
             raise SinkError(f"cannot write secret files in {self.directory}: {problem}")
-        owners: dict[str, dict[str, str]] = {}
+        seen: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
         for ref in refs:
             account_dir, file_name = file_slot(ref.address)
-            if account_dir not in owners:
-                owners[account_dir] = self._preflight_dir(account_dir)
-            owner = owners[account_dir].get(slot_key(file_name))
+            if account_dir not in seen:
+                seen[account_dir] = self._preflight_dir(account_dir)
+            owners, present = seen[account_dir]
+            owner = owners.get(slot_key(file_name))
             if owner is not None and owner != str(ref.address):
                 raise self._taken(ref, owner, account_dir)
-            problem = target_problem(self.path_for(ref))
+            problem = target_problem(self.path_for(ref)) if file_name in present else None
             if problem is not None:
                 raise SinkError(f"cannot write the secret file of {ref.address}: {problem}")
 
-    def _preflight_dir(self, account_dir: str) -> dict[str, str]:
-        """The owners recorded for `account_dir`, once its directory is known to be usable."""
+    def _preflight_dir(self, account_dir: str) -> tuple[dict[str, str], frozenset[str]]:
+        """The owners recorded for `account_dir` and the names in it, once it is known to be usable."""
         folder = self.directory / account_dir
         problem = directory_problem(folder)
         if problem is not None:
             raise SinkError(f"cannot write secret files in {folder}: {problem}")
         try:
-            return self._owners(account_dir)
+            present = frozenset(os.listdir(folder)) if folder.is_dir() else frozenset()
+            return self._owners(account_dir), present
         except Exception as exc:
             raise as_sink_error(exc, f"could not read the owners of {account_dir}") from None
 
