@@ -15,6 +15,8 @@ TEST_OPERATOR_ENV = {
     "CTCONFIG_ALLOWED_ENDPOINTS": "http://127.0.0.1:*,http://localhost:*",
     "CTCONFIG_ALLOWED_PATHS": os.path.realpath(tempfile.gettempdir()),
     "CTCONFIG_ALLOWED_COMMANDS": "*",
+    # journals the state's own store cannot hold (the http backend's) stay out of $HOME
+    "CTCONFIG_JOURNAL_DIR": tempfile.mkdtemp(prefix="ctconfig-journals-"),
 }
 
 

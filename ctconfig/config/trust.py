@@ -329,3 +329,41 @@ def _paths(config: Config) -> Iterator[tuple[KeyPath, str]]:
         yield ("provider", "path"), config.provider.path
     if isinstance(config.secrets, FileSinkConfig | EnvFileSinkConfig):
         yield ("secrets", "path"), config.secrets.path
+
+
+# ---- the trust surface: what a reviewer must see change ------------------------------------------
+
+
+def trust_surface(config: Config) -> dict[str, str]:
+    """Where credentials, secrets and state go, as `{section: words}`; state records it on every
+    write, so a plan can show a change to it (the markdown plan's CAUTION block)."""
+    surface = {
+        "provider": _section_words(config.provider.model_dump(mode="json", by_alias=True)),
+        "state": _section_words(config.state.model_dump(mode="json", by_alias=True)),
+        "secrets": _section_words(config.secrets.model_dump(mode="json", by_alias=True)),
+    }
+    for alias, account in sorted(config.accounts.items()):
+        if account.credentials is not None:
+            surface[f"accounts.{alias}.credentials"] = f"passcode_env={account.credentials.passcode_env}"
+        surface[f"accounts.{alias}.region"] = config.region_of(alias)
+    return surface
+
+
+def _section_words(dumped: dict[str, object]) -> str:
+    """`kind=clevertap, base_url=https://…`: the section's tag first, then its other settings."""
+    tags = ("kind", "backend", "sink")
+    first = [f"{k}={dumped[k]}" for k in tags if k in dumped]
+    rest = [f"{k}={v}" for k, v in sorted(dumped.items()) if k not in tags and v is not None]
+    return ", ".join(first + rest)
+
+
+def endpoint_words(config: Config, policy: OperatorPolicy) -> str:
+    """Where the provider sends credentials, and on whose say: for `plan` to state."""
+    provider = config.provider
+    if isinstance(provider, SandboxProviderConfig):
+        return f"the embedded sandbox ({provider.path}; no network)"
+    if provider.base_url:
+        rule = policy.endpoint_rule(provider.base_url) or "not allowed"
+        return f"{_origin_text(provider.base_url)} ({rule})"
+    hosts = sorted({REGION_HOSTS[config.region_of(alias)] for alias in config.accounts})
+    return "CleverTap's region hosts (" + ", ".join(hosts or ["none configured"]) + ")"
