@@ -141,7 +141,7 @@ def test_a_sink_that_refuses_before_the_apply_starts_no_create_and_the_rest_goes
 
     held = f"the secret sink cannot take secrets: {REFUSAL}"
     assert outcomes(result) == {
-        "prod/account_passcode/new-name": (Status.DONE, "updated"),
+        "prod/account_passcode/new-name": (Status.DONE, "renamed"),
         "prod/account_passcode/a": (Status.NOT_STARTED, held),
         "prod/account_passcode/b": (Status.NOT_STARTED, held),
         f"prod/user_passcode/{ALICE}": (Status.DONE, "granted"),
