@@ -144,9 +144,16 @@ async def _apply(
             return ApplyReport(ApplyKind.DRY_RUN, plan)
         if request.plan.scope.refresh_only or not plan.has_changes:
             return _save_refresh(ws, prepared, request.plan.scope.refresh_only)
+        refs = secrets_to_issue(plan, ws.targets())
+        refusal = await sink_refusal(sink, refs)  # before the question, so that it is answered knowing
+        if refusal is not None:
+            ui.note(
+                f"The {sink.describe()} cannot take secrets: {refusal}. This apply starts none of the "
+                f"{len(refs)} passcode create(s); the other changes go ahead."
+            )
         if not request.auto_approve and request.saved is None and not ui.confirm(plan):
             raise CtconfigError("apply cancelled; nothing was changed")
-        return await _execute(ws, request, ui, prepared, provider, sink)
+        return await _execute(ws, request, ui, prepared, provider, sink, refusal)
     finally:
         await provider.aclose()
 
@@ -246,9 +253,10 @@ async def _execute(
     prepared: Prepared,
     provider: Provider,
     sink: SecretSink,
+    refusal: str | None,
 ) -> ApplyReport:
+    """Run the applier (creates held back when the sink refused them) and save the next version."""
     plan = prepared.plan
-    refusal = await sink_refusal(sink, secrets_to_issue(plan, ws.targets()))  # before the first create
     journal = ws.journal()
     journal.begin(prepared.refreshed.lineage, prepared.refreshed.serial)
     applier = Applier(
