@@ -17,7 +17,7 @@ from tests.operator_env import clean_env
 def test_the_refusal_comes_before_the_question(tmp_path: Path) -> None:
     folder = copy_example("quickstart", tmp_path / "quickstart")
     config = folder / "ctconfig.yaml"
-    sink = "  sink: file                      # one file per new passcode, mode 0600\n  path: .ctconfig/secrets"
+    sink = "  sink: file" + " " * 22 + "# one file per new passcode, mode 0600\n  path: .ctconfig/secrets"
     text = config.read_text()
     assert sink in text
     config.write_text(text.replace(sink, "  sink: command\n  command: [no-such-secret-store, put]"))
