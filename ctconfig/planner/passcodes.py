@@ -14,6 +14,7 @@ from ctconfig.domain import (
     Address,
     PasscodeStatus,
     expiry_status,
+    warning_days,
 )
 from ctconfig.jsontypes import timestamp_text
 from ctconfig.planner.common import (
@@ -115,6 +116,9 @@ def _declared(
     days_left = days_until(current.expires_at, view.now)
     reason = _rotation_reason(view, address, spec, current, days_left)
     if reason is not None:
+        # A tainted passcode's secret is known to no one: delete it first (no overlap to protect),
+        # so that retries never add passcodes toward the account's limit of 100.
+        rotation = None if current.tainted else _rotation(view, current)
         out.actions.append(
             PasscodeAction(
                 address,
@@ -123,7 +127,7 @@ def _declared(
                 after,
                 reason,
                 remote_id=current.id,
-                rotation=_rotation(view, current),
+                rotation=rotation,
                 rotate_token=spec.rotate,
             )
         )
@@ -131,7 +135,12 @@ def _declared(
     if before != after:
         out.actions.append(
             PasscodeAction(
-                address, ActionKind.UPDATE, before, after, changed_words(before, after), remote_id=current.id
+                address,
+                ActionKind.UPDATE,
+                before,
+                after,
+                changed_words(before, after, out.changed_outside(address)),
+                remote_id=current.id,
             )
         )
     status = expiry_status(current.expires_at, view.now)
@@ -141,7 +150,13 @@ def _declared(
             f"expired on {timestamp_text(current.expires_at)}: API calls with it fail; "
             "set rotate_before or run plan --replace to issue a new one",
         )
-    elif status is PasscodeStatus.EXPIRING_SOON and before == after and current.expires_at is not None:
+    elif (
+        status is PasscodeStatus.EXPIRING_SOON
+        and before == after
+        and current.expires_at is not None
+        and days_left is not None
+        and days_left <= warning_days(current.expires_in)
+    ):
         out.warn(address, f"expiring soon: {expiry_words(days_left)} ({timestamp_text(current.expires_at)})")
 
 
@@ -165,12 +180,10 @@ def _rotation_reason(
 
 
 def _rotation(view: AccountView, current: AccountPasscodeRecord) -> Rotation:
-    """Where the old passcode goes and how long it lives on (a tainted one's secret reached nobody)."""
-    retire_at: datetime | None = None
-    if not current.tainted:
-        retire_at = view.now + timedelta(days=view.config.defaults.rotation_overlap)
-        if current.expires_at is not None:
-            retire_at = min(retire_at, current.expires_at)
+    """Where the old passcode goes and how long it lives on: the overlap, or its own expiry."""
+    retire_at = view.now + timedelta(days=view.config.defaults.rotation_overlap)
+    if current.expires_at is not None:
+        retire_at = min(retire_at, current.expires_at)
     return Rotation(retiring_name(current.name, view.now, _names_in_use(view)), retire_at)
 
 

@@ -29,6 +29,7 @@ from ctconfig.secrets import Secret
 from ctconfig.service.known_state import share_known_state, with_findings
 from ctconfig.service.recovery import Recovered, pending_words, recover
 from ctconfig.service.scope import check_scope
+from ctconfig.service.sink_check import with_sink_checked
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretRef, SecretSink, SinkError
 from ctconfig.state.document import AccountPasscodeRecord, Origin, State, StateError
@@ -55,6 +56,8 @@ class Prepared:
     token: str | None
     pending: int = 0
     """Intents of an interrupted apply still unsettled: apply refuses while there are any."""
+    observed: Mapping[str, AccountSnapshot | None] = field(default_factory=dict)
+    """What each account held when read (empty with --refresh=false): its clock judges expiry."""
 
 
 async def prepare(
@@ -110,7 +113,7 @@ async def _prepare(
         trust_changes=trust_changes(recovered.state.trust, trust_surface(ws.config)),
         endpoint=endpoint_words(ws.config, ws.loaded.policy),
     )
-    return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending))
+    return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending), observed)
 
 
 def trust_changes(before: Mapping[str, str] | None, after: Mapping[str, str]) -> tuple[TrustChange, ...]:
@@ -142,8 +145,10 @@ async def observe(
     )
     observed: dict[str, AccountSnapshot | None] = {}
     for alias, result in zip(aliases, results, strict=True):
-        if isinstance(result, CtconfigError):
-            raise result
+        if isinstance(result, CtconfigError) or (
+            isinstance(result, BaseException) and not isinstance(result, Exception)
+        ):
+            raise result  # a stop (SIGTERM's `Terminated`, Ctrl-C) that landed in a read stays a stop
         if isinstance(result, BaseException):
             raise CtconfigError(f"reading account '{alias}' failed: {type(result).__name__}") from result
         observed[alias] = result
@@ -247,9 +252,10 @@ def make_plan(
 
     async def run() -> Prepared:
         try:
-            return await prepare(ws, provider, sink, request, may_write=False, say=say)
+            prepared = await prepare(ws, provider, sink, request, may_write=False, say=say)
         finally:
             await provider.aclose()
+        return replace(prepared, plan=await with_sink_checked(sink, prepared.plan, ws.targets()))
 
     return run_async(run())
 

@@ -117,7 +117,7 @@ def test_held_lock_fails_fast_naming_the_holder_and_force_unlock_frees_it(ws: Wo
     (ws.root / "ctconfig.state.json.lock").write_text(json.dumps(holder))
     refused = ws.ct("apply", "--auto-approve", expect=1)
     assert "mallory@ci-7" in refused.stderr and holder["id"] in refused.stderr
-    ws.ct("force-unlock", "--force", holder["id"])
+    ws.ct("force-unlock", "--yes", holder["id"])
     ws.ct("apply", "--auto-approve")
 
 
@@ -149,7 +149,8 @@ def test_sink_failure_taints_the_passcode_and_the_next_plan_replaces_it(ws: Work
 
     (ws.root / "ok").touch()
     plan = ws.ct("plan", "--detailed-exitcode", expect=2).stdout
-    assert "demo/account_passcode/api will be rotated" in plan and "tainted: secret sink failed" in plan
+    assert "-/+ demo/account_passcode/api will be replaced (delete first: nobody holds its secret)" in plan
+    assert "tainted: secret sink failed" in plan
     ws.ct("apply", "--auto-approve")
     assert (ws.root / "vault" / "CT_DEMO_API").read_text()
     names = [p.name for p in ws.store().read(ACCOUNT_ID).passcodes]
