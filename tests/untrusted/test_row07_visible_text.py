@@ -159,7 +159,7 @@ def test_a_lock_holders_fields_are_visible_when_it_is_removed(
 ) -> None:
     local_workspace(tmp_path)
     hostile_lock(tmp_path)
-    result = run_ctconfig("force-unlock", "--force", "6f1c")
+    result = run_ctconfig("force-unlock", "--yes", "6f1c")
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and result.stdout.count("\n") == 1
     assert result.stdout.startswith(f"Lock 6f1c removed from ctconfig.state.json; it was held by {HOLDER} (")
@@ -231,3 +231,14 @@ def test_recover_shows_journal_names_visibly(tmp_path: Path, run_ctconfig: RunCt
     output = result.stdout + result.stderr
     assert "ghost/account_passcode/x\\x1b]0;pwned\\x07\\u200e" in output, output
     assert "\x1b" not in output and "\u200e" not in output
+
+
+def test_a_notice_while_a_command_waits_is_visible(capsys: pytest.CaptureFixture[str]) -> None:
+    """Notices (why a request waits) quote servers: they reach stderr with escapes made visible."""
+    import logging
+
+    from ctconfig.redaction import NOTICES, show_notices
+
+    show_notices()
+    logging.getLogger(NOTICES).info("account `prod`: the server said %s; retrying", OSC_TITLE)
+    assert capsys.readouterr().err == "account `prod`: the server said \\x1b]0;pwned\\x07; retrying\n"

@@ -49,7 +49,7 @@ def test_a_deeply_nested_lock_answer_is_an_unknown_holder(
             f"version: 1\nstate: {server.state_block()}\naccounts: {{}}\n", encoding="utf-8"
         )
         server.answers["LOCK"] = server.answers["UNLOCK"] = (423, b'{"ID":"held","Who":' + DEEP + b"}")
-        result = run_ctconfig("force-unlock", "--force", "someone-else")
+        result = run_ctconfig("force-unlock", "--yes", "someone-else")
     assert result.returncode == 1
     assert result.stderr == (
         f"Error: {server.address()} refused to remove lock someone-else: it holds another lock\n"
