@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ctconfig.applier.channels import Channels
-from ctconfig.domain import AccountSnapshot, AccountTarget, Address, ObservedPasscode
+from ctconfig.domain import AccountSnapshot, AccountTarget, Address, ObservedPasscode, passcode_shape_problem
 from ctconfig.errors import (
     AuthError,
     ConflictError,
@@ -147,6 +147,8 @@ async def deliver(ch: Channels, target: AccountTarget, intent: Intent, issued: I
         prevent_destroy=intent.prevent_destroy,
         rotate_token=intent.rotate_token,
     )
+    if problem := passcode_shape_problem(secret.reveal()):  # no sink ever gets what is not a passcode
+        raise taint(ch, target, intent, issued.passcode, f"the API answered something else: {problem}")
     try:
         outcome = await ch.sink.submit((SecretRef(intent.address, target.account_id), secret))
     except BaseException as exc:  # the secret exists: whatever went wrong, it is a taint, never an escape

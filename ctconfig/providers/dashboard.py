@@ -234,7 +234,7 @@ class DashboardProvider:
 
     def _prover(self, target: AccountTarget) -> Callable[[Secret], Awaitable[str | None]]:
         async def prove(secret: Secret) -> str | None:
-            owner = self._state.owner_of(target.alias, secret.fingerprint())
+            owner = self._state.owner_of(target.alias, secret)
             if owner is not None:
                 return f"that is the API Key of {owner}, not of the new passcode"
             if self._unprovable(target):

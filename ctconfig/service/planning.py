@@ -25,6 +25,7 @@ from ctconfig.plan import Note, Plan, PlanScope, PlanStamp, TrustChange
 from ctconfig.planner import PlanOptions, Refresh, diff, refresh_state
 from ctconfig.providers.base import CredentialStatus, Provider
 from ctconfig.redaction import remember_secret
+from ctconfig.secrets import Secret
 from ctconfig.service.known_state import share_known_state, with_findings
 from ctconfig.service.recovery import Recovered, pending_words, recover
 from ctconfig.service.scope import check_scope
@@ -171,10 +172,10 @@ async def reclaim_secrets(
     candidates = [(a, r) for a, r in records.items() if _reclaimable(r) and a.account in targets]
     for address, record in sorted(candidates, key=itemgetter(0)):
         assert isinstance(record, AccountPasscodeRecord)
-        fingerprint = await _live_secret(address, record, provider, sink, targets[address.account])
-        if fingerprint is not None and fingerprint not in known:
-            records[address] = replace(record, secret_fingerprint=fingerprint)
-            known.add(fingerprint)
+        secret = await _live_secret(address, record, provider, sink, targets[address.account])
+        if secret is not None and not secret.fingerprints() & known:  # in any form state keeps
+            records[address] = replace(record, secret_fingerprint=secret.fingerprint())
+            known.add(secret.fingerprint())
             reclaimed.add(address)
     if not reclaimed:
         return refresh
@@ -209,7 +210,7 @@ async def _live_secret(
     provider: Provider,
     sink: SecretSink,
     target: AccountTarget,
-) -> str | None:
+) -> Secret | None:
     try:
         secret = sink.read(SecretRef(address, record.account_id))
         if secret is None:
@@ -219,7 +220,7 @@ async def _live_secret(
     except (SinkError, CtconfigError) as exc:
         log.debug("%s: could not check the sink's secret: %s", address, exc)
         return None
-    return secret.fingerprint() if check.status is CredentialStatus.VALID else None
+    return secret if check.status is CredentialStatus.VALID else None
 
 
 def _with_pending(plan: Plan, recovered: Recovered, *, may_write: bool) -> Plan:

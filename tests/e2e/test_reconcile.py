@@ -57,7 +57,7 @@ def test_walkthrough_apply_change_plan_apply_inspect(ws: Workspace) -> None:
     assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((secrets_dir / "new").stat().st_mode) == 0o600
     fingerprint = state["resources"]["demo/account_passcode/new"]["secret_fingerprint"]
-    assert fingerprint.startswith("sha256:") and len(fingerprint) == 19
+    assert fingerprint.startswith("lossy20:") and len(fingerprint) == 13
     ws.assert_no_secret_leaked(set(ws.secret_files().values()))
 
 
