@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,7 @@ from ctconfig.providers.http_retry import (
     RetryState,
     parse_retry_after,
 )
+from ctconfig.providers.http_streams import StreamTransport
 from ctconfig.redaction import redact
 
 logger = logging.getLogger(__name__)
@@ -48,25 +48,19 @@ class AnswerLost(Exception):
 
 
 @dataclass
-class _Lane:
-    """One account's way to the server: its in-flight slots and its own small connection pool.
+class _Session:
+    """One event loop's client (httpx clients are loop-bound) and each account's in-flight slots.
 
-    A pool per account keeps each pool at `max_inflight` connections: httpcore checks
-    every pooled connection on every request, so one shared pool would cost each
-    request a little more with every account added.
+    One client and one pool of connections serve every account of the run; each
+    account's semaphore keeps it at `max_inflight` requests, so no account waits
+    for another's, and a connection freed by one account serves the next request
+    of any account.
     """
 
-    slot: asyncio.Semaphore
-    client: httpx.AsyncClient
-
-
-@dataclass
-class _Session:
-    """The lanes of one event loop (httpx pools are loop-bound) and the TLS context they share."""
-
     loop: asyncio.AbstractEventLoop
-    lanes: dict[str, _Lane] = field(default_factory=dict)
-    tls: ssl.SSLContext | None = None
+    client: httpx.AsyncClient
+    streams: StreamTransport
+    slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,12 +115,15 @@ class HttpTransport:
     ) -> httpx.Response:
         """Send until an answer not worth retrying; raise `AnswerLost` when a retry could double a change."""
         url = self.base_url(target) + path
-        lane = self._lane(target.account_id)
+        session = self._session()
+        slot = session.slots.get(target.account_id)
+        if slot is None:
+            slot = session.slots[target.account_id] = asyncio.Semaphore(self._config.max_inflight)
         while True:
             attempt = _Attempt()
-            async with lane.slot:
+            async with slot:
                 try:
-                    attempt.response = await lane.client.request(method, url, headers=headers, json=body)
+                    attempt.response = await session.client.request(method, url, headers=headers, json=body)
                 except _CANNOT_SEND as exc:
                     raise self._cannot_send(target, exc) from None
                 except httpx.TransportError as exc:
@@ -167,39 +164,26 @@ class HttpTransport:
         if changes and attempt.maybe_committed() and not replay_safe:
             raise AnswerLost
 
-    def _lane(self, account_id: str) -> _Lane:
+    def _session(self) -> _Session:
+        """This event loop's client, made on first use."""
         loop = asyncio.get_running_loop()
         session = self._session_now
         if session is None or session.loop is not loop:
-            session = self._session_now = _Session(loop)
-        lane = session.lanes.get(account_id)
-        if lane is None:
-            lane = session.lanes[account_id] = _Lane(
-                asyncio.Semaphore(self._config.max_inflight), self._client(session)
+            config = self._config
+            streams = StreamTransport(deadline=config.timeout, connect_timeout=config.connect_timeout)
+            client = httpx.AsyncClient(
+                transport=streams,
+                trust_env=False,
+                headers={"User-Agent": f"ctconfig/{__version__}", "Accept": "application/json"},
             )
-        return lane
-
-    def _client(self, session: _Session) -> httpx.AsyncClient:
-        """A client whose pool holds one account's connections, kept alive between its requests.
-
-        The TLS context (loading the CA bundle costs ~0.2 s) is made once per session and shared.
-        """
-        if session.tls is None:
-            session.tls = httpx.create_ssl_context()
-        config = self._config
-        size = config.max_inflight
-        return httpx.AsyncClient(
-            verify=session.tls,
-            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
-            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30),
-            headers={"User-Agent": f"ctconfig/{__version__}", "Accept": "application/json"},
-        )
+            session = self._session_now = _Session(loop, client, streams)
+        return session
 
     async def aclose(self) -> None:
         """Close the pooled connections of the current session."""
         if self._session_now is not None:
             session, self._session_now = self._session_now, None
-            await asyncio.gather(*(lane.client.aclose() for lane in session.lanes.values()))
+            await session.client.aclose()
 
     def _cannot_send(self, target: AccountTarget, exc: Exception) -> ProviderError:
         reason = redact(" ".join(str(exc).split()))[:200] or type(exc).__name__
