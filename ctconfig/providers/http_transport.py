@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 
 from ctconfig import __version__
 from ctconfig.config.spec import ClevertapProviderConfig
@@ -36,6 +37,10 @@ from ctconfig.providers.http_streams import StreamTransport
 from ctconfig.redaction import redact
 
 logger = logging.getLogger(__name__)
+
+CLIENT_HEADERS = {"User-Agent": f"ctconfig/{__version__}", "Accept": "application/json"}
+JSON_BODY = {"Content-Type": "application/json"}
+MAX_CACHED_URLS = 4096
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport errors raised before any byte of the request reached the server."""
@@ -61,6 +66,23 @@ class _Session:
     client: httpx.AsyncClient
     streams: StreamTransport
     slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    urls: dict[str, httpx.URL] = field(default_factory=dict)
+
+    def request(
+        self, method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None
+    ) -> httpx.Request:
+        """The request, built without the client's merging: parsing a URL costs more than sending it,
+        so each URL is parsed once; the body is JSON in orjson's compact form."""
+        parsed = self.urls.get(url)
+        if parsed is None:
+            if len(self.urls) >= MAX_CACHED_URLS:
+                self.urls.clear()
+            parsed = self.urls[url] = httpx.URL(url)
+        if body is None:
+            return httpx.Request(method, parsed, headers={**CLIENT_HEADERS, **headers})
+        return httpx.Request(
+            method, parsed, headers={**CLIENT_HEADERS, **JSON_BODY, **headers}, content=orjson.dumps(body)
+        )
 
 
 @dataclass
@@ -123,7 +145,8 @@ class HttpTransport:
             attempt = _Attempt()
             async with slot:
                 try:
-                    attempt.response = await session.client.request(method, url, headers=headers, json=body)
+                    request = session.request(method, url, headers, body)
+                    attempt.response = await session.client.send(request)
                 except _CANNOT_SEND as exc:
                     raise self._cannot_send(target, exc) from None
                 except httpx.TransportError as exc:
@@ -174,7 +197,7 @@ class HttpTransport:
             client = httpx.AsyncClient(
                 transport=streams,
                 trust_env=False,
-                headers={"User-Agent": f"ctconfig/{__version__}", "Accept": "application/json"},
+                headers=CLIENT_HEADERS,
             )
             session = self._session_now = _Session(loop, client, streams)
         return session
