@@ -100,6 +100,8 @@ def _applied(report: ApplyReport, result: ApplyResult) -> int:
     if result.failed or result.not_started or result.interrupted or report.save_error:
         _incomplete(result)
         return EXIT_INTERRUPTED if result.interrupted and not result.failed else 1
+    if result.durability_error:  # everything was done, but the journal could not record all of it
+        return 1
     if result.tainted:
         return 1
     click.echo(f"Apply complete: {outcome_summary(result.outcomes)}.")
