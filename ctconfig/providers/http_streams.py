@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 import time
 from collections.abc import Callable
@@ -204,12 +205,21 @@ def _os_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+_UNSENDABLE = re.compile(rb"[\x00-\x1f\x7f]")
+_UNSENDABLE_PATH = re.compile(rb"[\x00-\x20\x7f]")
+
+
 def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
-    """The request line, headers and body as one write."""
+    """The request line, headers and body as one write; a control character (a line break that would
+    end a header early) in a header or the path is refused, never sent."""
     url = request.url
+    if _UNSENDABLE_PATH.search(url.raw_path):
+        raise httpx.LocalProtocolError("the request's path holds a space or a control character")
     lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), url.raw_path)]
     has_length = False
     for name, value in request.headers.raw:
+        if _UNSENDABLE.search(name) or _UNSENDABLE.search(value) or b":" in name:
+            raise httpx.LocalProtocolError("a header name or value holds a line break or control character")
         lowered = name.lower()
         if lowered == b"accept-encoding":
             continue
