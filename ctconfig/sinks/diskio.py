@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import errno
 import functools
+import itertools
 import os
 import stat
 import tempfile
@@ -81,10 +82,11 @@ def read_bounded_from(path: Path, offset: int, limit: int) -> bytes | None:
     return data
 
 
-def append_line(path: Path, data: bytes, *, durable: bool) -> None:
+def append_line(path: Path, data: bytes, *, durable: bool) -> os.stat_result:
     """Append `data` (whole lines) to `path` (made 0600 if new), never through a link; a torn last
     line (a crash mid-append) is cut off first, so every line in the file is one that was written whole.
-    `durable`: fdatasync before returning (else the caller's `syncfs` makes it durable)."""
+    `durable`: fdatasync before returning (else the caller's `syncfs` makes it durable). Returns the
+    file's status after the append."""
     flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
     fd = os.open(path, flags, 0o600)
     try:
@@ -100,6 +102,7 @@ def append_line(path: Path, data: bytes, *, durable: bool) -> None:
             view = view[os.write(fd, view) :]
         if durable:
             os.fdatasync(fd)
+        return os.fstat(fd)
     finally:
         os.close(fd)
 
@@ -160,9 +163,21 @@ def syncfs(path: Path) -> None:
         os.close(fd)
 
 
+_TEMP_NAMES = itertools.count()
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def temp_file(directory: Path, data: bytes, mode: int) -> tuple[int, str]:
-    """A new temp file in `directory` holding `data` (not yet fsynced): (open fd, its path)."""
-    fd, name = tempfile.mkstemp(dir=directory, prefix=".ctconfig-", suffix=".tmp")
+    """A new temp file in `directory` holding `data` (not yet fsynced): (open fd, its path).
+
+    Named by process and counter (`.ctconfig-PID-N.tmp`), created exclusively with `mode`
+    from the start; a name someone else took falls back to `mkstemp`'s random names.
+    """
+    name = os.path.join(directory, f".ctconfig-{os.getpid()}-{next(_TEMP_NAMES)}.tmp")
+    try:
+        fd = os.open(name, _TEMP_FLAGS, mode)
+    except FileExistsError:
+        fd, name = tempfile.mkstemp(dir=directory, prefix=".ctconfig-", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
         view = memoryview(data)

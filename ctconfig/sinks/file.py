@@ -209,7 +209,7 @@ class FileSink:
         for account_dir, data in lines.items():
             record = self.directory / owners_file(account_dir)
             try:
-                append_line(record, data, durable=durable)
+                self._appended(account_dir, append_line(record, data, durable=durable), len(data))
             except Exception as exc:
                 self._known.pop(account_dir, None)
                 error = as_sink_error(exc, f"could not record owners in {record}")
@@ -265,6 +265,18 @@ class FileSink:
                 error = as_sink_error(failure, f"could not sync {self.directory / account_dir}")
                 _fail(by_dir.pop(account_dir), outcomes, error)
         return [item for group in by_dir.values() for item in group]
+
+    def _appended(self, account_dir: str, after: os.stat_result, added: int) -> None:
+        """Our own claims are in the cache already: move its mark past them, so they are not read back."""
+        known = self._known.get(account_dir)
+        if known is not None and after.st_size == known.log[0] + added and known.log[0] >= 0:
+            known.log = (after.st_size, after.st_mtime_ns)
+            known.read_to += added
+        elif known is not None and known.log[0] < 0 and after.st_size == added:  # the record is new
+            known.log = (after.st_size, after.st_mtime_ns)
+            known.read_to = added
+        else:
+            self._known.pop(account_dir, None)  # someone else appended too: read it all again
 
     def _owners(self, account_dir: str) -> dict[str, str]:
         """{slot key: address} recorded for `account_dir` (empty when nothing was recorded).
