@@ -77,6 +77,7 @@ def hostile_server(behaviour: Behaviour) -> Iterator[HostileServer]:
     """Serve `behaviour` on a free loopback port from a thread; stopped on exit, even on failure."""
     server = HostileServer(behaviour)
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda _loop, _context: None)  # connections cut on purpose: no noise
     started = threading.Event()
     holder: dict[str, asyncio.Server] = {}
 
