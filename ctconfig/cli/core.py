@@ -92,17 +92,26 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="ADDR",
             help="Rotate this account passcode / reset this user passcode now.",
         ),
-        lock_timeout_option,
-        click.option(
-            "--lock",
-            type=Boolean(),
-            default=True,
-            metavar="BOOL",
-            hidden=True,
-            help="Take the state lock (default true).",
-        ),
     ]
     for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def lock_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--lock-timeout` and the hidden `--lock=false` of apply."""
+    lock = click.option(
+        "--lock", type=Boolean(), default=True, metavar="BOOL", hidden=True, help="Take the state lock."
+    )
+    return lock_timeout_option(lock(func))
+
+
+def ignored_lock_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`plan` takes no lock; pipelines written for the plan that did keep working unchanged."""
+    for option in (
+        click.option("--lock-timeout", hidden=True, help="Ignored: plan never takes the state lock."),
+        click.option("--lock", hidden=True, help="Ignored: plan never takes the state lock."),
+    ):
         func = option(func)
     return func
 
@@ -117,6 +126,7 @@ def _scope(
 
 @click.command("plan")
 @plan_options
+@ignored_lock_options
 @click.option(
     "-o",
     "--out",
@@ -145,14 +155,20 @@ def plan_command(
     targets: tuple[str, ...],
     excludes: tuple[str, ...],
     replace: tuple[str, ...],
-    lock_timeout: float,
-    lock: bool,
+    lock_timeout: str | None,
+    lock: str | None,
     out: str | None,
     fmt: str,
     summary: bool,
     detailed_exitcode: bool,
 ) -> None:
-    """Show what apply would change in each account."""
+    """Show what apply would change in each account.
+
+    Plan only reads: it takes no state lock (a running apply never holds it up), settles
+    nothing an interrupted apply left (that is `apply`'s job; the plan says so and exits 1),
+    and writes no file but the one `-o` names. A saved plan is refused by `apply` once the
+    state moved on.
+    """
     from ctconfig.plan import PlanError
     from ctconfig.planfile import save_plan
     from ctconfig.service.planning import PlanRequest, make_plan
@@ -160,7 +176,7 @@ def plan_command(
 
     ws = Workspace.open(ctx.config_path)
     request = PlanRequest(scope=_scope(refresh_only, targets, excludes, replace), refresh=refresh)
-    plan = make_plan(ws, request, lock=lock, lock_timeout=lock_timeout, say=_say).plan
+    plan = make_plan(ws, request, say=_say).plan
     click.echo(render_plan(plan, fmt, summary, ws.config), nl=False)
     if plan.errors:
         raise PlanError(
@@ -208,6 +224,7 @@ def _config_if_any(ctx: Context) -> Config | None:
 @click.command("apply")
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False))
 @plan_options
+@lock_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
 @click.option("--dry-run", is_flag=True, help="Print each operation in order; change nothing.")
 @click.option(

@@ -115,7 +115,7 @@ class FaultInjector:
             self.stats.faults["error"] += 1
             status = rng.choice((500, 503))
             slot.release()
-            await self._answer(send, status, "injected server trouble; nothing was changed", False)
+            await self._answer(send, status, "injected server trouble", False)
             return
         if throttle < settings.throttle_rate:
             self.stats.faults["throttle"] += 1

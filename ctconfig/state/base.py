@@ -191,12 +191,23 @@ class StateBackend(Protocol):
         """Remove someone else's lock by its ID; returns what was removed."""
         ...
 
+    def lock_holder(self) -> LockInfo | None:
+        """Who holds the lock now, read without taking it; None when free (or when the backend
+        cannot tell without taking it). A plan asks, to tell a running apply's journal from an
+        interrupted one's."""
+        ...
+
     def history(self) -> list[HistoryEntry]:
         """Every kept version, oldest first."""
         ...
 
     def read_serial(self, serial: int) -> State:
         """A past version by serial (StateError if it is not kept)."""
+        ...
+
+    def newest_kept(self) -> int | None:
+        """The newest serial kept in history — newer than the current state's when the state was
+        restored from an older copy (None: nothing kept). Cheap: no version is read."""
         ...
 
     def describe(self) -> str:

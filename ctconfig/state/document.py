@@ -39,6 +39,8 @@ Fingerprint = Annotated[str, Field(pattern=_FINGERPRINT)]
 RemoteId = Annotated[str, Field(min_length=1, max_length=128)]
 AccountIdText = Annotated[str, Field(min_length=1, max_length=64)]
 Serial = Annotated[int, Field(strict=True, ge=0, le=2**53)]
+TrustKey = Annotated[str, Field(max_length=300)]
+TrustSurface = Annotated[dict[TrustKey, Annotated[str, Field(max_length=4096)]], Field(max_length=10_000)]
 
 
 class StateError(CtconfigError):
@@ -176,6 +178,9 @@ class State:
     resources: Annotated[dict[Address, Record], Field(max_length=MAX_RESOURCES)] = field(default_factory=dict)
     ctconfig_version: Annotated[str, Field(max_length=64)] = __version__
     format_version: Literal[2] = FORMAT_VERSION
+    trust: TrustSurface | None = None
+    """Where credentials, secrets and state went when this version was written (`config/trust.py`):
+    a plan shows a reviewer when a config changes it. None in versions written before it existed."""
 
     @classmethod
     def new(cls) -> State:

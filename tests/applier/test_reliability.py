@@ -20,8 +20,8 @@ from ctconfig.applier import Applier, ApplyResult, Status
 from ctconfig.domain import AccountTarget, Address
 from ctconfig.plan import Plan
 from ctconfig.providers.sandbox import SandboxProvider
-from ctconfig.sinks.env_file import EnvFileSink
 from ctconfig.sinks import SecretRef
+from ctconfig.sinks.env_file import EnvFileSink
 from ctconfig.sinks.file import FileSink
 from ctconfig.state.document import AccountPasscodeRecord, State
 from ctconfig.state.journal import Journal, Recorded
