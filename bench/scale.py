@@ -151,13 +151,14 @@ def write_scale(root: Path, db: Path, accounts: int, passcodes: int, provider: s
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}
     env |= {"NO_COLOR": "1", "CTCONFIG_ALLOWED_ENDPOINTS": "http://127.0.0.1:*"}
     users = [f"user{u}@example.com" for u in range(GRANTS)]
-    lines = ["version: 1", provider, f"secrets: {{sink: file, path: '{root / 'secrets'}'}}", "accounts:"]
+    lines = ["version: 1", provider, "secrets: {sink: file, path: secrets}", "accounts:"]
     with SandboxStore(db) as store:
         for a in range(accounts):
             account_id = f"TEST-{a // 1000:03d}-ZZK-{a % 1000:03d}Z"
             store.ensure_account(account_id, users)
-            env[f"CT_A{a}"] = store.issue_admin_passcode(account_id)
-            lines += [f"  a{a}:", f"    id: {account_id}", f"    credentials: {{passcode_env: CT_A{a}}}"]
+            env[f"CT_A{a}_PASSCODE"] = store.issue_admin_passcode(account_id)
+            lines += [f"  a{a}:", f"    id: {account_id}"]
+            lines.append(f"    credentials: {{passcode_env: CT_A{a}_PASSCODE}}")
             lines.append("    account_passcodes:")
             lines += [f"      p{p:03d}: {{expires_in: 90d}}" for p in range(passcodes)]
             lines.append("    user_passcodes:")
@@ -250,10 +251,11 @@ def hostile(args: argparse.Namespace) -> None:
                 "version: 1\n"
                 f"provider: {{kind: clevertap, base_url: '{srv.url}', timeout: {args.timeout}, "
                 f"retry_budget: {args.retry_budget}}}\n"
-                "accounts:\n  prod:\n    id: W9R-486-4W5Z\n    credentials: {passcode_env: CT_PROD}\n"
+                "accounts:\n  prod:\n    id: W9R-486-4W5Z\n"
+                "    credentials: {passcode_env: CT_PROD_PASSCODE}\n"
             )
             env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}
-            env |= {"CT_PROD": "ADM-INS-ECRT", "CTCONFIG_ALLOWED_ENDPOINTS": "http://127.0.0.1:*"}
+            env |= {"CT_PROD_PASSCODE": "ADM-INS-ECRT", "CTCONFIG_ALLOWED_ENDPOINTS": "http://127.0.0.1:*"}
             started = time.perf_counter()
             proc = subprocess.Popen(
                 [*ctconfig(), "plan"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
