@@ -134,12 +134,13 @@ class OperatorPolicy:
                 return f"allowed by {ENDPOINTS_VAR} ({origin})"
         return None
 
-    def endpoint_problem(self, url: str, what: str) -> str | None:
-        """The refusal for a URL the config names but the operator did not allow."""
+    def endpoint_problem(self, url: str, what: str, shown: str | None = None) -> str | None:
+        """The refusal for a URL the config names but the operator did not allow (`shown`: how to
+        name it instead of its origin, for a value interpolated from the environment)."""
         if self.endpoint_rule(url) is not None:
             return None
         return (
-            f"{what}: {_origin_text(url)} is not one of CleverTap's region hosts, and the operator "
+            f"{what}: {shown or _origin_text(url)} is not one of CleverTap's region hosts, and the operator "
             f"has not allowed it: a config never chooses where credentials go (set {ENDPOINTS_VAR} "
             "in the pipeline's environment to allow an origin)"
         )
@@ -183,15 +184,15 @@ class OperatorPolicy:
 
     # ---- paths and commands ------------------------------------------------------------------
 
-    def path_problem(self, path: str, key: str) -> str | None:
+    def path_problem(self, path: str, key: str, shown: str | None = None) -> str | None:
         """Why a path the config names leaves the tree (absolute, `..`, a link out), or None."""
         resolved = (self.tree / path).resolve()  # follows every link that exists
         for root in (self.tree, *self.roots):
             if resolved == root or resolved.is_relative_to(root):
                 return None
         return (
-            f"{key}: {path!r} resolves outside the working tree ({self.tree}): a config keeps its "
-            f"files inside it (no absolute path, '..' or link out) unless the operator allows a root "
+            f"{key}: {shown or repr(path)} resolves outside the working tree ({self.tree}): a config keeps "
+            f"its files inside it (no absolute path, '..' or link out) unless the operator allows a root "
             f"({PATHS_VAR})"
         )
 
@@ -276,14 +277,19 @@ def trust_problems(config: Config, sources: SourceMap, policy: OperatorPolicy) -
         if message is not None:
             found.append(sources.value_at(path).problem(message))
 
+    def shown(path: KeyPath) -> str | None:
+        """What the file wrote, for a value interpolated from the environment (never shown)."""
+        written = sources.written_at(path)
+        return None if written is None else f"{written!r} (after interpolation)"
+
     for path, url in _endpoints(config):
         if url_problem(url) is not None:
             continue  # not a URL at all: the config's own rules say so
-        refuse(path, policy.endpoint_problem(url, ".".join(str(p) for p in path)))
+        refuse(path, policy.endpoint_problem(url, ".".join(str(p) for p in path), shown(path)))
     for path, name, credential in _env_names(config):
         refuse(path, policy.env_problem(name, str(path[-1]), credential=credential))
     for path, file in _paths(config):
-        refuse(path, policy.path_problem(file, ".".join(str(p) for p in path)))
+        refuse(path, policy.path_problem(file, ".".join(str(p) for p in path), shown(path)))
     secrets = config.secrets
     if isinstance(secrets, CommandSinkConfig):
         program = secrets.command if isinstance(secrets.command, str) else secrets.command[0]

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -89,12 +90,14 @@ async def _prepare(
     check_scope(ws.config, recovered.state, request.scope)  # a --target typo fails before any read
     observed: dict[str, AccountSnapshot | None] = {}
     if request.refresh:
+        reading = targeted_accounts(sorted(ws.config.accounts), request.scope)
         say(f"Provider: {endpoint_words(ws.config, ws.loaded.policy)}.")
-        say(f"Refreshing {len(ws.config.accounts)} account(s)...")
-        observed = await observe(provider, ws.targets(), sorted(ws.config.accounts))
+        say(f"Refreshing {len(reading)} account(s)...")
+        observed = await observe(provider, ws.targets(), reading)
     refresh = refresh_state(ws.config, recovered.state, observed)
     if request.refresh:
-        refresh = await reclaim_secrets(refresh, provider, sink, ws.targets())
+        read = {alias: target for alias, target in ws.targets().items() if alias in observed}
+        refresh = await reclaim_secrets(refresh, provider, sink, read)
     plan = diff(ws.config, refresh, observed, PlanOptions(request.now, request.scope))
     plan = _with_pending(with_findings(plan, provider), recovered, may_write=may_write)
     if recovered.restored is not None:
@@ -119,6 +122,14 @@ def trust_changes(before: Mapping[str, str] | None, after: Mapping[str, str]) ->
         for key in keys
         if before is None or recorded.get(key) != after.get(key)
     )
+
+
+def targeted_accounts(aliases: list[str], scope: PlanScope) -> list[str]:
+    """The accounts a `--target` can touch (all of them without one): only these are read."""
+    if not scope.targets:
+        return aliases
+    wanted = [target.split("/", 1)[0] for target in scope.targets]
+    return [alias for alias in aliases if any(fnmatchcase(alias, pattern) for pattern in wanted)]
 
 
 async def observe(

@@ -24,7 +24,7 @@ from ctconfig.service.audit import audit_record
 from ctconfig.service.restored import Restored, find_restored
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
-from ctconfig.state.document import RecordType, State, StateError
+from ctconfig.state.document import RecordType, State, StateError, check_remote_ids
 from ctconfig.state.journal import Intent, Journal, JournalContents
 from ctconfig.visible import visible
 
@@ -72,6 +72,7 @@ async def recover(
         state = State(lineage=contents.begin.lineage, serial=contents.begin.serial)
     check_journal(contents, state, ws.config, journal.describe())
     folded, replayed = contents.fold(state, journal.describe())
+    check_remote_ids(folded.resources, f"state with journal {journal.describe()} folded in")
     records = dict(folded.resources)
     out = Recovered(folded, token)
     if replayed:

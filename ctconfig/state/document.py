@@ -249,10 +249,26 @@ class State:
 
 
 def _check_kinds(state: State, source: str) -> None:
-    """Each record sits under an address of its own kind."""
+    """Each record sits under an address of its own kind, and no two point at one passcode."""
     for address, record in state.resources.items():
         if address.kind.value != record.kind:
             raise StateError(f"{source}: resources.{address}: a {record.kind} record under this address")
+    check_remote_ids(state.resources, source)
+
+
+def check_remote_ids(resources: Mapping[Address, RecordType], source: str) -> None:
+    """Refuse two records that point at one remote passcode: deleting one address would delete the
+    other's passcode (and its `prevent_destroy` would not hold)."""
+    seen: dict[tuple[str, str], Address] = {}
+    for address, record in resources.items():
+        if not isinstance(record, AccountPasscodeRecord):
+            continue
+        first = seen.setdefault((record.account_id, record.id), address)
+        if first != address:
+            raise StateError(
+                f"{source}: resources.{first} and resources.{address} both point at passcode {record.id} "
+                f"of account {record.account_id}; one remote passcode is managed under one address"
+            )
 
 
 @functools.cache
