@@ -18,7 +18,9 @@ every answer, which httpcore leaves to the caller:
 
 Connections are pooled per origin and kept alive `keepalive` seconds (shorter
 than the sandbox server's 5 s, so the client, not the server, closes an idle
-connection and a request never lands on one the server just dropped). Errors
+connection and a request never lands on one the server just dropped); at most
+`max_connections` are open at once (below the file-descriptor limit, raised to
+its hard limit), and a request beyond them waits for one to be returned. Errors
 are httpx's own exception types, so callers classify them as before:
 `ConnectError`/`ConnectTimeout` (nothing was sent), `ReadTimeout`,
 `ReadError`/`WriteError`, `RemoteProtocolError` (the server broke HTTP), and
@@ -28,8 +30,10 @@ are httpx's own exception types, so callers classify them as before:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import re
+import resource
 import ssl
 import time
 from collections.abc import Callable
@@ -43,8 +47,23 @@ DEFAULT_MAX_ANSWER_BYTES = 8 * 1024 * 1024
 """A list of 100 passcodes is ~20 KiB; nothing the management API sends comes near this."""
 DEFAULT_KEEPALIVE = 4.0
 """Idle seconds a connection is kept: below the sandbox server's 5 s (and typical servers')."""
+DEFAULT_MAX_CONNECTIONS = 1024
+"""Connections open at once, at most (3 per account for 341 accounts at once; more wait their turn)."""
+SPARE_DESCRIPTORS = 128
+"""File descriptors kept for the state, the journal, the sink and the event loop."""
 _READ_CHUNK = 64 * 1024
 _NO_BODY_STATUS = frozenset({204, 304})
+
+
+def connection_bound(wanted: int = DEFAULT_MAX_CONNECTIONS) -> int:
+    """Raise this process's file-descriptor limit to its hard limit; the connections it may hold."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = 65536 if hard == resource.RLIM_INFINITY else hard
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return max(8, min(wanted, soft - SPARE_DESCRIPTORS))
 
 
 class AnswerTooLarge(httpx.RemoteProtocolError):
@@ -97,8 +116,12 @@ class StreamTransport(httpx.AsyncBaseTransport):
         keepalive: float = DEFAULT_KEEPALIVE,
         tls: Callable[[], ssl.SSLContext] = httpx.create_ssl_context,
         clock: Callable[[], float] = time.monotonic,
+        max_connections: int | None = None,
     ) -> None:
         self._deadline = deadline
+        self._max_connections = max_connections or connection_bound()
+        self._open = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._connect_timeout = connect_timeout
         self._max_answer = max_answer_bytes
         self._keepalive = keepalive
@@ -128,8 +151,8 @@ class StreamTransport(httpx.AsyncBaseTransport):
         return httpx.Response(answer.status, headers=answer.headers, content=answer.body, request=request)
 
     async def _exchange(self, origin: Origin, method: str, payload: bytes) -> _Answer:
-        connection = self._checkout(origin)
-        if connection is not None:
+        connection, fresh = await self._acquire(origin)
+        if not fresh:
             try:
                 return await self._on(connection, origin, method, payload)
             except _StaleConnection:
@@ -137,7 +160,59 @@ class StreamTransport(httpx.AsyncBaseTransport):
                     raise httpx.RemoteProtocolError(
                         "the server closed the connection without answering"
                     ) from None
-        return await self._on(await self._connect(origin), origin, method, payload, fresh=True)
+            connection, _ = await self._acquire(origin, fresh_only=True)
+        return await self._on(connection, origin, method, payload, fresh=True)
+
+    async def _acquire(self, origin: Origin, fresh_only: bool = False) -> tuple[_Connection, bool]:
+        """An idle connection to `origin` (False), or a new one (True) while fewer than
+        `max_connections` are open; else wait until one is returned or closed."""
+        while True:
+            connection = None if fresh_only else self._checkout(origin)
+            if connection is not None:
+                return connection, False
+            if self._open < self._max_connections or self._close_one_idle():
+                self._open += 1
+                try:
+                    return await self._connect(origin), True
+                except BaseException:
+                    self._open -= 1
+                    self._wake_one()
+                    raise
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken, but this request will not use the room: pass it on
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+                raise
+
+    def _close_one_idle(self) -> bool:
+        """Close the longest-idle connection of any origin, to make room for a new one."""
+        oldest: tuple[float, Origin] | None = None
+        for origin, idle in self._idle.items():
+            if idle and (oldest is None or idle[0].idle_since < oldest[0]):
+                oldest = (idle[0].idle_since, origin)
+        if oldest is None:
+            return False
+        self._drop(self._idle[oldest[1]].pop(0))
+        return True
+
+    def _drop(self, connection: _Connection) -> None:
+        """Close a connection and count it gone; a request waiting for room may open one."""
+        connection.close()
+        self._open -= 1
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def _on(
         self, connection: _Connection, origin: Origin, method: str, payload: bytes, fresh: bool = False
@@ -148,13 +223,14 @@ class StreamTransport(httpx.AsyncBaseTransport):
             connection.writer.write(payload)
             answer = await _read_answer(connection.reader, method, self._max_answer, fresh)
         except BaseException:
-            connection.close()
+            self._drop(connection)
             raise
         if answer.keep_alive:
             connection.idle_since = self._clock()
             self._idle.setdefault(origin, []).append(connection)
+            self._wake_one()
         else:
-            connection.close()
+            self._drop(connection)
         return answer
 
     def _checkout(self, origin: Origin) -> _Connection | None:
@@ -165,7 +241,7 @@ class StreamTransport(httpx.AsyncBaseTransport):
             connection = idle.pop()
             if connection.usable(now, self._keepalive):
                 return connection
-            connection.close()
+            self._drop(connection)
         return None
 
     async def _connect(self, origin: Origin) -> _Connection:
@@ -192,7 +268,7 @@ class StreamTransport(httpx.AsyncBaseTransport):
         pools, self._idle = self._idle, {}
         for idle in pools.values():
             for connection in idle:
-                connection.close()
+                self._drop(connection)
 
 
 class _StaleConnection(Exception):
