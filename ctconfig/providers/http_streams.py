@@ -114,7 +114,7 @@ class StreamTransport(httpx.AsyncBaseTransport):
         connect_timeout: float,
         max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
         keepalive: float = DEFAULT_KEEPALIVE,
-        tls: Callable[[], ssl.SSLContext] = httpx.create_ssl_context,
+        tls: Callable[[], ssl.SSLContext] | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_connections: int | None = None,
     ) -> None:
@@ -249,7 +249,7 @@ class StreamTransport(httpx.AsyncBaseTransport):
         tls = None
         if scheme == "https":
             if self._tls is None:
-                self._tls = self._make_tls()
+                self._tls = (self._make_tls or httpx.create_ssl_context)()  # httpx's, looked up now
             tls = self._tls
         try:
             async with asyncio.timeout(self._connect_timeout):
