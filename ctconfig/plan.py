@@ -67,20 +67,31 @@ class Note:
 
 @dataclass(frozen=True)
 class MassDelete:
-    """An account where one apply would delete or revoke too large a share of what it manages."""
+    """An account where one apply would delete or revoke too large a share of what it manages,
+    and the deletes and revokes no `safety.approve_deletes` entry approves.
+
+    `small`: the account manages fewer than `safety.min_resources`, where the share is one half.
+    """
 
     account: str
     destroying: int
     managed: int
     limit: float
+    unapproved: tuple[Address, ...] = ()
+    small: bool = False
 
     def message(self) -> str:
         """`prod: 7 of 12 managed resources would be deleted or revoked (58% > 30%)`."""
         share = self.destroying / self.managed if self.managed else 1.0
+        rule = ", in an account under safety.min_resources" if self.small else ""
         return (
             f"{self.account}: {self.destroying} of {self.managed} managed resources would be "
-            f"deleted or revoked ({share:.0%} > {self.limit:.0%})"
+            f"deleted or revoked ({share:.0%} > {self.limit:.0%}{rule})"
         )
+
+    def approval(self) -> list[str]:
+        """The config lines that approve exactly these deletes (for the reviewer to add)."""
+        return ["safety:", "  approve_deletes:", *(f"    - {address}" for address in self.unapproved)]
 
 
 @dataclass(frozen=True)
@@ -212,9 +223,8 @@ class Plan:
             return "No changes."
         counts = self.counts()
         parts = [f"{counts[kind]} to {kind.value}" for kind in SUMMARY_ORDER]
-        parts += [
-            f"{counts[k]} to {k.value}" for k in (ActionKind.REPLACE, ActionKind.CONFIGURE) if counts[k]
-        ]
+        extra = (ActionKind.REPLACE, ActionKind.CONFIGURE, ActionKind.MOVE, ActionKind.FORGET)
+        parts += [f"{counts[k]} to {k.value}" for k in extra if counts[k]]
         return "Plan: " + ", ".join(parts) + "."
 
     def accounts(self) -> list[str]:
@@ -231,6 +241,16 @@ class Plan:
     def stamped(self, stamp: PlanStamp) -> Plan:
         """The same plan, recording what it was made from."""
         return replace(self, stamp=stamp)
+
+
+def mass_delete_refusal(refused: tuple[MassDelete, ...]) -> str:
+    """One line: which accounts, and the two ways to go ahead."""
+    return (
+        "refusing a mass delete: "
+        + "; ".join(m.message() for m in refused)
+        + ". Approve exactly these deletes in the config (safety.approve_deletes: the plan lists them), "
+        "or apply with --allow-mass-delete"
+    )
 
 
 def check_fresh(plan: Plan, lineage: str, serial: int, config_digest: str) -> None:

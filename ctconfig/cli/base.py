@@ -45,7 +45,7 @@ COMMANDS = {
     ),
     "import": LazyCommand(
         "ctconfig.cli.adopt:import_command",
-        "Adopt existing passcodes or grants (matched by name or email) into state.",
+        "Check that declared passcodes or grants exist, for the next apply to adopt (writes no state).",
     ),
     "export": LazyCommand(
         "ctconfig.cli.adopt:export_command",
@@ -122,13 +122,14 @@ def run_cli(argv: list[str]) -> int:
     try:
         # Without standalone mode click returns (not raises) the code of `ctx.exit(code)`.
         result = cli.main(args=argv, prog_name="ctconfig", standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        stopped = exc if isinstance(exc, Terminated) else exc.__cause__  # click wraps Ctrl-C in Abort
+        if isinstance(stopped, Terminated):
+            said = f"Stopped by {stopped.signal_name}; nothing more was started and any lock was released."
+            click.echo(said, err=True)
+            return stopped.exit_code
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
-    except Terminated as stopped:
-        said = f"Stopped by {stopped.signal_name}; nothing more was started and any lock was released."
-        click.echo(said, err=True)
-        return stopped.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except SystemExit as exc:  # a command's `sys.exit(code)`: plan's 2, apply's 1 or 130

@@ -181,7 +181,7 @@ def plan_command(
     and writes no file but the one `-o` names. A saved plan is refused by `apply` once the
     state moved on.
     """
-    from ctconfig.plan import PlanError
+    from ctconfig.plan import PlanError, mass_delete_refusal
     from ctconfig.planfile import save_plan
     from ctconfig.service.planning import PlanRequest, make_plan
     from ctconfig.service.workspace import Workspace
@@ -197,6 +197,8 @@ def plan_command(
     if out:
         save_plan(plan, Path(out), pretty)
         _say(f"Saved the plan to {out}. Apply exactly this plan with: ctconfig apply {out}")
+    if plan.mass_deletes:  # the pull request's check fails until the deletes are approved in it
+        raise PlanError(mass_delete_refusal(plan.mass_deletes))
     changes = plan.has_changes or (refresh_only and plan.state_updates > 0)
     if detailed_exitcode and changes:
         sys.exit(EXIT_CHANGES)

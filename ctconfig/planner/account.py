@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ctconfig.actions import (
     ActionKind,
     GrantAction,
@@ -52,18 +54,23 @@ def unmanaged(
     adopted_ids: set[str],
     snapshot: AccountSnapshot | None,
     out: Builder,
+    forgotten: Callable[[Address], bool] = lambda address: False,
 ) -> None:
-    """What exists in the account but not in the config: ignore, warn, or delete (`unmanaged:`)."""
+    """What exists in the account but not in the config: ignore, warn, or delete (`unmanaged:`).
+
+    What `removed:` names (`forgotten`) is left alone while it is listed there.
+    """
     policy = config.unmanaged_of(alias)
     if snapshot is None or policy == "ignore":
         return
     known_ids = {r.id for r in managed.values() if isinstance(r, AccountPasscodeRecord)} | adopted_ids
     for passcode in sorted(snapshot.passcodes, key=lambda p: p.name):
-        if passcode.id not in known_ids:
+        if passcode.id not in known_ids and not forgotten(Address.account_passcode(alias, passcode.name)):
             _unmanaged_passcode(alias, passcode, policy, out)
     known_emails = {r.email.casefold() for r in managed.values() if isinstance(r, UserPasscodeRecord)}
     for user in sorted(snapshot.users, key=lambda u: u.email):
-        if user.grant is not None and user.email.casefold() not in known_emails:
+        listed = forgotten(Address.user_passcode(alias, user.email))
+        if user.grant is not None and user.email.casefold() not in known_emails and not listed:
             _unmanaged_grant(alias, user, policy, out)
 
 

@@ -35,9 +35,9 @@ class Builder:
     errors: list[Note] = field(default_factory=list)
     mass_deletes: list[MassDelete] = field(default_factory=list)
 
-    def warn(self, address: Address, message: str) -> None:
-        """Add a warning about one resource."""
-        self.warnings.append(Note(str(address), message))
+    def warn(self, subject: Address | str, message: str) -> None:
+        """Add a warning about one resource (or an entry of the config that names some)."""
+        self.warnings.append(Note(str(subject), message))
 
     def error(self, subject: Address | str, message: str) -> None:
         """Add an error: the plan cannot be applied until it is fixed."""
@@ -61,6 +61,11 @@ def expiry_words(days_left: int | None) -> str:
     if days_left == 0:
         return "expires today"
     return f"expires in {days_left} day{'s' if days_left != 1 else ''}"
+
+
+def token_change(before: str | None, after: str) -> str:
+    """`'2026-q1' -> '2026-q2'` (`none -> 'SEC-1'` for the first token)."""
+    return f"{'none' if before is None else repr(before)} -> {after!r}"
 
 
 def changed_words(before: Settings, after: Settings) -> str:

@@ -24,6 +24,8 @@ COLUMNS = (
     ActionKind.RESET,
     ActionKind.REVOKE,
     ActionKind.CONFIGURE,
+    ActionKind.MOVE,
+    ActionKind.FORGET,
 )
 
 
@@ -125,7 +127,12 @@ def _header(plan: Plan) -> list[str]:
         lines += [
             "",
             "> [!WARNING]",
-            f"> Safety threshold: {m.message()}; apply needs `--allow-mass-delete`.",
+            f"> Safety threshold: {markdown_text(m.message())}. To approve exactly these deletes, add this "
+            "to the config in this pull request:",
+            ">",
+            "> ```yaml",
+            *(f"> {line}" for line in m.approval()),
+            "> ```",
         ]
     if plan.errors:
         lines += ["", "> [!CAUTION]", "> **This plan has errors and cannot be applied:**"]

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from ctconfig.applier import Applier, ApplyResult
 from ctconfig.collector import settled_objects_frozen
 from ctconfig.errors import CtconfigError
-from ctconfig.plan import Plan, PlanError, check_fresh
+from ctconfig.plan import Plan, PlanError, check_fresh, mass_delete_refusal
 from ctconfig.providers.base import Provider
 from ctconfig.providers.guided import StepByStep
 from ctconfig.providers.operator import Operator
@@ -166,11 +166,7 @@ def _check_applicable(request: ApplyRequest, prepared: Prepared) -> None:
             "accounts can be reached."
         )
     if plan.mass_deletes and not request.allow_mass_delete:
-        raise PlanError(
-            "refusing a mass delete: "
-            + "; ".join(m.message() for m in plan.mass_deletes)
-            + ". Re-run with --allow-mass-delete if this is intended."
-        )
+        raise PlanError(mass_delete_refusal(plan.mass_deletes))
 
 
 def _save_refresh(ws: Workspace, prepared: Prepared) -> ApplyReport:

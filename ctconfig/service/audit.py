@@ -19,6 +19,8 @@ PAST_TENSE = {
     "reset": "reset",
     "revoke": "revoked",
     "configure": "configured",
+    "move": "moved",
+    "forget": "forgotten",
 }
 
 

@@ -72,3 +72,11 @@ class AwsSecretsManagerSink(AwsSink):
                 return None
             raise
         return value if isinstance(value, str) else None
+
+    def _delete(self, ref: SecretRef) -> None:
+        # At once, not after a recovery window: the secret lives on in its new slot, and a slot
+        # waiting to be deleted would still be tagged as `ref`'s, refusing any other address.
+        self.client.delete_secret(SecretId=self.slot(ref), ForceDeleteWithoutRecovery=True)
+
+    def _retag(self, old: SecretRef, new: SecretRef) -> None:
+        self.client.tag_resource(SecretId=self.slot(new), Tags=self._tags(new))

@@ -71,3 +71,10 @@ class AwsSsmSink(AwsSink):
                 return None
             raise
         return value if isinstance(value, str) else None
+
+    def _delete(self, ref: SecretRef) -> None:
+        self.client.delete_parameter(Name=self.slot(ref))
+
+    def _retag(self, old: SecretRef, new: SecretRef) -> None:
+        name = self.slot(new)
+        self.client.add_tags_to_resource(ResourceType="Parameter", ResourceId=name, Tags=self._tags(new))

@@ -147,6 +147,33 @@ class FileSink:
         remember_secret(value)
         return Secret(value)
 
+    def move(self, old: SecretRef, new: SecretRef) -> str:
+        """`old`'s secret stored as `new`'s (owned by `new`), then `old`'s file removed and its claim
+        released (a line appended to the owner record); when both addresses have one file, only its
+        owner changes."""
+        secret = self.read(old)
+        if secret is None:
+            raise SinkError(f"{self.location(old)} holds no secret of {old.address} to move")
+        account_dir, file_name = file_slot(old.address)
+        same = slot_key(str(self.path_for(old))) == slot_key(str(self.path_for(new)))
+        where = self.location(new) if same else self.store(new, secret)
+        key = slot_key(file_name)
+        try:
+            with self._lock:
+                if not same:
+                    self.path_for(old).unlink(missing_ok=True)
+                owned = self._owners(account_dir).get(key) is not None
+                if same or owned:
+                    line = _claim_line(key, str(new.address) if same else None)
+                    append_line(self.directory / owners_file(account_dir), line, durable=True)
+                    self._known.pop(account_dir, None)  # read again: the change is on disk
+                for failure in sync_dirs([self.directory, self.directory / account_dir]):
+                    if failure is not None:
+                        raise failure
+        except Exception as exc:
+            raise as_sink_error(exc, f"moved to {where}, but could not remove {self.path_for(old)}") from None
+        return where
+
     # -- the phases of a batch ------------------------------------------------------------------
 
     def _commit(self, items: list[_Item], outcomes: Outcomes) -> None:
@@ -298,9 +325,12 @@ class FileSink:
         tail = read_bounded_from(log_path, read_from, MAX_OWNERS_BYTES) or b""
         complete = tail.rfind(b"\n") + 1  # a torn last line (a crash mid-append) is not a claim yet
         for number, line in enumerate(tail[:complete].splitlines(), start=1):
-            if line.strip():
+            if line.strip():  # the last line about a slot says who owns it (claims need a free slot)
                 key, address = _parse_claim(line, log_path, number)
-                owners.setdefault(key, address)
+                if address is None:
+                    owners.pop(key, None)
+                else:
+                    owners[key] = address
         self._known[account_dir] = _KnownOwners(owners, legacy_seen, log_seen, read_from + complete)
         return owners
 
@@ -324,18 +354,19 @@ def _signature(path: Path) -> tuple[int, int]:
     return (seen.st_size, seen.st_mtime_ns)
 
 
-def _claim_line(key: str, address: str) -> bytes:
+def _claim_line(key: str, address: str | None) -> bytes:
+    """One line of the owner record: `address` now owns the slot `key` (None: nobody does)."""
     return (json.dumps({"slot": key, "address": address}, ensure_ascii=False) + "\n").encode()
 
 
-def _parse_claim(line: bytes, path: Path, number: int) -> tuple[str, str]:
+def _parse_claim(line: bytes, path: Path, number: int) -> tuple[str, str | None]:
     malformed = SinkError(f"the owner record {path} is malformed (line {number}); restore or remove it")
     try:
         claim = json.loads(line.decode("utf-8"))
         key, address = claim["slot"], claim["address"]
     except (ValueError, KeyError, TypeError):
         raise malformed from None
-    if not isinstance(key, str) or not isinstance(address, str):
+    if not isinstance(key, str) or not (address is None or isinstance(address, str)):
         raise malformed
     return key, address
 

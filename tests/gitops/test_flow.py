@@ -22,6 +22,7 @@ import pytest
 from tests.gitops.conftest import ACCOUNT_ID, Workspace
 
 PG_DSN_ENV = "CTCONFIG_TEST_PG_DSN"
+STATE_DSN_ENV = "CT_STATE_DSN"
 MARKER = "<!-- ctconfig-plan -->"
 DIGEST_LINE = re.compile(r"^Plan digest: `(sha256:[0-9a-f]{64})`$", re.MULTILINE)
 SEGMENT = "demo/account_passcode/segment-export"
@@ -34,10 +35,10 @@ ZENDESK = {"zendesk": "forever"}  # keeps the branches' edits apart in the file,
 def _shared_sections(ws: Workspace, shared: Path) -> dict[str, Any]:
     """Everything outside git: state (a shared backend), the accounts, the secret store."""
     if os.environ.get(PG_DSN_ENV):
-        ws.env[PG_DSN_ENV] = os.environ[PG_DSN_ENV]
+        ws.env[STATE_DSN_ENV] = os.environ[PG_DSN_ENV]  # a config reads CT_* variables only
         state: dict[str, Any] = {
             "backend": "postgres",
-            "dsn_env": PG_DSN_ENV,
+            "dsn_env": STATE_DSN_ENV,
             "name": f"gitops-{uuid.uuid4().hex[:12]}",
         }
     else:
