@@ -4,7 +4,9 @@ A file holds exactly the secret (no newline), so `read` gives back exactly
 what `store` was given. Which address owns each file is recorded beside the
 account's directory in `DIR/.<account>~owners.log` (a name no account
 directory can have), one JSON line per claim, appended: a batch adds the lines
-of its new claims and never rewrites the record. The record earlier versions
+of its new claims and never rewrites the record; a secret moved to another slot
+appends a release of its old one (`"address": null`), and the last line about a
+slot says who owns it. The record earlier versions
 rewrote per batch, `DIR/.<account>~owners.json`, is still read (its claims
 first, then the log's), never written. So a file that holds one address's
 secret is never overwritten with another's. Files written before owners were
