@@ -46,7 +46,7 @@ MAX_CACHED_URLS = 4096
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport errors raised before any byte of the request reached the server."""
 _CANNOT_SEND = (httpx.LocalProtocolError, httpx.UnsupportedProtocol, httpx.InvalidURL)
-"""The client refuses the request itself (bad URL, a header h11 refuses): retrying cannot help."""
+"""The request cannot be sent as it is (a bad URL, a line break in a header): retrying cannot help."""
 
 
 class AnswerLost(Exception):
