@@ -25,6 +25,7 @@ from ctconfig.domain import AccountTarget
 from ctconfig.errors import LimitError, ProviderError, UnavailableError
 from ctconfig.providers.clevertap import ClevertapProvider
 from ctconfig.providers.http_streams import DEFAULT_MAX_ANSWER_BYTES
+from ctconfig.redaction import forget_secrets
 from tests.untrusted.hostile_provider import (
     Behaviour,
     Exchange,
@@ -40,6 +41,12 @@ from tests.untrusted.hostile_provider import (
 ACCOUNT = "W9R-486-4W5Z"
 ENV = "CT_PROD_PASSCODE"
 ADMIN = "ADM-INS-ECRT"
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_from_other_tests() -> None:
+    """The redactor is per process: a short secret another test registered must not cut these words."""
+    forget_secrets()
 
 
 def target() -> AccountTarget:
