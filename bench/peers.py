@@ -77,6 +77,9 @@ GOALS = {  # (case, N) -> the largest ctconfig/octoDNS ratio issue 13 accepts
     ("apply from empty", 10_000): 0.8,
     ("apply from empty", 1_000): 0.8,
 }
+SCALE_GOALS = {("apply from empty", 10_000): 1.0}
+"""The performance issue of 2026-12-05 asks the 10k apply to be at most octoDNS's time, on a journaled
+file system and in the temporary directory alike."""
 RSS_GOAL_MIB = {("apply from empty", 10_000): 150.0}
 CASES = ("apply from empty", "no-op plan")
 FLOOR = (
@@ -286,6 +289,9 @@ def report(size: int, repeat: int, results: Results) -> None:
             if tool == "octoDNS" and (case, size) in GOALS:
                 limit = GOALS[(case, size)]
                 goal = f"<= {limit}x: {'met' if ours / seconds <= limit else 'NOT met'}"
+                if (case, size) in SCALE_GOALS:
+                    later = SCALE_GOALS[(case, size)]
+                    goal += f"; <= {later}x (issue 24): {'met' if ours / seconds <= later else 'NOT met'}"
             peak = results.peak_mib(tool, case) or 0.0
             if tool == "ctconfig" and (case, size) in RSS_GOAL_MIB:
                 limit_mib = RSS_GOAL_MIB[(case, size)]
