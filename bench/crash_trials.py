@@ -169,8 +169,8 @@ def build(root: Path, db: Path, url: str, rng: random.Random, size: int, state_b
     declared = {alias: [f"p{i:02d}" for i in range(size)] for alias in accounts}
     users = [f"user{u}@example.com" for u in range(3)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")} | {"NO_COLOR": "1"}
-    env["CTCONFIG_ALLOWED_ENDPOINTS"] = "http://127.0.0.1:*"  # the sandbox server, allowed by the operator
-    env["CTCONFIG_ALLOWED_PATHS"] = str(root)  # runs work from runner-a/-b; the files are in root
+    # The operator's allow-lists (README "Security model"): its own sandbox server, its own directory.
+    env |= {"CTCONFIG_ALLOWED_ENDPOINTS": url, "CTCONFIG_ALLOWED_PATHS": str(root)}
     if pg:
         env["CT_CRASH_PG_DSN"] = pg
     lines = [
