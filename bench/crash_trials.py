@@ -210,7 +210,7 @@ def converge(trial: Trial, cwd: Path, tally: Tally) -> int:
             tally.interrupted += 1
         held = LOCK_ID.search(done.stderr)
         if held:  # a killed run cannot release its lock: the person would force-unlock it
-            trial.run("force-unlock", "--force", held.group(1), cwd=cwd)
+            trial.run("force-unlock", "--yes", held.group(1), cwd=cwd)
             continue
         applies += 1
         plan = trial.run("plan", "--detailed-exitcode", cwd=cwd)

@@ -28,6 +28,8 @@ async def move_secret(sink: SecretSink, record: AccountPasscodeRecord, old: Addr
     """
     if not record.secret_known:
         return ""  # ctconfig holds no secret of this passcode: nothing of ours to move
+    if record.retire_after is not None:
+        return ""  # rotated out: its slot was its successor's from the rotation on, and moves with it
     before, after = SecretRef(old, record.account_id), SecretRef(new, record.account_id)
     if not isinstance(sink, MovesSecrets):
         return f"; its secret stays in {sink.location(before)}: this sink cannot move it"

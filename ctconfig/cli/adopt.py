@@ -57,9 +57,10 @@ def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool) -
     "-o",
     "--out",
     "out",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Write DIR/ctconfig.yaml and DIR/ctconfig.schema.json (default: print the config).",
+    type=click.Path(),  # an existing directory is refused by the service, saying what to give instead
+    metavar="FILE",
+    help="Write the config to FILE (and ctconfig.schema.json beside it); default: print it. "
+    "-o is a file for every command, as for `plan -o`.",
 )
 @click.option(
     "--account", "accounts", multiple=True, metavar="ALIAS", help="Only these accounts (repeatable)."

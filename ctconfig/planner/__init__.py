@@ -144,10 +144,17 @@ def diff(config: Config, refresh: Refresh, observed: Observed, options: PlanOpti
     """The actions that make the refreshed state match the config, in a safe, deterministic order."""
     out = Builder(drift=list(refresh.drift), errors=list(refresh.errors))
     view = moved_view(refresh.state.resources, refresh.moves)
-    if not options.scope.refresh_only:
+    ignored = Removed.of(config)
+    if options.scope.refresh_only:  # no actions: only what the accounts hold unmanaged
+        found, records = Builder(), _by_account_records(view)
+        for alias in sorted(config.accounts):
+            adopted = set(refresh.adopted_ids.get(alias, ()))
+            managed, snapshot = records.get(alias, {}), observed.get(alias)
+            unmanaged(config, alias, managed, adopted, snapshot, found, ignored.covers)
+        out.unmanaged += found.unmanaged
+    else:
         view = state_actions(config, refresh.state.resources, refresh.moves, out)
         by_account = _by_account_records(view)
-        ignored = Removed.of(config)
         for alias in sorted(config.accounts):
             snapshot = observed.get(alias)
             now = snapshot.observed_at if snapshot is not None else options.now
@@ -162,16 +169,18 @@ def diff(config: Config, refresh: Refresh, observed: Observed, options: PlanOpti
     out.errors += refused
     actions.sort(key=lambda a: (a.address.account, PHASES[a.kind], a.address))
     guarded = mass_deletes(config, view, actions, options.scope)
+    scope = options.scope
     return Plan(
         actions=tuple(actions),
         drift=tuple(out.drift),
-        warnings=(*out.warnings, *guarded.notes),
+        warnings=tuple(n for n in (*out.warnings, *guarded.notes) if scope.selects_subject(n.subject)),
         errors=tuple(out.errors),
         mass_deletes=guarded.refused,
         unknown_secrets=unknown_secrets(view),
         scope=options.scope,
         state_updates=refresh.state_updates,
         prior=prior_resources(refresh.state.resources),
+        unmanaged=tuple(a for a in out.unmanaged if options.scope.selects(a)),
     )
 
 

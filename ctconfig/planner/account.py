@@ -76,6 +76,7 @@ def unmanaged(
 
 def _unmanaged_passcode(alias: str, passcode: ObservedPasscode, policy: str, out: Builder) -> None:
     address = Address.account_passcode(alias, passcode.name)
+    out.unmanaged.append(address)
     if policy == "warn":
         out.warn(address, "unmanaged: exists in the account but not in config")
         return
@@ -87,16 +88,14 @@ def _unmanaged_passcode(alias: str, passcode: ObservedPasscode, policy: str, out
 
 
 def _unmanaged_grant(alias: str, user: ObservedUser, policy: str, out: Builder) -> None:
+    if user.role == "admin":
+        # An admin's own user passcode is the credential ctconfig (or another admin) runs
+        # with: never revoked, and not worth a warning in every plan. Declare it to manage it.
+        return
     address = Address.user_passcode(alias, user.email)
+    out.unmanaged.append(address)
     if policy == "warn":
         out.warn(address, "unmanaged: user passcode granted outside ctconfig")
-    elif user.role == "admin":
-        # The credential ctconfig itself runs with is an admin's user passcode: revoking
-        # unmanaged admin passcodes could lock every admin out. Declare them to manage them.
-        out.warn(
-            address,
-            "unmanaged admin user passcode: left alone even with unmanaged: delete; declare it to manage it",
-        )
     elif user.grant is not None:
         before = GrantSettings(user.email, user.grant.validity_days)
         reason = "unmanaged: not in config (unmanaged: delete)"

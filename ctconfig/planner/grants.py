@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ctconfig.actions import ActionKind, GrantAction, GrantSettings
 from ctconfig.config.spec import Account, UserPasscodeSpec
-from ctconfig.domain import AccountSnapshot, Address, PasscodeStatus, expiry_status
+from ctconfig.domain import AccountSnapshot, Address, PasscodeStatus, expiry_status, warning_days
 from ctconfig.jsontypes import timestamp_text
 from ctconfig.planner.common import (
     Builder,
@@ -81,7 +81,10 @@ def _declared_grant(
                 address, "validity can only change by revoking and granting again, but it has prevent_destroy"
             )
             return
-        why = changed_words(before, after) + "; user passcodes cannot be edited, so revoke and grant"
+        why = (
+            changed_words(before, after, out.changed_outside(address))
+            + "; user passcodes cannot be edited, so revoke and grant"
+        )
         replaced = GrantAction(address, ActionKind.REPLACE, before, after, why, reset_token=spec.reset)
         out.actions.append(replaced)
         return
@@ -99,7 +102,11 @@ def _declared_grant(
             f"user passcode expired on {timestamp_text(current.expires_at)}; "
             "set reset_before or run plan --replace to reset it",
         )
-    elif status is PasscodeStatus.EXPIRING_SOON:
+    elif (
+        status is PasscodeStatus.EXPIRING_SOON
+        and days_left is not None
+        and days_left <= warning_days(current.validity)
+    ):
         out.warn(address, f"user passcode expiring soon: {expiry_words(days_left)}")
 
 

@@ -119,6 +119,8 @@ def _secret_words(
     """What happens to a moved passcode's secret, for the reason; a sink that cannot move it warns."""
     if not isinstance(record, AccountPasscodeRecord) or not record.secret_known:
         return ""
+    if record.retire_after is not None:  # rotated out: its successor's secret took its slot
+        return ""
     return move_secret_words(secrets, old, new, out)
 
 

@@ -14,6 +14,7 @@ from ctconfig.domain import (
     Address,
     PasscodeStatus,
     expiry_status,
+    warning_days,
 )
 from ctconfig.jsontypes import timestamp_text
 from ctconfig.planner.common import (
@@ -131,7 +132,12 @@ def _declared(
     if before != after:
         out.actions.append(
             PasscodeAction(
-                address, ActionKind.UPDATE, before, after, changed_words(before, after), remote_id=current.id
+                address,
+                ActionKind.UPDATE,
+                before,
+                after,
+                changed_words(before, after, out.changed_outside(address)),
+                remote_id=current.id,
             )
         )
     status = expiry_status(current.expires_at, view.now)
@@ -141,7 +147,13 @@ def _declared(
             f"expired on {timestamp_text(current.expires_at)}: API calls with it fail; "
             "set rotate_before or run plan --replace to issue a new one",
         )
-    elif status is PasscodeStatus.EXPIRING_SOON and before == after and current.expires_at is not None:
+    elif (
+        status is PasscodeStatus.EXPIRING_SOON
+        and before == after
+        and current.expires_at is not None
+        and days_left is not None
+        and days_left <= warning_days(current.expires_in)
+    ):
         out.warn(address, f"expiring soon: {expiry_words(days_left)} ({timestamp_text(current.expires_at)})")
 
 

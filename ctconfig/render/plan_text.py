@@ -48,6 +48,11 @@ VERBS = {
 UNKNOWN_SECRETS_TITLE = "Passcodes ctconfig did not create (their secret is not in the sink):"
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 warning`, `2 warnings`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def symbol(action: Action) -> str:
     """`+` create/grant, `~` in-place, `-` delete/revoke, `+/-` create-before-delete, `-/+` the reverse."""
     order = replace_order(action)
@@ -189,7 +194,7 @@ def render_summary(plan: Plan) -> str:
         parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no changes"
         drift = sum(1 for d in plan.drift if d.address.account == account)
         warn = sum(1 for n in plan.warnings if n.subject.split("/", 1)[0] == account)
-        extra = "".join([f", {drift} drifted" if drift else "", f", {warn} warnings" if warn else ""])
+        extra = (f", {drift} drifted" if drift else "") + (f", {plural(warn, 'warning')}" if warn else "")
         lines.append(f"{terminal_safe(account)}: {parts}{extra}")
         lines.extend(
             f"  {symbol(a)} {terminal_safe(str(a.address))} ({a.kind.value})"

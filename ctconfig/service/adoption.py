@@ -105,7 +105,7 @@ class ExportReport:
 
 
 def export_accounts(ws: Workspace, aliases: list[str], out: Path | None) -> ExportReport:
-    """Read the accounts and describe them as a valid config; write it (and its schema) into `out`."""
+    """Read the accounts and write them as a valid config to the file `out` (its schema beside it)."""
     unknown = sorted(set(aliases) - set(ws.config.accounts))
     if unknown:
         raise CtconfigError(
@@ -124,13 +124,19 @@ def export_accounts(ws: Workspace, aliases: list[str], out: Path | None) -> Expo
     text = export_config(ws.config, snapshots)
     if out is None:
         return ExportReport(text, len(snapshots))
-    target = out / "ctconfig.yaml"
-    if target.exists():
-        raise CtconfigError(f"{target} exists; choose an empty directory")
+    if out.is_dir():
+        raise CtconfigError(
+            f"-o {out} is a directory; -o names the file to write, as for `plan -o`: "
+            f"-o {out / 'ctconfig.yaml'}"
+        )
+    if out.exists():
+        raise CtconfigError(f"{out} exists; choose a new file")
+    schema = out.parent / "ctconfig.schema.json"  # the file's first line names it
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        (out / "ctconfig.schema.json").write_text(schema_text(), encoding="utf-8")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        if not schema.exists() or schema.read_text(encoding="utf-8") != schema_text():
+            schema.write_text(schema_text(), encoding="utf-8")
     except OSError as exc:
-        raise CtconfigError(f"cannot write {target}: {exc.strerror or exc}") from None
-    return ExportReport(text, len(snapshots), target)
+        raise CtconfigError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return ExportReport(text, len(snapshots), out)

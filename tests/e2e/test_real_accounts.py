@@ -112,12 +112,18 @@ def test_hand_made_account_exports_then_plans_with_no_changes(ws: Workspace) -> 
     ws.ct("sandbox", "user", "grant", ACCOUNT_ID, ALICE, "--validity", "infinite")
     ws.ct("sandbox", "mode", ACCOUNT_ID, "account")
     ws.write_config(demo({}))
-    ws.ct("export", "-o", "exported")
+    (ws.root / "exported").mkdir()
+    refused = ws.ct("export", "-o", "exported", expect=1)  # -o is a file, as for `plan -o`
+    assert "-o names the file to write, as for `plan -o`: -o exported/ctconfig.yaml" in refused.stderr
+    ws.ct("export", "-o", "exported/ctconfig.yaml")
+    assert (ws.root / "exported" / "ctconfig.schema.json").is_file()
     text = (ws.root / "exported" / "ctconfig.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=ctconfig.schema.json")
     assert "passcode_env: CT_DEMO_PASSCODE" in text
     ws.ct("-c", "exported/ctconfig.yaml", "validate")
-    ws.ct("-c", "exported/ctconfig.yaml", "plan", "--detailed-exitcode")
+    adopting = ws.ct("-c", "exported/ctconfig.yaml", "plan", "--detailed-exitcode", expect=2).stdout
+    adoptions = 4 if ws.provider == "clevertap" else 3  # over HTTP, the admin's grant is in the account too
+    assert f"0 to grant, 0 to reset, 0 to revoke, {adoptions} to adopt." in adopting  # nothing in the account
     assert "the next apply adopts it" in ws.ct("-c", "exported/ctconfig.yaml", "import", "--all").stdout
     ws.ct("-c", "exported/ctconfig.yaml", "apply", "--auto-approve")  # adopts what the config declares
     ws.ct("-c", "exported/ctconfig.yaml", "plan", "--detailed-exitcode")
@@ -238,9 +244,16 @@ def test_switching_to_user_mode_lists_the_passcodes_that_stop_working(ws: Worksp
 
 
 def test_expiring_and_expired_warnings(ws: Workspace) -> None:
-    ws.write_config(demo({"short": {"expires_in": 40}}))
+    """A warning comes in the last 30 days, or the last third of a shorter term: a 30-day
+    passcode is "expiring soon" in CleverTap's words from the day it is made, not in ctconfig's."""
+    ws.write_config(demo({"short": {"expires_in": 40}, "monthly": {"expires_in": 30}}))
     ws.ct("apply", "--auto-approve")
-    ws.ct("sandbox", "clock", "advance", "15d")
-    assert "expiring soon: expires in 25 days" in ws.ct("plan").stdout
+    assert "Warnings" not in ws.ct("plan").stdout
+    ws.ct("sandbox", "clock", "advance", "15d")  # short: 25 days left of 40; monthly: 15 of 30
+    assert "Warnings" not in ws.ct("plan").stdout
+    ws.ct("sandbox", "clock", "advance", "11d")  # 14 of 40 (a third is 14), 4 of 30 (a third is 10)
+    plan = ws.ct("plan").stdout
+    assert "short: expiring soon: expires in 14 days" in plan
+    assert "monthly: expiring soon: expires in 4 days" in plan
     ws.ct("sandbox", "clock", "advance", "30d")
     assert "expired on" in ws.ct("plan").stdout

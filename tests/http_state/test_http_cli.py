@@ -85,7 +85,7 @@ def test_a_held_lock_is_named_waited_for_and_force_unlocked(
         assert 1.0 <= clock.waited < 30
 
         stuck = holder.lock("apply")
-        removed = ws.ct("force-unlock", stuck.id, "--force").stdout
+        removed = ws.ct("force-unlock", stuck.id, "--yes").stdout
         assert f"Lock {stuck.id} removed from {gitlab_server.address()}" in removed
         assert gitlab_server.stored().lock is None
         ws.ct("plan", "--detailed-exitcode")
