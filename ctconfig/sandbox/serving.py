@@ -58,21 +58,31 @@ def serve(
     """
     sock = listening_socket(host, port)
     bound = connection_bound(max_connections)
+    # The database is made (schema, WAL) before anyone is told where to connect: a client that
+    # opens it at once must not race the server's set-up (SQLite refuses a second WAL switch).
+    store: SandboxStore | None = SandboxStore(path)
+    if workers > 1:
+        assert store is not None
+        store.close()  # each worker opens its own connection after the fork
+        store = None
     shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
     announce(f"Serving sandbox on http://{shown}:{sock.getsockname()[1]}")
     with sock:
-        if workers <= 1:
-            _serve_one(sock, path, settings, announce, bound)
+        if store is not None:
+            _serve_one(sock, store, settings, announce, bound)
             return
         children = [_fork_worker(sock, path, settings, announce, bound, n, workers) for n in range(workers)]
     _wait_for_workers(children)
 
 
 def _serve_one(
-    sock: socket.socket, path: Path, settings: FaultSettings, announce: Callable[[str], None], bound: int
+    sock: socket.socket,
+    store: SandboxStore,
+    settings: FaultSettings,
+    announce: Callable[[str], None],
+    bound: int,
 ) -> None:
     """One process serving the store on `sock` until a signal."""
-    store = SandboxStore(path)
     stats = ServerStats()
 
     def shutdown() -> None:
@@ -120,7 +130,7 @@ def _fork_worker(
         def say(line: str) -> None:
             announce(f"worker {number + 1}/{workers}: {line}")
 
-        _serve_one(sock, path, mine, say, bound)
+        _serve_one(sock, SandboxStore(path), mine, say, bound)
     except KeyboardInterrupt:
         code = 130
     except BaseException:
