@@ -44,12 +44,22 @@ class Created:
 
 
 class TaintedError(CtconfigError):
-    """The passcode exists but its secret did not reach the sink; it is recorded tainted."""
+    """The passcode exists but its secret did not reach the sink; it is recorded tainted.
 
-    def __init__(self, message: str, address: Address, record: AccountPasscodeRecord) -> None:
+    `sink_error` is set when the sink is why (the applier then starts no further create).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        address: Address,
+        record: AccountPasscodeRecord,
+        sink_error: SinkError | None = None,
+    ) -> None:
         super().__init__(message)
         self.address = address
         self.record = record
+        self.sink_error = sink_error
 
 
 async def create_once(
@@ -161,7 +171,7 @@ async def deliver(ch: Channels, target: AccountTarget, intent: Intent, issued: I
             _record_taint(ch, intent, record, str(outcome))
             raise
     if isinstance(outcome, SinkError):
-        raise _taint_record(ch, intent, record, f"secret sink failed: {outcome}") from None
+        raise _taint_record(ch, intent, record, f"secret sink failed: {outcome}", outcome) from None
     ch.journal.submit_nowait(Recorded(intent.address, record, closes=intent.id))
     return Created(record, outcome)
 
@@ -180,11 +190,12 @@ def taint(
     return _taint_record(ch, intent, record, f"secret lost: {why}")
 
 
-def _taint_record(ch: Channels, intent: Intent, record: AccountPasscodeRecord, why: str) -> TaintedError:
+def _taint_record(
+    ch: Channels, intent: Intent, record: AccountPasscodeRecord, why: str, sink_error: SinkError | None = None
+) -> TaintedError:
     tainted = _record_taint(ch, intent, record, why)
-    return TaintedError(
-        f"{why}; the passcode is marked tainted and the next plan replaces it", intent.address, tainted
-    )
+    message = f"{why}; the passcode is marked tainted and the next plan replaces it"
+    return TaintedError(message, intent.address, tainted, sink_error)
 
 
 def _record_taint(

@@ -3,7 +3,9 @@
 Each method returns what happened in words (never a secret) and records every
 change in the working copy of the state and, without waiting, in the journal.
 Creates and rotations go through `creation.create_once`, which makes each
-secret exactly once.
+secret exactly once. A tainted passcode is replaced delete-first: its secret
+is known to no one, so there is no overlap to protect, and the account never
+holds it and its successor at once.
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ class Steps:
             await _gone_is_fine(self.ch.provider.delete_passcode(target, action.remote_id or ""))
             self.record(action.address, None)
             return "deleted"
-        assert action.rotation is not None, "a passcode replacement always carries its rotation"
+        if action.rotation is None:
+            return await self._replace_delete_first(action, target)
         return await self._rotate(action, target, action.rotation)
 
     def _intent(self, address: Address, target: AccountTarget, action: PasscodeAction) -> Intent:
@@ -211,6 +214,17 @@ class Steps:
             self.record(aside, None)
             return message.replace("created", "replaced", 1) + "; the old one is deleted"
         return message.replace("created", "replaced", 1)
+
+    async def _replace_delete_first(self, action: PasscodeAction, target: AccountTarget) -> str:
+        """Delete the old passcode, durably forget it, then create the new one under its name.
+
+        Killed after the delete, the next run finds the declared passcode gone and creates it;
+        killed during the create, its intent settles it: nothing is lost, and nothing overlaps.
+        """
+        await _gone_is_fine(self.ch.provider.delete_passcode(target, action.remote_id or ""))
+        await self.record_durably(action.address, None)
+        message = await self._create(action.address, target, action)
+        return message.replace("created", "replaced (the old one deleted first)", 1)
 
     # ---- user passcodes and settings -------------------------------------------------------------
 

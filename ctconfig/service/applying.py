@@ -3,9 +3,10 @@
 The sequence Terraform users expect, in one function the CLI and the tests
 (and the dashboard provider's guided session) all call: recover and refresh,
 refuse a stale saved plan or a changed digest, show the plan, refuse errors,
-unsettled intents and mass deletes, ask for `yes` (unless approved), run the
-applier with its journal, and write one new state version with the audit
-record. If the state cannot be written, the report says so with everything a
+unsettled intents and mass deletes, ask for `yes` (unless approved), ask the
+secret sink whether it can take the new secrets (if not, no create starts),
+run the applier with its journal, and write one new state version with the
+audit record. If the state cannot be written, the report says so with everything a
 person needs to recover; the journal then keeps what was done.
 """
 
@@ -36,6 +37,7 @@ from ctconfig.service.audit import (
     outcome_entries,
 )
 from ctconfig.service.planning import PlanRequest, Prepared, prepare, run_async
+from ctconfig.service.sink_check import secrets_to_issue, sink_refusal
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
 from ctconfig.state.document import State, StateError
@@ -142,9 +144,16 @@ async def _apply(
             return ApplyReport(ApplyKind.DRY_RUN, plan)
         if request.plan.scope.refresh_only or not plan.has_changes:
             return _save_refresh(ws, prepared, request.plan.scope.refresh_only)
+        refs = secrets_to_issue(plan, ws.targets())
+        refusal = await sink_refusal(sink, refs)  # before the question, so that it is answered knowing
+        if refusal is not None:
+            ui.note(
+                f"The {sink.describe()} cannot take secrets: {refusal}. This apply starts none of the "
+                f"{len(refs)} passcode create(s); the other changes go ahead."
+            )
         if not request.auto_approve and request.saved is None and not ui.confirm(plan):
             raise CtconfigError("apply cancelled; nothing was changed")
-        return await _execute(ws, request, ui, prepared, provider, sink)
+        return await _execute(ws, request, ui, prepared, provider, sink, refusal)
     finally:
         await provider.aclose()
 
@@ -244,7 +253,9 @@ async def _execute(
     prepared: Prepared,
     provider: Provider,
     sink: SecretSink,
+    refusal: str | None,
 ) -> ApplyReport:
+    """Run the applier (creates held back when the sink refused them) and save the next version."""
     plan = prepared.plan
     journal = ws.journal()
     journal.begin(prepared.refreshed.lineage, prepared.refreshed.serial)
@@ -257,6 +268,8 @@ async def _execute(
         protected=ws.protected(),
         progress=ui.progress,
     )
+    if refusal is not None:
+        applier.hold_creates(refusal)
     with _stop_on_signals(applier), settled_objects_frozen():
         result = await applier.apply(plan, prepared.refreshed)
     stats = getattr(provider, "stats", None)

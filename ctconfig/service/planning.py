@@ -28,6 +28,7 @@ from ctconfig.redaction import remember_secret
 from ctconfig.service.known_state import share_known_state, with_findings
 from ctconfig.service.recovery import Recovered, pending_words, recover
 from ctconfig.service.scope import check_scope
+from ctconfig.service.sink_check import with_sink_checked
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretRef, SecretSink, SinkError
 from ctconfig.state.document import AccountPasscodeRecord, Origin, State, StateError
@@ -250,9 +251,10 @@ def make_plan(
 
     async def run() -> Prepared:
         try:
-            return await prepare(ws, provider, sink, request, may_write=False, say=say)
+            prepared = await prepare(ws, provider, sink, request, may_write=False, say=say)
         finally:
             await provider.aclose()
+        return replace(prepared, plan=await with_sink_checked(sink, prepared.plan, ws.targets()))
 
     return run_async(run())
 

@@ -60,6 +60,15 @@ class AwsSecretsManagerSink(AwsSink):
             update["KmsKeyId"] = self.kms_key_id
         self.client.update_secret(**update)
 
+    def _slot_tags(self, ref: SecretRef) -> list[dict[str, str]] | None:
+        try:
+            found = self.client.describe_secret(SecretId=self.slot(ref))
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        return list(found.get("Tags", []))
+
     def _get(self, ref: SecretRef) -> str | None:
         name = self.slot(ref)
         try:

@@ -8,6 +8,7 @@ several fsyncs are in flight at once: the file system then commits its journal
 once for many of them (here ~1,000 fsyncs/s with 8 in flight, ~130/s one at a
 time), and the waiting threads sit in the kernel, not on the GIL.
 Failures are returned per file, for the caller to turn into `SinkError`s.
+`directory_problem` and `target_problem` are the sinks' preflight: they only look.
 """
 
 from __future__ import annotations
@@ -105,6 +106,55 @@ def append_line(path: Path, data: bytes, *, durable: bool) -> os.stat_result:
         return os.fstat(fd)
     finally:
         os.close(fd)
+
+
+def directory_problem(path: Path) -> str | None:
+    """Why this process could not write files in directory `path` (making it and its missing
+    parents, then setting it to 0700), or None. Looks only: it creates and changes nothing.
+
+    The nearest existing ancestor decides: it must be a directory this process may write in (a
+    read-only mount says so too), and an existing `path` must be this process's own (or the
+    process is root), since the sink sets its mode.
+    """
+    probe = path
+    while True:
+        try:
+            found = os.stat(probe)
+            break
+        except (FileNotFoundError, NotADirectoryError):  # missing, or below a file: look further up
+            if probe.parent == probe:
+                return f"{probe} does not exist"
+            probe = probe.parent
+        except OSError as exc:
+            return f"{probe}: {exc.strerror or type(exc).__name__}"
+        except ValueError:  # a NUL in the path
+            return f"{path!r} is not a path the system can use"
+    if not stat.S_ISDIR(found.st_mode):
+        return f"{probe} is not a directory"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    euid = os.geteuid()
+    if probe == path and euid != 0 and found.st_uid != euid:
+        return f"{probe} belongs to another user (uid {found.st_uid})"
+    return None
+
+
+def target_problem(path: Path) -> str | None:
+    """Why an existing file at `path` could not be replaced with a sink's file, or None (absent
+    or fine). A link, a directory or a file this process may not write is not a sink's to replace."""
+    try:
+        found = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return f"{path}: {exc.strerror or type(exc).__name__}"
+    except ValueError:
+        return f"{path!r} is not a path the system can use"
+    if not stat.S_ISREG(found.st_mode):
+        return f"{path} is not a regular file"
+    if not os.access(path, os.W_OK):
+        return f"{path} is not writable"
+    return None
 
 
 def private_dir(path: Path, *, durable: bool = True) -> bool:

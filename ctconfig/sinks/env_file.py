@@ -22,7 +22,7 @@ from ctconfig.files import write_atomically
 from ctconfig.redaction import remember_secret
 from ctconfig.secrets import Secret
 from ctconfig.sinks.base import SecretRef, SinkError, StoreOutcome, as_sink_error, secret_bytes
-from ctconfig.sinks.diskio import read_bounded
+from ctconfig.sinks.diskio import directory_problem, read_bounded, target_problem
 from ctconfig.sinks.groupcommit import GroupCommit
 
 MAX_ENV_FILE_BYTES = 16 << 20
@@ -104,12 +104,19 @@ class EnvFileSink:
     def location(self, ref: SecretRef) -> str:
         return f"env-file {self.path} ({ref.env_name})"
 
-    def preflight(self) -> None:
+    def preflight(self, refs: Sequence[SecretRef]) -> None:
+        """The file can be made or rewritten, and each variable is free or `ref`'s; only looks."""
+        problem = directory_problem(self.path.parent) or target_problem(self.path)
+        if problem is not None:
+            raise SinkError(f"cannot write the env file {self.path}: {problem}")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._load()
+            current = self._load()
         except Exception as exc:
             raise as_sink_error(exc, f"cannot use the env file {self.path}") from None
+        for ref in refs:
+            owner = current.owner(ref.env_name)
+            if owner is not None and owner != str(ref.address):
+                raise self._taken(ref, owner)
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
         return self._commits.submit(ref, secret).result()
@@ -146,6 +153,13 @@ class EnvFileSink:
             return None
         remember_secret(value)
         return Secret(value)
+
+    def _taken(self, ref: SecretRef, owner: str) -> SinkError:
+        """`ref`'s variable holds `owner`'s secret: refused, saying how to free it."""
+        return SinkError(
+            f"{self.location(ref)} holds the secret of {owner}; refusing to overwrite it with "
+            f"{ref.address}'s (remove both lines if {owner} is gone)"
+        )
 
     def move(self, old: SecretRef, new: SecretRef) -> str:
         """`old`'s variable renamed to `new`'s, owned by `new`, in one atomic rewrite of the file."""
@@ -187,10 +201,7 @@ class EnvFileSink:
             try:
                 value = secret_bytes(secret, where, one_line=True).decode("utf-8")
                 if owner is not None and owner != address:
-                    raise SinkError(
-                        f"{where} holds the secret of {owner}; refusing to overwrite it with "
-                        f"{address}'s (remove both lines if {owner} is gone)"
-                    )
+                    raise self._taken(ref, owner)
             except SinkError as exc:
                 outcomes[index] = StoreOutcome(ref, error=exc)
                 continue

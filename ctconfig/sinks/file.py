@@ -45,11 +45,13 @@ from ctconfig.sinks.base import (
 from ctconfig.sinks.diskio import (
     append_line,
     can_syncfs,
+    directory_problem,
     private_dir,
     read_bounded,
     read_bounded_from,
     sync_dirs,
     syncfs,
+    target_problem,
     write_files,
 )
 from ctconfig.sinks.groupcommit import GroupCommit
@@ -103,13 +105,36 @@ class FileSink:
     def location(self, ref: SecretRef) -> str:
         return f"file {self.path_for(ref)}"
 
-    def preflight(self) -> None:
+    def preflight(self, refs: Sequence[SecretRef]) -> None:
+        """Each secret's directory can be made or written, its file is free or `ref`'s; only looks."""
+        problem = directory_problem(self.directory)
+        if problem is not None:
+            raise SinkError(f"cannot write secret files in {self.directory}: {problem}")
+        seen: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
+        for ref in refs:
+            account_dir, file_name = file_slot(ref.address)
+            if account_dir not in seen:
+                seen[account_dir] = self._preflight_dir(account_dir)
+            owners, present = seen[account_dir]
+            owner = owners.get(slot_key(file_name))
+            if owner is not None and owner != str(ref.address):
+                raise self._taken(ref, owner, account_dir)
+            problem = target_problem(self.path_for(ref)) if file_name in present else None
+            if problem is not None:
+                raise SinkError(f"cannot write the secret file of {ref.address}: {problem}")
+
+    def _preflight_dir(self, account_dir: str) -> tuple[dict[str, str], frozenset[str]]:
+        """The owners recorded for `account_dir` and the names in it, once it is known to be usable."""
+        folder = self.directory / account_dir
+        problem = directory_problem(folder)
+        if problem is not None:
+            raise SinkError(f"cannot write secret files in {folder}: {problem}")
         try:
-            private_dir(self.directory)
-            if not os.access(self.directory, os.W_OK | os.X_OK):
-                raise PermissionError(13, "Permission denied")
+            present = frozenset(os.listdir(folder)) if folder.is_dir() else frozenset()
+            with self._lock:
+                return dict(self._owners(account_dir)), present
         except Exception as exc:
-            raise as_sink_error(exc, f"cannot write secret files in {self.directory}") from None
+            raise as_sink_error(exc, f"could not read the owners of {account_dir}") from None
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
         return self._commits.submit(ref, secret).result()
@@ -262,13 +287,16 @@ class FileSink:
             return True
         if owner == address:
             return True
-        record = self.directory / owners_file(item.account_dir)
-        error = SinkError(
-            f"{self.location(item.ref)} holds the secret of {owner}; refusing to overwrite it with "
-            f"{address}'s (if {owner} is gone, remove the file and its lines in {record})"
-        )
-        outcomes[item.index] = StoreOutcome(item.ref, error=error)
+        outcomes[item.index] = StoreOutcome(item.ref, error=self._taken(item.ref, owner, item.account_dir))
         return False
+
+    def _taken(self, ref: SecretRef, owner: str, account_dir: str) -> SinkError:
+        """`ref`'s file holds `owner`'s secret: refused, saying how to free it."""
+        record = self.directory / owners_file(account_dir)
+        return SinkError(
+            f"{self.location(ref)} holds the secret of {owner}; refusing to overwrite it with "
+            f"{ref.address}'s (if {owner} is gone, remove the file and its lines in {record})"
+        )
 
     def _write_secrets(self, items: list[_Item], outcomes: Outcomes, durable: bool) -> list[_Item]:
         """Every secret in its file (durably, and each directory synced, when `durable`); the items that

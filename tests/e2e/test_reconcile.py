@@ -149,7 +149,8 @@ def test_sink_failure_taints_the_passcode_and_the_next_plan_replaces_it(ws: Work
 
     (ws.root / "ok").touch()
     plan = ws.ct("plan", "--detailed-exitcode", expect=2).stdout
-    assert "demo/account_passcode/api will be rotated" in plan and "tainted: secret sink failed" in plan
+    assert "-/+ demo/account_passcode/api will be replaced (delete first: nobody holds its secret)" in plan
+    assert "tainted: secret sink failed" in plan
     ws.ct("apply", "--auto-approve")
     assert (ws.root / "vault" / "CT_DEMO_API").read_text()
     names = [p.name for p in ws.store().read(ACCOUNT_ID).passcodes]

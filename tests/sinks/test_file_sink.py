@@ -263,14 +263,17 @@ def test_preflight_names_a_directory_it_cannot_use(tmp_path: Path) -> None:
 
     def preflight() -> str:
         try:
-            FileSink(locked / "secrets").preflight()
+            FileSink(locked / "secrets").preflight([ref("prod", "a")])
         except SinkError as exc:
             return str(exc)
         return "no error"
 
-    assert unprivileged(preflight) == f"cannot write secret files in {locked / 'secrets'}: Permission denied"
-    FileSink(tmp_path / "fine").preflight()
-    assert (tmp_path / "fine").is_dir()
+    assert (
+        unprivileged(preflight)
+        == f"cannot write secret files in {locked / 'secrets'}: {locked} is not writable"
+    )
+    FileSink(tmp_path / "fine").preflight([ref("prod", "a")])
+    assert not (tmp_path / "fine").exists()  # a preflight only looks: `plan` writes nothing
 
 
 def test_secrets_with_nul_or_invalid_unicode_are_refused(sink: FileSink) -> None:
@@ -282,7 +285,7 @@ def test_secrets_with_nul_or_invalid_unicode_are_refused(sink: FileSink) -> None
 def test_a_path_the_system_cannot_take_is_a_sink_error(tmp_path: Path) -> None:
     sink = FileSink(tmp_path / "bad\0dir")
     with pytest.raises(SinkError, match="cannot write secret files in"):
-        sink.preflight()
+        sink.preflight([ref("prod", "a")])
     [outcome] = sink.store_many([(ref("prod", "a"), secret_for("a"))])
     assert outcome.error is not None and "could not prepare the secrets directory" in str(outcome.error)
     with pytest.raises(SinkError, match="could not read"):
