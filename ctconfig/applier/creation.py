@@ -10,9 +10,10 @@ same idempotency key, so a server that kept its answer gives the secret back.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
-from ctconfig.applier.channels import Channels
+from ctconfig.applier.channels import Channels, leave_request_slot
 from ctconfig.domain import AccountSnapshot, AccountTarget, Address, ObservedPasscode, passcode_shape_problem
 from ctconfig.errors import (
     AuthError,
@@ -61,9 +62,22 @@ class TaintedError(CtconfigError):
         self.sink_error = sink_error
 
 
-async def create_once(ch: Channels, target: AccountTarget, intent: Intent) -> Created:
-    """Make the passcode `intent` describes exactly once; raise `TaintedError` if its secret is lost."""
-    await ch.journal.submit(intent)  # durable before anything is sent
+async def create_once(
+    ch: Channels,
+    target: AccountTarget,
+    intent: Intent,
+    *,
+    announced: Awaitable[None] | None = None,
+    leave_slot: bool = False,
+) -> Created:
+    """Make the passcode `intent` describes exactly once; raise `TaintedError` if its secret is lost.
+
+    `announced`: the intent was submitted ahead (with the other creates of its phase, one group
+    commit for all of them); this waits until it is durable instead of submitting it again.
+    `leave_slot`: once the answer is in, the account's next action may start (`leave_request_slot`)
+    while this secret goes to the sink.
+    """
+    await (announced if announced is not None else ch.journal.submit(intent))  # durable before sending
     try:
         issued = await ch.provider.create_passcode(
             target, intent.name, intent.expires_in, idempotency_key=intent.idempotency_key
@@ -88,6 +102,8 @@ async def create_once(ch: Channels, target: AccountTarget, intent: Intent) -> Cr
         if created is None:
             raise
         return created
+    if leave_slot:
+        await leave_request_slot()
     return await deliver(ch, target, intent, issued)
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from ctconfig.actions import ActionKind
 from ctconfig.domain import Address
 from ctconfig.state.document import RecordType
+from ctconfig.state.journal import Intent
 
 
 class Status(StrEnum):
@@ -54,6 +55,8 @@ class ApplyResult:
     interrupted: bool = False
     durability_error: str | None = None
     """Set when the journal could not be written: the apply stopped starting anything new."""
+    open_intents: list[Intent] = field(default_factory=list)
+    """Creates whose outcome is unknown: their intents stay in the journal for the next run."""
     sink_failure: SinkFailure | None = None
     """Set when the secret sink refused or failed: the apply started no create after that."""
 

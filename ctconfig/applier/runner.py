@@ -34,7 +34,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 
 from ctconfig.actions import PHASES, STATE_ONLY, Action, ActionKind, issues_secret
-from ctconfig.applier.channels import open_channels
+from ctconfig.applier.channels import AccountSlots, open_channels, request_slot
 from ctconfig.applier.creation import TaintedError
 from ctconfig.applier.outcomes import ApplyResult, Outcome, SinkFailure, Status
 from ctconfig.applier.steps import Steps
@@ -119,6 +119,7 @@ class Applier:
                         group.create_task(self._run_account(actions))
         finally:
             await channels.close()
+        self._result.open_intents = channels.ledger.still_open()
         if channels.journal.failure is not None:
             self._result.durability_error = str(channels.journal.failure)
         order = {a.address: i for i, a in enumerate(plan.actions)}
@@ -127,21 +128,26 @@ class Applier:
         return self._result
 
     async def _run_account(self, actions: list[Action]) -> None:
-        slots = asyncio.Semaphore(self.parallelism)
+        slots = AccountSlots.of(self.parallelism)
         alias = actions[0].address.account
         for phase in sorted({PHASES[a.kind] for a in actions}):
             failed_before = alias in self._failed_accounts or alias in self._declined_accounts
+            in_phase = [a for a in actions if PHASES[a.kind] == phase]
+            if self._guide is None and not self._stop:  # a person's steps are announced one by one
+                self._steps.announce(in_phase)
             async with asyncio.TaskGroup() as group:
-                for action in (a for a in actions if PHASES[a.kind] == phase):
+                for action in in_phase:
                     group.create_task(self._run_one(action, slots, failed_before))
 
-    async def _run_one(self, action: Action, slots: asyncio.Semaphore, failed_before: bool) -> None:
-        async with slots:
+    async def _run_one(self, action: Action, slots: AccountSlots, failed_before: bool) -> None:
+        async with request_slot(slots, early_release=self._guide is None):
             if self._stop or self._journal_writer.failure is not None:
+                self._steps.withdraw(action)
                 self._outcome(action, Status.NOT_STARTED, "the apply stopped before it started")
                 return
             held = self._result.sink_failure
             if held is not None and issues_secret(action):
+                self._steps.withdraw(action)  # its intent was announced with its phase: never sent
                 self._declined_accounts.add(action.address.account)  # its deletes wait, as for a skip
                 self._outcome(action, Status.NOT_STARTED, held.held_back())
                 return

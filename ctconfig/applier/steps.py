@@ -10,8 +10,9 @@ holds it and its successor at once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -37,7 +38,7 @@ from ctconfig.state.document import (
     SettingsRecord,
     UserPasscodeRecord,
 )
-from ctconfig.state.journal import Intent, Recorded
+from ctconfig.state.journal import Closed, Intent, Recorded
 
 
 class Steps:
@@ -56,6 +57,21 @@ class Steps:
         self.records = records
         self.protected = protected
         self.sink = sink  # for moving a secret to a renamed passcode's slot (None: secrets stay)
+        self._announced: dict[Address, tuple[Intent, asyncio.Future[None]]] = {}
+
+    def announce(self, actions: Iterable[Action]) -> None:
+        """Submit the intents of these actions' creates now, together: one group commit makes all of
+        them durable, instead of each create waiting for its own before its request goes out."""
+        for action in actions:
+            if isinstance(action, PasscodeAction) and action.kind is ActionKind.CREATE:
+                intent = self._intent(action.address, self.targets[action.address.account], action)
+                self._announced[action.address] = (intent, self.ch.journal.submit_nowait(intent))
+
+    def withdraw(self, action: Action) -> None:
+        """An announced create that will not be sent: its intent is closed (nothing was made)."""
+        announced = self._announced.pop(action.address, None)
+        if announced is not None:
+            self.ch.journal.submit_nowait(Closed(announced[0].id, "not started; nothing was sent"))
 
     async def run(self, action: Action) -> str:
         """Carry out `action`; returns the outcome in words, raises when it fails."""
@@ -90,7 +106,7 @@ class Steps:
 
     async def _passcode(self, action: PasscodeAction, target: AccountTarget) -> str:
         if action.kind is ActionKind.CREATE:
-            return await self._create(action.address, target, action)
+            return await self._create(action.address, target, action, leave_slot=True)
         if action.kind is ActionKind.UPDATE:
             return await self._update(action, target)
         if action.kind is ActionKind.DELETE:
@@ -101,9 +117,9 @@ class Steps:
             return await self._replace_delete_first(action, target)
         return await self._rotate(action, target, action.rotation)
 
-    async def _create(self, address: Address, target: AccountTarget, action: PasscodeAction) -> str:
+    def _intent(self, address: Address, target: AccountTarget, action: PasscodeAction) -> Intent:
         assert action.after is not None
-        intent = Intent.new(
+        return Intent.new(
             address,
             target.account_id,
             action.after.name,
@@ -111,8 +127,20 @@ class Steps:
             prevent_destroy=address in self.protected,
             rotate_token=action.rotate_token,
         )
+
+    async def _create(
+        self, address: Address, target: AccountTarget, action: PasscodeAction, *, leave_slot: bool = False
+    ) -> str:
+        announced = self._announced.pop(address, None) if action.kind is ActionKind.CREATE else None
+        intent = announced[0] if announced is not None else self._intent(address, target, action)
         try:
-            created = await create_once(self.ch, target, intent)
+            created = await create_once(
+                self.ch,
+                target,
+                intent,
+                announced=announced[1] if announced is not None else None,
+                leave_slot=leave_slot,
+            )
         except TaintedError as exc:
             self.records[address] = exc.record  # the passcode exists: state must say it is tainted
             raise

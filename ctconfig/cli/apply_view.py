@@ -77,7 +77,7 @@ def exit_code(report: ApplyReport) -> int:
     if result is not None and report.kind is ApplyKind.APPLIED:
         if result.failed or result.not_started or result.interrupted or report.save_error:
             code = EXIT_INTERRUPTED if result.interrupted and not result.failed else 1
-        elif result.tainted:
+        elif result.tainted or result.durability_error:  # done, but the journal did not record all of it
             code = 1
     return code or (1 if report.unlock_error else 0)
 

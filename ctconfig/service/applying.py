@@ -41,7 +41,7 @@ from ctconfig.service.sink_check import secrets_to_issue, sink_refusal
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
 from ctconfig.state.document import State, StateError
-from ctconfig.state.journal import Begin, Journal
+from ctconfig.state.journal import Begin, Intent, Journal
 
 
 class ApplyUi(Protocol):
@@ -299,7 +299,7 @@ async def _execute(
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         began = Begin(prepared.refreshed.lineage, prepared.refreshed.serial)
         return replace(report, save_error=reason, journal_kept=_still_ours(journal, began))
-    _clear_journal(journal, written)
+    _clear_journal(journal, written, result.open_intents)
     return replace(report, serial=written.serial)
 
 
@@ -312,14 +312,14 @@ def _still_ours(journal: Journal, began: Begin) -> bool:
     return contents.begin == began and not contents.empty
 
 
-def _clear_journal(journal: Journal, written: State) -> None:
+def _clear_journal(journal: Journal, written: State, still_open: list[Intent]) -> None:
     """Clear the journal of a saved apply, keeping the intents no record closed.
 
     A create whose outcome is unknown (retries gave up, or the dashboard's operator
     stopped without saying) stays open against the version just written, so the next
-    run settles it before planning instead of forgetting it.
+    run settles it before planning instead of forgetting it. The applier knows which
+    those are from what it appended, so the journal is not read back.
     """
-    still_open = journal.read().open_intents()
     journal.clear()
     if still_open:
         journal.append([Begin(written.lineage, written.serial), *still_open])

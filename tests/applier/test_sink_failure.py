@@ -172,8 +172,9 @@ def test_after_a_sink_failure_no_further_create_starts_in_any_account(
     made = {a: names(provider, i) for a, i in (("prod", PROD), ("stage", STAGE))}
     done = [o for o in result.done if o.action is ActionKind.CREATE]
     assert len(done) == 4  # exactly what the sink took
-    # What was in flight when the sink failed (3 per account) is tainted; nothing after it started.
-    assert 1 <= len(result.tainted) <= 3 * 2
+    # What was in flight when the sink failed is tainted; nothing after it started. Per account that
+    # is 3 sending and 3 whose answer was in and whose secret was on its way (off the request slot).
+    assert 1 <= len(result.tainted) <= (3 + 3) * 2
     assert sum(len(n) for n in made.values()) == len(done) + len(result.tainted)
     held = result.held_back
     assert len(held) == 30 - len(done) - len(result.tainted) and len(held) == len(result.not_started)

@@ -121,7 +121,7 @@ def test_file_sink_target_that_is_not_a_file_is_refused(tmp_path: Path) -> None:
 def test_file_sink_malformed_owner_record_is_refused(tmp_path: Path) -> None:
     sink = FileSink(tmp_path / "secrets")
     sink.store(REFS[0], secret_for("a"))
-    (sink.directory / owners_file("prod")).write_text("{not json")
+    (sink.directory / owners_file("prod")).write_text("{not json\n")  # a whole line, not a torn one
     assert "is malformed" in refusal(sink)
 
 
@@ -134,9 +134,8 @@ def test_file_sink_preflight_changes_nothing(tmp_path: Path) -> None:
     before = tree(tmp_path)
     sink.preflight(REFS)
     assert tree(tmp_path) == before
-    assert json.loads((sink.directory / owners_file("prod")).read_text())["owners"] == {
-        "a": "prod/account_passcode/a"
-    }
+    lines = (sink.directory / owners_file("prod")).read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [{"slot": "a", "address": "prod/account_passcode/a"}]
 
 
 # ---- the env-file sink --------------------------------------------------------------------------
