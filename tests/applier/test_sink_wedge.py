@@ -96,7 +96,9 @@ def test_a_sink_that_fails_mid_apply_stops_creating_and_never_overshoots(ws: Wor
         and "exited with status 1: the secret store is over its quota. No create started after that" in line
     )
     tainted = [r for r in ws.state()["resources"].values() if r.get("tainted")]
-    assert 1 <= len(tainted) <= PARALLELISM  # only what was in flight when the sink failed
+    # Only what was in flight when the sink failed: per account, PARALLELISM creates sending and as
+    # many whose answers are being delivered (a create leaves its request slot once answered).
+    assert 1 <= len(tainted) <= 2 * PARALLELISM
     assert len(live_names(ws)) == ROOM + len(tainted)  # nothing started after that
 
     for _ in range(2):  # retries while the store is still full never push the account up
