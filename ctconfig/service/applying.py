@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
+from ctconfig import failpoints
 from ctconfig.applier import Applier, ApplyResult
 from ctconfig.collector import settled_objects_frozen
 from ctconfig.errors import CtconfigError
@@ -229,6 +230,7 @@ def _clear_journal(journal: Journal, written: State) -> None:
     stopped without saying) stays open against the version just written, so the next
     run settles it before planning instead of forgetting it.
     """
+    failpoints.hit("apply.compact", journal.describe())
     still_open = journal.read().open_intents()
     journal.clear()
     if still_open:

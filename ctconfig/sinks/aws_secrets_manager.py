@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ctconfig import failpoints
 from ctconfig.secret_slots import aws_secret_name
 from ctconfig.sinks.aws import AwsSink, aws_client, aws_session, error_code
 from ctconfig.sinks.base import SecretRef
@@ -46,6 +47,7 @@ class AwsSecretsManagerSink(AwsSink):
         if self.kms_key_id:
             params["KmsKeyId"] = self.kms_key_id
         try:
+            failpoints.hit("sink.aws.create_secret", name)
             self.client.create_secret(Description=f"ctconfig: {ref.address}", **params)
             return
         except Exception as exc:
@@ -54,10 +56,12 @@ class AwsSecretsManagerSink(AwsSink):
         found = self.client.describe_secret(SecretId=name)
         self._check_owner(ref, found.get("Tags", []))
         if found.get("DeletedDate"):
+            failpoints.hit("sink.aws.restore_secret", name)
             self.client.restore_secret(SecretId=name)
         update: dict[str, Any] = {"SecretId": name, "SecretString": value}
         if self.kms_key_id:
             update["KmsKeyId"] = self.kms_key_id
+        failpoints.hit("sink.aws.update_secret", name)
         self.client.update_secret(**update)
 
     def _get(self, ref: SecretRef) -> str | None:

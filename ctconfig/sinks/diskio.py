@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ctconfig import failpoints
 from ctconfig.files import fsync_dir
 
 FSYNC_THREADS = 8  # fsyncs in flight at once
@@ -62,6 +63,7 @@ def private_dir(path: Path) -> bool:
     """Make `path` (and missing parents) a 0700 directory; True if it was created."""
     created = False
     if not path.is_dir():
+        failpoints.hit("sink.file.mkdir", path)
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         created = True
         fsync_dir(path.parent)
@@ -71,6 +73,7 @@ def private_dir(path: Path) -> bool:
 
 def temp_file(directory: Path, data: bytes, mode: int) -> tuple[int, str]:
     """A new temp file in `directory` holding `data` (not yet fsynced): (open fd, its path)."""
+    failpoints.hit("sink.file.write", directory)
     fd, name = tempfile.mkstemp(dir=directory, prefix=".ctconfig-", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
@@ -114,6 +117,7 @@ def _fsync_pool() -> ThreadPoolExecutor:
 
 def _sync_and_close(fd: int) -> None:
     try:
+        failpoints.hit("sink.file.fsync", fd)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -137,6 +141,7 @@ def write_files(writes: Sequence[tuple[Path, bytes]], mode: int) -> list[Excepti
             try:
                 if failure is not None:
                     raise failure
+                failpoints.hit("sink.file.rename", writes[index][0])
                 os.replace(temp, writes[index][0])
             except Exception as exc:
                 discard(temp)

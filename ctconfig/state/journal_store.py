@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from ctconfig import failpoints
 from ctconfig.files import fsync_dir
 from ctconfig.state.document import StateError
 from ctconfig.state.limits import read_regular_file
@@ -124,13 +125,16 @@ class FileJournalStore:
         except OSError as exc:
             raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
         try:
+            failpoints.hit("journal.file.write", self.path)
             _write_all(fd, payload)
+            failpoints.hit("journal.file.fdatasync", self.path)
             os.fdatasync(fd)
         except OSError as exc:
             # Leave no torn batch behind: the journal ends where it ended before this append.
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, start)
             raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
+        failpoints.hit("journal.file.appended", self.path)
 
     def _open(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +166,7 @@ class FileJournalStore:
     def clear(self) -> None:
         self.close()
         try:
+            failpoints.hit("journal.file.unlink", self.path)
             self.path.unlink()
         except FileNotFoundError:
             return

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ctconfig import failpoints
 from ctconfig.domain import moment_text
 from ctconfig.files import fsync_dir, write_atomically
 from ctconfig.state import limits
@@ -98,6 +99,7 @@ class LocalBackend:
         self, state: State, expected_token: str | None, audit: AuditRecord | None = None
     ) -> str:
         """Compare-and-swap: refuse unless the file is still what the caller read."""
+        failpoints.hit("state.local.write", self.path)
         data = state.dumps().encode("utf-8")
         limits.check_state_to_write(len(data), str(self.path))
         refuse_symlink(self.path, "state file")
@@ -145,7 +147,9 @@ class LocalBackend:
         tmp = Path(f"{self.backup_path}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
         try:
+            failpoints.hit("state.local.backup.link", tmp)
             os.link(self.path, tmp)
+            failpoints.hit("state.local.backup.rename", self.backup_path)
             os.replace(tmp, self.backup_path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -162,6 +166,7 @@ class LocalBackend:
             text = json.dumps(audit.to_json(), sort_keys=True, indent=2, ensure_ascii=False)
             write_atomically(audit_file, (text + "\n").encode("utf-8"))
         else:
+            failpoints.hit("state.local.audit.unlink", audit_file)
             audit_file.unlink(missing_ok=True)
         fsync_dir(self.history_dir)
 

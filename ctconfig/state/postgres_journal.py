@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ctconfig import failpoints
 from ctconfig.state.document import StateError
 from ctconfig.state.journal_store import MAX_JOURNAL_BYTES, MAX_JOURNAL_ENTRIES, JournalWriteError
 
@@ -64,6 +65,7 @@ class PostgresJournalStore:
         with self._mutex:
             conn = self._connection(writing=True)
             try:
+                failpoints.hit("journal.pg.insert", self.name)
                 conn.execute(query, {"name": self.name, "batch": batch})
             except psycopg.errors.UniqueViolation:
                 raise JournalWriteError(
@@ -71,6 +73,7 @@ class PostgresJournalStore:
                 ) from None
             except psycopg.Error as exc:
                 raise JournalWriteError(self._where, self._failure(exc)) from None
+        failpoints.hit("journal.pg.appended", self.name)
 
     def entries(self) -> list[dict[str, Any]]:
         """Every entry in seq order; refused before fetching when larger than a journal may be."""
@@ -101,6 +104,7 @@ class PostgresJournalStore:
         with self._mutex:
             conn = self._connection(writing=True)
             try:
+                failpoints.hit("journal.pg.delete", self.name)
                 conn.execute(
                     sql.SQL("DELETE FROM {} WHERE state_name = %s").format(self._table), (self.name,)
                 )

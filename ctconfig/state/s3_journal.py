@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ctconfig import failpoints
 from ctconfig.state.document import StateError
 from ctconfig.state.journal_store import (
     MAX_JOURNAL_BYTES,
@@ -73,6 +74,7 @@ class S3JournalStore:
                 self._next_seq = None  # relist: the PUT may or may not have been stored
                 raise JournalWriteError(self._where, str(exc)) from None
             self._next_seq = seq + 1
+        failpoints.hit("journal.s3.appended", self.prefix)
 
     def entries(self) -> list[dict[str, Any]]:
         """Every entry, batch by batch in key (= append) order."""
