@@ -224,17 +224,20 @@ async def _execute(
 
 
 def _clear_journal(journal: Journal, written: State) -> None:
-    """Clear the journal of a saved apply, keeping the intents no record closed.
+    """Compact the journal of a saved apply to the intents no record closed, in one atomic step.
 
     A create whose outcome is unknown (retries gave up, or the dashboard's operator
     stopped without saying) stays open against the version just written, so the next
-    run settles it before planning instead of forgetting it.
+    run settles it before planning instead of forgetting it. Clearing and then
+    appending would be two steps, and a crash (or a lost connection) between them
+    forgot those intents; `replace` leaves the old journal or the new one.
     """
     failpoints.hit("apply.compact", journal.describe())
     still_open = journal.read().open_intents()
-    journal.clear()
     if still_open:
-        journal.append([Begin(written.lineage, written.serial), *still_open])
+        journal.replace([Begin(written.lineage, written.serial), *still_open])
+    else:
+        journal.clear()
 
 
 @contextlib.contextmanager

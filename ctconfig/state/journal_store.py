@@ -9,7 +9,9 @@ decides what they mean.
 
 Entries are JSON objects. `append` makes a batch durable before it returns (a
 crash keeps a prefix of the batch, never a torn entry); `entries` returns every
-complete entry in append order.
+complete entry in append order; `replace` swaps every entry for new ones in one
+atomic step (a crash leaves the old entries or the new, never neither), which
+is how an apply's journal is compacted once its outcomes are in a written state.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ctconfig import failpoints
-from ctconfig.files import fsync_dir
+from ctconfig.files import fsync_dir, write_atomically
 from ctconfig.state.document import StateError
 from ctconfig.state.limits import read_regular_file
 
@@ -57,6 +59,11 @@ class JournalStore(Protocol):
 
     def entries(self) -> list[dict[str, Any]]:
         """Every complete entry, oldest first (a torn last entry is dropped); [] when empty."""
+        ...
+
+    def replace(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Make `entries` the whole journal in one atomic step; JournalWriteError otherwise
+        (and then the journal holds what it held before)."""
         ...
 
     def clear(self) -> None:
@@ -135,6 +142,19 @@ class FileJournalStore:
                 os.ftruncate(fd, start)
             raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
         failpoints.hit("journal.file.appended", self.path)
+
+    def replace(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """A new file with `entries`, fsynced and renamed over the journal (then its directory synced)."""
+        payload = b"".join(encode_entry(e) for e in entries)
+        if not payload:
+            self.clear()
+            return
+        self.close()  # later appends go to the new file, not the one it replaces
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.path, payload, mode=0o644, sync_dir=True)
+        except OSError as exc:
+            raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
 
     def _open(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
