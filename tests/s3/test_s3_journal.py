@@ -92,9 +92,9 @@ def test_a_compaction_stopped_before_its_deletes_is_already_in_force(
     def stop(name: str, where: str) -> None:
         raise _Stopped()
 
-    with failpoints.armed(failpoints.Failpoints([failpoints.Target("s3.delete_objects", 1, stop)])):
-        with pytest.raises(_Stopped):
-            store.replace([{"n": 10}])
+    stopped = failpoints.Failpoints([failpoints.Target("s3.delete_objects", 1, stop)])
+    with failpoints.armed(stopped), pytest.raises(_Stopped):
+        store.replace([{"n": 10}])
     prefix = f"{s3_config['key']}.journal/"
     listed = s3_client.list_objects_v2(Bucket=s3_config["bucket"], Prefix=prefix)["Contents"]
     assert len(listed) == 4 and listed[-1]["Key"].endswith(".base.jsonl")  # three superseded, one base
