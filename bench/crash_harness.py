@@ -121,7 +121,12 @@ class Harness:
         root = self.base / "template"
         root.mkdir(parents=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CTCONFIG_", "CT_"))}
-        env |= {"NO_COLOR": "1", "CTCONFIG_ALLOWED_ENDPOINTS": "http://127.0.0.1:*"} | self.backend.env()
+        env |= {
+            "NO_COLOR": "1",
+            # the operator's allow-lists: the sandbox on loopback, the workspaces under `base`
+            "CTCONFIG_ALLOWED_ENDPOINTS": "http://127.0.0.1:*",
+            "CTCONFIG_ALLOWED_PATHS": os.path.realpath(self.base),
+        } | self.backend.env()
         with SandboxStore(root / "sandbox.db") as store:
             for alias, account_id in ACCOUNTS.items():
                 store.ensure_account(account_id, USERS)

@@ -172,7 +172,7 @@ class PostgresState:
         self.run_id = uuid.uuid4().hex[:8]
 
     def block(self, ws: Path, tag: str) -> str:
-        return f"state: {{backend: postgres, dsn_env: CRASH_PG_DSN, name: 'cp-{self.run_id}-{tag}'}}"
+        return f"state: {{backend: postgres, dsn_env: CT_CRASH_PG_DSN, name: 'cp-{self.run_id}-{tag}'}}"
 
     def clone(self, source: str, target: str) -> None:
         import psycopg
@@ -186,7 +186,7 @@ class PostgresState:
             )
 
     def env(self) -> dict[str, str]:
-        return {"CRASH_PG_DSN": self.dsn}
+        return {"CT_CRASH_PG_DSN": self.dsn}
 
 
 class S3State:

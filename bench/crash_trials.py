@@ -170,7 +170,7 @@ def build(root: Path, db: Path, url: str, rng: random.Random, size: int, state_b
     users = [f"user{u}@example.com" for u in range(3)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")} | {"NO_COLOR": "1"}
     if pg:
-        env["CRASH_PG_DSN"] = pg
+        env["CT_CRASH_PG_DSN"] = pg
     lines = [
         "version: 1",
         state_block,
@@ -311,7 +311,7 @@ def one_trial(
     try:
         name = f"crash{rng.randrange(10**9)}"
         state_block = (
-            f"state: {{backend: postgres, dsn_env: CRASH_PG_DSN, name: {name}}}"
+            f"state: {{backend: postgres, dsn_env: CT_CRASH_PG_DSN, name: {name}}}"
             if backend == "postgres"
             else f"state: {{backend: local, path: '{root / 'ctconfig.state.json'}'}}"
         )

@@ -68,3 +68,15 @@ class SecretLostError(ProviderError):
     def __init__(self, message: str, passcode: ObservedPasscode) -> None:
         super().__init__(message)
         self.passcode = passcode
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM, SIGHUP): unwinds like Ctrl-C, so every lock is released.
+
+    A BaseException, as KeyboardInterrupt is, so that no `except Exception` stops it on its way out.
+    """
+
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = exit_code

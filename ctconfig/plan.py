@@ -142,6 +142,18 @@ class PriorResource:
 
 
 @dataclass(frozen=True)
+class TrustChange:
+    """A change to where credentials, secrets or state go (`config/trust.py`): the reviewer's business.
+
+    `before` is None when the state never recorded it (its first write, or an older ctconfig's).
+    """
+
+    key: Annotated[str, Field(max_length=300)]
+    before: Annotated[str, Field(max_length=4096)] | None
+    after: Annotated[str, Field(max_length=4096)] | None
+
+
+@dataclass(frozen=True)
 class PlanStamp:
     """The state version and config the plan was made from, so a stale saved plan is refused."""
 
@@ -168,6 +180,11 @@ class Plan:
     """Records the refresh changed (adopted, drifted, gone): what `--refresh-only` would write."""
     prior: tuple[PriorResource, ...] = ()
     """Every managed resource as the refresh left it, in address order (see `PriorResource`)."""
+    trust_changes: tuple[TrustChange, ...] = ()
+    """What this config changes about where credentials, secrets and state go, since the state's
+    last write: shown first, as a CAUTION, in the pull-request view."""
+    endpoint: Annotated[str, Field(max_length=4096)] = ""
+    """Where the provider sends credentials, and on whose say (`config/trust.py`)."""
 
     @property
     def has_changes(self) -> bool:

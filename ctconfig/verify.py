@@ -181,7 +181,7 @@ async def _check_with_provider(
     if timeout is not None and config.provider.kind == "clevertap":
         provider_config = config.provider.model_copy(update={"timeout": timeout})
         config = config.model_copy(update={"provider": provider_config})
-    provider = open_provider(config)
+    provider = open_provider(config, read_only=True)
     try:
         return await check_all(provider, candidates, now, _describer(config, provider))
     finally:

@@ -20,6 +20,10 @@ from typing import Any
 import pytest
 
 from tests.inprocess import run_in_process
+from tests.operator_env import TEST_OPERATOR_ENV
+
+for _name, _value in TEST_OPERATOR_ENV.items():
+    os.environ.setdefault(_name, _value)  # children started with os.environ inherit them
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,6 +100,7 @@ def run_ctconfig(tmp_path: Path, request: pytest.FixtureRequest) -> RunCtconfig:
         timeout: float = 120,
     ) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}
+        full_env.update(TEST_OPERATOR_ENV)
         full_env["NO_COLOR"] = "1"
         if env:
             full_env.update(env)

@@ -35,7 +35,7 @@ def walkthrough() -> str:
 
 
 def run_bash(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}  # no allow-lists
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["NO_COLOR"] = "1"
     return subprocess.run(

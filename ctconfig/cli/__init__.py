@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from ctconfig.cli.base import cli, run_cli
+from ctconfig.cli.signals import unwind_on_stop_signals
 from ctconfig.collector import collect_less_often
 
 __all__ = ["cli", "main"]
@@ -19,4 +20,5 @@ __all__ = ["cli", "main"]
 def main() -> None:
     """Console-script entry point."""
     collect_less_often()
+    unwind_on_stop_signals()
     sys.exit(run_cli(sys.argv[1:]))

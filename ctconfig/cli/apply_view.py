@@ -93,9 +93,11 @@ def _applied(report: ApplyReport, result: ApplyResult) -> int:
     if report.save_error is None:
         click.echo(f"\nState saved to {report.where} (serial {report.serial}).")
     _tainted(result)
-    if result.durability_error:
+    if result.durability_error and report.save_error is not None:
+        _neither_durable(report, result)  # one event (a full disk) stops both: one line
+    elif result.durability_error:
         _durability(report, result)
-    if report.save_error is not None:
+    elif report.save_error is not None:
         _unsaved(report, result)
     if result.failed or result.not_started or result.interrupted or report.save_error:
         _incomplete(result)
@@ -149,9 +151,34 @@ def _durability(report: ApplyReport, result: ApplyResult) -> None:
     )
 
 
-def _unsaved(report: ApplyReport, result: ApplyResult) -> None:
+def _neither_durable(report: ApplyReport, result: ApplyResult) -> None:
     click.echo(
-        f"Error: cannot write state {report.where}: {report.save_error}. {len(result.done)} change(s) were "
+        f"Error: {_cannot_save(report)}, and {result.durability_error}. The apply started nothing new "
+        f"after that: {len(result.done)} change(s) were made in the accounts; what reached the journal "
+        f"{report.journal_where} is replayed by the next `ctconfig apply` (anything else is re-found by "
+        "name). Free the space or fix the permissions, then run `ctconfig apply` again.",
+        err=True,
+    )
+
+
+def _cannot_save(report: ApplyReport) -> str:
+    """`cannot write state X: reason`, said once even when the reason already says it."""
+    reason = report.save_error or ""
+    said = reason.startswith("cannot write state")
+    return reason if said else f"cannot write state {report.where}: {reason}"
+
+
+def _unsaved(report: ApplyReport, result: ApplyResult) -> None:
+    if not report.journal_kept:
+        click.echo(
+            f"Error: {_cannot_save(report)}. {len(result.done)} change(s) were made in the accounts; the "
+            f"journal {report.journal_where} that recorded them is gone: a run that forced the lock has "
+            "already folded it into state. Run `ctconfig plan` to see where things stand.",
+            err=True,
+        )
+        return
+    click.echo(
+        f"Error: {_cannot_save(report)}. {len(result.done)} change(s) were "
         f"made in the accounts but are not in state; what was recorded waits in the journal "
         f"{report.journal_where}, and the next `ctconfig apply` replays it (anything else is re-found by "
         f"name). Make {report.where} writable, then run `ctconfig apply` again.",

@@ -14,7 +14,7 @@ import click
 from ctconfig.cli.context import Context, global_options, pass_context
 from ctconfig.cli.lazy import LazyCommand, LazyGroup
 from ctconfig.cli.params import Seconds
-from ctconfig.errors import CtconfigError
+from ctconfig.errors import CtconfigError, Terminated
 
 EXIT_ERROR = 1
 EXIT_USAGE = 1  # like Terraform: 2 stays "changes present" for `plan --detailed-exitcode`
@@ -58,6 +58,10 @@ COMMANDS = {
     "state": LazyCommand(
         "ctconfig.cli.state:state",
         "Inspect and edit the state: list, show, rm, mv, pull, push, history, diff.",
+    ),
+    "recover": LazyCommand(
+        "ctconfig.cli.recover:recover_command",
+        "Finish what an interrupted apply left (apply does this first too); change nothing else.",
     ),
     "force-unlock": LazyCommand(
         "ctconfig.cli.state:force_unlock_command", "Remove a lock left by a run that died."
@@ -121,6 +125,10 @@ def run_cli(argv: list[str]) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
+    except Terminated as stopped:
+        said = f"Stopped by {stopped.signal_name}; nothing more was started and any lock was released."
+        click.echo(said, err=True)
+        return stopped.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except SystemExit as exc:  # a command's `sys.exit(code)`: plan's 2, apply's 1 or 130

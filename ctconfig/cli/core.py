@@ -29,14 +29,17 @@ def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def render_plan(plan: Plan, fmt: str, summary: bool = False, config: Config | None = None) -> str:
-    """The plan in the requested format (text by default); `config` names the runbook's accounts."""
+def render_plan(
+    plan: Plan, fmt: str, summary: bool = False, config: Config | None = None, pretty: bool = False
+) -> str:
+    """The plan in the requested format (text by default); `config` names the runbook's accounts;
+    `pretty` indents JSON, which is otherwise one line."""
     from ctconfig.render.plan_json import render_json, render_json_summary
     from ctconfig.render.plan_markdown import render_markdown
     from ctconfig.render.plan_text import render_summary, render_text
 
     if summary:
-        return render_json_summary(plan) if fmt == "json" else render_summary(plan)
+        return render_json_summary(plan, pretty) if fmt == "json" else render_summary(plan)
     if fmt == "runbook":
         from ctconfig.render.runbook import RunbookAccount, render_runbook
 
@@ -47,8 +50,15 @@ def render_plan(plan: Plan, fmt: str, summary: bool = False, config: Config | No
     if fmt == "markdown":
         return render_markdown(plan)
     if fmt == "json":
-        return render_json(plan)
+        return render_json(plan, pretty)
     return render_text(plan, color=_use_color()) + f"Plan digest: {plan.digest}\n"
+
+
+pretty_option = click.option(
+    "--pretty",
+    is_flag=True,
+    help="Indent JSON for people (--format json and the -o file are one line, as Terraform's are).",
+)
 
 
 def _say(message: str) -> None:
@@ -92,17 +102,26 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="ADDR",
             help="Rotate this account passcode / reset this user passcode now.",
         ),
-        lock_timeout_option,
-        click.option(
-            "--lock",
-            type=Boolean(),
-            default=True,
-            metavar="BOOL",
-            hidden=True,
-            help="Take the state lock (default true).",
-        ),
     ]
     for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def lock_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--lock-timeout` and the hidden `--lock=false` of apply."""
+    lock = click.option(
+        "--lock", type=Boolean(), default=True, metavar="BOOL", hidden=True, help="Take the state lock."
+    )
+    return lock_timeout_option(lock(func))
+
+
+def ignored_lock_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`plan` takes no lock; pipelines written for the plan that did keep working unchanged."""
+    for option in (
+        click.option("--lock-timeout", hidden=True, help="Ignored: plan never takes the state lock."),
+        click.option("--lock", hidden=True, help="Ignored: plan never takes the state lock."),
+    ):
         func = option(func)
     return func
 
@@ -117,6 +136,7 @@ def _scope(
 
 @click.command("plan")
 @plan_options
+@ignored_lock_options
 @click.option(
     "-o",
     "--out",
@@ -136,6 +156,7 @@ def _scope(
 @click.option(
     "--summary", is_flag=True, help="A one-screen concise view (with --format json: the same, as JSON)."
 )
+@pretty_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @pass_context
 def plan_command(
@@ -145,14 +166,21 @@ def plan_command(
     targets: tuple[str, ...],
     excludes: tuple[str, ...],
     replace: tuple[str, ...],
-    lock_timeout: float,
-    lock: bool,
+    lock_timeout: str | None,
+    lock: str | None,
     out: str | None,
     fmt: str,
     summary: bool,
+    pretty: bool,
     detailed_exitcode: bool,
 ) -> None:
-    """Show what apply would change in each account."""
+    """Show what apply would change in each account.
+
+    Plan only reads: it takes no state lock (a running apply never holds it up), settles
+    nothing an interrupted apply left (that is `apply`'s job; the plan says so and exits 1),
+    and writes no file but the one `-o` names. A saved plan is refused by `apply` once the
+    state moved on.
+    """
     from ctconfig.plan import PlanError
     from ctconfig.planfile import save_plan
     from ctconfig.service.planning import PlanRequest, make_plan
@@ -160,14 +188,14 @@ def plan_command(
 
     ws = Workspace.open(ctx.config_path)
     request = PlanRequest(scope=_scope(refresh_only, targets, excludes, replace), refresh=refresh)
-    plan = make_plan(ws, request, lock=lock, lock_timeout=lock_timeout, say=_say).plan
-    click.echo(render_plan(plan, fmt, summary, ws.config), nl=False)
+    plan = make_plan(ws, request, say=_say).plan
+    click.echo(render_plan(plan, fmt, summary, ws.config, pretty), nl=False)
     if plan.errors:
         raise PlanError(
             f"the plan has {len(plan.errors)} error(s); nothing can be applied until they are fixed"
         )
     if out:
-        save_plan(plan, Path(out))
+        save_plan(plan, Path(out), pretty)
         _say(f"Saved the plan to {out}. Apply exactly this plan with: ctconfig apply {out}")
     changes = plan.has_changes or (refresh_only and plan.state_updates > 0)
     if detailed_exitcode and changes:
@@ -185,14 +213,15 @@ def plan_command(
     help="How to show the plan.",
 )
 @click.option("--summary", is_flag=True, help="A one-screen concise view.")
+@pretty_option
 @pass_context
-def show_command(ctx: Context, planfile: str, fmt: str, summary: bool) -> None:
+def show_command(ctx: Context, planfile: str, fmt: str, summary: bool, pretty: bool) -> None:
     """Render a saved plan file."""
     from ctconfig.planfile import load_plan
 
     plan = load_plan(Path(planfile))
     config = _config_if_any(ctx) if fmt == "runbook" else None
-    click.echo(render_plan(plan, fmt, summary, config), nl=False)
+    click.echo(render_plan(plan, fmt, summary, config, pretty), nl=False)
 
 
 def _config_if_any(ctx: Context) -> Config | None:
@@ -208,6 +237,7 @@ def _config_if_any(ctx: Context) -> Config | None:
 @click.command("apply")
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False))
 @plan_options
+@lock_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
 @click.option("--dry-run", is_flag=True, help="Print each operation in order; change nothing.")
 @click.option(

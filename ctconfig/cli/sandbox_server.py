@@ -33,7 +33,7 @@ _DB = click.option(
     type=click.IntRange(1),
     default=3,
     show_default=True,
-    help="Requests in flight per account before answering 429.",
+    help="Management API requests in flight per account before 429 (the Server API has CleverTap's limits).",
 )
 @click.option(
     "--latency",
@@ -92,8 +92,11 @@ def serve(
 
     It also answers CleverTap's documented Server API (`GET /v1/connect`,
     `POST /1/upload`, `GET /1/profile.json`, `/1/profiles.json`,
-    `/1/events.json`) with the account's passcodes, so your own integration
-    can rehearse a rotation against it; uploaded records stay in memory.
+    `/1/events.json`, `/1/counts/events.json`, `/1/counts/profiles.json`)
+    with the account's passcodes, so your own integration (or CleverTap's
+    own client) can rehearse a rotation against it; uploaded records stay in
+    memory. CleverTap's in-flight limits apply per API: 15 uploads, 3 Get
+    API calls; --max-inflight sets the management API's.
 
     Bodies over 16 KiB (1 MiB for uploads) are refused with 413. Stops
     gracefully on SIGTERM or Ctrl-C and prints a summary of requests and

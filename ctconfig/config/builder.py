@@ -24,6 +24,7 @@ from ruamel.yaml.events import (
 )
 
 from ctconfig.config.errors import Problem, quoted
+from ctconfig.config.interpolate import Refusal
 from ctconfig.config.limits import MAX_ALIAS_VALUES, MAX_DEPTH
 from ctconfig.config.scalars import STR, TAG, ScalarReader, ScalarValues, shorten
 from ctconfig.config.yamltree import KeyPath, ParsedFile, Position, SourceMap
@@ -81,7 +82,14 @@ class _Anchor:
 class EventBuilder:
     """Builds one document from events; `parsed` holds the data, places and problems."""
 
-    def __init__(self, file: str, environ: Mapping[str, str], *, interpolating: bool = True) -> None:
+    def __init__(
+        self,
+        file: str,
+        environ: Mapping[str, str],
+        *,
+        interpolating: bool = True,
+        refuse: Refusal = lambda name: None,
+    ) -> None:
         self.file = file
         self.parsed = ParsedFile(None, SourceMap(Position(file, 1, 1)))
         self.sources = self.parsed.sources
@@ -90,7 +98,9 @@ class EventBuilder:
         self.recursive: set[str] = set()
         self.alias_values = 0
         self.documents = 0
-        self.values = ScalarValues(environ, self.sources, self.report, interpolating=interpolating)
+        self.values = ScalarValues(
+            environ, self.sources, self.report, interpolating=interpolating, refuse=refuse
+        )
         self._handlers = {
             ScalarEvent: self._scalar,
             MappingStartEvent: self._mapping_start,

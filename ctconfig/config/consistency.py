@@ -54,11 +54,15 @@ def _urls(data: dict[str, Any], sources: SourceMap) -> list[tuple[KeyPath, Probl
             problem = url_problem(url)
             if problem is not None:
                 here: KeyPath = (section, key)
-                found.append((here, sources.value_at(here).problem(f"{key}: {problem}{_shown(url)}")))
+                shown = _shown(url, sources.written_at(here))
+                found.append((here, sources.value_at(here).problem(f"{key}: {problem}{shown}")))
     return found
 
 
-def _shown(url: str) -> str:
+def _shown(url: str, written: str | None) -> str:
+    """The URL as the file wrote it: never a value interpolated from the environment, never credentials."""
+    if written is not None:
+        return f", got {quoted(written)} (after interpolation)"
     if "@" in url:
         return " (the value is not shown: it holds credentials)"
     return f", got {quoted(url)}"

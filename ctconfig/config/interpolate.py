@@ -7,7 +7,7 @@ empty. Problems are returned, not raised, so the loader can report them all.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 _START = re.compile(r"\$\$\{|\$\{")
@@ -28,8 +28,12 @@ def has_reference(text: str) -> bool:
     return "${" in text
 
 
-def interpolate(text: str, environ: Mapping[str, str]) -> Interpolated:
-    """Substitute every reference in `text`; unknown variables without a default are problems."""
+Refusal = Callable[[str], str | None]
+"""Why a variable may not be read (the operator's policy, `config/trust.py`), or None."""
+
+
+def interpolate(text: str, environ: Mapping[str, str], refuse: Refusal = lambda name: None) -> Interpolated:
+    """Substitute every reference in `text`; unknown or refused variables are problems."""
     result = Interpolated("")
     pieces: list[str] = []
     position = 0
@@ -55,6 +59,10 @@ def interpolate(text: str, environ: Mapping[str, str]) -> Interpolated:
             )
             continue
         name, default = parsed["name"], parsed["default"]
+        refusal = refuse(name)
+        if refusal is not None:
+            result.problems.append(refusal)
+            continue
         value = environ.get(name)
         if value is not None and (value != "" or default is None):
             pieces.append(value)

@@ -22,6 +22,7 @@ from ctconfig.config.limits import MAX_CONFIG_BYTES_ENV, describe_bytes, max_con
 from ctconfig.config.merge import merge_parsed, top_level_problem
 from ctconfig.config.rules import check_rules, literal_secrets
 from ctconfig.config.spec import Config
+from ctconfig.config.trust import OperatorPolicy, trust_problems
 from ctconfig.config.validation import problems_from
 from ctconfig.config.yamltree import KeyPath, ParsedFile, Position, SourceMap, parse_yaml
 
@@ -38,6 +39,8 @@ class LoadedConfig:
     files: tuple[Path, ...]
     digest: str
     sources: SourceMap | None = field(default=None, repr=False, compare=False)
+    policy: OperatorPolicy = field(default_factory=OperatorPolicy, repr=False, compare=False)
+    """The operator's allow-lists the config was checked against (`config/trust.py`)."""
 
     def location_of(self, *keys: str) -> str | None:
         """Where a key was written, e.g. ("accounts", "prod") → "ctconfig.yaml:5:3"; None if nowhere."""
@@ -120,12 +123,12 @@ def decode_config(raw: bytes, display: str) -> str | Problem:
         return Problem(display, line, column, "expected UTF-8 text, found other bytes")
 
 
-def _parse(file: Path, raw: bytes, environ: Mapping[str, str]) -> ParsedFile:
+def _parse(file: Path, raw: bytes, environ: Mapping[str, str], policy: OperatorPolicy) -> ParsedFile:
     display = str(file)
     text = decode_config(raw, display)
     if isinstance(text, Problem):
         return ParsedFile(None, SourceMap(Position(display, 1, 1)), [text])
-    return parse_yaml(text, display, environ)
+    return parse_yaml(text, display, environ, refuse=policy.interpolation_problem)
 
 
 def _files_of(path: Path) -> list[Path]:
@@ -143,17 +146,26 @@ def _under(path: KeyPath, reported: set[KeyPath]) -> bool:
     return any(path[: len(prefix)] == prefix for prefix in reported)
 
 
-def load_config(path: Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
-    """Load and validate a config file or directory; raises ConfigError listing every problem."""
+def load_config(
+    path: Path, environ: Mapping[str, str] | None = None, policy: OperatorPolicy | None = None
+) -> LoadedConfig:
+    """Load and validate a config file or directory; raises ConfigError listing every problem.
+
+    `policy`: the operator's allow-lists (default: read from `environ`, the working
+    directory as the tree); what the config decides beyond them is a problem too.
+    """
     env = os.environ if environ is None else environ
+    rules = OperatorPolicy.from_environ(env) if policy is None else policy
     files = _files_of(path)
     contents = read_config_files(files, env)
     with paused_then_frozen():
-        parsed_files = [_parse(file, raw, env) for file, raw in zip(files, contents, strict=True)]
-        return _validated(parsed_files, tuple(files), path.is_dir())
+        parsed_files = [_parse(file, raw, env, rules) for file, raw in zip(files, contents, strict=True)]
+        return _validated(parsed_files, tuple(files), path.is_dir(), rules)
 
 
-def _validated(parsed_files: list[ParsedFile], files: tuple[Path, ...], merged: bool) -> LoadedConfig:
+def _validated(
+    parsed_files: list[ParsedFile], files: tuple[Path, ...], merged: bool, policy: OperatorPolicy
+) -> LoadedConfig:
     """Every problem of the parsed files, located, or the validated config."""
     problems: list[Problem] = []
     reported: set[KeyPath] = set()
@@ -183,9 +195,10 @@ def _validated(parsed_files: list[ParsedFile], files: tuple[Path, ...], merged: 
         problems += [problem for at, problem in problems_from(exc, data, sources) if not _under(at, reported)]
     if config is not None:
         problems += shared_slots(config, sources)
+        problems += trust_problems(config, sources, policy)
     if problems or config is None:
         raise ConfigError(_ordered(problems, list(files)))
-    return LoadedConfig(config, files, config_digest(config), sources)
+    return LoadedConfig(config, files, config_digest(config), sources, policy)
 
 
 def _ordered(problems: list[Problem], files: list[Path]) -> list[Problem]:

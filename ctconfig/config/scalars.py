@@ -18,7 +18,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import implicit_resolvers
 
 from ctconfig.config.errors import quoted
-from ctconfig.config.interpolate import has_reference, interpolate
+from ctconfig.config.interpolate import Refusal, has_reference, interpolate
 from ctconfig.config.limits import MAX_NUMBER_DIGITS
 from ctconfig.config.yamltree import KeyPath, Position, SourceMap
 
@@ -105,10 +105,17 @@ class ScalarValues:
     """
 
     def __init__(
-        self, environ: Mapping[str, str], sources: SourceMap, report: Report, *, interpolating: bool = True
+        self,
+        environ: Mapping[str, str],
+        sources: SourceMap,
+        report: Report,
+        *,
+        interpolating: bool = True,
+        refuse: Refusal = lambda name: None,
     ) -> None:
         self.reader = ScalarReader()
         self.environ = environ
+        self.refuse = refuse
         self.sources = sources
         self.report = report
         self.interpolating = interpolating
@@ -138,7 +145,7 @@ class ScalarValues:
         if path and isinstance(path[-1], str) and path[-1].endswith("_env"):
             self.report(position, f"{path[-1]}: {ENV_REFERENCE}", path)
             return text
-        result = interpolate(text, self.environ)
+        result = interpolate(text, self.environ, self.refuse)
         for message in result.problems:
             self.report(position, message, path)
         if result.problems:

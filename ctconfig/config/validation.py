@@ -108,9 +108,8 @@ def _convert(error: ErrorDetails, data: Any, sources: SourceMap) -> tuple[KeyPat
         tags = str(ctx.get("expected_tags", ""))
         head, _, tail = tags.rpartition(", ")
         choices = f"{head} or {tail}" if head else tail
-        return (*path, tag), sources.value_at((*path, tag)).problem(
-            f"{tag}: expected {choices}, got {format_value(ctx.get('tag'))}"
-        )
+        found = _found((*path, tag), ctx.get("tag"), sources)  # as written, when interpolated
+        return (*path, tag), sources.value_at((*path, tag)).problem(f"{tag}: expected {choices}{found}")
     where = sources.value_at(path)
     found = _found(path, error.get("input"), sources)
     return path, where.problem(f"{label(path)}: expected {_expected(error)}{found}")

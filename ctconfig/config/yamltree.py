@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ctconfig.config.errors import Problem
+from ctconfig.config.interpolate import Refusal
 
 KeyPath = tuple[str | int, ...]
 _MAX_LINK_HOPS = 1000
@@ -144,7 +145,12 @@ def events(text: str, pure: bool = False) -> Iterator[Any]:
 
 
 def parse_yaml(
-    text: str, file: str, environ: Mapping[str, str], *, interpolating: bool = True
+    text: str,
+    file: str,
+    environ: Mapping[str, str],
+    *,
+    interpolating: bool = True,
+    refuse: Refusal = lambda name: None,
 ) -> ParsedFile:
     """Parse one YAML document; never raises for bad input, returns problems instead.
 
@@ -154,7 +160,7 @@ def parse_yaml(
     from ctconfig.config.builder import EventBuilder
 
     for pure in (False, True):
-        builder = EventBuilder(file, environ, interpolating=interpolating)
+        builder = EventBuilder(file, environ, interpolating=interpolating, refuse=refuse)
         try:
             builder.feed(events(text, pure=pure))
         except MarkedYAMLError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ctconfig.planfile.document import (
     CTCONFIG_FORMAT,
     MAX_PLAN_BYTES,
+    dumps_json,
     dumps_plan,
     load_plan,
     plan_document,
@@ -21,6 +22,7 @@ from ctconfig.planfile.terraform import terraform_actions, terraform_view
 __all__ = [
     "CTCONFIG_FORMAT",
     "MAX_PLAN_BYTES",
+    "dumps_json",
     "dumps_plan",
     "load_plan",
     "plan_document",

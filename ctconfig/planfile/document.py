@@ -4,11 +4,15 @@
 serialised by pydantic (ctconfig's own keys: `actions`, `drift`, `prior`, …),
 computed keys beside it (`ctconfig_format`, `ctconfig_version`, `digest`,
 `summary`), and Terraform's plan representation (`format_version` "1.2",
-`resource_changes`, `resource_drift`, `prior_state`, …) for policy tools.
-Loading validates ctconfig's keys against the same types, ignores the computed
-ones (they are recomputed from the plan) and recomputes the digest, so an edit
-to what would be done is refused. Plans saved by other ctconfig versions are
-refused with the command that makes a new one: a plan is short-lived.
+`terraform_version`, `resource_changes`, `resource_drift`, `prior_state`,
+`configuration`, …) for policy tools. Like `terraform show -json`, it is one
+line of compact JSON (some plan scanners read a document line by line);
+`--pretty` indents it for people. Loading validates ctconfig's keys against
+the same types, ignores the computed ones (they are recomputed from the plan,
+so a file saved before the Terraform keys changed still loads) and recomputes
+the digest, so an edit to what would be done is refused. Plans saved in
+another ctconfig plan format are refused with the command that makes a new
+one: a plan is short-lived.
 """
 
 from __future__ import annotations
@@ -54,17 +58,21 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     return data
 
 
-def dumps_plan(plan: Plan) -> str:
-    """The plan document as readable JSON (sorted keys, two-space indent)."""
-    return (
-        orjson.dumps(plan_document(plan), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
-    )
+def dumps_json(data: Any, pretty: bool = False) -> str:
+    """JSON with sorted keys and a final newline: one line, or indented by two spaces for people."""
+    option = orjson.OPT_SORT_KEYS | (orjson.OPT_INDENT_2 if pretty else 0)
+    return orjson.dumps(data, option=option).decode() + "\n"
 
 
-def save_plan(plan: Plan, path: Path) -> None:
+def dumps_plan(plan: Plan, pretty: bool = False) -> str:
+    """The plan document as one line of JSON with sorted keys (`pretty`: indented)."""
+    return dumps_json(plan_document(plan), pretty)
+
+
+def save_plan(plan: Plan, path: Path, pretty: bool = False) -> None:
     """Write a plan file (it holds no secret: settings, remote ids and reasons only)."""
     try:
-        path.write_text(dumps_plan(plan), encoding="utf-8")
+        path.write_text(dumps_plan(plan, pretty), encoding="utf-8")
     except OSError as exc:
         raise PlanError(f"cannot write the plan file {path}: {exc.strerror or exc}") from None
 

@@ -1,14 +1,15 @@
 """A plan in Terraform's JSON plan representation, so policy tools written for `terraform show -json` read it.
 
 Every managed resource is a `managed` resource of type `account_passcode`,
-`user_passcode` or `settings`, owned by provider `ctconfig/clevertap`, named by
-its passcode name, user email or (settings) account alias, and addressed by its
-ctconfig address. Actions map to Terraform's words (a grant is a create, a
+`user_passcode` or `settings`, owned by provider `ctconfig.invalid/ctconfig/clevertap`
+(`PROVIDER_NAME`), named by its passcode name, user email or (settings) account
+alias, and addressed by its ctconfig address. Actions map to Terraform's words (a grant is a create, a
 revoke a delete, a reset or passcode-mode change an update, a rotation
 `["create", "delete"]`, a user passcode's revoke-and-grant `["delete",
 "create"]`); resources the plan leaves alone are `["no-op"]` changes; drift
-is `resource_drift`; the refreshed records are `prior_state`. The README's
-"Plan JSON and policy checks" has the whole mapping.
+is `resource_drift`; the refreshed records are `prior_state`; the resources the
+config declares are `configuration`. The README's "Plan JSON and policy checks"
+has the whole mapping.
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ from ctconfig.jsontypes import days_text, timestamp_text
 from ctconfig.plan import Drift, Plan, PriorResource
 from ctconfig.planfile.terraform_types import (
     ATTRIBUTES,
+    PROVIDER_KEY,
     PROVIDER_NAME,
     STATE_FORMAT,
     TERRAFORM_FORMAT,
+    TERRAFORM_VERSION,
     ActionReason,
     Change,
     ChangeNote,
     ChangeWord,
+    ConfigResource,
+    Configuration,
     PlannedResource,
     ResourceChange,
     StateResource,
@@ -83,6 +88,7 @@ def terraform_view(plan: Plan) -> TerraformView:
     errored, refresh_only = bool(plan.errors), plan.scope.refresh_only
     view: TerraformView = {
         "format_version": TERRAFORM_FORMAT,
+        "terraform_version": TERRAFORM_VERSION,
         "applyable": not errored and (plan.has_changes or (refresh_only and plan.state_updates > 0)),
         "complete": not errored and not plan.scope.partial,
         "errored": errored,
@@ -91,8 +97,10 @@ def terraform_view(plan: Plan) -> TerraformView:
         "resource_drift": drift_changes(plan.drift, prior),
         "prior_state": {
             "format_version": STATE_FORMAT,
+            "terraform_version": TERRAFORM_VERSION,
             "values": {"root_module": {"resources": [state_resource(p) for p in plan.prior]}},
         },
+        "configuration": configuration(changes, prior),
     }
     if plan.stamp.created_at is not None:
         view["timestamp"] = timestamp_text(plan.stamp.created_at)
@@ -228,10 +236,8 @@ def drift_changes(drift: Iterable[Drift], prior: Prior) -> list[ResourceChange]:
     for address, items in sorted(by_address.items()):
         first = items[0]
         known = prior.get(address)
-        before = _drift_before(first, known)
-        after = None
-        if first.after is not None:
-            after = prior_values(known) if known else settings_values(address, first.after)
+        before = _drift_values(address, first.before, known)
+        after = _drift_values(address, first.after, known)
         change = _change(["update"] if after is not None else ["delete"], before, after, address.kind.value)
         change["after_unknown"] = {}
         note: ChangeNote = {"account": address.account, "reason": "; ".join(d.message for d in items)}
@@ -239,13 +245,18 @@ def drift_changes(drift: Iterable[Drift], prior: Prior) -> list[ResourceChange]:
     return changes
 
 
-def _drift_before(drift: Drift, known: PriorResource | None) -> Values | None:
-    if drift.before is None:
+def _drift_values(address: Address, settings: Settings | None, known: PriorResource | None) -> Values | None:
+    """One side of a drift entry: the managed settings and the id, the same keys on both sides.
+
+    The moment an expiry falls (`expires_at`) is left out of both: ctconfig
+    records the settings it manages, not the moment the old expiry had.
+    """
+    if settings is None:
         return None
-    values = dict(settings_values(drift.address, drift.before))
+    values = dict(settings_values(address, settings))
     if known is not None and known.remote_id:
         values["id"] = known.remote_id  # the same object: the refresh found it by id
-    elif known is not None and drift.address.kind.value == "settings":
+    elif known is not None and address.kind.value == "settings":
         values["id"] = known.account_id
     return _values(values)
 
@@ -283,6 +294,50 @@ def _mark_import(change: ResourceChange, prior: Prior, adopted: set[Address]) ->
 
 
 # ---- resources -----------------------------------------------------------------------------------
+
+DECLARED: dict[str, tuple[str, ...]] = {
+    "account_passcode": ("name", "expires_in"),
+    "user_passcode": ("email", "validity"),
+    "settings": ("passcode_mode",),
+}
+"""The attributes a config sets, per type (the rest are CleverTap's: ids, moments)."""
+
+
+def configuration(changes: Iterable[ResourceChange], prior: Prior) -> Configuration:
+    """`configuration`: ctconfig's provider, and each resource the config declares, as constants.
+
+    The declared resources are those the plan keeps or makes (every change with
+    an `after`), less the set-aside predecessors of rotations, which the config
+    does not name; so a `--target` plan lists the targeted ones, as its
+    `resource_changes` do.
+    """
+    resources: list[ConfigResource] = []
+    for rc in changes:
+        after = rc["change"]["after"]
+        known = prior.get(Address.parse(rc["address"]))
+        if after is None or (known is not None and known.retire_after is not None):
+            continue
+        declared: Mapping[str, object] = after
+        resources.append(
+            {
+                "address": rc["address"],
+                "mode": "managed",
+                "type": rc["type"],
+                "name": rc["name"],
+                "provider_config_key": PROVIDER_KEY,
+                "expressions": {
+                    key: {"constant_value": str(declared[key])}
+                    for key in DECLARED[rc["type"]]
+                    if key in declared
+                },
+                "schema_version": 0,
+            }
+        )
+    return {
+        "provider_config": {PROVIDER_KEY: {"name": PROVIDER_KEY, "full_name": PROVIDER_NAME}},
+        "root_module": {"resources": resources},
+    }
+
 
 
 def planned_resources(changes: Iterable[ResourceChange]) -> list[PlannedResource]:

@@ -2,12 +2,12 @@
 
 These types are the schema: `schemas/plan.schema.json` is generated from them,
 and `terraform.py` builds values of them. Only what ctconfig emits is here
-(no `configuration`, `variables`, `output_changes`, `checks`, `deferred_changes`,
-`relevant_attributes` or `terraform_version`; Terraform omits them when empty
-too). Every object forbids keys it does not list, so the schema test catches a
-builder that drifts from these types. Each resource change and prior-state
-resource also carries a `ctconfig` object: ctconfig's own words, which
-Terraform tools ignore (the format tells consumers to ignore unknown keys).
+(no `variables`, `output_changes`, `checks`, `deferred_changes` or
+`relevant_attributes`; Terraform omits them when empty too). Every object
+forbids keys it does not list, so the schema test catches a builder that
+drifts from these types. Each resource change and prior-state resource also
+carries a `ctconfig` object: ctconfig's own words, which Terraform tools ignore
+(the format tells consumers to ignore unknown keys).
 """
 
 from __future__ import annotations
@@ -19,9 +19,17 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 TERRAFORM_FORMAT: Literal["1.2"] = "1.2"
 """The version of Terraform's plan representation this follows (`terraform show -json`, 1.11)."""
+TERRAFORM_VERSION: Literal["1.11.4"] = "1.11.4"
+"""`terraform_version`: the Terraform release whose plan representation ctconfig's follows, not a
+Terraform that ran (none does). Plan scanners (checkov, terraform-unidiff) take a document for a
+Terraform plan only when it names one."""
 STATE_FORMAT: Literal["1.0"] = "1.0"
-PROVIDER_NAME = "ctconfig/clevertap"
-"""No Terraform provider owns these types: namespace `ctconfig`, type `clevertap`, and no registry host."""
+PROVIDER_NAME = "ctconfig.invalid/ctconfig/clevertap"
+"""A full provider source address, `HOSTNAME/NAMESPACE/TYPE`, as Terraform writes it: namespace
+`ctconfig`, type `clevertap`. No Terraform provider owns these types, so the host is in `.invalid`
+(RFC 2606: it never resolves): a tool that expands the address cannot fetch someone else's provider."""
+PROVIDER_KEY: Literal["clevertap"] = "clevertap"
+"""The key of ctconfig's provider in `configuration.provider_config` (Terraform's local name)."""
 
 _CLOSED = ConfigDict(extra="forbid")
 
@@ -193,13 +201,56 @@ class PriorState(TypedDict):
     """The state the plan starts from: the records as the refresh left them."""
 
     format_version: Literal["1.0"]
+    terraform_version: Literal["1.11.4"]
     values: StateValues
+
+
+@with_config(_CLOSED)
+class ConstantExpression(TypedDict):
+    """An attribute as the config sets it: ctconfig's config has no expressions, only values."""
+
+    constant_value: str
+
+
+@with_config(_CLOSED)
+class ConfigResource(TypedDict):
+    """A resource the config declares, with its declared attributes as constants."""
+
+    address: str
+    mode: Literal["managed"]
+    type: ResourceType
+    name: str
+    provider_config_key: Literal["clevertap"]
+    expressions: dict[str, ConstantExpression]
+    schema_version: Literal[0]
+
+
+@with_config(_CLOSED)
+class ProviderConfig(TypedDict):
+    """The provider the resources belong to: its local name and full source address."""
+
+    name: Literal["clevertap"]
+    full_name: str
+
+
+@with_config(_CLOSED)
+class ConfigModule(TypedDict):
+    resources: list[ConfigResource]
+
+
+@with_config(_CLOSED)
+class Configuration(TypedDict):
+    """`configuration`: the provider, and the resources the config declares (in the plan's scope)."""
+
+    provider_config: dict[str, ProviderConfig]
+    root_module: ConfigModule
 
 
 class TerraformView(TypedDict):
     """The top-level keys Terraform's plan representation defines."""
 
     format_version: Literal["1.2"]
+    terraform_version: Literal["1.11.4"]
     applyable: bool
     complete: bool
     errored: bool
@@ -208,3 +259,4 @@ class TerraformView(TypedDict):
     resource_changes: list[ResourceChange]
     resource_drift: list[ResourceChange]
     prior_state: PriorState
+    configuration: Configuration

@@ -24,6 +24,7 @@ from ctconfig.planner.common import Builder, PlanOptions
 from ctconfig.planner.grants import diff_grants
 from ctconfig.planner.passcodes import AccountView, diff_passcodes, retiring_name
 from ctconfig.planner.prior import prior_resources
+from ctconfig.planner.protection import keep_protected, protected_ids
 from ctconfig.planner.refresh import Records, in_address_order, refresh_account
 from ctconfig.planner.safety import mass_deletes
 from ctconfig.state.document import AccountPasscodeRecord, Origin, RecordType, State
@@ -94,7 +95,10 @@ def diff(config: Config, refresh: Refresh, observed: Observed, options: PlanOpti
             diff_grants(alias, account, managed, snapshot, now, options, out)
             diff_settings(alias, account, managed, snapshot, out)
             unmanaged(config, alias, managed, set(refresh.adopted_ids.get(alias, ())), snapshot, out)
-    actions = _select(out.actions, options)
+    actions, refused = keep_protected(
+        _select(out.actions, options), protected_ids(config, refresh.state.resources, observed)
+    )
+    out.errors += refused
     actions.sort(key=lambda a: (a.address.account, PHASES[a.kind], a.address))
     return Plan(
         actions=tuple(actions),

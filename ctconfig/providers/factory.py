@@ -13,16 +13,18 @@ if TYPE_CHECKING:
     from ctconfig.providers.operator import Operator
 
 
-def open_provider(config: Config, operator: Operator | None = None) -> Provider:
+def open_provider(config: Config, operator: Operator | None = None, *, read_only: bool = False) -> Provider:
     """A ready provider; HTTP credentials are read from the environment when first needed.
 
     `operator` is the person the `dashboard` provider guides through an apply (None: it
     can read and plan, and refuses to change anything); other providers ignore it.
+    `read_only`: the run changes nothing (plan, dry run); the embedded sandbox then opens
+    its database only to read and creates no file.
     """
     if config.provider.kind == "sandbox":
         from ctconfig.providers.sandbox import SandboxProvider
 
-        return SandboxProvider(Path(config.provider.path))
+        return SandboxProvider(Path(config.provider.path), read_only=read_only)
     if config.provider.kind == "dashboard":
         from ctconfig.providers.dashboard import DashboardProvider
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ctconfig.domain import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
+from ctconfig.errors import CtconfigError
 from ctconfig.providers.base import CredentialCheck, CredentialStatus, IssuedPasscode
 from ctconfig.sandbox.store import SandboxStore
 from ctconfig.secrets import Secret
@@ -68,16 +69,43 @@ class _Batches:
 
 class SandboxProvider:
     """Reads and changes sandbox accounts; the store answers at once, and changes made at the
-    same moment are committed together."""
+    same moment are committed together.
 
-    def __init__(self, path: Path) -> None:
-        self.store = SandboxStore(path)
+    `read_only` (what `plan` asks for) writes nothing: an account the store does not hold
+    yet — or a store that does not exist yet — is read as it would be created, from a
+    scratch store in memory, and every change is refused.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.read_only = read_only
+        exists = path.exists()
+        self.store = SandboxStore(
+            path if exists or not read_only else Path(":memory:"), read_only=exists and read_only
+        )
+        self._scratch: SandboxStore | None = None
         self._batches = _Batches(self.store)
 
     async def read_account(self, target: AccountTarget) -> AccountSnapshot:
         """Create the account on first use (with the config's users), then read it."""
+        if self.read_only and self.store.read_only and not self.store.has_account(target.account_id):
+            scratch = self._scratch_store()
+            scratch.ensure_account(target.account_id, target.users)
+            return scratch.read(target.account_id)
         self.store.ensure_account(target.account_id, target.users)
         return self.store.read(target.account_id)
+
+    async def _change(self, call: Callable[[], T]) -> T:
+        """Run a change in the next batch; refused when the sandbox was opened to read."""
+        if self.read_only:
+            raise CtconfigError("the sandbox was opened only to read (a plan changes nothing)")
+        return await self._batches.run(call)
+
+    def _scratch_store(self) -> SandboxStore:
+        """An in-memory store on the same clock, for accounts a read-only store does not hold."""
+        if self._scratch is None:
+            self._scratch = SandboxStore(Path(":memory:"))
+            self._scratch.advance_clock(self.store.clock_offset().total_seconds())
+        return self._scratch
 
     async def create_passcode(
         self,
@@ -94,7 +122,7 @@ class SandboxProvider:
         same passcode and secret; a key whose passcode was deleted since, or that
         came with another request, raises ConflictError.
         """
-        created = await self._batches.run(
+        created = await self._change(
             lambda: self.store.create_passcode_once(target.account_id, name, expires_in_days, idempotency_key)
         )
         return IssuedPasscode(created.passcode, Secret(created.secret))
@@ -117,7 +145,7 @@ class SandboxProvider:
         self, target: AccountTarget, passcode_id: str, *, name: str, expires_in_days: int | None
     ) -> ObservedPasscode:
         """Rename a passcode or change its expiry (counted from its creation)."""
-        return await self._batches.run(
+        return await self._change(
             lambda: self.store.update_passcode(
                 target.account_id, passcode_id, name=name, expires_in_days=expires_in_days
             )
@@ -125,28 +153,30 @@ class SandboxProvider:
 
     async def delete_passcode(self, target: AccountTarget, passcode_id: str) -> None:
         """Delete an account passcode."""
-        await self._batches.run(lambda: self.store.delete_passcode(target.account_id, passcode_id))
+        await self._change(lambda: self.store.delete_passcode(target.account_id, passcode_id))
 
     async def grant_user_passcode(
         self, target: AccountTarget, email: str, validity_days: int | None
     ) -> ObservedGrant:
         """Grant a user passcode to an existing dashboard user."""
-        return await self._batches.run(
+        return await self._change(
             lambda: self.store.grant_user_passcode(target.account_id, email, validity_days)
         )
 
     async def reset_user_passcode(self, target: AccountTarget, email: str) -> ObservedGrant:
         """Issue the user a fresh secret and restart its validity."""
-        return await self._batches.run(lambda: self.store.reset_user_passcode(target.account_id, email))
+        return await self._change(lambda: self.store.reset_user_passcode(target.account_id, email))
 
     async def revoke_user_passcode(self, target: AccountTarget, email: str) -> None:
         """Revoke a user's passcode."""
-        await self._batches.run(lambda: self.store.revoke_user_passcode(target.account_id, email))
+        await self._change(lambda: self.store.revoke_user_passcode(target.account_id, email))
 
     async def set_passcode_mode(self, target: AccountTarget, mode: str) -> None:
         """Switch API authentication between account and user passcodes."""
-        await self._batches.run(lambda: self.store.set_passcode_mode(target.account_id, mode))
+        await self._change(lambda: self.store.set_passcode_mode(target.account_id, mode))
 
     async def aclose(self) -> None:
         """Close the sandbox database."""
         self.store.close()
+        if self._scratch is not None:
+            self._scratch.close()

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ctconfig.actions import is_destructive
 from ctconfig.plan import Plan
-from ctconfig.planfile import CTCONFIG_FORMAT, dumps_plan, terraform_actions, terraform_view
+from ctconfig.planfile import CTCONFIG_FORMAT, dumps_json, dumps_plan, terraform_actions, terraform_view
 
 
-def render_json(plan: Plan) -> str:
+def render_json(plan: Plan, pretty: bool = False) -> str:
     """The plan document (`schemas/plan.schema.json`): ctconfig's plan and Terraform's representation."""
-    return dumps_plan(plan)
+    return dumps_plan(plan, pretty)
 
 
-def render_json_summary(plan: Plan) -> str:
+def render_json_summary(plan: Plan, pretty: bool = False) -> str:
     """`plan --format json --summary`: what `--summary` shows, as JSON for scripts and CI."""
-    return orjson.dumps(summary_document(plan), option=orjson.OPT_INDENT_2).decode() + "\n"
+    return dumps_json(summary_document(plan), pretty)
 
 
 def summary_document(plan: Plan) -> dict[str, Any]:

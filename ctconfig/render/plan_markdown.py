@@ -68,15 +68,44 @@ def _unknown_secrets(plan: Plan) -> list[str]:
     return lines
 
 
+def _trust_block(plan: Plan) -> list[str]:
+    """First of all: a change to where credentials, secrets or state go (a reviewer cannot miss it)."""
+    if not plan.trust_changes:
+        return []
+    unrecorded = all(change.before is None for change in plan.trust_changes)
+    lines = ["", "> [!CAUTION]"]
+    if unrecorded:
+        lines.append(
+            "> **Where credentials, secrets and state go** has not been recorded in state yet (a first "
+            "apply, or state written by an older ctconfig): review it before anything else."
+        )
+    else:
+        lines.append(
+            "> **This change moves where credentials, secrets or state go.** Review it before anything else:"
+        )
+    for change in plan.trust_changes[:50]:
+        before = "(none)" if change.before is None else markdown_code(change.before)
+        after = "(removed)" if change.after is None else markdown_code(change.after)
+        lines.append(
+            f"> - {markdown_code(change.key)}: {after}"
+            if unrecorded
+            else f"> - {markdown_code(change.key)}: {before} → {after}"
+        )
+    if len(plan.trust_changes) > 50:
+        lines.append(f"> - … and {len(plan.trust_changes) - 50} more")
+    return lines
+
+
 def _header(plan: Plan) -> list[str]:
-    lines = [
-        MARKER,
-        "### ctconfig plan",
+    lines = [MARKER, "### ctconfig plan", *_trust_block(plan)]
+    lines += [
         "",
         f"**{plan.summary_line()}**",
         "",
         f"Plan digest: `{plan.digest}`",
     ]
+    if plan.endpoint:
+        lines += ["", f"Provider: {markdown_text(plan.endpoint)}"]
     if plan.scope.partial:
         lines += ["", "> [!NOTE]", "> This is a **partial** plan (targeted); other changes may be pending."]
     destructive = [a for a in plan.actions if is_destructive(a)]

@@ -113,7 +113,7 @@ def _unknown_secrets(plan: Plan) -> list[str]:
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
     """The full plan for a terminal; ends with the summary line."""
-    lines: list[str] = []
+    lines: list[str] = _trust_lines(plan)
     if plan.scope.partial:
         scope = ", ".join(
             [*(f"--target {t}" for t in plan.scope.targets), *(f"--exclude {e}" for e in plan.scope.excludes)]
@@ -139,6 +139,19 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     else:
         lines.append(plan.summary_line())
     return "\n".join(lines) + "\n"
+
+
+def _trust_lines(plan: Plan) -> list[str]:
+    """A config that moves where credentials, secrets or state go, said first (when the state had
+    recorded where they went: a first plan has nothing to compare with)."""
+    changed = [c for c in plan.trust_changes if c.before is not None]
+    if not changed:
+        return []
+    lines = ["CAUTION: this config changes where credentials, secrets or state go:"]
+    for change in changed:
+        after = "(removed)" if change.after is None else repr(terminal_safe(change.after))
+        lines.append(f"  {terminal_safe(change.key)}: {terminal_safe(repr(change.before))} -> {after}")
+    return [*lines, ""]
 
 
 def render_summary(plan: Plan) -> str:

@@ -1,7 +1,8 @@
 """What stands between a client and the sandbox API: counting, the in-flight limit, faults.
 
 `FaultInjector` wraps the API app as plain ASGI. It counts every request,
-enforces CleverTap's limit of requests in flight per account (429 beyond it),
+enforces CleverTap's limits of requests in flight per account and API family
+(`concurrency`: 429 beyond them),
 and on demand injects the trouble a real network and service cause: latency,
 500/503 before doing anything, 429 throttling with `Retry-After`, and dropped
 answers: the change is made and committed, then the connection is cut before
@@ -19,6 +20,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ctconfig.sandbox.concurrency import READ_LIMIT, UPLOAD_LIMIT, Limits, family_of, refusal
+
 STATS_PATH = "/_sandbox/stats"
 ACCOUNT_HEADER = b"x-clevertap-account-id"
 
@@ -27,7 +30,9 @@ ACCOUNT_HEADER = b"x-clevertap-account-id"
 class FaultSettings:
     """The knobs of `ctconfig sandbox serve`; all off by default."""
 
-    max_inflight: int = 3
+    max_inflight: int = 3  # the management API's (and the credential check's) limit
+    upload_inflight: int = UPLOAD_LIMIT
+    read_inflight: int = READ_LIMIT
     latency: float = 0.0
     error_rate: float = 0.0
     throttle_rate: float = 0.0
@@ -86,7 +91,8 @@ class FaultInjector:
         self.settings = settings
         self.stats = stats
         self.rng = random.Random(settings.seed)
-        self.inflight: Counter[str] = Counter()
+        self.limits = Limits(settings.max_inflight, settings.upload_inflight, settings.read_inflight)
+        self.inflight: Counter[tuple[str, str]] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == STATS_PATH:
@@ -94,13 +100,15 @@ class FaultInjector:
             return
         self.stats.requests += 1
         account = dict(scope["headers"]).get(ACCOUNT_HEADER, b"").decode("latin-1")
-        if self.inflight[account] >= self.settings.max_inflight:
+        family = family_of(scope["path"])
+        key = (account, family)
+        if self.inflight[key] >= self.limits.of(family):
             self.stats.inflight_rejections += 1
-            await self._answer(send, 429, "too many concurrent requests for this account", True)
+            await self._answer(send, 429, refusal(family), True)
             return
-        self.inflight[account] += 1
-        self.stats.peak_inflight = max(self.stats.peak_inflight, self.inflight[account])
-        slot = _Slot(self.inflight, account)
+        self.inflight[key] += 1
+        self.stats.peak_inflight = max(self.stats.peak_inflight, self.inflight[key])
+        slot = _Slot(self.inflight, key)
         try:
             await self._serve(scope, receive, send, slot)
         finally:
@@ -115,7 +123,7 @@ class FaultInjector:
             self.stats.faults["error"] += 1
             status = rng.choice((500, 503))
             slot.release()
-            await self._answer(send, status, "injected server trouble; nothing was changed", False)
+            await self._answer(send, status, "injected server trouble", False)
             return
         if throttle < settings.throttle_rate:
             self.stats.faults["throttle"] += 1
@@ -137,15 +145,15 @@ class FaultInjector:
 class _Slot:
     """One request's place in its account's in-flight count, released exactly once."""
 
-    def __init__(self, inflight: Counter[str], account: str) -> None:
+    def __init__(self, inflight: Counter[tuple[str, str]], key: tuple[str, str]) -> None:
         self.inflight = inflight
-        self.account = account
+        self.key = key
         self.held = True
 
     def release(self) -> None:
         if self.held:
             self.held = False
-            self.inflight[self.account] -= 1
+            self.inflight[self.key] -= 1
 
 
 def _counting(send: Send, slot: _Slot, stats: ServerStats) -> Send:

@@ -1,61 +1,77 @@
-"""The records a rehearsing integration uploads to the sandbox: kept in memory, bounded.
+"""The users, events and device tokens a rehearsing integration uploads to the sandbox: in memory, bounded.
 
 The Server API endpoints (`server_api`) exist so that a team can point its own
-integration at `ctconfig sandbox serve` and watch its passcodes work or stop
-working; the data it sends only needs to come back in the documented shapes.
-So profiles and events live in this process's memory, within a byte budget
-(the oldest events make room; when only profiles are left, new ones are
-refused), and vanish when the server stops. Cursors over them are kept by
-token, a bounded number, each one a position (not a copy of the records), so
-a client that repeats a page request after a lost answer gets the same page.
+integration (or CleverTap's own client) at `ctconfig sandbox serve` and watch
+its passcodes work or stop working; the data only needs to come back as
+CleverTap documents it. So every user is one profile, found by its `objectId`
+(assigned here, `-` and 32 hex digits, like the objectIds in CleverTap's
+examples, unless the upload named one) or by the `identity`, `FBID` or `GPID`
+an upload gave it; an event or profile for a user not seen before creates the
+profile ("If this identity is not found, a new user profile will be created");
+a device token is added to a profile found by objectId. Everything lives in
+this process's memory within a byte budget (the oldest events make room; when
+only profiles are left, new ones are refused) and vanishes when the server
+stops. Queries, cursors and counts over them are in `record_queries`.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+import uuid
+from collections import deque
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import count
-from typing import Any, Literal
+from typing import Any
+
+from ctconfig.sandbox.upload_rules import TOKEN_OBJECT_ID_INVALID, Refused, UploadRecord
 
 MAX_BYTES = 16 * 1024 * 1024  # all uploaded records together
 MAX_RECORD_BYTES = 64 * 1024
-MAX_CURSORS = 1000
-FIRST_DAY, LAST_DAY = 10000101, 99991231
-
-CursorKind = Literal["profiles", "events"]
+MAX_TOKENS = 20  # device tokens kept per profile
+MISCELLANEOUS = (555, "Miscellaneous server error")  # what CleverTap's list offers for "the store is full"
 
 
 @dataclass
 class Profile:
-    """A user's profile: identity and the merged `profileData`."""
+    """One user: its objectId, the other ids uploads gave it, the merged `profileData`, its tokens."""
 
     seq: int
     account_id: str
-    identity: str
+    object_id: str
+    ids: dict[str, str]  # identity, FBID, GPID
     data: dict[str, Any]
-    size: int
+    tokens: dict[str, str] = field(default_factory=dict)  # token id -> type
+    size: int = 0
 
     def as_record(self) -> dict[str, Any]:
-        """The profile as the Server API returns it."""
+        """The profile as the Server API returns it (token ids are never given back)."""
         email, name = self.data.get("Email"), self.data.get("Name")
         return {
-            "identity": self.identity,
+            "objectId": self.object_id,
+            "identity": self.ids.get("identity"),
             "email": email if isinstance(email, str) else None,
             "name": name if isinstance(name, str) else None,
             "profileData": self.data,
+            "tokens": [{"type": kind} for kind in sorted(set(self.tokens.values()))],
         }
+
+    def who(self) -> dict[str, Any]:
+        """The profile as an event record names it: ids, email and name, no profileData."""
+        record = self.as_record()
+        return {key: record[key] for key in ("objectId", "identity", "email", "name")}
+
+    def measure(self) -> int:
+        return size_of(self.object_id, self.ids, self.data, self.tokens)
 
 
 @dataclass
 class Event:
-    """One uploaded event."""
+    """One uploaded event, by the objectId of its user."""
 
     seq: int
     account_id: str
-    identity: str
+    object_id: str
     name: str
     props: dict[str, Any]
     ts: int  # epoch seconds
@@ -66,77 +82,97 @@ class Event:
         return int(datetime.fromtimestamp(self.ts, UTC).strftime("%Y%m%d"))
 
 
-@dataclass(frozen=True)
-class Query:
-    """What a cursor walks: one account's profiles or events of one event in a day range."""
-
-    account_id: str
-    kind: CursorKind
-    event_name: str
-    first_day: int
-    last_day: int
-    batch_size: int
-
-
-@dataclass
-class Cursor:
-    """A position in a query; the token of the page after it, once asked for."""
-
-    query: Query
-    after: int  # the seq of the last record already handed out
-    next_token: str | None = None
-
-
 @dataclass
 class UploadedRecords:
     """Profiles and events of every account, within `MAX_BYTES`."""
 
     max_bytes: int = MAX_BYTES
-    profiles: dict[tuple[str, str], Profile] = field(default_factory=dict)
+    profiles: dict[tuple[str, str], Profile] = field(default_factory=dict)  # (account, objectId)
+    ids: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (account, key, value) -> objectId
     events: deque[Event] = field(default_factory=deque)
     used: int = 0
-    cursors: OrderedDict[str, Cursor] = field(default_factory=OrderedDict)
     _seq: count[int] = field(default_factory=lambda: count(1))
 
-    def add_profile(self, account_id: str, identity: str, data: dict[str, Any]) -> str | None:
-        """Create or update (merge) a profile; the reason when it cannot be kept."""
-        current = self.profiles.get((account_id, identity))
-        merged = {**current.data, **data} if current else dict(data)
-        merged_size = size_of(identity, merged)
-        if merged_size > MAX_RECORD_BYTES:
-            return f"the profile would grow past {MAX_RECORD_BYTES} bytes, more than the sandbox keeps"
-        freed = current.size if current else 0
-        if not self._make_room(merged_size - freed):
-            return full_message(self.max_bytes)
-        self.used += merged_size - freed
-        self.profiles[(account_id, identity)] = Profile(
-            next(self._seq), account_id, identity, merged, merged_size
-        )
-        return None
-
-    def add_event(
-        self, account_id: str, identity: str, name: str, props: dict[str, Any], ts: int
-    ) -> str | None:
-        """Keep an event; the reason when it cannot be kept."""
-        size = size_of(identity, name, props)
+    def add(self, account_id: str, record: UploadRecord, now: int) -> None:
+        """Keep one checked record; `Refused` when the sandbox cannot (full, or an unknown token user)."""
+        if record.kind == "token":
+            self._add_token(account_id, record)
+            return
+        profile = self._user(account_id, record.key, record.user)
+        if record.kind == "profile":
+            self._store(replace(profile, data={**profile.data, **(record.data or {})}))
+            return
+        ts = now if record.ts is None else record.ts
+        size = size_of(profile.object_id, record.name, record.data)
         if size > MAX_RECORD_BYTES:
-            return f"the event is larger than the {MAX_RECORD_BYTES} bytes the sandbox keeps"
-        if not self._make_room(size):
-            return full_message(self.max_bytes)
+            raise Refused(
+                MISCELLANEOUS, f"the event is larger than the {MAX_RECORD_BYTES} bytes the sandbox keeps"
+            )
+        self._make_room(size)
         self.used += size
-        self.events.append(Event(next(self._seq), account_id, identity, name, props, ts, size))
-        return None
+        event = Event(
+            next(self._seq), account_id, profile.object_id, record.name, record.data or {}, ts, size
+        )
+        self.events.append(event)
 
-    def _make_room(self, size: int) -> bool:
-        """Drop the oldest events until `size` more bytes fit; False if they cannot."""
+    def _user(self, account_id: str, key: str, value: str) -> Profile:
+        """The profile this id names, created empty when it names nobody yet."""
+        object_id = value if key == "objectId" else self.ids.get((account_id, key, value))
+        found = self.profiles.get((account_id, object_id)) if object_id else None
+        if found is not None:
+            return found
+        ids = {} if key == "objectId" else {key: value}
+        profile = self._store(Profile(0, account_id, object_id or f"-{uuid.uuid4().hex}", ids, {}))
+        if key != "objectId":
+            self.ids[(account_id, key, value)] = profile.object_id
+        return profile
+
+    def _store(self, profile: Profile) -> Profile:
+        """Keep `profile` in place of the one with its objectId, within the budget, as the newest."""
+        old = self.profiles.get((profile.account_id, profile.object_id))
+        stored = replace(profile, seq=next(self._seq))
+        stored.size = stored.measure()
+        if stored.size > MAX_RECORD_BYTES:
+            raise Refused(
+                MISCELLANEOUS, f"the profile would grow past the {MAX_RECORD_BYTES} bytes the sandbox keeps"
+            )
+        growth = stored.size - (old.size if old else 0)
+        self._make_room(growth)
+        self.used += growth
+        self.profiles[(profile.account_id, profile.object_id)] = stored
+        return stored
+
+    def _add_token(self, account_id: str, record: UploadRecord) -> None:
+        profile = self.profiles.get((account_id, record.user))
+        if profile is None:
+            raise Refused(TOKEN_OBJECT_ID_INVALID, "no profile has this objectId; upload the user first")
+        data = record.data or {}
+        tokens = {**profile.tokens, data["id"]: data["type"]}
+        if len(tokens) > MAX_TOKENS:
+            raise Refused(MISCELLANEOUS, f"the sandbox keeps at most {MAX_TOKENS} device tokens per profile")
+        self._store(replace(profile, tokens=tokens))
+
+    def _make_room(self, size: int) -> None:
+        """Drop the oldest events until `size` more bytes fit; `Refused` if they cannot."""
         while self.used + size > self.max_bytes and self.events:
             self.used -= self.events.popleft().size
-        return self.used + size <= self.max_bytes
+        if self.used + size > self.max_bytes:
+            raise Refused(MISCELLANEOUS, full_message(self.max_bytes))
 
-    def find_profile(self, account_id: str, identity: str | None, email: str | None) -> Profile | None:
-        """The profile with this identity and/or whose `Email` is this address (any case)."""
-        if identity is not None:
-            candidates = [p for p in [self.profiles.get((account_id, identity))] if p is not None]
+    def find_profile(
+        self,
+        account_id: str,
+        *,
+        identity: str | None = None,
+        email: str | None = None,
+        object_id: str | None = None,
+    ) -> Profile | None:
+        """The profile with this objectId or identity and/or whose `Email` is this address (any case)."""
+        if object_id is not None:
+            candidates = [p for p in [self.profiles.get((account_id, object_id))] if p is not None]
+        elif identity is not None:
+            found = self.ids.get((account_id, "identity", identity))
+            candidates = [p for p in [self.profiles.get((account_id, found or ""))] if p is not None]
         else:
             candidates = [p for p in self.profiles.values() if p.account_id == account_id]
         wanted = None if email is None else email.casefold()
@@ -145,68 +181,10 @@ class UploadedRecords:
             None,
         )
 
-    # -- cursors ---------------------------------------------------------------------------
-
-    def open_cursor(self, query: Query) -> str:
-        """A token for the first page of `query`."""
-        return self._token(query, 0)
-
-    def page(self, account_id: str, token: str, kind: CursorKind) -> tuple[list[dict[str, Any]], str | None]:
-        """The records at this cursor and the cursor of the next page (None at the end).
-
-        KeyError when the token is unknown, forgotten, another account's or of the other kind.
-        """
-        cursor = self.cursors[token]
-        query = cursor.query
-        if query.account_id != account_id or query.kind != kind:
-            raise KeyError(token)
-        self.cursors.move_to_end(token)
-        after = cursor.after
-        found = self._events_page(query, after) if kind == "events" else self._profiles_page(query, after)
-        more = len(found) > query.batch_size
-        found = found[: query.batch_size]
-        if more and (cursor.next_token is None or cursor.next_token not in self.cursors):
-            cursor.next_token = self._token(query, found[-1][0])
-        return [record for _, record in found], cursor.next_token if more else None
-
-    def _token(self, query: Query, after: int) -> str:
-        token = secrets.token_urlsafe(18)
-        self.cursors[token] = Cursor(query, after)
-        while len(self.cursors) > MAX_CURSORS:
-            self.cursors.popitem(last=False)
-        return token
-
-    def _matching_events(self, query: Query) -> list[Event]:
-        return [
-            e
-            for e in self.events
-            if e.account_id == query.account_id
-            and e.name == query.event_name
-            and query.first_day <= e.day() <= query.last_day
-        ]
-
-    def _events_page(self, query: Query, after: int) -> list[tuple[int, dict[str, Any]]]:
-        page = []
-        for event in self._matching_events(query):
-            if event.seq > after:
-                page.append((event.seq, self._event_record(event)))
-                if len(page) > query.batch_size:
-                    break
-        return page
-
-    def _profiles_page(self, query: Query, after: int) -> list[tuple[int, dict[str, Any]]]:
-        identities = {e.identity for e in self._matching_events(query)}
-        found = sorted(
-            (p for (account, identity), p in self.profiles.items()
-             if account == query.account_id and identity in identities and p.seq > after),
-            key=lambda p: p.seq,
-        )
-        return [(p.seq, p.as_record()) for p in found[: query.batch_size + 1]]
-
-    def _event_record(self, event: Event) -> dict[str, Any]:
-        profile = self.profiles.get((event.account_id, event.identity))
-        who = profile.as_record() if profile else {"identity": event.identity}
-        who.pop("profileData", None)
+    def event_record(self, event: Event) -> dict[str, Any]:
+        """An event as the Get Events API returns it: who, when (`YYYYMMDDhhmmss`), its properties."""
+        profile = self.profiles.get((event.account_id, event.object_id))
+        who = profile.who() if profile else {"objectId": event.object_id}
         moment = datetime.fromtimestamp(event.ts, UTC)
         return {"profile": who, "ts": int(moment.strftime("%Y%m%d%H%M%S")), "event_props": event.props}
 
@@ -221,14 +199,3 @@ def full_message(max_bytes: int) -> str:
         f"the sandbox keeps at most {max_bytes // (1024 * 1024)} MiB of uploaded records and "
         "they are all profiles; restart `ctconfig sandbox serve` to empty it"
     )
-
-
-def parse_day(value: object) -> int | None:
-    """A `YYYYMMDD` number (compared as a number: 20240230 simply matches no event), else None.
-
-    JSON has one number type, so 20240101.0 is the same day."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not FIRST_DAY <= value <= LAST_DAY:
-        return None
-    return value

@@ -116,6 +116,27 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open an existing sandbox database to read, writing nothing beside it.
+
+    SQLite keeps a write-ahead log beside the database while a connection writes;
+    without one (the usual case once every writer closed) the database is opened
+    immutable, so no `-wal` or `-shm` file is created. With one (a writer is open),
+    it is read as SQLite reads any live database.
+    """
+    live = path.with_name(path.name + "-wal").exists()
+    flags = "mode=ro" if live else "mode=ro&immutable=1"
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?{flags}",
+        uri=True,
+        timeout=BUSY_TIMEOUT_SECONDS,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
 def to_text(moment: datetime | None) -> str | None:
     """How a timestamp is stored: ISO-8601 with its UTC offset."""
     return None if moment is None else moment.isoformat()

@@ -1,17 +1,23 @@
 """CleverTap's documented Server API, answered by the sandbox so teams can rehearse with it.
 
 These are CleverTap's own endpoints (not ctconfig's management contract): the
-partner credential check `GET /v1/connect`, `POST /1/upload`, `GET
-/1/profile.json`, and the cursor pairs `POST`/`GET /1/profiles.json` and
-`/1/events.json`. They exist for authentication: a team points its own
-integration at `ctconfig sandbox serve` and watches a rotation happen (the
-old passcode works through the overlap, the new one at once, the retired one
-stops). So they authenticate exactly as CleverTap documents: both headers,
-the kind of passcode the account's mode enforces (an account passcode is
-refused while user passcodes are enforced), expiry, 401 "Invalid credentials
-or URL" otherwise; the in-flight limit (429) and injected faults come from
-the server's middleware. The data itself is kept minimally (`records`), in
-memory, within bounds: every body, batch size and record count is limited.
+partner credential check `GET /v1/connect`, `POST /1/upload` (events,
+profiles, device tokens), `GET /1/profile.json` (by email, identity or
+objectId), the cursor pairs of `/1/profiles.json` and `/1/events.json` (opened
+by `POST` with the query as the body, as documented, or by `GET` with it in
+`?query=`, as CleverTap's Node client asks), and the counts
+`POST /1/counts/events.json` and `/1/counts/profiles.json`. They exist for
+authentication: a team points its own integration at `ctconfig sandbox serve`
+and watches a rotation happen (the old passcode works through the overlap, the
+new one at once, the retired one stops). So they authenticate exactly as
+CleverTap documents: both headers, the kind of passcode the account's mode
+enforces (an account passcode is refused while user passcodes are enforced),
+expiry, 401 "Invalid credentials or URL" otherwise; the in-flight limits (429)
+and injected faults come from the server's middleware. Records are checked as
+CleverTap documents (`upload_rules`) and kept minimally (`records`), in
+memory, within bounds: every body, query, batch size and record count is
+limited. The README's sandbox table says, endpoint by endpoint, what follows
+CleverTap's documentation and what is the sandbox's guess.
 """
 
 from __future__ import annotations
@@ -23,22 +29,34 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ctconfig.sandbox.http_common import UPLOAD_BODY_LIMIT, ApiError, ok, read_json
-from ctconfig.sandbox.records import CursorKind, Query, UploadedRecords, parse_day
+from ctconfig.sandbox.http_common import (
+    MANAGEMENT_BODY_LIMIT,
+    UPLOAD_BODY_LIMIT,
+    ApiError,
+    ok,
+    parse_json,
+    read_json,
+)
+from ctconfig.sandbox.record_queries import (
+    CursorKind,
+    Cursors,
+    Query,
+    QueryError,
+    count_events,
+    count_profiles,
+    parse_query,
+)
+from ctconfig.sandbox.records import UploadedRecords
 from ctconfig.sandbox.store import Credential, SandboxStore
+from ctconfig.sandbox.upload_rules import Refused, check_record
 
 INVALID_CREDENTIALS = "Invalid credentials or URL"
 MAX_RECORDS = 1000  # per upload, as CleverTap documents
 MAX_BATCH_SIZE = 5000  # per cursor page, as CleverTap documents
 DEFAULT_BATCH_SIZE = 10
-MAX_KEY_BYTES = 120  # profile and event property names
-MAX_VALUE_BYTES = 512  # string property values
-MAX_PROPERTIES = 256
-MAX_MULTI_VALUES = 100
-MAX_IDENTITY_CHARS = 512
+MAX_LOOKUP_CHARS = 512
 MAX_PARTNER_CHARS = 128
-IDENTITY_KEYS = ("identity", "objectId", "FBID", "GPID")
-MAX_TS = 32503680000  # year 3000, in epoch seconds
+MAX_CURSOR_CHARS = 64
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -49,6 +67,7 @@ class ServerApi:
     def __init__(self, store: SandboxStore) -> None:
         self.store = store
         self.records = UploadedRecords()
+        self.cursors = Cursors(self.records)
 
     def handlers(self) -> dict[str, dict[str, Handler]]:
         """Path -> method -> handler, for the server's router."""
@@ -58,6 +77,8 @@ class ServerApi:
             "/1/profile.json": {"GET": self.profile},
             "/1/profiles.json": {"POST": self.profiles_cursor, "GET": self.profiles_page},
             "/1/events.json": {"POST": self.events_cursor, "GET": self.events_page},
+            "/1/counts/events.json": {"POST": self.events_count},
+            "/1/counts/profiles.json": {"POST": self.profiles_count},
         }
 
     async def credential(self, request: Request) -> Credential:
@@ -80,37 +101,31 @@ class ServerApi:
         return ok()
 
     async def upload(self, request: Request) -> Response:
-        """`{"d": [records]}`: profiles and events; bad records come back in `unprocessed`."""
+        """`{"d": [records]}`: events, profiles and tokens; refused records come back in `unprocessed`."""
         account = (await self.credential(request)).account_id
         records = upload_records(await read_json(request, UPLOAD_BODY_LIMIT))
         now = int((await run_in_threadpool(self.store.now)).timestamp())
         unprocessed = []
         for record in records:
-            problem = self._keep(account, record, now)
-            if problem is not None:
-                unprocessed.append({"status": "fail", "code": 400, "error": problem, "record": record})
+            try:
+                self.records.add(account, check_record(record), now)
+            except Refused as refused:
+                unprocessed.append(
+                    {"status": "fail", "code": refused.code, "error": refused.error, "record": record}
+                )
         return ok(processed=len(records) - len(unprocessed), unprocessed=unprocessed)
 
-    def _keep(self, account: str, record: Any, now: int) -> str | None:
-        problem, identity = record_problem(record)
-        if problem is not None or identity is None:
-            return problem
-        if record["type"] == "profile":
-            return self.records.add_profile(account, identity, record["profileData"])
-        ts = now if record.get("ts") is None else record["ts"]
-        props = record.get("evtData") or {}
-        return self.records.add_event(account, identity, record["evtName"], props, ts)
-
     async def profile(self, request: Request) -> Response:
-        """The profile with `?identity=` and/or `?email=` (both must match when both are given)."""
+        """The profile with `?objectId=`, `?identity=` and/or `?email=` (all given must match)."""
         account = (await self.credential(request)).account_id
-        email, identity = request.query_params.get("email"), request.query_params.get("identity")
-        if max(len(email or ""), len(identity or "")) > MAX_IDENTITY_CHARS:
-            raise ApiError(400, f"email and identity are at most {MAX_IDENTITY_CHARS} characters")
-        if email is None and identity is None:
-            raise ApiError(404, "no profile matches; ask with ?email= or ?identity=")
-        found = self.records.find_profile(account, identity, email)
-        if found is None:
+        params = request.query_params
+        email, identity, object_id = params.get("email"), params.get("identity"), params.get("objectId")
+        if max(len(email or ""), len(identity or ""), len(object_id or "")) > MAX_LOOKUP_CHARS:
+            raise ApiError(400, f"email, identity and objectId are at most {MAX_LOOKUP_CHARS} characters")
+        if email is None and identity is None and object_id is None:
+            raise ApiError(404, "no profile matches; ask with ?email=, ?identity= or ?objectId=")
+        found = self.records.find_profile(account, identity=identity, email=email, object_id=object_id)
+        if found is None or (identity is not None and found.ids.get("identity") != identity):
             raise ApiError(404, "no profile matches")
         return ok(record=found.as_record())
 
@@ -126,23 +141,43 @@ class ServerApi:
     async def events_page(self, request: Request) -> Response:
         return await self._page(request, "events")
 
-    async def _open_cursor(self, request: Request, kind: CursorKind) -> Response:
-        """`?batch_size=N` and `{"event_name", "from", "to"}` (days as YYYYMMDD) -> a cursor."""
+    async def events_count(self, request: Request) -> Response:
+        """How many events match the query: `{"status": "success", "count": N}`."""
+        query = await self._query_body(request)
+        return ok(count=count_events(self.records, query))
+
+    async def profiles_count(self, request: Request) -> Response:
+        """How many users did a matching event."""
+        query = await self._query_body(request)
+        return ok(count=count_profiles(self.records, query))
+
+    async def _query_body(self, request: Request) -> Query:
         account = (await self.credential(request)).account_id
+        return query_of(account, await read_json(request, MANAGEMENT_BODY_LIMIT))
+
+    async def _open_cursor(self, request: Request, kind: CursorKind) -> Response:
+        """`?batch_size=N` and the query as the body -> a cursor."""
         batch_size = batch_size_param(request.query_params.get("batch_size"))
-        body = await read_json(request, UPLOAD_BODY_LIMIT)
-        event_name, first_day, last_day = cursor_query(body)
-        query = Query(account, kind, event_name, first_day, last_day, batch_size)
-        return ok(cursor=self.records.open_cursor(query))
+        query = await self._query_body(request)
+        return ok(cursor=self.cursors.start(query, kind, batch_size))
 
     async def _page(self, request: Request, kind: CursorKind) -> Response:
-        """The records at `?cursor=`, with `next_cursor` while more remain."""
+        """`?cursor=`: the records there, with `next_cursor` while more remain; `?query=`: a new cursor."""
         account = (await self.credential(request)).account_id
-        token = request.query_params.get("cursor", "")
-        if not token or len(token) > 64:
-            raise ApiError(400, "the cursor query parameter is required")
+        params = request.query_params
+        token = params.get("cursor")
+        if token is None and "query" in params:
+            text = params["query"]
+            if len(text.encode()) > MANAGEMENT_BODY_LIMIT:
+                raise ApiError(400, f"the query parameter is larger than {MANAGEMENT_BODY_LIMIT} bytes")
+            query = query_of(account, parse_json(text.encode()))
+            return ok(cursor=self.cursors.start(query, kind, batch_size_param(params.get("batch_size"))))
+        if token is None:  # like a profile asked for by nothing: nothing matches
+            raise ApiError(404, "no cursor given; ask with ?cursor= (a page) or ?query= (a new cursor)")
+        if not token or len(token) > MAX_CURSOR_CHARS:
+            raise ApiError(400, f"cursor must be 1-{MAX_CURSOR_CHARS} characters")
         try:
-            records, next_token = self.records.page(account, token, kind)
+            records, next_token = self.cursors.page(account, token, kind)
         except KeyError:
             raise ApiError(404, "this cursor is unknown or has expired; ask for a new one") from None
         fields: dict[str, Any] = {"records": records}
@@ -173,77 +208,9 @@ def batch_size_param(text: str | None) -> int:
     return int(text)
 
 
-def cursor_query(body: Any) -> tuple[str, int, int]:
-    """The event name and the day range of a cursor request, else 400."""
-    if not isinstance(body, dict):
-        raise ApiError(400, 'the body must be {"event_name": ..., "from": YYYYMMDD, "to": YYYYMMDD}')
-    name = body.get("event_name")
-    if not isinstance(name, str) or not 1 <= len(name.encode()) <= MAX_VALUE_BYTES:
-        raise ApiError(400, f"event_name must be a name of 1-{MAX_VALUE_BYTES} bytes")
-    first, last = parse_day(body.get("from")), parse_day(body.get("to"))
-    if first is None or last is None:
-        raise ApiError(400, "from and to must be days as YYYYMMDD numbers")
-    return name, first, last  # from after to is an empty range, not an error
-
-
-def record_problem(record: Any) -> tuple[str | None, str | None]:
-    """(why the record cannot be processed, its identity): one of the two is None."""
-    if not isinstance(record, dict):
-        return "a record must be a JSON object", None
-    kind = record.get("type")
-    if kind not in ("profile", "event"):
-        return "type must be profile or event", None
-    identity = next((record[key] for key in IDENTITY_KEYS if key in record), None)
-    if isinstance(identity, int) and not isinstance(identity, bool):
-        identity = str(identity)
-    if not isinstance(identity, str) or not 1 <= len(identity) <= MAX_IDENTITY_CHARS:
-        return f"a record needs one of {', '.join(IDENTITY_KEYS)}: a string or number", None
-    ts = record.get("ts")
-    if isinstance(ts, float) and ts.is_integer():
-        record["ts"] = ts = int(ts)  # JSON has one number type
-    if ts is not None and (not isinstance(ts, int) or isinstance(ts, bool) or not 0 <= ts <= MAX_TS):
-        return "ts must be a time in epoch seconds", None
-    if kind == "profile":
-        problem = properties_problem(record.get("profileData"), "profileData", required=True)
-    else:
-        problem = event_problem(record)
-    return (problem, None) if problem else (None, identity)
-
-
-def event_problem(record: dict[str, Any]) -> str | None:
-    name = record.get("evtName")
-    if not isinstance(name, str) or not 1 <= len(name.encode()) <= MAX_VALUE_BYTES:
-        return f"evtName must be a name of 1-{MAX_VALUE_BYTES} bytes"
-    return properties_problem(record.get("evtData"), "evtData", required=False)
-
-
-def properties_problem(data: Any, field: str, *, required: bool) -> str | None:
-    """Property maps: up to 256 names of 1-120 bytes; values scalars, strings up to 512 bytes,
-    or lists of up to 100 such strings."""
-    if data is None and not required:
-        return None
-    if not isinstance(data, dict):
-        return f"{field} must be an object"
-    if len(data) > MAX_PROPERTIES:
-        return f"{field} holds more than {MAX_PROPERTIES} properties"
-    for key, value in data.items():
-        if not 1 <= len(key.encode()) <= MAX_KEY_BYTES:
-            return f"{field} property names are 1-{MAX_KEY_BYTES} bytes"
-        if not value_fits(value):
-            return (
-                f"{field}[{key!r}] must be a number, true/false, null, a string of at most "
-                f"{MAX_VALUE_BYTES} bytes or a list of at most {MAX_MULTI_VALUES} such strings"
-            )
-    return None
-
-
-def value_fits(value: Any) -> bool:
-    if value is None or isinstance(value, bool | int | float):
-        return True
-    if isinstance(value, str):
-        return len(value.encode()) <= MAX_VALUE_BYTES
-    if isinstance(value, list):
-        return len(value) <= MAX_MULTI_VALUES and all(
-            isinstance(item, str) and len(item.encode()) <= MAX_VALUE_BYTES for item in value
-        )
-    return False
+def query_of(account_id: str, body: Any) -> Query:
+    """A query for this account, else 400 naming what is wrong."""
+    try:
+        return parse_query(account_id, body)
+    except QueryError as exc:
+        raise ApiError(400, str(exc)) from None

@@ -38,7 +38,7 @@ from ctconfig.domain import (
 from ctconfig.errors import LimitError
 from ctconfig.sandbox import idempotency, passcodes, rules, users
 from ctconfig.sandbox.idempotency import KeptCreate
-from ctconfig.sandbox.schema import account_mode, connect, to_text
+from ctconfig.sandbox.schema import account_mode, connect, connect_read_only, to_text
 
 ADMIN_EMAIL = "admin@sandbox.local"
 
@@ -72,9 +72,11 @@ def _live(expires_at: datetime | None, now: datetime) -> Literal["active", "expi
 class SandboxStore:
     """CleverTap accounts in one SQLite file; every method is one transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Open (creating if needed) the store at `path`; `read_only`: an existing one, to read."""
         self.path = path
-        self._conn = connect(path)
+        self.read_only = read_only
+        self._conn = connect_read_only(path) if read_only else connect(path)
         self._lock = threading.RLock()
         self._in_batch = False
 
@@ -181,6 +183,11 @@ class SandboxStore:
         return rules.utc_now() + self._offset(conn)
 
     # -- accounts ---------------------------------------------------------------------------
+
+    def has_account(self, account_id: str) -> bool:
+        """Whether the account exists (without creating it)."""
+        with self._transaction(write=False) as conn:
+            return conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is not None
 
     def ensure_account(self, account_id: str, users: Iterable[str] = ()) -> bool:
         """Create the account on first use (mode "account"), seeded with these dashboard

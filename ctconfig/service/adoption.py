@@ -121,7 +121,7 @@ def export_accounts(ws: Workspace, aliases: list[str], out: Path | None) -> Expo
             f"not in the config: {', '.join(unknown)}; known accounts: "
             + ", ".join(sorted(ws.config.accounts))
         )
-    provider = ws.provider()
+    provider = ws.provider(read_only=True)
 
     async def read() -> dict[str, AccountSnapshot | None]:
         try:

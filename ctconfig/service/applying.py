@@ -17,7 +17,7 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from ctconfig import failpoints
 from ctconfig.applier import Applier, ApplyResult
@@ -92,6 +92,9 @@ class ApplyReport:
     where: str = ""
     save_error: str | None = None
     journal_where: str = ""
+    journal_kept: bool = True
+    """After a failed save: whether this apply's journal is still there to replay (a run that forced
+    the lock meanwhile may have folded it into state already)."""
     traffic: str = ""
     unlock_error: str | None = None
     """The state lock could not be released afterwards (the report still says what was done)."""
@@ -101,7 +104,7 @@ def apply(ws: Workspace, request: ApplyRequest, ui: ApplyUi) -> ApplyReport:
     """`ctconfig apply`: everything between reading state and writing the next version."""
     if request.saved is not None:
         request = replace(request, plan=replace(request.plan, scope=request.saved.scope))
-    provider, sink = ws.provider(request.operator), ws.sink()
+    provider, sink = ws.provider(request.operator, read_only=request.dry_run), ws.sink()
     changes_accounts = not (request.dry_run or request.plan.scope.refresh_only)
     if isinstance(provider, StepByStep) and changes_accounts:
         provider.check_can_apply()  # no one at a terminal: refuse before taking the lock
@@ -218,9 +221,19 @@ async def _execute(
         written, _ = ws.save_state(prepared.refreshed.with_resources(result.resources), prepared.token, audit)
     except (CtconfigError, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return replace(report, save_error=reason)
+        began = Begin(prepared.refreshed.lineage, prepared.refreshed.serial)
+        return replace(report, save_error=reason, journal_kept=_still_ours(journal, began))
     _clear_journal(journal, written)
     return replace(report, serial=written.serial)
+
+
+def _still_ours(journal: Journal, began: Begin) -> bool:
+    """Whether the journal still holds what this apply recorded (True when it cannot be read)."""
+    try:
+        contents = journal.read()
+    except (CtconfigError, OSError):
+        return True
+    return contents.begin == began and not contents.empty
 
 
 def _clear_journal(journal: Journal, written: State) -> None:
@@ -242,15 +255,22 @@ def _clear_journal(journal: Journal, written: State) -> None:
 
 @contextlib.contextmanager
 def _stop_on_signals(applier: Applier) -> Iterator[None]:
-    """Ctrl-C and SIGTERM ask the applier to stop starting things; in-flight work finishes."""
+    """Ctrl-C, SIGTERM and SIGHUP ask the applier to stop starting things; in-flight work finishes.
+
+    The handlers they replace (the console entry's, `cli/signals.py`) are put back afterwards,
+    so a signal while the state is saved still unwinds instead of killing the process.
+    """
     loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    installed: list[tuple[signal.Signals, Any]] = []
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            previous = signal.getsignal(sig)
             loop.add_signal_handler(sig, applier.request_stop)
-            installed.append(sig)
+            installed.append((sig, previous))
     try:
         yield
     finally:
-        for sig in installed:
+        for sig, previous in installed:
             loop.remove_signal_handler(sig)
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(sig, previous)

@@ -13,13 +13,15 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from operator import itemgetter
 from typing import Any, TypeVar
 
 from ctconfig.collector import paused_then_frozen
+from ctconfig.config.trust import endpoint_words, trust_surface
 from ctconfig.domain import AccountSnapshot, AccountTarget, Address
 from ctconfig.errors import CtconfigError
-from ctconfig.plan import Note, Plan, PlanScope, PlanStamp
+from ctconfig.plan import Note, Plan, PlanScope, PlanStamp, TrustChange
 from ctconfig.planner import PlanOptions, Refresh, diff, refresh_state
 from ctconfig.providers.base import CredentialStatus, Provider
 from ctconfig.redaction import remember_secret
@@ -28,7 +30,7 @@ from ctconfig.service.recovery import Recovered, pending_words, recover
 from ctconfig.service.scope import check_scope
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretRef, SecretSink, SinkError
-from ctconfig.state.document import AccountPasscodeRecord, Origin, State
+from ctconfig.state.document import AccountPasscodeRecord, Origin, State, StateError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +65,8 @@ async def prepare(
     may_write: bool,
     say: Callable[[str], None] = lambda line: None,
 ) -> Prepared:
-    """Recover, refresh and plan. Call it while holding the state lock when `may_write`."""
+    """Recover, refresh and plan. Call it while holding the state lock when `may_write`;
+    otherwise nothing is written and nothing an interrupted apply left is settled."""
     with paused_then_frozen():
         return await _prepare(ws, provider, sink, request, may_write=may_write, say=say)
 
@@ -77,23 +80,56 @@ async def _prepare(
     may_write: bool,
     say: Callable[[str], None],
 ) -> Prepared:
-    recovered = await recover(ws, provider if request.refresh else None, sink, may_write=may_write)
+    settling = provider if request.refresh and may_write else None  # a read-only run settles nothing
+    recovered = await recover(ws, settling, sink, may_write=may_write)
+    if recovered.restored is not None and may_write:
+        raise StateError(recovered.restored.message())  # apply: nothing may start from an old copy
     for note in recovered.notes:
         say(note)
     share_known_state(provider, ws.config, recovered.state, sink, request.now)  # the dashboard provider's
     check_scope(ws.config, recovered.state, request.scope)  # a --target typo fails before any read
     observed: dict[str, AccountSnapshot | None] = {}
     if request.refresh:
-        say(f"Refreshing {len(ws.config.accounts)} account(s)...")
-        observed = await observe(provider, ws.targets(), sorted(ws.config.accounts))
+        reading = targeted_accounts(sorted(ws.config.accounts), request.scope)
+        say(f"Provider: {endpoint_words(ws.config, ws.loaded.policy)}.")
+        say(f"Refreshing {len(reading)} account(s)...")
+        observed = await observe(provider, ws.targets(), reading)
     refresh = refresh_state(ws.config, recovered.state, observed)
     if request.refresh:
-        refresh = await reclaim_secrets(refresh, provider, sink, ws.targets())
+        read = {alias: target for alias, target in ws.targets().items() if alias in observed}
+        refresh = await reclaim_secrets(refresh, provider, sink, read)
     plan = diff(ws.config, refresh, observed, PlanOptions(request.now, request.scope))
-    plan = _with_pending(with_findings(plan, provider), recovered)
+    plan = _with_pending(with_findings(plan, provider), recovered, may_write=may_write)
+    if recovered.restored is not None:
+        plan = replace(plan, errors=(*plan.errors, Note("state", recovered.restored.message())))
     lineage = recovered.state.lineage if recovered.token is not None else ""
     stamp = PlanStamp(lineage, recovered.state.serial, ws.loaded.digest, request.now)
+    plan = replace(
+        plan,
+        trust_changes=trust_changes(recovered.state.trust, trust_surface(ws.config)),
+        endpoint=endpoint_words(ws.config, ws.loaded.policy),
+    )
     return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending))
+
+
+def trust_changes(before: Mapping[str, str] | None, after: Mapping[str, str]) -> tuple[TrustChange, ...]:
+    """Each entry of the trust surface that differs from what the state recorded (all of them when the
+    state recorded none: its first write, or a version written before ctconfig recorded it)."""
+    recorded = before or {}
+    keys = sorted(set(recorded) | set(after))
+    return tuple(
+        TrustChange(key, recorded.get(key), after.get(key))
+        for key in keys
+        if before is None or recorded.get(key) != after.get(key)
+    )
+
+
+def targeted_accounts(aliases: list[str], scope: PlanScope) -> list[str]:
+    """The accounts a `--target` can touch (all of them without one): only these are read."""
+    if not scope.targets:
+        return aliases
+    wanted = [target.split("/", 1)[0] for target in scope.targets]
+    return [alias for alias in aliases if any(fnmatchcase(alias, pattern) for pattern in wanted)]
 
 
 async def observe(
@@ -126,7 +162,7 @@ async def reclaim_secrets(
         return refresh
     records = dict(refresh.state.resources)
     known = {r.secret_fingerprint for r in records.values() if isinstance(r, AccountPasscodeRecord)}
-    reclaimed = 0
+    reclaimed: set[Address] = set()
     candidates = [(a, r) for a, r in records.items() if _reclaimable(r) and a.account in targets]
     for address, record in sorted(candidates, key=itemgetter(0)):
         assert isinstance(record, AccountPasscodeRecord)
@@ -134,12 +170,23 @@ async def reclaim_secrets(
         if fingerprint is not None and fingerprint not in known:
             records[address] = replace(record, secret_fingerprint=fingerprint)
             known.add(fingerprint)
-            reclaimed += 1
+            reclaimed.add(address)
     if not reclaimed:
         return refresh
-    return replace(
-        refresh, state=refresh.state.with_resources(records), state_updates=refresh.state_updates + reclaimed
+    drift = tuple(
+        replace(d, message=RECLAIMED_WORDS) if d.adoption and d.address in reclaimed else d
+        for d in refresh.drift
     )
+    return replace(
+        refresh,
+        state=refresh.state.with_resources(records),
+        drift=drift,
+        state_updates=refresh.state_updates + len(reclaimed),
+    )
+
+
+RECLAIMED_WORDS = "already exists in the account: adopted into state; the secret in the sink authenticates"
+"""An adopted passcode whose secret the sink holds (said instead of "does not hold its secret")."""
 
 
 def _reclaimable(record: object) -> bool:
@@ -170,9 +217,18 @@ async def _live_secret(
     return secret.fingerprint() if check.status is CredentialStatus.VALID else None
 
 
-def _with_pending(plan: Plan, recovered: Recovered) -> Plan:
+def _with_pending(plan: Plan, recovered: Recovered, *, may_write: bool) -> Plan:
+    """Open intents: a warning while an apply settles them, an error for a plan (it settles none)."""
     if not recovered.pending:
         return plan
+    if not may_write:  # plan, or a dry run: it cannot know whether they exist with their secrets
+        note = Note(
+            "journal",
+            f"{pending_words(recovered.pending)}: whether they exist, and where their secrets are, is "
+            "settled only by `ctconfig apply` (or `ctconfig recover`), which asks the accounts first; "
+            "this plan may be wrong about them",
+        )
+        return replace(plan, errors=(*plan.errors, note))
     note = Note(
         "journal",
         f"{pending_words(recovered.pending)} could not be settled now; "
@@ -182,24 +238,19 @@ def _with_pending(plan: Plan, recovered: Recovered) -> Plan:
 
 
 def make_plan(
-    ws: Workspace,
-    request: PlanRequest,
-    *,
-    lock: bool = True,
-    lock_timeout: float = 0.0,
-    say: Callable[[str], None] = lambda line: None,
+    ws: Workspace, request: PlanRequest, *, say: Callable[[str], None] = lambda line: None
 ) -> Prepared:
-    """`ctconfig plan`: recover, refresh and plan while holding the lock (unless `lock` is False)."""
-    provider, sink = ws.provider(), ws.sink()
+    """`ctconfig plan`: read-only. No lock is taken, nothing an interrupted apply left is settled,
+    no state is written and no file is made: a saved plan is refused when stale instead."""
+    provider, sink = ws.provider(read_only=True), ws.sink()
 
     async def run() -> Prepared:
         try:
-            return await prepare(ws, provider, sink, request, may_write=lock, say=say)
+            return await prepare(ws, provider, sink, request, may_write=False, say=say)
         finally:
             await provider.aclose()
 
-    with ws.locked("plan", lock_timeout, lock):
-        return run_async(run())
+    return run_async(run())
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:

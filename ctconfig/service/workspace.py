@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ctconfig.domain import AccountTarget, Address
@@ -76,14 +76,16 @@ class Workspace:
             )
         return frozenset(found)
 
-    def provider(self, operator: Operator | None = None) -> Provider:
+    def provider(self, operator: Operator | None = None, *, read_only: bool = False) -> Provider:
         """The provider the config names (HTTP credentials are read when first needed).
 
         `operator`: the person the `dashboard` provider guides through an apply.
+        `read_only`: for a plan or a dry run, which change nothing (the embedded sandbox
+        then creates no file and refuses every change).
         """
         from ctconfig.providers.factory import open_provider
 
-        return open_provider(self.config, operator)
+        return open_provider(self.config, operator, read_only=read_only)
 
     def sink(self) -> SecretSink:
         """The secret sink the config names."""
@@ -101,8 +103,14 @@ class Workspace:
         return (version.state, version.token) if version else (State.new(), None)
 
     def save_state(self, state: State, token: str | None, audit: AuditRecord) -> tuple[State, str]:
-        """Write `state` as the next serial with its audit record; returns it and its new token."""
-        written = state.next_version()
+        """Write `state` as the next serial with its audit record; returns it and its new token.
+
+        The version records the config's trust surface (where credentials, secrets and state
+        go), so that the next plan can show a reviewer a config that changes it.
+        """
+        from ctconfig.config.trust import trust_surface
+
+        written = replace(state.next_version(), trust=trust_surface(self.config))
         return written, self.backend.write(written, token, audit)
 
     @contextlib.contextmanager

@@ -86,7 +86,8 @@ class LockInfo:
         )
 
     def describe(self, now: datetime | None = None) -> str:
-        """`alice@ci-7 (pid 4242) running apply since 2026-11-27T10:00:00Z (3m ago), lock ID …`."""
+        """`alice@ci-7 (pid 4242) running apply since 2026-11-27T10:00:00Z (3m ago), lock ID …`
+        (no pid for a holder that names none, such as Terraform)."""
         age = ""
         try:
             created = datetime.fromisoformat(self.created.replace("Z", "+00:00"))
@@ -94,8 +95,9 @@ class LockInfo:
             age = f" ({format_age(seconds)} ago)"
         except ValueError:
             pass
+        pid = f" (pid {self.pid})" if self.pid > 0 else ""  # Terraform's locks name no process
         return (
-            f"{self.who}@{self.host} (pid {self.pid}) running {self.operation} "
+            f"{self.who}@{self.host}{pid} running {self.operation} "
             f"since {self.created}{age}, lock ID {self.id}"
         )
 
@@ -191,12 +193,23 @@ class StateBackend(Protocol):
         """Remove someone else's lock by its ID; returns what was removed."""
         ...
 
+    def lock_holder(self) -> LockInfo | None:
+        """Who holds the lock now, read without taking it; None when free (or when the backend
+        cannot tell without taking it). A plan asks, to tell a running apply's journal from an
+        interrupted one's."""
+        ...
+
     def history(self) -> list[HistoryEntry]:
         """Every kept version, oldest first."""
         ...
 
     def read_serial(self, serial: int) -> State:
         """A past version by serial (StateError if it is not kept)."""
+        ...
+
+    def newest_kept(self) -> int | None:
+        """The newest serial kept in history — newer than the current state's when the state was
+        restored from an older copy (None: nothing kept). Cheap: no version is read."""
         ...
 
     def describe(self) -> str:

@@ -39,6 +39,8 @@ Fingerprint = Annotated[str, Field(pattern=_FINGERPRINT)]
 RemoteId = Annotated[str, Field(min_length=1, max_length=128)]
 AccountIdText = Annotated[str, Field(min_length=1, max_length=64)]
 Serial = Annotated[int, Field(strict=True, ge=0, le=2**53)]
+TrustKey = Annotated[str, Field(max_length=300)]
+TrustSurface = Annotated[dict[TrustKey, Annotated[str, Field(max_length=4096)]], Field(max_length=10_000)]
 
 
 class StateError(CtconfigError):
@@ -176,6 +178,9 @@ class State:
     resources: Annotated[dict[Address, Record], Field(max_length=MAX_RESOURCES)] = field(default_factory=dict)
     ctconfig_version: Annotated[str, Field(max_length=64)] = __version__
     format_version: Literal[2] = FORMAT_VERSION
+    trust: TrustSurface | None = None
+    """Where credentials, secrets and state went when this version was written (`config/trust.py`):
+    a plan shows a reviewer when a config changes it. None in versions written before it existed."""
 
     @classmethod
     def new(cls) -> State:
@@ -244,10 +249,26 @@ class State:
 
 
 def _check_kinds(state: State, source: str) -> None:
-    """Each record sits under an address of its own kind."""
+    """Each record sits under an address of its own kind, and no two point at one passcode."""
     for address, record in state.resources.items():
         if address.kind.value != record.kind:
             raise StateError(f"{source}: resources.{address}: a {record.kind} record under this address")
+    check_remote_ids(state.resources, source)
+
+
+def check_remote_ids(resources: Mapping[Address, RecordType], source: str) -> None:
+    """Refuse two records that point at one remote passcode: deleting one address would delete the
+    other's passcode (and its `prevent_destroy` would not hold)."""
+    seen: dict[tuple[str, str], Address] = {}
+    for address, record in resources.items():
+        if not isinstance(record, AccountPasscodeRecord):
+            continue
+        first = seen.setdefault((record.account_id, record.id), address)
+        if first != address:
+            raise StateError(
+                f"{source}: resources.{first} and resources.{address} both point at passcode {record.id} "
+                f"of account {record.account_id}; one remote passcode is managed under one address"
+            )
 
 
 @functools.cache

@@ -22,9 +22,12 @@ write time travel inside the document under the reserved top-level key
 `ctconfig_audit` (taken off before the state is validated), so `history()`
 lists the current serial and who wrote it; older serials are not kept.
 
-Journal: the protocol has nowhere to keep one, so an apply's journal stays
-local, in `.ctconfig/http-<hash>.journal` under the working directory. A run in
-another directory or on another machine does not see it (the README says so).
+Journal: the protocol has nowhere to keep one, so an apply's journal stays on
+this machine, outside the checkout (a file in a checkout can be committed by a
+pull request): `$CTCONFIG_JOURNAL_DIR/http-<hash>.journal`, by default under
+`$XDG_STATE_HOME/ctconfig` (`~/.local/state/ctconfig`). A run on another
+machine does not see it (the README says so); its lineage is checked like any
+journal's before it is folded.
 
 Answers are bounded: a state larger than `limits.MAX_STATE_BYTES` is refused
 before it is parsed, any other answer is read up to `MAX_ANSWER_BYTES`.
@@ -70,6 +73,20 @@ def _utc_now() -> str:
     return utc_now_text()
 
 
+JOURNAL_DIR_VAR = "CTCONFIG_JOURNAL_DIR"
+
+
+def journal_directory(environ: Mapping[str, str]) -> Path:
+    """Where journals the state's own store cannot hold are kept: the operator's
+    `CTCONFIG_JOURNAL_DIR`, else `$XDG_STATE_HOME/ctconfig`, else `~/.local/state/ctconfig` —
+    never the working directory, which a pull request can write into."""
+    chosen = environ.get(JOURNAL_DIR_VAR) or ""
+    if chosen:
+        return Path(chosen)
+    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "ctconfig"
+
+
 class HttpBackend:
     """A `StateBackend` speaking Terraform's HTTP backend protocol (GitLab-managed state)."""
 
@@ -96,7 +113,7 @@ class HttpBackend:
         self._held: LockInfo | None = None
         self.clock = clock
         digest = hashlib.sha256(self.describe().encode()).hexdigest()[:12]
-        self._journal_path = Path(".ctconfig") / f"http-{digest}.journal"
+        self._journal_path = journal_directory(environ) / f"http-{digest}.journal"
 
     # -- protocol ---------------------------------------------------------------------------
 
@@ -106,7 +123,7 @@ class HttpBackend:
         return str(url.copy_with(query=None, fragment=None))
 
     def journal(self) -> FileJournalStore:
-        """Local only (the protocol cannot hold one): `.ctconfig/http-<hash>.journal` here."""
+        """This machine's, outside the checkout (the protocol cannot hold one): see `journal_directory`."""
         return FileJournalStore(self._journal_path)
 
     def close(self) -> None:
@@ -152,6 +169,10 @@ class HttpBackend:
                 f"(it was force-unlocked){now}; re-run the command"
             )
         self._server.expect_success(response, "write the state")
+
+    def lock_holder(self) -> LockInfo | None:
+        """Unknown: the protocol reads a lock only by taking it (its journal is this machine's own)."""
+        return None
 
     def lock(self, operation: str, timeout: float = 0.0) -> LockInfo:
         """Send the lock request, retrying with backoff up to `timeout` seconds while it is held."""
@@ -214,6 +235,10 @@ class HttpBackend:
         if self._held is not None and self._held.id == lock_id:
             self._held = None
         return removed
+
+    def newest_kept(self) -> int | None:
+        """None: the protocol keeps no version but the current one, so none can be newer."""
+        return None
 
     def history(self) -> list[HistoryEntry]:
         """Only the current version: the protocol keeps no older ones."""

@@ -6,7 +6,8 @@ fields Terraform has no place for (who, host, pid) as JSON in `Info`, so the
 "state is locked by alice@ci-7 (pid 4242) running apply" message survives a
 round trip through the server. Lock info written by Terraform itself, or the
 sparser record GitLab answers with, maps as well as it can: `Who` split at
-its last `@`, `OperationTypeApply` read as `apply`, a pid of 0 when unknown.
+its last `@`, `OperationTypeApply` read as `apply`, a pid of 0 when unknown
+(the holder is then described without one: Terraform's locks name no process).
 """
 
 from __future__ import annotations

@@ -147,7 +147,10 @@ class JournalContents:
             return state, 0
         raise StateError(
             f"journal {source} holds {len(self.records)} change(s) recorded against serial "
-            f"{self.begin.serial}, but the state is at serial {state.serial} without them"
+            f"{self.begin.serial}, but the state is at serial {state.serial} without them, and serial "
+            f"{self.begin.serial} is not in its history. Put that version back (`ctconfig state push`) "
+            "and run `ctconfig recover`; do not delete the journal: it may be the only record of "
+            "passcodes whose secrets are still to be delivered"
         )
 
 

@@ -33,7 +33,13 @@ from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateE
 from ctconfig.state.document import State, StateError
 from ctconfig.state.journal_store import FileJournalStore
 from ctconfig.state.limits import read_regular_file, refuse_symlink, symlink_refused
-from ctconfig.state.lockfile import SYSTEM_CLOCK, LockFile, WaitClock, acquire_with_backoff
+from ctconfig.state.lockfile import (
+    SYSTEM_CLOCK,
+    LockFile,
+    WaitClock,
+    acquire_with_backoff,
+    process_is_dead,
+)
 
 
 def content_token(serial: int, text: bytes) -> str:
@@ -177,6 +183,11 @@ class LocalBackend:
         return self.history_dir / f"{serial:08d}.audit.json"
 
     def _kept_serials(self) -> list[int]:
+        current = self.read()
+        top = current.state.serial if current else -1
+        return sorted(s for s in self._history_serials() if s <= top)
+
+    def _history_serials(self) -> list[int]:
         refuse_symlink(self.history_dir, "state history directory")
         if not self.history_dir.is_dir():
             return []
@@ -185,9 +196,11 @@ class LocalBackend:
             stem = entry.name.removesuffix(".json")
             if entry.name.endswith(".json") and stem.isdigit():
                 serials.append(int(stem))
-        current = self.read()
-        top = current.state.serial if current else -1
-        return sorted(s for s in serials if s <= top)
+        return serials
+
+    def newest_kept(self) -> int | None:
+        """The newest serial in the history directory, even one newer than the state file's."""
+        return max(self._history_serials(), default=None)
 
     def history(self) -> list[HistoryEntry]:
         """Every kept version, oldest first, with its audit record when one was written."""
@@ -216,8 +229,8 @@ class LocalBackend:
         return AuditRecord.from_json(data)
 
     def read_serial(self, serial: int) -> State:
-        """A kept version by serial."""
-        kept = self._kept_serials()
+        """A kept version by serial (one newer than the state file's too: a restored state's)."""
+        kept = sorted(self._history_serials())
         if serial not in kept:
             span = f"{kept[0]}-{kept[-1]}" if kept else "none"
             raise StateError(f"serial {serial} is not kept in {self.history_dir} (kept: {span})")
@@ -238,3 +251,8 @@ class LocalBackend:
 
     def force_unlock(self, lock_id: str) -> LockInfo:
         return self.lock_file.force_release(lock_id)
+
+    def lock_holder(self) -> LockInfo | None:
+        """The lock file's owner, unless that process is gone from this machine."""
+        holder = self.lock_file.holder()
+        return None if holder is None or process_is_dead(holder) else holder

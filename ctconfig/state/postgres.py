@@ -268,6 +268,14 @@ class PostgresBackend:
             for serial, created, audit in rows
         ]
 
+    def newest_kept(self) -> int | None:
+        """The newest version's serial (the current state is always the newest row)."""
+        conn = self._connection()
+        with self._errors("reading the state history"):
+            query = sql.SQL("SELECT max(serial) FROM {} WHERE state_name = %s").format(self._versions)
+            row = conn.execute(query, (self.name,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     def read_serial(self, serial: int) -> State:
         row = self._fetch_document("reading a past state version", "AND serial = %s", (serial,))
         if row is None:
@@ -371,6 +379,15 @@ class PostgresBackend:
                 (self.name, lock_id),
             )
         return record
+
+    def lock_holder(self) -> LockInfo | None:
+        """The recorded owner while a session holds the advisory lock (a dead runner's is released)."""
+        conn = self._connection()
+        with self._errors("reading the state lock"):
+            if self._advisory_holder_pid(conn) is None:
+                return None
+            record = self._lock_record(conn)
+        return record or LockInfo("?", "another session", "?", 0, "?", "")
 
     def _advisory_holder_pid(self, conn: psycopg.Connection[Any]) -> int | None:
         row = conn.execute(

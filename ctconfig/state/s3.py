@@ -289,6 +289,15 @@ class S3Backend:
     def _history_key(self, serial: int) -> str:
         return f"{self.history_prefix}{serial:0{_HISTORY_DIGITS}d}.json"
 
+    def newest_kept(self) -> int | None:
+        """The newest serial among the history objects' names, even one newer than the state's."""
+        serials = [
+            int(stem)
+            for key in self._history_keys()
+            if (stem := key.removeprefix(self.history_prefix).removesuffix(".json")).isdigit()
+        ]
+        return max(serials, default=None)
+
     def _history_keys(self) -> Iterator[str]:
         for key, _ in self._objects.keys(self.history_prefix):
             yield key
@@ -318,6 +327,14 @@ class S3Backend:
             f"it is not taken over automatically: if that run is gone, "
             f"clear it with `ctconfig force-unlock {holder.id}`"
         )
+
+    def lock_holder(self) -> LockInfo | None:
+        """The lock object's owner, unless its process is gone from this machine or the lock is
+        older than `lock_ttl` (a runner that died leaves its lock object behind)."""
+        held = self._read_lock()
+        if held is None or process_is_dead(held[0]) or self._stale_message(held[0]) is not None:
+            return None
+        return held[0]
 
     def _read_lock(self) -> tuple[LockInfo, str] | None:
         found = self._objects.get(self.lock_key, limits.MAX_LOCK_BYTES, "lock record")

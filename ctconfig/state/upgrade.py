@@ -22,6 +22,12 @@ def upgrade(data: dict[str, Any], source: str) -> dict[str, Any]:
     version = data.get("format_version")
     if version == 2:
         return data
+    if version is None and _is_terraforms(data):
+        raise StateError(
+            f"{source} holds a Terraform state (state version {data.get('version')!r}, written by "
+            f"Terraform {data.get('terraform_version')!r}), not a ctconfig state; give ctconfig a state "
+            "of its own (with GitLab-managed state: another state name in the address)"
+        )
     if version != 1:
         raise StateError(
             f"{source}: format_version {version!r} is not one this ctconfig reads (1 or 2); "
@@ -35,6 +41,11 @@ def upgrade(data: dict[str, Any], source: str) -> dict[str, Any]:
         "format_version": 2,
         "resources": {address: _record(record) for address, record in resources.items()},
     }
+
+
+def _is_terraforms(data: dict[str, Any]) -> bool:
+    """A Terraform state: `version` and `terraform_version`, `resources` a list (ctconfig's: an object)."""
+    return "terraform_version" in data or ("version" in data and isinstance(data.get("resources"), list))
 
 
 def _record(old: Any) -> Any:

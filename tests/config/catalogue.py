@@ -279,7 +279,7 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "credentials_other_key": (
-        acct("    credentials:\n      passcode_env: CT_PROD\n      api_key: abc\n"),
+        acct("    credentials:\n      passcode_env: CT_PROD_PASSCODE\n      api_key: abc\n"),
         [
             "ctconfig.yaml:7:7: credentials.api_key: literal secret refused; put it in an environment variable and use passcode_env",
         ],
@@ -476,7 +476,7 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "clevertap_without_credentials": (
-        "version: 1\nprovider: {kind: clevertap}\naccounts:\n  prod: {id: W9R-486-4W5Z}\n  dev:\n    id: W9R-486-4W5A\n    credentials: {passcode_env: CT_DEV}\n",
+        "version: 1\nprovider: {kind: clevertap}\naccounts:\n  prod: {id: W9R-486-4W5Z}\n  dev:\n    id: W9R-486-4W5A\n    credentials: {passcode_env: CT_DEV_PASSCODE}\n",
         [
             "ctconfig.yaml:4:3: account 'prod' has no credentials: the clevertap provider needs credentials: {passcode_env: NAME} naming the variable that holds its admin passcode",
         ],
@@ -570,12 +570,12 @@ VALID: dict[str, str] = {
     "previously_one_name": acct("    account_passcodes:\n      braze-sync: {expires_in: forever, previously: braze}\n"),
     "previously_a_list": acct("    account_passcodes:\n      a: {expires_in: 30d, previously: [b, c d]}\n"),
     "interpolated_values": (
-        "version: ${VERSION:-1}\n"
-        "defaults:\n  region: ${REGION:-eu1}\n  rotation_overlap: ${OVERLAP:-7d}\n"
+        "version: ${CT_VERSION:-1}\n"
+        "defaults:\n  region: ${CT_REGION:-eu1}\n  rotation_overlap: ${CT_OVERLAP:-7d}\n"
         "accounts:\n  prod:\n    id: ${CT_EU_PROD_ID:-W9R-486-4W5Z}\n    account_passcodes:\n      a:\n"
-        "        expires_in: ${DAYS:-90}\n        prevent_destroy: ${PROTECT:-true}\n        previously: ['${OLD:-b}']\n"
+        "        expires_in: ${CT_DAYS:-90}\n        prevent_destroy: ${CT_PROTECT:-true}\n        previously: ['${CT_OLD:-b}']\n"
     ),
-    "interpolated_variant": "version: 1\nstate: {backend: '${BACKEND:-local}', path: '${DIR:-.}/s.json'}\n",
+    "interpolated_variant": "version: 1\nstate: {backend: '${CT_BACKEND:-local}', path: '${CT_DIR:-.}/s.json'}\n",
     "state_without_backend": "version: 1\nstate: {path: state/ctconfig.state.json}\n",
     "http_state_with_both_names": (
         "version: 1\nstate:\n  backend: http\n  address: https://gitlab.example.com/api/v4/projects/1/terraform/state/ct\n"

@@ -89,9 +89,10 @@ def test_interpolated_values_through_an_alias_are_shown_as_written(tmp_path: Pat
     from ctconfig.config.loader import load_config
 
     path = tmp_path / "c.yaml"
-    path.write_text("version: 1\nx: &r ${REGION}\ndefaults: {region: *r}\n")
+    path.write_text("version: 1\nx: &r ${CT_REGION}\ndefaults: {region: *r}\n")
     with pytest.raises(ConfigError) as caught:
-        load_config(path, environ={"REGION": "mars1"})
+        load_config(path, environ={"CT_REGION": "mars1"})
     assert str(caught.value).endswith(
-        "region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', got '${REGION}' (after interpolation)"
+        "region: expected 'eu1', 'in1', 'sg1', 'us1', 'aps3' or 'mec1', "
+        "got '${CT_REGION}' (after interpolation)"
     )

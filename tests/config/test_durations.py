@@ -134,10 +134,10 @@ def test_click_parameters_use_the_one_grammar(tmp_path: Path, monkeypatch: pytes
     monkeypatch.chdir(tmp_path)
     Path("ctconfig.yaml").write_text("version: 1\n")
     runner = CliRunner()
-    bad_timeout = runner.invoke(cli, ["plan", "--lock-timeout", "2 weeks"])
+    bad_timeout = runner.invoke(cli, ["apply", "--lock-timeout", "2 weeks"])
     assert bad_timeout.exit_code == 2
     assert "'2 weeks' is not a duration such as 30s, 2m, 1h or 1d" in bad_timeout.output
-    too_long = runner.invoke(cli, ["plan", "--lock-timeout", "2d"])
+    too_long = runner.invoke(cli, ["apply", "--lock-timeout", "2d"])
     assert too_long.exit_code == 2 and "'2d' is not a duration from 0 to 1d" in too_long.output
     advanced = runner.invoke(cli, ["sandbox", "clock", "advance", "1D12H"])
     assert advanced.exit_code == 0, advanced.output

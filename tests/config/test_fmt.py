@@ -96,14 +96,14 @@ def test_fmt_spells_durations_with_the_one_grammar() -> None:
     text = (
         "version: 1\naccounts:\n  p:\n    id: W9R-486-4W5Z\n    account_passcodes:\n"
         "      a: {expires_in: 090D, rotate_before: '14'}\n      b: {expires_in: FOREVER}\n"
-        "      c: {expires_in: '${DAYS:-90}'}\n      d: {expires_in: 90 d}\n      e: {expires_in: -5}\n"
+        "      c: {expires_in: '${CT_DAYS:-90}'}\n      d: {expires_in: 90 d}\n      e: {expires_in: -5}\n"
         "    user_passcodes:\n      x@example.com: {validity: Infinite, reset_before: true}\n"
     )
     formatted = format_text(text, "c.yaml")
     for line in (
         "a: {expires_in: 90d, rotate_before: '14d'}",  # quotes kept, as written
         "b: {expires_in: forever}",
-        "c: {expires_in: '${DAYS:-90}'}",  # validate decides what it becomes
+        "c: {expires_in: '${CT_DAYS:-90}'}",  # validate decides what it becomes
         "d: {expires_in: 90 d}",  # not a duration: left for validate to refuse
         "e: {expires_in: -5}",
         "x@example.com: {validity: infinite, reset_before: true}",

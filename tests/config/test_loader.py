@@ -98,21 +98,26 @@ def test_location_of_points_at_the_key(tmp_path: Path, monkeypatch: pytest.Monke
     assert loaded.location_of("accounts", "nowhere") is None
 
 
+COMMANDS_ALLOWED = {"CTCONFIG_ALLOWED_COMMANDS": "*"}  # the operator trusts the config's command sink
+
+
 def test_interpolation_defaults_types_and_escapes(tmp_path: Path) -> None:
     text = """\
 version: 1
-state: {path: "${STATE_DIR:-.}/state.json"}
+state: {path: "${CT_STATE_DIR:-.}/state.json"}
 secrets: {sink: command, command: "echo $${NOT_INTERPOLATED}"}
 accounts:
   prod:
-    id: ${PROD_ID}
-    region: ${REGION:-eu1}
+    id: ${CT_PROD_ID}
+    region: ${CT_REGION:-eu1}
     account_passcodes:
       export:
-        expires_in: ${EXPIRY:-90}
-        prevent_destroy: ${PROTECT:-true}
+        expires_in: ${CT_EXPIRY:-90}
+        prevent_destroy: ${CT_PROTECT:-true}
 """
-    config = load_config(write(tmp_path / "c.yaml", text), environ={"PROD_ID": "W9R-486-4W5Z"}).config
+    config = load_config(
+        write(tmp_path / "c.yaml", text), environ={"CT_PROD_ID": "W9R-486-4W5Z", **COMMANDS_ALLOWED}
+    ).config
     assert config.accounts["prod"].id == "W9R-486-4W5Z"
     assert config.region_of("prod") == "eu1"
     assert config.accounts["prod"].account_passcodes["export"].expires_in == 90
@@ -122,8 +127,8 @@ accounts:
 
 
 def test_empty_variable_takes_the_default(tmp_path: Path) -> None:
-    text = "version: 1\ndefaults: {region: '${REGION:-sg1}'}\n"
-    config = load_config(write(tmp_path / "c.yaml", text), environ={"REGION": ""}).config
+    text = "version: 1\ndefaults: {region: '${CT_REGION:-sg1}'}\n"
+    config = load_config(write(tmp_path / "c.yaml", text), environ={"CT_REGION": ""}).config
     assert config.defaults.region == "sg1"
 
 

@@ -10,7 +10,6 @@ sandbox ...` dashboard commands (`CliHands`, used by the pseudo-terminal test).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import urllib.request
@@ -26,6 +25,7 @@ from ctconfig.service.applying import ApplyReport, ApplyRequest, apply
 from ctconfig.service.planning import PlanRequest
 from ctconfig.service.workspace import Workspace
 from tests.conftest import ctconfig_executable
+from tests.operator_env import clean_env
 
 _URL = re.compile(r"^Serving sandbox on (http://\S+)$")
 
@@ -153,7 +153,7 @@ class CliHands:
             capture_output=True,
             text=True,
             timeout=60,
-            env={k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")},
+            env=clean_env(),
         )
         assert done.returncode == 0, done.stderr
         self.transcript.append(done.stderr)
@@ -380,7 +380,7 @@ class DashboardWorkspace:
     def ct(
         self, *args: str, expect: int | None = 0, stdin: str = "", cwd: Path | None = None
     ) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}
+        env = clean_env()
         env["NO_COLOR"] = "1"
         done = subprocess.run(
             [*ctconfig_executable(), *args],

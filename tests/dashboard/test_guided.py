@@ -207,9 +207,9 @@ def test_skip_taint_and_stop_then_the_next_apply_settles_the_open_intent(dash: D
     (open_intent,) = dash.workspace().journal().read().open_intents()
     assert open_intent.name == "c"
 
-    # No one at a terminal: plan warns of the open intent, apply refuses in one line.
+    # No one at a terminal: plan fails on the open intent (it settles none), apply refuses in one line.
     plan = make_plan(dash.workspace(), PlanRequest()).plan
-    assert any("interrupted apply was creating (demo/account_passcode/c)" in w.message for w in plan.warnings)
+    assert any("interrupted apply was creating (demo/account_passcode/c)" in w.message for w in plan.errors)
     with pytest.raises(CtconfigError, match="guided session at a terminal"):
         dash.apply(None)
 

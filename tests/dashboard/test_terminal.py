@@ -5,7 +5,6 @@ and, without a terminal, the one-line refusal."""
 from __future__ import annotations
 
 import io
-import os
 
 import pexpect
 import pytest
@@ -16,6 +15,7 @@ from ctconfig.service.planning import PlanRequest, make_plan
 from tests.conftest import ctconfig_executable
 from tests.dashboard.support import CliHands, DashboardWorkspace, Robot
 from tests.dashboard.test_guided import ALICE, demo
+from tests.operator_env import clean_env
 
 REFUSAL = (
     "Error: apply with the dashboard provider is a guided session at a terminal, and stdin is not one "
@@ -38,7 +38,7 @@ class Terminal:
 
     def __init__(self, dash: DashboardWorkspace, *args: str) -> None:
         self.shown = io.StringIO()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}
+        env = clean_env()
         env.update(NO_COLOR="1", TERM="dumb")
         command, *first = ctconfig_executable()
         self.child = pexpect.spawn(

@@ -28,6 +28,7 @@ from ctconfig.sandbox.store import SandboxStore
 from ctconfig.sinks import SecretRef
 from ctconfig.sinks.file import FileSink
 from tests.conftest import ctconfig_executable
+from tests.operator_env import clean_env
 from tests.state.unprivileged import _drop_permission_bypass
 
 ACCOUNT_ID = "TEST-R78-ZZK-955Z"
@@ -76,7 +77,7 @@ def workspace(root: Path, url: str, db: Path, count: int, secrets: dict[str, Any
     with (root / "ctconfig.yaml").open("w") as handle:
         YAML().dump(config, handle)
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")},
+        **clean_env(),
         "CT_DEMO_PASSCODE": admin,
     }
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.workspace import ACCOUNT_ID, Workspace, demo
+from tests.operator_env import clean_env
 
 README = Path(__file__).parents[2] / "README.md"
 ADDRESS = "demo/account_passcode/seg"
@@ -90,7 +91,7 @@ def test_the_readme_rehearsal_runs_as_written(ws: Workspace) -> None:
     assert serve == "ctconfig sandbox serve --port 8080"  # the fixture runs it, on a free port
     host = ws.server_url.removeprefix("http://")
     (ws.root / "ctconfig.yaml").write_text(config.replace("127.0.0.1:8080", host))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CTCONFIG_", "CT_"))}
+    env = clean_env("CT_")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     done = subprocess.run(
         ["bash", "-ec", script.replace("127.0.0.1:8080", host)],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -13,6 +12,7 @@ from ruamel.yaml import YAML
 
 from ctconfig.sandbox.store import SandboxStore
 from tests.conftest import ctconfig_executable
+from tests.operator_env import clean_env
 
 ACCOUNT_ID = "W9R-486-4W5Z"
 _URL = re.compile(r"^Serving sandbox on (http://\S+)$")
@@ -53,7 +53,7 @@ def test_server_killed_mid_apply(tmp_path: Path) -> None:
     with SandboxStore(db) as store:
         admin = store.issue_admin_passcode(ACCOUNT_ID)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")},
+        **clean_env(),
         "NO_COLOR": "1",
         "CT_PROD_PASSCODE": admin,
     }

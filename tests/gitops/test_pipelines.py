@@ -97,7 +97,7 @@ def test_the_checker_walks_the_real_command_tree() -> None:
             "    diff 3 4 --format json; then exit 1; fi",
             "ctconfig plan --no-such-flag",
             "ctconfig plan --format yaml",
-            "ctconfig plan --lock-timeout soon",
+            "ctconfig apply --lock-timeout soon",
             "ctconfig stat list",
             "ctconfig state",
             "pip install ctconfig",
@@ -110,7 +110,7 @@ def test_the_checker_walks_the_real_command_tree() -> None:
         "ctconfig state diff 3 4 --format json",
         "ctconfig plan --no-such-flag",
         "ctconfig plan --format yaml",
-        "ctconfig plan --lock-timeout soon",
+        "ctconfig apply --lock-timeout soon",
         "ctconfig stat list",
         "ctconfig state",
     ]

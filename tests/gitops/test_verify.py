@@ -97,8 +97,8 @@ def test_nothing_to_verify(ws: Workspace) -> None:
 
 def _http_workspace(ws: Workspace, server: SandboxServer) -> None:
     admin = ws.ct("sandbox", "admin-passcode", "--db", str(server.db), ACCOUNT_ID).stdout.strip()
-    ws.env["CT_DEMO_ADMIN"] = admin
-    accounts = {"demo": {**ACCOUNTS["demo"], "credentials": {"passcode_env": "CT_DEMO_ADMIN"}}}
+    ws.env["CT_DEMO_ADMIN_PASSCODE"] = admin
+    accounts = {"demo": {**ACCOUNTS["demo"], "credentials": {"passcode_env": "CT_DEMO_ADMIN_PASSCODE"}}}
     ws.write_config(accounts, provider={"kind": "clevertap", "base_url": server.url})
     ws.outputs.remove(admin + "\n")  # the one output that shows a secret, on purpose
 
@@ -133,7 +133,7 @@ def test_http_valid_expired_rejected_against_sandbox_serve(
     state["resources"][BRAZE]["expires_at"] = "2001-01-01T00:00:00Z"
     state_file.write_text(json.dumps(state))
     assert statuses(ws.ct("verify", expect=1).stdout)[BRAZE] == "expired"
-    ws.assert_no_secret_printed([*secrets, ws.env["CT_DEMO_ADMIN"]])
+    ws.assert_no_secret_printed([*secrets, ws.env["CT_DEMO_ADMIN_PASSCODE"]])
 
 
 def test_http_unreachable(ws: Workspace, sandbox_server: SandboxServer, tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_http_unreachable(ws: Workspace, sandbox_server: SandboxServer, tmp_path
     ws.ct("apply", "--auto-approve")
     closed = "http://127.0.0.1:9"  # discard port: nothing listens on loopback
     ws.write_config(
-        {"demo": {**ACCOUNTS["demo"], "credentials": {"passcode_env": "CT_DEMO_ADMIN"}}},
+        {"demo": {**ACCOUNTS["demo"], "credentials": {"passcode_env": "CT_DEMO_ADMIN_PASSCODE"}}},
         provider={"kind": "clevertap", "base_url": closed, "retry_budget": 0.5, "max_retries": 2},
     )
     done = ws.ct("verify", "--timeout", "2", "--format", "json", expect=1)
@@ -162,8 +162,8 @@ def test_http_mismatch_by_fingerprint_and_throttling_retried(
     served = start_server("--latency", "0.1", "--throttle-rate", "0.4", "--retry-after", "0", "--seed", "4")
     many = {f"job-{n}": {"expires_in": "30d"} for n in range(7)}
     accounts = {"demo": {"id": ACCOUNT_ID, "account_passcodes": many}}
-    ws.env["CT_DEMO_ADMIN"] = served.admin(ACCOUNT_ID)
-    accounts["demo"]["credentials"] = {"passcode_env": "CT_DEMO_ADMIN"}
+    ws.env["CT_DEMO_ADMIN_PASSCODE"] = served.admin(ACCOUNT_ID)
+    accounts["demo"]["credentials"] = {"passcode_env": "CT_DEMO_ADMIN_PASSCODE"}
     ws.write_config(accounts, provider={"kind": "clevertap", "base_url": served.url, "retry_budget": 30})
     ws.ct("apply", "--auto-approve")
     before = served.stats()
@@ -182,4 +182,4 @@ def test_http_mismatch_by_fingerprint_and_throttling_retried(
     assert statuses(done.stdout) == {"demo/account_passcode/job-0": "mismatch"}
     assert "the sink holds a different secret" in done.stdout
     assert served.stats()["requests"] == requests, "a mismatch is decided without a request"
-    ws.assert_no_secret_printed([*files.values(), ws.env["CT_DEMO_ADMIN"]])
+    ws.assert_no_secret_printed([*files.values(), ws.env["CT_DEMO_ADMIN_PASSCODE"]])

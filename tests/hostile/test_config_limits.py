@@ -33,7 +33,7 @@ def problems_of(text: str, environ: dict[str, str] | None = None, tmp: Path | No
     path = (tmp or Path.cwd()) / "ctconfig.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
-        load_config(path, environ=environ or {})
+        load_config(path, environ=environ or {"CTCONFIG_ALLOWED_COMMANDS": "*"})
     return [f"{p.line}:{p.column}: {p.message}" for p in caught.value.problems]
 
 
@@ -233,7 +233,16 @@ def test_a_50000_digit_number_is_a_located_error(run_ctconfig: RunCtconfig, tmp_
 
 @pytest.mark.parametrize(
     "value",
-    ["1" * 50_000, "-" + "9" * 30, "${N:-" + "9" * 30 + "}", "1e999", "-.inf", ".nan", "true", "2024-02-30"],
+    [
+        "1" * 50_000,
+        "-" + "9" * 30,
+        "${CT_N:-" + "9" * 30 + "}",
+        "1e999",
+        "-.inf",
+        ".nan",
+        "true",
+        "2024-02-30",
+    ],
 )
 def test_odd_numbers_are_located_errors(value: str, tmp_path: Path) -> None:
     (problem,) = problems_of(f"version: 1\nsafety:\n  min_resources: {value}\n", tmp=tmp_path)

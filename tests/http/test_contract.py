@@ -20,7 +20,15 @@ from tests.http.conftest import ACCOUNT_ID, SandboxServer
 CONTRACT = Path(__file__).parents[2] / "schemas" / "management-api.openapi.yaml"
 METHODS = {"get", "post", "put", "patch", "delete"}
 SERVER_API_TAG = "CleverTap's documented Server API (for rehearsal)"
-SERVER_API_PATHS = {"/v1/connect", "/1/upload", "/1/profile.json", "/1/profiles.json", "/1/events.json"}
+SERVER_API_PATHS = {
+    "/v1/connect",
+    "/1/upload",
+    "/1/profile.json",
+    "/1/profiles.json",
+    "/1/events.json",
+    "/1/counts/events.json",
+    "/1/counts/profiles.json",
+}
 
 
 def operations() -> list[tuple[str, str, dict[str, Any]]]:

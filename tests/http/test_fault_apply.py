@@ -40,14 +40,14 @@ def test_apply_through_throttling_errors_and_dropped_answers(
         "--seed",
         "7",
     )
-    env = {f"CT_ACCT{n}": server.admin(account, users_of(n)) for n, account in enumerate(ACCOUNTS)}
+    env = {f"CT_ACCT{n}_PASSCODE": server.admin(account, users_of(n)) for n, account in enumerate(ACCOUNTS)}
     config = {
         "version": 1,
         "provider": {"kind": "clevertap", "base_url": server.url},  # the default retry budget
         "accounts": {
             f"acct{n}": {
                 "id": account,
-                "credentials": {"passcode_env": f"CT_ACCT{n}"},
+                "credentials": {"passcode_env": f"CT_ACCT{n}_PASSCODE"},
                 "account_passcodes": {
                     f"integration-{i:03d}": {"expires_in": "90d"} for i in range(PASSCODES)
                 },

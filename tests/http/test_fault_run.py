@@ -18,7 +18,7 @@ GRANTS_PER_ACCOUNT = (13, 13, 12, 12)
 
 
 def targets() -> list[AccountTarget]:
-    return [AccountTarget(f"acct{n}", a, "eu1", f"CT_ACCT{n}") for n, a in enumerate(ACCOUNTS)]
+    return [AccountTarget(f"acct{n}", a, "eu1", f"CT_ACCT{n}_PASSCODE") for n, a in enumerate(ACCOUNTS)]
 
 
 def users_of(n: int) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from ctconfig.state.http import HttpBackend
 from ctconfig.state.lockfile import SYSTEM_CLOCK, WaitClock
 from tests.http_state.server import PASSWORD, USERNAME, StateServer, serving
 
-USER_ENV, PASSWORD_ENV = "TF_STATE_USERNAME", "TF_STATE_PASSWORD"
+USER_ENV, PASSWORD_ENV = "CT_STATE_USERNAME", "CT_STATE_PASSWORD"
 ENV = {USER_ENV: USERNAME, PASSWORD_ENV: PASSWORD}
 
 

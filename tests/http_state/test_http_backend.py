@@ -298,14 +298,25 @@ def test_unexpected_status_is_one_line(open_backend: Open) -> None:
     )
 
 
-def test_describe_and_journal(state_server: StateServer, open_backend: Open) -> None:
+def test_describe_and_journal(
+    state_server: StateServer, open_backend: Open, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     backend = open_backend(address=f"{state_server.address()}?token=x")
     assert backend.describe() == state_server.address()
     assert PASSWORD not in backend.describe()
     other = open_backend(address=state_server.address("other"))
-    assert backend.journal().path.parent.name == ".ctconfig"
     assert backend.journal().path.name.startswith("http-") and backend.journal().path.suffix == ".journal"
     assert backend.journal().path != other.journal().path
+    # Never in the working directory, which a pull request can write into (issue 20, row 3).
+    monkeypatch.chdir(tmp_path)
+    chosen = open_backend(env={**ENV, "CTCONFIG_JOURNAL_DIR": str(tmp_path / "journals")})
+    assert chosen.journal().path.parent == tmp_path / "journals"
+    xdg = open_backend(env={**ENV, "XDG_STATE_HOME": str(tmp_path / "xdg")})
+    assert xdg.journal().path.parent == tmp_path / "xdg" / "ctconfig"
+    home = open_backend(env=dict(ENV))
+    assert home.journal().path.parent == Path.home() / ".local" / "state" / "ctconfig"
+    for made in (chosen, xdg, home):
+        assert not made.journal().path.resolve().is_relative_to(tmp_path.resolve() / ".ctconfig")
 
 
 def test_migrate_from_local_keeps_serials_and_the_latest_audit(open_backend: Open, tmp_path: Path) -> None:

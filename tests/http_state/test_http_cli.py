@@ -94,8 +94,8 @@ def test_a_held_lock_is_named_waited_for_and_force_unlocked(
 
 
 def test_wrong_password_is_one_line_naming_the_variables(ws: Workspace) -> None:
-    ws.env["TF_STATE_PASSWORD"] = "not-the-token"
+    ws.env["CT_STATE_PASSWORD"] = "not-the-token"
     failed = ws.ct("plan", expect=1)
     [line] = failed.stderr.strip().splitlines()
-    assert "refused the credentials in $TF_STATE_USERNAME / $TF_STATE_PASSWORD (401 Unauthorized)" in line
+    assert "refused the credentials in $CT_STATE_USERNAME / $CT_STATE_PASSWORD (401 Unauthorized)" in line
     assert "not-the-token" not in failed.stderr + failed.stdout

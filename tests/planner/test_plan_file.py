@@ -15,6 +15,7 @@ import pytest
 from ctconfig.domain import Address
 from ctconfig.plan import Plan, PlanError, PlanScope, PlanStamp, StalePlanError, check_fresh
 from ctconfig.planfile import dumps_plan, load_plan, plan_document, plan_json_schema, save_plan
+from ctconfig.planfile.terraform_types import PROVIDER_NAME, TERRAFORM_VERSION
 from ctconfig.planner import PlanOptions, make_plan
 from ctconfig.render.plan_markdown import render_markdown
 from ctconfig.render.plan_text import render_summary, render_text
@@ -246,7 +247,8 @@ def test_every_change_is_a_managed_resource_with_terraforms_keys() -> None:
     assert data["format_version"] == "1.2" and data["ctconfig_format"] == 3
     for rc in data["resource_changes"]:
         address = Address.parse(rc["address"])
-        assert rc["mode"] == "managed" and rc["provider_name"] == "ctconfig/clevertap"
+        assert rc["mode"] == "managed" and rc["provider_name"] == PROVIDER_NAME
+        assert rc["provider_name"].split("/")[2] == "clevertap"  # HOSTNAME/NAMESPACE/TYPE, as Terraform's
         assert (rc["type"], rc["name"]) == (address.kind.value, address.name or address.account)
         change = rc["change"]
         assert change["before_sensitive"] == ({} if change["before"] is not None else False)
@@ -350,9 +352,10 @@ def test_drift_is_resource_drift_and_an_adoption_is_an_import() -> None:
     }
     renamed = drift["prod/account_passcode/y"]
     assert renamed["change"]["before"] == {"id": "p2", "name": "y", "expires_in": "90d"}
-    assert (
-        renamed["change"]["after"]["name"] == "renamed" and renamed["change"]["after"]["expires_in"] == "60d"
-    )
+    assert renamed["change"]["after"] == {"id": "p2", "name": "renamed", "expires_in": "60d"}
+    for rc in data["resource_drift"]:  # a consumer diffing before and after sees only what changed
+        before, after = rc["change"]["before"], rc["change"]["after"]
+        assert after is None or set(before) == set(after), rc["address"]
     assert "renamed outside ctconfig" in renamed["ctconfig"]["reason"]
     assert "expiry edited outside ctconfig" in renamed["ctconfig"]["reason"]
     assert all(rc["mode"] == "managed" for rc in data["resource_drift"])
@@ -417,8 +420,15 @@ def test_a_saved_plan_recomputes_terraforms_view_and_refuses_edited_actions(tmp_
 
 def test_changes_have_every_key_terraform_writes_for_the_same_actions() -> None:
     ours = plan_document(everything_plan())
-    ignored = {"configuration", "terraform_version"}  # no HCL configuration; ctconfig_version instead
-    assert set(TF_FIXTURE) - ignored <= set(ours)
+    assert set(TF_FIXTURE) <= set(ours)
+    assert ours["terraform_version"] == ours["prior_state"]["terraform_version"] == TERRAFORM_VERSION
+    assert set(TF_FIXTURE["prior_state"]) <= set(ours["prior_state"])
+    [(_, tf_provider)] = TF_FIXTURE["configuration"]["provider_config"].items()
+    [(key, provider)] = ours["configuration"]["provider_config"].items()
+    assert set(tf_provider) == set(provider) and provider == {"name": key, "full_name": PROVIDER_NAME}
+    tf_resource = TF_FIXTURE["configuration"]["root_module"]["resources"][0]
+    for resource in ours["configuration"]["root_module"]["resources"]:
+        assert set(resource) == set(tf_resource) and resource["provider_config_key"] == key
     by_actions = {tuple(rc["change"]["actions"]): rc for rc in ours["resource_changes"]}
     for theirs in TF_FIXTURE["resource_changes"]:
         mine = by_actions[tuple(theirs["change"]["actions"])]
@@ -430,3 +440,64 @@ def test_changes_have_every_key_terraform_writes_for_the_same_actions() -> None:
             assert type(theirs["change"][key]) is type(mine["change"][key])
     theirs_prior = TF_FIXTURE["prior_state"]["values"]["root_module"]["resources"][0]
     assert set(theirs_prior) <= set(ours["prior_state"]["values"]["root_module"]["resources"][0])
+
+
+def test_configuration_declares_what_the_config_names_as_constants() -> None:
+    data = plan_document(everything_plan())
+    jsonschema.validate(data, SCHEMA)
+    declared = {r["address"]: r for r in data["configuration"]["root_module"]["resources"]}
+    assert sorted(declared) == sorted(
+        f"prod/{kind}/{name}" if name else "prod/settings"
+        for kind, name in [
+            *(("account_passcode", n) for n in ("keep", "seg", "edit", "new-name", "broken", "req", "fresh")),
+            *(("user_passcode", e) for e in ("amy@example.com", "bob@example.com", "carl@example.com")),
+            ("settings", ""),
+        ]
+    )  # not what the plan deletes, nor a rotation's set-aside predecessor
+    assert declared["prod/account_passcode/fresh"]["expressions"] == {
+        "name": {"constant_value": "fresh"},
+        "expires_in": {"constant_value": "forever"},
+    }
+    assert declared["prod/user_passcode/bob@example.com"]["expressions"] == {
+        "email": {"constant_value": "bob@example.com"},
+        "validity": {"constant_value": "infinite"},
+    }
+    assert declared["prod/settings"]["expressions"] == {"passcode_mode": {"constant_value": "user"}}
+    assert set(declared) == {r["address"] for r in data["planned_values"]["root_module"]["resources"]}
+
+
+def test_a_passcode_waiting_out_its_overlap_is_kept_but_not_declared() -> None:
+    snap = snapshot([passcode("p1", "seg", 90), passcode("p0", RETIRED, 90, age_days=30)])
+    state = state_of(snap)
+    aside = Address.account_passcode("prod", RETIRED)
+    waiting = replace(passcode_record(state.resources, RETIRED), retire_after=NOW + timedelta(days=3))
+    state = state.with_resources({**state.resources, aside: waiting})
+    cfg = config({"prod": account({"seg": {"expires_in": "90d"}})})
+    data = plan_document(make_plan(cfg, state, {"prod": snap}, OPTIONS).plan)
+    planned = {r["address"] for r in data["planned_values"]["root_module"]["resources"]}
+    declared = {r["address"] for r in data["configuration"]["root_module"]["resources"]}
+    assert planned == {"prod/account_passcode/seg", str(aside)} and declared == {"prod/account_passcode/seg"}
+
+
+def test_plan_json_is_one_line_and_pretty_is_the_same_document_indented(tmp_path: Path) -> None:
+    plan = everything_plan()
+    compact, pretty = dumps_plan(plan), dumps_plan(plan, pretty=True)
+    assert compact.count("\n") == 1 and compact.endswith("}\n")  # readers that go line by line see it all
+    assert pretty.count("\n") > 100 and pretty.startswith('{\n  "actions"')
+    assert json.loads(compact) == json.loads(pretty)
+    save_plan(plan, tmp_path / "pretty.json", pretty=True)
+    assert load_plan(tmp_path / "pretty.json") == plan
+
+
+def test_a_plan_saved_before_terraform_version_and_configuration_is_read(tmp_path: Path) -> None:
+    """ctconfig_format 3 is unchanged: a file saved by the previous release (indented, with the short
+    provider name and no `terraform_version` or `configuration`) is read and its Terraform keys are
+    recomputed."""
+    plan = everything_plan()
+    old = json.loads(dumps_plan(plan))
+    del old["terraform_version"], old["configuration"], old["prior_state"]["terraform_version"]
+    for rc in [*old["resource_changes"], *old["prior_state"]["values"]["root_module"]["resources"]]:
+        rc["provider_name"] = "ctconfig/clevertap"
+    (tmp_path / "old.json").write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
+    loaded = load_plan(tmp_path / "old.json")
+    assert loaded == plan and dumps_plan(loaded) == dumps_plan(plan)

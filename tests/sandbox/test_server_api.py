@@ -4,6 +4,7 @@ authentication exactly as CleverTap documents it, CleverTap's bodies and status 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -45,16 +46,26 @@ def test_an_account_passcode_uploads_and_reads_back(served: LoggedServer) -> Non
         "status": "success",
         "processed": 2,
         "unprocessed": [
-            {"status": "fail", "code": 400, "error": "evtName must be a name of 1-512 bytes", "record": bad}
+            {
+                "status": "fail",
+                "code": 509,
+                "error": "Event name mandatory: evtName must be a name of 1-512 bytes",
+                "record": bad,
+            }
         ],
     }
+    by_identity = call(served, "GET", "/1/profile.json", secret, params={"identity": "u-1"}).json()["record"]
+    object_id = by_identity["objectId"]
+    assert re.fullmatch(r"-[0-9a-f]{32}", object_id)  # like the objectIds in CleverTap's examples
     expected = {
+        "objectId": object_id,
         "identity": "u-1",
         "email": "Jack@Example.com",
         "name": "Jack",
         "profileData": PROFILE["profileData"],
+        "tokens": [],
     }
-    for query in ({"email": "jack@example.com"}, {"identity": "u-1"}):
+    for query in ({"email": "jack@example.com"}, {"identity": "u-1"}, {"objectId": object_id}):
         found = call(served, "GET", "/1/profile.json", secret, params=query)
         assert found.status_code == 200 and found.json() == {"status": "success", "record": expected}
     missing = call(served, "GET", "/1/profile.json", secret, params={"identity": "nobody"})
@@ -94,8 +105,9 @@ def test_cursors_page_through_events_and_profiles(served: LoggedServer) -> None:
     events = walk("/1/events.json")
     assert [len(page) for page in events] == [2, 2, 1]  # the February event is outside the range
     first = events[0][0]
+    u0 = call(served, "GET", "/1/profile.json", secret, params={"identity": "u0"}).json()["record"]
     assert first == {
-        "profile": {"identity": "u0", "email": None, "name": "n0"},
+        "profile": {"objectId": u0["objectId"], "identity": "u0", "email": None, "name": "n0"},
         "ts": 20240101100000,
         "event_props": {},
     }
@@ -140,24 +152,38 @@ def test_a_deleted_passcode_stops_at_once(served: LoggedServer) -> None:
     assert call(served, "GET", "/v1/connect?partner=acme", secret).status_code == 401
 
 
-def test_more_than_three_in_flight_are_refused_with_429(serve: LoggedServerFactory) -> None:
+def test_in_flight_limits_are_counted_per_api_family(serve: LoggedServerFactory) -> None:
+    """CleverTap: 15 concurrent uploads per account, 3 for the Get APIs; each family on its own."""
     server = serve("--latency", "1.0")
     secret = account_passcode(server)
+    upload = {"method": "POST", "url": "/1/upload", "json": {"d": [PROFILE]}}
+    read = {"method": "GET", "url": "/1/profile.json", "params": {"identity": "u-1"}}
+    count = {
+        "method": "POST",
+        "url": "/1/counts/events.json",
+        "json": {"event_name": "e", "from": 20240101, "to": 20240102},
+    }
 
-    async def burst() -> list[int]:
+    async def burst(*requests: dict[str, Any]) -> list[int]:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             answers = await asyncio.gather(
-                *(
-                    client.post("/1/upload", headers=server.headers(secret), json={"d": [PROFILE]})
-                    for _ in range(5)
-                )
+                *(client.request(headers=server.headers(secret), **request) for request in requests)
             )
         for answer in answers:
             if answer.status_code == 429:
-                assert answer.json()["status"] == "fail" and answer.headers["retry-after"] == "1"
-        return sorted(a.status_code for a in answers)
+                assert answer.json() == {
+                    "status": "fail",
+                    "error": "Too many concurrent requests",
+                    "code": 429,
+                }
+                assert answer.headers["retry-after"] == "1"
+        return [a.status_code for a in answers]
 
-    assert asyncio.run(burst()) == [200, 200, 200, 429, 429]
+    uploads = asyncio.run(burst(*[upload] * 17))
+    assert sorted(uploads) == [200] * 15 + [429] * 2
+    mixed = asyncio.run(burst(*[upload] * 15, read, read, count, read, count))
+    assert mixed[:15] == [200] * 15  # uploads do not use up the Get APIs' three
+    assert sorted(mixed[15:]) == [200, 200, 200, 429, 429]
 
 
 def test_injected_faults_answer_clevertaps_5xx_bodies(serve: LoggedServerFactory) -> None:
@@ -168,7 +194,7 @@ def test_injected_faults_answer_clevertaps_5xx_bodies(serve: LoggedServerFactory
         answer = call(server, "GET", "/v1/connect?partner=acme", secret)
         assert answer.json() == {
             "status": "fail",
-            "error": "injected server trouble; nothing was changed",
+            "error": "injected server trouble",
             "code": answer.status_code,
         }
         codes.add(answer.status_code)
@@ -199,7 +225,12 @@ def test_injected_faults_answer_clevertaps_5xx_bodies(serve: LoggedServerFactory
             {"json": {"event_name": "x", "from": 2024, "to": 20240101}},
             "from and to must be days as YYYYMMDD numbers",
         ),
-        ("GET", "/1/profile.json?email=" + "x" * 513, {}, "email and identity are at most 512 characters"),
+        (
+            "GET",
+            "/1/profile.json?email=" + "x" * 513,
+            {},
+            "email, identity and objectId are at most 512 characters",
+        ),
         ("GET", "/v1/connect", {}, "the partner query parameter is required, 1-128 characters"),
     ],
 )
@@ -212,38 +243,51 @@ def test_inputs_out_of_bounds_are_400(
 
 
 @pytest.mark.parametrize(
-    ("record", "error"),
+    ("record", "code", "error"),
     [
-        ({"type": "profile", "profileData": {}}, "a record needs one of identity, objectId, FBID, GPID"),
-        ({"type": "user", "identity": "u"}, "type must be profile or event"),
+        (
+            {"type": "profile", "profileData": {}},
+            523,
+            "Missing identity: a record needs one of identity, objectId, FBID, GPID",
+        ),
+        ({"type": "user", "identity": "u"}, 524, "Data neither event nor profile: type must be"),
         (
             {"type": "profile", "identity": "u", "profileData": {"k" * 121: 1}},
-            "profileData property names are 1-120",
+            512,
+            "Invalid event structure: profileData property names are 1-120",
         ),
         (
             {"type": "profile", "identity": "u", "profileData": {"Bio": "x" * 513}},
-            "profileData['Bio'] must be",
+            512,
+            "Invalid event structure: profileData['Bio'] must be",
         ),
         (
             {"type": "profile", "identity": "u", "profileData": {f"k{n}": n for n in range(257)}},
-            "profileData holds more than 256 properties",
+            522,
+            "Event properties limit exceeded: profileData holds more than 256 properties",
         ),
-        ({"type": "event", "identity": "u", "evtName": "e", "ts": -1}, "ts must be a time in epoch seconds"),
+        (
+            {"type": "event", "identity": "u", "evtName": "e", "ts": -1},
+            525,
+            "Timestamp not in UNIX epoch format: ts must be a time in epoch seconds",
+        ),
         (
             {"type": "event", "identity": "u", "evtName": "e", "evtData": {"tags": ["a"] * 101}},
-            "evtData['tags'] must",
+            512,
+            "Invalid event structure: evtData['tags'] must",
         ),
     ],
 )
 def test_records_out_of_bounds_come_back_unprocessed(
-    served: LoggedServer, record: dict[str, Any], error: str
+    served: LoggedServer, record: dict[str, Any], code: int, error: str
 ) -> None:
     secret = account_passcode(served)
     answer = call(served, "POST", "/1/upload", secret, json={"d": [record, PROFILE]})
     assert answer.status_code == 200
     body = answer.json()
     assert body["processed"] == 1 and len(body["unprocessed"]) == 1
-    assert body["unprocessed"][0]["error"].startswith(error) and body["unprocessed"][0]["record"] == record
+    [refused] = body["unprocessed"]
+    assert refused["code"] == code and refused["error"].startswith(error) and refused["record"] == record
 
 
 def test_uploads_from_one_account_are_invisible_to_another(served: LoggedServer) -> None:

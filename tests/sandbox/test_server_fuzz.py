@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.sandbox.conftest import SEEDED_ACCOUNT as ACCOUNT
 from tests.sandbox.conftest import LoggedServer, launch
 
-INJECTED = "injected server trouble; nothing was changed"
+INJECTED = "injected server trouble"
 ENDPOINTS = [
     ("POST", "/1/passcodes.json"),
     ("GET", "/1/passcodes.json"),

@@ -129,7 +129,7 @@ def test_apply_keeps_the_collector_off_what_existed_before_it_and_lets_go_afterw
     loaded = Workspace.open(str(tmp_path / "ctconfig.yaml"))
 
     class Watched(Workspace):
-        def provider(self, operator: object = None) -> FreezeWatchingProvider:
+        def provider(self, operator: object = None, *, read_only: bool = False) -> FreezeWatchingProvider:
             return FreezeWatchingProvider(tmp_path / "sandbox.db")
 
     ws = Watched(loaded.loaded, loaded.backend)

@@ -160,7 +160,7 @@ def test_intents_that_cannot_be_checked_keep_the_journal_and_stop_apply(setup: S
     assert pending == 1 and SEG not in state.resources
     assert [i.name for i in ws.journal().read().open_intents()] == ["seg"]  # kept for a run that can check
     plan = make_plan(ws, PlanRequest(scope=PlanScope(), refresh=False)).plan
-    assert any("could not be settled now" in n.message for n in plan.warnings)
+    assert any("settled only by `ctconfig apply`" in n.message for n in plan.errors)  # a plan settles none
 
     class Ui:
         def show_plan(self, plan: Plan) -> None: ...

@@ -13,6 +13,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import ctconfig_executable
+from tests.operator_env import clean_env
 
 ACCOUNT_ID = "TEST-R78-ZZK-955Z"
 
@@ -20,9 +21,8 @@ ACCOUNT_ID = "TEST-R78-ZZK-955Z"
 @pytest.fixture(params=["local", "postgres", "s3"])
 def shared(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """The `state:` block every runner uses, and the environment its processes need."""
-    import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")}
+    env = clean_env()
     env["NO_COLOR"] = "1"
     if request.param == "local":
         return {"backend": "local", "path": str(tmp_path / "shared.state.json")}, env

@@ -78,16 +78,18 @@ def test_hand_edit_since_read_is_refused(tmp_path: Path) -> None:
         backend.write(grown(state, "b"), token)
 
 
-def test_orphan_history_above_current_serial_is_hidden(tmp_path: Path) -> None:
+def test_orphan_history_above_current_serial_is_hidden_but_found(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     backend = LocalBackend(path)
     state = grown(State.new(), "a")
     backend.write(state, None)
-    # A crash after writing history 2 but before the rename:
+    # A crash after writing history 2 but before the rename (or a state restored from serial 1):
     (tmp_path / "s.json.history" / "00000002.json").write_text(grown(state, "lost").dumps())
     assert [e.serial for e in backend.history()] == [1]
+    assert backend.newest_kept() == 2  # recovery decides what it is (service/restored.py)
+    assert "lost" in str(backend.read_serial(2).resources)
     with pytest.raises(StateError, match="not kept"):
-        backend.read_serial(2)
+        backend.read_serial(3)
 
 
 def test_unreadable_state_names_the_file(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Custom checkov checks for ctconfig's resource types, as a team would write them."""
