@@ -23,6 +23,7 @@ from ctconfig.domain import Address
 from ctconfig.failpoints import CRASH_EXIT, ENV
 from ctconfig.sandbox.store import SandboxStore
 from ctconfig.sinks import SecretRef
+from ctconfig.sinks.env_file import EnvFileSink
 from ctconfig.sinks.file import FileSink
 
 LOCK_ID = re.compile(r"force-unlock ([0-9a-f-]{36})")
@@ -39,7 +40,17 @@ Runner = Callable[[list[str], Path, Mapping[str, str]], subprocess.CompletedProc
 # -- one workspace: config, sandbox accounts, sink, state -------------------------------------------
 
 
-def _config(ws: Path, state_block: str, url: str, final: bool) -> str:
+SINKS: dict[str, tuple[str, Callable[[Path], Any]]] = {
+    "file": ("{{sink: file, path: '{root}/secrets'}}", lambda root: FileSink(root / "secrets")),
+    "env-file": (
+        "{{sink: env-file, path: '{root}/secrets.env'}}",
+        lambda root: EnvFileSink(root / "secrets.env"),
+    ),
+}
+"""The sinks the apply may store its secrets in: the config's `secrets:` block, and a reader."""
+
+
+def _config(ws: Path, state_block: str, url: str, final: bool, sink: str = "file") -> str:
     """Version 1 (the accounts before) or the final config (the apply under test)."""
     one = ["keep: {expires_in: 90d}", "rot: {expires_in: 30d}", "gone: {expires_in: 90d}"]
     one_users = ["alice@example.com: {validity: 30d}"]
@@ -55,7 +66,7 @@ def _config(ws: Path, state_block: str, url: str, final: bool) -> str:
         "version: 1",
         state_block,
         f"provider: {{kind: clevertap, base_url: '{url}', max_retries: 0}}",
-        f"secrets: {{sink: file, path: '{ws / 'secrets'}'}}",
+        "secrets: " + SINKS[sink][0].format(root=ws),
         "defaults: {rotation_overlap: 1d}",
         "accounts:",
     ]
@@ -80,6 +91,7 @@ class Workspace:
     tag: str
     env: dict[str, str]
     backend: StateBackend
+    sink: str = "file"
 
     @property
     def db(self) -> Path:
@@ -115,6 +127,7 @@ class Harness:
     template: Workspace | None = None
     made: int = 0
     keep: bool = False
+    sink: str = "file"
 
     def prepare(self) -> None:
         """Accounts, admin passcodes and a first apply; then 25 days pass (so `rot` is due)."""
@@ -131,11 +144,12 @@ class Harness:
             for alias, account_id in ACCOUNTS.items():
                 store.ensure_account(account_id, USERS)
                 env[f"CT_{alias.upper()}_PASSCODE"] = store.issue_admin_passcode(account_id)
-        ws = Workspace(root, "template", env, self.backend)
+        ws = Workspace(root, "template", env, self.backend, self.sink)
         ws.runner_a.mkdir()
         ws.runner_b.mkdir(exist_ok=True)
         self.server.serve(ws.db, limbo=False)
-        ws.config.write_text(_config(root, self.backend.block(root, ws.tag), self.server.url, final=False))
+        block = self.backend.block(root, ws.tag)
+        ws.config.write_text(_config(root, block, self.server.url, final=False, sink=self.sink))
         done = self.run(ws.args("apply", "--auto-approve"), ws.runner_a, env)
         self.server.close_store()
         if done.returncode != 0:
@@ -154,8 +168,9 @@ class Harness:
         with sqlite3.connect(self.template.db) as source, sqlite3.connect(root / "sandbox.db") as target:
             source.backup(target)
         self.backend.clone(self.template.tag, tag)
-        ws = Workspace(root, tag, self.env, self.backend)
-        ws.config.write_text(_config(root, self.backend.block(root, tag), self.server.url, final=True))
+        ws = Workspace(root, tag, self.env, self.backend, self.sink)
+        block = self.backend.block(root, tag)
+        ws.config.write_text(_config(root, block, self.server.url, final=True, sink=self.sink))
         self.server.serve(ws.db, limbo=limbo)
         return ws
 
@@ -339,7 +354,8 @@ def _authenticates(ws: Workspace, account_id: str, secret: str, name: str) -> bo
 
 def _held(ws: Workspace, address: str, account_id: str) -> str:
     alias, _, name = address.split("/", 2)
-    secret = FileSink(ws.root / "secrets").read(SecretRef(Address.account_passcode(alias, name), account_id))
+    reader = SINKS[ws.sink][1](ws.root)
+    secret = reader.read(SecretRef(Address.account_passcode(alias, name), account_id))
     return secret.reveal() if secret is not None else ""
 
 
@@ -430,18 +446,21 @@ def run_backend(
     crashing: Runner,
     pick: Callable[[list[Boundary]], list[Boundary]] = lambda found: found,
     say: Callable[[str], None] = lambda line: None,
-    keep: bool = False,
+    keep: object = False,
+    sink: str = "file",
 ) -> Tally:
     """The reference run, then a crash and a recovery at every boundary `pick` keeps."""
-    h = Harness(base / backend.name, backend, server, run, crashing, keep=keep)
+    label = backend.name if sink == "file" else f"{backend.name}, {sink} sink"
+    where = base / label.replace(", ", "-").replace(" ", "-")
+    h = Harness(where, backend, server, run, crashing, keep=bool(keep), sink=sink)
     h.prepare()
     found = reference(h)
-    tally = Tally(backend.name, len(found), len({b.name for b in found}))
+    tally = Tally(label, len(found), len({b.name for b in found}))
     for boundary in pick(found):
         findings = crash_and_recover(h, boundary)
         tally.add(findings)
         if findings.bad or not findings.crashed:
-            say(f"{backend.name} {boundary.target} ({boundary.area} {boundary.where}): {describe(findings)}")
+            say(f"{label} {boundary.target} ({boundary.area} {boundary.where}): {describe(findings)}")
     return tally
 
 

@@ -110,8 +110,13 @@ def main() -> int:
         "--backends", default="local,postgres,s3", help="comma-separated: local, postgres, s3"
     )
     parser.add_argument("--every", type=int, default=1, help="crash at every N-th boundary only")
+    parser.add_argument(
+        "--sinks", default="file", help="comma-separated: file, env-file (each with every backend)"
+    )
     parser.add_argument("--only", default="", help="crash only at these boundaries (NAME#N,...)")
-    parser.add_argument("--keep", metavar="DIR", help="keep the workspaces under DIR (to look at them)")
+    parser.add_argument(
+        "--keep", metavar="DIR", default="", help="keep the workspaces under DIR (to look at them)"
+    )
     parser.add_argument("--list", action="store_true", help="print the boundaries of the reference run")
     parser.add_argument(
         "--fresh-processes",
@@ -135,24 +140,14 @@ def main() -> int:
                 base = tempfile.mkdtemp(prefix="ctconfig-crash-points-", dir=args.keep)
             else:
                 base = scratch.enter_context(tempfile.TemporaryDirectory(prefix="ctconfig-crash-points-"))
+            run = run_child if args.fresh_processes else forks.run
             for name in names:
-                backend: StateBackend
-                if name == "postgres":
-                    dsn, stop = postgres_dsn()
-                    if stop:
-                        stops.append(lambda stop=stop: _run_quietly(stop))
-                    backend = PostgresState(dsn)
-                elif name == "s3":
-                    url, moto = moto_server()
-                    stops.append(moto.kill)
-                    backend = S3State(url)
-                else:
-                    backend = LocalState()
-                run = run_child if args.fresh_processes else forks.run
-                tally = run_backend(
-                    backend, Path(base), server, run, forks.run, _picker(args), print, bool(args.keep)
-                )
-                tallies.append(tally)
+                backend = _backend(name, stops)
+                for sink in [s for s in args.sinks.split(",") if s]:
+                    found = run_backend(
+                        backend, Path(base), server, run, forks.run, _picker(args), print, args.keep, sink
+                    )
+                    tallies.append(found)
     finally:
         for stop in reversed(stops):
             stop()
@@ -167,6 +162,20 @@ def main() -> int:
     for tally in tallies:
         print(tally.row())
     return 1 if any(f.bad for t in tallies for f in t.results) else 0
+
+
+def _backend(name: str, stops: list[Callable[[], None]]) -> StateBackend:
+    """Where state lives for `name`, starting (and registering the stop of) what it needs."""
+    if name == "postgres":
+        dsn, stop = postgres_dsn()
+        if stop:
+            stops.append(lambda: _run_quietly(stop))
+        return PostgresState(dsn)
+    if name == "s3":
+        url, moto = moto_server()
+        stops.append(moto.kill)
+        return S3State(url)
+    return LocalState()
 
 
 def _picker(args: argparse.Namespace) -> Callable[[list[Boundary]], list[Boundary]]:

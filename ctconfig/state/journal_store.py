@@ -33,6 +33,9 @@ from ctconfig.state.limits import read_regular_file
 MAX_JOURNAL_BYTES = 256 * 1024 * 1024
 """A journal larger than this is refused rather than read into memory."""
 
+JOURNAL_MODE = 0o644
+"""The permissions of a new journal file (appended to, or written whole by `replace`)."""
+
 MAX_JOURNAL_ENTRIES = 1_000_000
 """More entries than this (a hundred per resource of a 10,000-resource estate) is not a journal."""
 
@@ -152,7 +155,7 @@ class FileJournalStore:
         self.close()  # later appends go to the new file, not the one it replaces
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, payload, mode=0o644, sync_dir=True)
+            write_atomically(self.path, payload, mode=JOURNAL_MODE, sync_dir=True)
         except OSError as exc:
             raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
 
@@ -162,7 +165,7 @@ class FileJournalStore:
         # O_NONBLOCK: a FIFO planted here fails at once instead of blocking the apply.
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
-            fd = os.open(self.path, flags, 0o644)
+            fd = os.open(self.path, flags, JOURNAL_MODE)
         except OSError as exc:
             if self.path.is_symlink():
                 raise JournalWriteError(
