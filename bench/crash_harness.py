@@ -310,7 +310,9 @@ def recover(h: Harness, ws: Workspace, found: Findings) -> None:
         held = LOCK_ID.search(done.stderr)
         if held and "locked" in done.stderr:
             found.forced_unlocks += 1
-            h.run(ws.args("force-unlock", "--force", held.group(1)), ws.runner_b, ws.env)
+            unlocked = h.run(ws.args("force-unlock", "--yes", held.group(1)), ws.runner_b, ws.env)
+            if unlocked.returncode != 0:
+                raise RuntimeError(f"force-unlock failed in {ws.root}: {unlocked.stderr.strip()}")
             continue
         found.applies += 1
         if done.returncode != 0:

@@ -169,6 +169,8 @@ def build(root: Path, db: Path, url: str, rng: random.Random, size: int, state_b
     declared = {alias: [f"p{i:02d}" for i in range(size)] for alias in accounts}
     users = [f"user{u}@example.com" for u in range(3)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTCONFIG_")} | {"NO_COLOR": "1"}
+    # The operator's allow-lists (README "Security model"): its own sandbox server, its own directory.
+    env |= {"CTCONFIG_ALLOWED_ENDPOINTS": url, "CTCONFIG_ALLOWED_PATHS": str(root)}
     if pg:
         env["CT_CRASH_PG_DSN"] = pg
     lines = [
@@ -208,7 +210,7 @@ def converge(trial: Trial, cwd: Path, tally: Tally) -> int:
             tally.interrupted += 1
         held = LOCK_ID.search(done.stderr)
         if held:  # a killed run cannot release its lock: the person would force-unlock it
-            trial.run("force-unlock", "--force", held.group(1), cwd=cwd)
+            trial.run("force-unlock", "--yes", held.group(1), cwd=cwd)
             continue
         applies += 1
         plan = trial.run("plan", "--detailed-exitcode", cwd=cwd)

@@ -32,6 +32,8 @@ class ActionKind(StrEnum):
     RESET = "reset"
     REVOKE = "revoke"
     CONFIGURE = "configure"
+    MOVE = "move"  # state and the secret's slot follow a new address; the account is not touched
+    FORGET = "forget"  # state lets go of the resource (`removed:`); it stays in the account
 
 
 class ReplaceOrder(StrEnum):
@@ -42,6 +44,8 @@ class ReplaceOrder(StrEnum):
 
 
 DESTRUCTIVE = frozenset({ActionKind.DELETE, ActionKind.REVOKE})
+STATE_ONLY = frozenset({ActionKind.MOVE, ActionKind.FORGET})
+"""Kinds that change what ctconfig records (and where a secret is kept), never an account."""
 SUMMARY_ORDER = (
     ActionKind.CREATE,
     ActionKind.UPDATE,
@@ -51,17 +55,21 @@ SUMMARY_ORDER = (
     ActionKind.REVOKE,
 )
 PHASES = {
-    ActionKind.UPDATE: 0,
-    ActionKind.CREATE: 1,
-    ActionKind.GRANT: 1,
-    ActionKind.REPLACE: 1,
-    ActionKind.RESET: 1,
-    ActionKind.CONFIGURE: 2,
-    ActionKind.DELETE: 3,
-    ActionKind.REVOKE: 3,
+    ActionKind.MOVE: 0,
+    ActionKind.FORGET: 0,
+    ActionKind.UPDATE: 1,
+    ActionKind.CREATE: 2,
+    ActionKind.GRANT: 2,
+    ActionKind.REPLACE: 2,
+    ActionKind.RESET: 2,
+    ActionKind.CONFIGURE: 3,
+    ActionKind.DELETE: 4,
+    ActionKind.REVOKE: 4,
 }
-"""The safe order within an account: renames and updates; creates, grants, rotations and resets;
-the passcode mode (after the grants it depends on); deletes and revokes last."""
+"""The safe order within an account: moves to new addresses and forgetting (state only) first,
+so later actions find their records where the plan expects them; renames and updates; creates,
+grants, rotations and resets; the passcode mode (after the grants it depends on); deletes and
+revokes last."""
 
 
 # ---- the managed settings of each resource kind ---------------------------------------------
@@ -119,6 +127,7 @@ class PasscodeAction:
     remote_id: str | None = None
     moved_from: Address | None = None  # a rename (`previously`): the address it had
     rotation: Rotation | None = None
+    rotate_token: str | None = None  # the config's `rotate:` token a create or rotation records
     type: Literal["account_passcode"] = "account_passcode"
 
 
@@ -131,6 +140,7 @@ class GrantAction:
     before: GrantSettings | None
     after: GrantSettings | None
     reason: str
+    reset_token: str | None = None  # the config's `reset:` token a grant or reset records
     type: Literal["user_passcode"] = "user_passcode"
 
     @property
@@ -152,7 +162,22 @@ class SettingsAction:
     type: Literal["settings"] = "settings"
 
 
-Action = PasscodeAction | GrantAction | SettingsAction
+@dataclass(frozen=True)
+class StateAction:
+    """Move a managed resource to a new address (an account alias renamed with `previously`), or
+    forget it (`removed:`). State changes, and a moved passcode's secret follows it to its new
+    slot in the sink; the account itself is not touched."""
+
+    address: Address
+    kind: ActionKind  # MOVE or FORGET
+    before: Settings | None
+    after: Settings | None
+    reason: str
+    moved_from: Address | None = None  # a move: the address it had
+    type: Literal["state"] = "state"
+
+
+Action = PasscodeAction | GrantAction | SettingsAction | StateAction
 TypedAction = Annotated[Action, Field(discriminator="type")]
 
 
@@ -163,6 +188,20 @@ def replace_order(action: Action) -> ReplaceOrder | None:
     if isinstance(action, GrantAction):
         return ReplaceOrder.DELETE_BEFORE_CREATE
     return ReplaceOrder.CREATE_BEFORE_DELETE
+
+
+def moved_from(action: Action) -> Address | None:
+    """The address a rename or a move comes from (None for every other action)."""
+    return action.moved_from if isinstance(action, PasscodeAction | StateAction) else None
+
+
+def token_of(action: Action) -> str | None:
+    """The `rotate:` or `reset:` token an action records (None when the config gives none)."""
+    if isinstance(action, PasscodeAction):
+        return action.rotate_token
+    if isinstance(action, GrantAction):
+        return action.reset_token
+    return None
 
 
 def is_destructive(action: Action) -> bool:
@@ -189,8 +228,8 @@ def canonical_json(data: Any) -> bytes:
 def digest_material(action: Action) -> dict[str, object]:
     """What an action's digest covers: never times, wording or the dated aside name."""
     order = replace_order(action)
-    moved = action.moved_from if isinstance(action, PasscodeAction) else None
-    return {
+    moved = moved_from(action)
+    material: dict[str, object] = {
         "address": str(action.address),
         "action": action.kind.value,
         "before": settings_json(action.before),
@@ -198,3 +237,7 @@ def digest_material(action: Action) -> dict[str, object]:
         "moved_from": str(moved) if moved else None,
         "replace_order": order.value if order else None,
     }
+    token = token_of(action)
+    if token is not None:
+        material["token"] = token
+    return material

@@ -232,6 +232,18 @@ def expiry_status(expires_at: datetime | None, now: datetime) -> PasscodeStatus:
     return PasscodeStatus.ACTIVE
 
 
+def warning_days(term_days: int | None) -> int:
+    """How many days before expiry a passcode is worth a warning: 30, or a third of a shorter term.
+
+    CleverTap calls every passcode "expiring soon" in its last 30 days, so a 30-day
+    passcode is "expiring soon" from the moment it is made; warning about it from
+    creation would teach people to ignore the warning.
+    """
+    if term_days is None:
+        return EXPIRING_SOON.days
+    return min(EXPIRING_SOON.days, max(1, -(-term_days // 3)))
+
+
 def format_days(days: int | None, unbounded: str = "forever") -> str:
     """`90d`, or CleverTap's word for no limit (`forever` / `infinite`); see `durations`."""
     return durations.format_days(days, unbounded)

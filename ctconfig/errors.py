@@ -70,10 +70,12 @@ class SecretLostError(ProviderError):
         self.passcode = passcode
 
 
-class Terminated(BaseException):
+class Terminated(KeyboardInterrupt):
     """The process was asked to stop (SIGTERM, SIGHUP): unwinds like Ctrl-C, so every lock is released.
 
-    A BaseException, as KeyboardInterrupt is, so that no `except Exception` stops it on its way out.
+    A KeyboardInterrupt, so that nothing stops it on its way out: no `except Exception`, and not
+    asyncio's event loop, which re-raises KeyboardInterrupt from a callback but only logs any other
+    BaseException.
     """
 
     def __init__(self, signal_name: str, exit_code: int) -> None:

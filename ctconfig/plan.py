@@ -67,20 +67,35 @@ class Note:
 
 @dataclass(frozen=True)
 class MassDelete:
-    """An account where one apply would delete or revoke too large a share of what it manages."""
+    """An account where one apply would delete or revoke too large a share of what it manages,
+    and the deletes and revokes no `safety.approve_deletes` entry approves.
+
+    `small`: the account manages fewer than `safety.min_resources`, where the share is one half.
+    """
 
     account: str
     destroying: int
     managed: int
     limit: float
+    unapproved: tuple[Address, ...] = ()
+    small: bool = False
 
     def message(self) -> str:
         """`prod: 7 of 12 managed resources would be deleted or revoked (58% > 30%)`."""
+        return f"{self.account}: {self.share()}"
+
+    def share(self) -> str:
+        """`7 of 12 managed resources would be deleted or revoked (58% > 30%)`."""
         share = self.destroying / self.managed if self.managed else 1.0
+        rule = ", in an account under safety.min_resources" if self.small else ""
         return (
-            f"{self.account}: {self.destroying} of {self.managed} managed resources would be "
-            f"deleted or revoked ({share:.0%} > {self.limit:.0%})"
+            f"{self.destroying} of {self.managed} managed resources would be "
+            f"deleted or revoked ({share:.0%} > {self.limit:.0%}{rule})"
         )
+
+    def approval(self) -> list[str]:
+        """The config lines that approve exactly these deletes (for the reviewer to add)."""
+        return ["safety:", "  approve_deletes:", *(f"    - {address}" for address in self.unapproved)]
 
 
 @dataclass(frozen=True)
@@ -110,6 +125,19 @@ class PlanScope:
             )
 
         return (not self.targets or matches(self.targets)) and not (self.excludes and matches(self.excludes))
+
+    def selects_subject(self, subject: str) -> bool:
+        """Whether a warning about `subject` (an address, or an account such as `prod/*`) is in scope."""
+        if not self.partial:
+            return True
+        try:
+            return self.selects(Address.parse(subject))
+        except ValueError:
+            account = subject.split("/", 1)[0]
+        in_targets = not self.targets or any(
+            fnmatchcase(account, p.split("/", 1)[0]) for p in self.targets
+        )
+        return in_targets and not any(p.rstrip("/") in (account, f"{account}/*") for p in self.excludes)
 
     def replaces(self, address: Address) -> bool:
         """Whether `--replace` (an exact address or a glob) names this address."""
@@ -180,6 +208,8 @@ class Plan:
     """Records the refresh changed (adopted, drifted, gone): what `--refresh-only` would write."""
     prior: tuple[PriorResource, ...] = ()
     """Every managed resource as the refresh left it, in address order (see `PriorResource`)."""
+    unmanaged: tuple[Address, ...] = ()
+    """What the accounts hold that the config does not manage (where `unmanaged` is warn or delete)."""
     trust_changes: tuple[TrustChange, ...] = ()
     """What this config changes about where credentials, secrets and state go, since the state's
     last write: shown first, as a CAUTION, in the pull-request view."""
@@ -192,10 +222,16 @@ class Plan:
         return bool(self.actions)
 
     @property
+    def adoptions(self) -> tuple[Address, ...]:
+        """Declared resources found in the accounts, which the apply takes into state as they are."""
+        return tuple(d.address for d in self.drift if d.adoption)
+
+    @property
     def digest(self) -> str:
-        """`sha256:` of what would be done; stable across runs and wording."""
-        material = canonical_json([digest_material(a) for a in self.actions])
-        return "sha256:" + hashlib.sha256(material).hexdigest()
+        """`sha256:` of what would be done (adoptions included); stable across runs and wording."""
+        items = [digest_material(a) for a in self.actions]
+        items += [{"address": str(a), "action": "adopt"} for a in sorted(self.adoptions)]
+        return "sha256:" + hashlib.sha256(canonical_json(items)).hexdigest()
 
     def counts(self) -> dict[ActionKind, int]:
         """How many actions of each kind."""
@@ -208,13 +244,14 @@ class Plan:
         """`Plan: 2 to create, 1 to update, ...`, or `No changes.` (never for a plan with errors)."""
         if self.errors:
             return f"Plan failed: {len(self.errors)} error(s); nothing can be applied."
-        if not self.actions:
+        adoptions = len(self.adoptions)
+        if not self.actions and not adoptions:
             return "No changes."
         counts = self.counts()
         parts = [f"{counts[kind]} to {kind.value}" for kind in SUMMARY_ORDER]
-        parts += [
-            f"{counts[k]} to {k.value}" for k in (ActionKind.REPLACE, ActionKind.CONFIGURE) if counts[k]
-        ]
+        extra = (ActionKind.REPLACE, ActionKind.CONFIGURE, ActionKind.MOVE, ActionKind.FORGET)
+        parts += [f"{counts[k]} to {k.value}" for k in extra if counts[k]]
+        parts += [f"{adoptions} to adopt"] if adoptions else []
         return "Plan: " + ", ".join(parts) + "."
 
     def accounts(self) -> list[str]:
@@ -231,6 +268,16 @@ class Plan:
     def stamped(self, stamp: PlanStamp) -> Plan:
         """The same plan, recording what it was made from."""
         return replace(self, stamp=stamp)
+
+
+def mass_delete_refusal(refused: tuple[MassDelete, ...]) -> str:
+    """One line: which accounts, and the two ways to go ahead."""
+    return (
+        "refusing a mass delete: "
+        + "; ".join(m.message() for m in refused)
+        + ". Approve exactly these deletes in the config (safety.approve_deletes: the plan lists them), "
+        "or apply with --allow-mass-delete"
+    )
 
 
 def check_fresh(plan: Plan, lineage: str, serial: int, config_digest: str) -> None:

@@ -16,6 +16,7 @@ import logging
 import re
 import sys
 import traceback
+from typing import Any
 
 from ctconfig.secrets import REDACTED
 
@@ -111,3 +112,32 @@ def configure_debug_logging() -> None:
     logging.getLogger("ctconfig").setLevel(logging.DEBUG)
     logging.getLogger("httpx").setLevel(logging.DEBUG)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+NOTICES = "ctconfig.notice"
+"""The logger for what a person should hear while a command waits (a server not answering)."""
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time (a test may capture it per command)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def show_notices() -> None:
+    """Print `NOTICES` messages on stderr as plain, redacted lines (once, however often called)."""
+    notices = logging.getLogger(NOTICES)
+    if any(isinstance(h, _CurrentStderr) for h in notices.handlers):
+        return
+    handler = _CurrentStderr()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter())
+    notices.addHandler(handler)
+    notices.setLevel(logging.INFO)
+    notices.propagate = False

@@ -108,6 +108,16 @@ def slot_name(config: SecretsConfig, address: Address) -> str:
     return env_name(address)
 
 
+MOVABLE_SINKS = frozenset({"file", "env-file", "aws-secrets-manager", "aws-ssm"})
+"""Sinks that can move a secret from one address's slot to another's: the command sink cannot (it
+only writes, through a command of yours)."""
+
+
+def moves_secrets(config: SecretsConfig) -> bool:
+    """Whether `config`'s sink moves a secret when its passcode's address changes."""
+    return config.sink in MOVABLE_SINKS
+
+
 def slot_key(name: str) -> str:
     """A slot name as compared: NFC-normalised and case-folded."""
     return unicodedata.normalize("NFC", name).casefold()

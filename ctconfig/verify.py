@@ -94,8 +94,11 @@ def _short(text: str) -> str:
     return line if len(line) <= _DETAIL_LIMIT else line[: _DETAIL_LIMIT - 1] + "…"
 
 
-def _selected(address: str, patterns: Sequence[str]) -> bool:
-    return not patterns or any(fnmatch.fnmatchcase(address, p) for p in patterns)
+def _selected(address: str, patterns: Sequence[str], excludes: Sequence[str] = ()) -> bool:
+    def matches(globs: Sequence[str]) -> bool:
+        return any(fnmatch.fnmatchcase(address, p) or address.startswith(p.rstrip("/") + "/") for p in globs)
+
+    return (not patterns or matches(patterns)) and not matches(excludes)
 
 
 def _target(config: Config, alias: str, account_id: str) -> AccountTarget:
@@ -105,7 +108,11 @@ def _target(config: Config, alias: str, account_id: str) -> AccountTarget:
 
 
 def collect(
-    config: Config, state: State, sink: SecretSink, patterns: Sequence[str] = ()
+    config: Config,
+    state: State,
+    sink: SecretSink,
+    patterns: Sequence[str] = (),
+    excludes: Sequence[str] = (),
 ) -> tuple[list[Candidate], list[Check]]:
     """Split the managed account passcodes into those to check and those decided already.
 
@@ -119,7 +126,7 @@ def collect(
     command_sink = isinstance(sink, CommandSink)
     for typed_address, resource in sorted(state.resources.items()):
         address = str(typed_address)
-        if not isinstance(resource, AccountPasscodeRecord) or not _selected(address, patterns):
+        if not isinstance(resource, AccountPasscodeRecord) or not _selected(address, patterns, excludes):
             continue
         if command_sink:
             decided.append(Check(address, SKIPPED, detail="the command sink cannot read secrets back"))
@@ -152,6 +159,7 @@ def verify(
     sink: SecretSink,
     *,
     patterns: Sequence[str] = (),
+    excludes: Sequence[str] = (),
     timeout: float | None = None,
     now: datetime | None = None,
 ) -> list[Check]:
@@ -160,7 +168,7 @@ def verify(
     `timeout` overrides the `clevertap` provider's; `now` (this machine's clock by
     default) decides which rejected passcodes are past their recorded expiry.
     """
-    candidates, decided = collect(config, state, sink, patterns)
+    candidates, decided = collect(config, state, sink, patterns, excludes)
     moment = now or datetime.now(UTC)
     if not candidates:
         checked: list[Check] = []

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -293,3 +294,50 @@ def s3_config(moto_endpoint: str, s3_bucket: str) -> dict[str, Any]:
 def subprocess_env(aws_env: dict[str, str]) -> dict[str, str]:
     """The environment for a child process that talks to the test bucket."""
     return {**os.environ, **aws_env}
+
+
+# -- a real PostgreSQL for the postgres backend, the journal and the crash trials -------------
+# The same in CI and under the README's test command: $CTCONFIG_TEST_PG_DSN if set (.ci/run sets
+# it), else a throwaway cluster this test process starts; no test skips for want of the variable.
+
+PG_DSN_ENV = "CTCONFIG_TEST_PG_DSN"
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(candidates[-1]) if candidates else None
+
+
+def _run_as_postgres(args: list[str], check: bool = True) -> None:
+    """initdb and pg_ctl refuse to run as root: run them as the `postgres` user."""
+    if os.geteuid() == 0:
+        args = ["runuser", "-u", "postgres", "--", *args]
+    subprocess.run(args, check=check, stdout=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """$CTCONFIG_TEST_PG_DSN, else a throwaway cluster on 127.0.0.1 that is always stopped."""
+    if os.environ.get(PG_DSN_ENV):
+        yield os.environ[PG_DSN_ENV]
+        return
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip(f"no PostgreSQL: set {PG_DSN_ENV} or install initdb/pg_ctl (.ci/start-postgres)")
+    base = Path(tempfile.mkdtemp(prefix="ctconfig-pg-"))
+    data = base / "data"
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    port = _free_port()
+    log = base / "server.log"
+    _run_as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    _run_as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"])
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        _run_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], check=False)
+        shutil.rmtree(base, ignore_errors=True)

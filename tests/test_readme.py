@@ -80,7 +80,10 @@ def test_the_first_command_installs_then_applies_the_quickstart_and_converges(ch
 
 
 def test_the_walkthrough_runs_line_by_line(checkout: Path) -> None:
+    """...and leaves the tracked quickstart as it was: the change is made in a copy."""
     quickstart = checkout / "examples" / "quickstart"
+    tracked = (quickstart / "ctconfig.yaml").read_bytes()
+    assert "sed -i" not in walkthrough()
     setup = run_bash(set_up_commands()[1].partition(" && ")[2], checkout)
     assert setup.returncode == 0, setup.stderr
     for line in walkthrough().strip().splitlines():
@@ -88,10 +91,11 @@ def test_the_walkthrough_runs_line_by_line(checkout: Path) -> None:
         done = run_bash(command, quickstart)
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
         assert "Traceback" not in done.stderr
-        if command == "ctconfig plan":
+        if command == "ctconfig -c change.yaml plan":
             assert '"forever" -> "180d"' in done.stdout
         if command.startswith("ctconfig state diff"):
             assert "braze-sync" in done.stdout
+    assert (quickstart / "ctconfig.yaml").read_bytes() == tracked
 
 
 LEFTOVERS = [
@@ -99,6 +103,7 @@ LEFTOVERS = [
     "ctconfig.state.json.history/1.json",
     ".ctconfig/sandbox.db",
     "change.plan",
+    "change.yaml",
 ]
 
 
@@ -133,6 +138,17 @@ def test_a_copied_example_is_what_git_tracks_not_what_the_readme_left(tmp_path: 
     assert sorted(p.relative_to(copied).as_posix() for p in copied.rglob("*")) == ["ctconfig.yaml", "hook.sh"]
     assert (copied / "ctconfig.yaml").read_text() == "expires_in: forever\n"
     assert (copied / "hook.sh").stat().st_mode & 0o777 == 0o755
+
+
+def test_the_readmes_test_command_runs_what_ci_runs() -> None:
+    """CI sets $CTCONFIG_TEST_PG_DSN; the README's command does not. No test may depend on it: the
+    suite starts its own PostgreSQL (tests/conftest.py `pg_dsn`), so both run the same tests."""
+    readers = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tests").rglob("*.py")
+        if "CTCONFIG_TEST_PG_DSN" in path.read_text() and path.name not in ("conftest.py", "test_readme.py")
+    ]
+    assert readers == []
 
 
 def test_ci_runs_the_readmes_test_command() -> None:

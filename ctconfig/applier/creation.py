@@ -135,6 +135,7 @@ async def deliver(ch: Channels, target: AccountTarget, intent: Intent, issued: I
         origin=Origin.CREATED,
         fingerprint=secret.fingerprint(),
         prevent_destroy=intent.prevent_destroy,
+        rotate_token=intent.rotate_token,
     )
     try:
         outcome = await ch.sink.submit((SecretRef(intent.address, target.account_id), secret))
@@ -154,7 +155,11 @@ def taint(
 ) -> TaintedError:
     """Record a passcode whose secret never arrived as tainted; the error to raise says so."""
     record = AccountPasscodeRecord.observed(
-        target.account_id, passcode, origin=Origin.CREATED, prevent_destroy=intent.prevent_destroy
+        target.account_id,
+        passcode,
+        origin=Origin.CREATED,
+        prevent_destroy=intent.prevent_destroy,
+        rotate_token=intent.rotate_token,
     )
     return _taint_record(ch, intent, record, f"secret lost: {why}")
 

@@ -26,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 
-from ctconfig.actions import PHASES, Action, ActionKind
+from ctconfig.actions import PHASES, STATE_ONLY, Action, ActionKind
 from ctconfig.applier.channels import open_channels
 from ctconfig.applier.creation import TaintedError
 from ctconfig.applier.outcomes import ApplyResult, Outcome, Status
@@ -92,7 +92,7 @@ class Applier:
         records = dict(state.resources)
         channels = open_channels(self.provider, self.journal, self.sink)
         self._journal_writer = channels.journal
-        self._steps = Steps(channels, self.targets, records, self.protected)
+        self._steps = Steps(channels, self.targets, records, self.protected, self.sink)
         by_account: dict[str, list[Action]] = {}
         for action in plan.actions:
             by_account.setdefault(action.address.account, []).append(action)
@@ -146,7 +146,7 @@ class Applier:
 
     async def _perform(self, action: Action) -> str:
         """Announce the action to the person performing it (if any), then carry it out."""
-        if self._guide is not None:
+        if self._guide is not None and action.kind not in STATE_ONLY:  # nothing for a person to do
             await self._guide.begin_action(action, self._numbers.get(id(action), 0), len(self._numbers))
         return await self._steps.run(action)
 

@@ -13,11 +13,21 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from ctconfig.actions import Action, ActionKind, GrantAction, PasscodeAction, Rotation, SettingsAction
+from ctconfig.actions import (
+    Action,
+    ActionKind,
+    GrantAction,
+    PasscodeAction,
+    Rotation,
+    SettingsAction,
+    StateAction,
+)
 from ctconfig.applier.channels import Channels
 from ctconfig.applier.creation import TaintedError, create_once
+from ctconfig.applier.secret_moves import SecretNotMovedError, move_secret
 from ctconfig.domain import AccountTarget, Address, passcode_mode
-from ctconfig.errors import NotFoundError
+from ctconfig.errors import CtconfigError, NotFoundError
+from ctconfig.sinks import SecretSink
 from ctconfig.state.document import (
     AccountPasscodeRecord,
     Origin,
@@ -37,14 +47,18 @@ class Steps:
         targets: Mapping[str, AccountTarget],
         records: dict[Address, RecordType],
         protected: frozenset[Address],
+        sink: SecretSink | None = None,
     ) -> None:
         self.ch = channels
         self.targets = targets
         self.records = records
         self.protected = protected
+        self.sink = sink  # for moving a secret to a renamed passcode's slot (None: secrets stay)
 
     async def run(self, action: Action) -> str:
         """Carry out `action`; returns the outcome in words, raises when it fails."""
+        if isinstance(action, StateAction):  # no account to reach: it may be one the config dropped
+            return await self._state(action)
         target = self.targets[action.address.account]
         if isinstance(action, PasscodeAction):
             return await self._passcode(action, target)
@@ -92,6 +106,7 @@ class Steps:
             action.after.name,
             action.after.expires_in,
             prevent_destroy=address in self.protected,
+            rotate_token=action.rotate_token,
         )
         try:
             created = await create_once(self.ch, target, intent)
@@ -116,10 +131,37 @@ class Steps:
                 origin=Origin.ADOPTED,
                 prevent_destroy=action.address in self.protected,
             )
-        if action.moved_from:
-            self.record(action.moved_from, None)
-        self.record(action.address, fresh)
-        return "updated"
+        if not action.moved_from:
+            self.record(action.address, fresh)
+            return "updated"
+        return "renamed" + await self._follow(action.moved_from, action.address, fresh)
+
+    async def _follow(self, old: Address, new: Address, record: RecordType) -> str:
+        """Record `record` at its new address (before letting go of the old one: a crash in between
+        leaves both, never neither), and move its secret to the new address's slot."""
+        moved = ""
+        failure: SecretNotMovedError | None = None
+        if isinstance(record, AccountPasscodeRecord) and self.sink is not None:
+            try:
+                moved = await move_secret(self.sink, record, old, new)
+            except SecretNotMovedError as exc:
+                failure = exc
+        self.record(new, record)
+        self.record(old, None)
+        if failure is not None:
+            raise failure
+        return moved
+
+    async def _state(self, action: StateAction) -> str:
+        """Move a record to its new address (and its secret with it), or forget it."""
+        if action.kind is ActionKind.FORGET:
+            self.record(action.address, None)
+            return "forgotten; it stays in the account"
+        old = action.moved_from
+        record = self.records.get(old) if old is not None else None
+        if old is None or record is None:
+            raise CtconfigError(f"nothing in state at {old} to move")
+        return f"moved from {old}" + await self._follow(old, action.address, record)
 
     async def _rotate(self, action: PasscodeAction, target: AccountTarget, rotation: Rotation) -> str:
         """Rename the old passcode aside (durably), create the new one, retire the old one."""
@@ -157,7 +199,11 @@ class Steps:
             assert action.after is not None
             grant = await provider.grant_user_passcode(target, action.email, action.after.validity)
         record = UserPasscodeRecord.observed(
-            target.account_id, grant, origin=Origin.CREATED, prevent_destroy=action.address in self.protected
+            target.account_id,
+            grant,
+            origin=Origin.CREATED,
+            prevent_destroy=action.address in self.protected,
+            reset_token=action.reset_token,
         )
         self.record(action.address, record)
         return {ActionKind.RESET: "reset", ActionKind.REPLACE: "revoked and granted again"}.get(

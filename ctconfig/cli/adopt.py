@@ -1,4 +1,4 @@
-"""`import` and `export`: adopt what already exists, and describe accounts as config."""
+"""`import` and `export`: what exists for the next apply to adopt, and accounts described as config."""
 
 from __future__ import annotations
 
@@ -6,20 +6,21 @@ from pathlib import Path
 
 import click
 
-from ctconfig.cli.base import Context, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, pass_context
 from ctconfig.render.escape import terminal_safe
 
 
 @click.command("import")
 @click.argument("addresses", nargs=-1, metavar="[ADDR]...")
-@click.option("--all", "import_all", is_flag=True, help="Adopt every declared resource that already exists.")
-@lock_timeout_option
+@click.option("--all", "import_all", is_flag=True, help="Every declared resource that already exists.")
 @pass_context
-def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool, lock_timeout: float) -> None:
-    """Adopt existing passcodes or grants (matched by name or email) into state.
+def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool) -> None:
+    """Check that declared passcodes or grants exist, for the next apply to adopt (writes no state).
 
     ADDR is a declared address such as prod/account_passcode/segment-export or
-    prod/user_passcode/alice@example.com. Nothing in the account changes.
+    prod/user_passcode/alice@example.com; an address the config does not declare is
+    refused: declare it first. The apply of that config adopts it (matched by name or
+    email); nothing in the account changes.
     """
     from ctconfig.domain import ResourceKind
     from ctconfig.service.adoption import declared_address, import_resources
@@ -29,22 +30,26 @@ def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool, l
         raise click.UsageError("name at least one ADDR, or pass --all")
     ws = Workspace.open(ctx.config_path)
     wanted = [declared_address(ws, text) for text in addresses]
-    report = import_resources(ws, wanted, every=import_all, lock_timeout=lock_timeout)
-    if not report.imported:
+    report = import_resources(ws, wanted, every=import_all)
+    if not report.adoptable:
         click.echo("Nothing to import: every declared resource that exists is already managed.")
         return
-    for address, record in report.imported.items():
+    for address, record in report.adoptable.items():
         identity = str(getattr(record, "id", None) or getattr(record, "email", ""))
-        click.echo(f"Imported {terminal_safe(str(address))} ({terminal_safe(identity)}).")
+        shown = f"{terminal_safe(str(address))} ({terminal_safe(identity)})"
+        click.echo(f"Found {shown}: the next apply adopts it.")
         if (
             address.kind is ResourceKind.ACCOUNT_PASSCODE
             and getattr(record, "secret_fingerprint", None) is None
         ):
             click.echo(
                 "  ctconfig did not create it, so its secret is unknown to ctconfig and not in your sink: "
-                f"rotate it with `ctconfig apply --replace {address}` to get one there."
+                f"rotate it with `rotate: TOKEN` in the config (or `ctconfig apply --replace {address}`)."
             )
-    click.echo(f"State saved (serial {report.serial}). Run `ctconfig plan` to see any real differences.")
+    click.echo(
+        "No state written: the apply of the config that declares these adopts them "
+        "(merge it first; `ctconfig plan` lists each under 'Changed outside ctconfig')."
+    )
 
 
 @click.command("export")
@@ -52,9 +57,10 @@ def import_command(ctx: Context, addresses: tuple[str, ...], import_all: bool, l
     "-o",
     "--out",
     "out",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Write DIR/ctconfig.yaml and DIR/ctconfig.schema.json (default: print the config).",
+    type=click.Path(),  # an existing directory is refused by the service, saying what to give instead
+    metavar="FILE",
+    help="Write the config to FILE (and ctconfig.schema.json beside it); default: print it. "
+    "-o is a file for every command, as for `plan -o`.",
 )
 @click.option(
     "--account", "accounts", multiple=True, metavar="ALIAS", help="Only these accounts (repeatable)."

@@ -12,25 +12,31 @@ from collections.abc import Callable
 
 import click
 
+from ctconfig.actions import ActionKind
 from ctconfig.applier import ApplyResult
 from ctconfig.cli.base import EXIT_INTERRUPTED
+from ctconfig.domain import Address
 from ctconfig.errors import CtconfigError
 from ctconfig.plan import Plan
 from ctconfig.render.escape import terminal_safe
 from ctconfig.render.operations import dry_run_lines
 from ctconfig.render.plan_text import UNKNOWN_SECRETS_TITLE
 from ctconfig.service.applying import ApplyKind, ApplyReport
-from ctconfig.service.audit import outcome_summary
+from ctconfig.service.audit import adoption_entries, entries_summary, outcome_entries
 
 
 class TerminalUi:
-    """`ApplyUi` for a terminal: plan and progress on stdout, notes on stderr, `yes` from stdin."""
+    """`ApplyUi` for a terminal: plan and progress on stdout, notes on stderr, `yes` from stdin.
 
-    def __init__(self, render: Callable[[Plan], str]) -> None:
+    With `quiet_stdout` (apply --format json) everything but the final JSON goes to stderr.
+    """
+
+    def __init__(self, render: Callable[[Plan], str], quiet_stdout: bool = False) -> None:
         self.render = render
+        self.quiet_stdout = quiet_stdout
 
     def show_plan(self, plan: Plan) -> None:
-        click.echo(self.render(plan), nl=False)
+        click.echo(self.render(plan), nl=False, err=self.quiet_stdout)
 
     def confirm(self, plan: Plan) -> bool:
         if not sys.stdin.isatty():
@@ -42,11 +48,13 @@ class TerminalUi:
             "Do you want to perform these actions? Only 'yes' will be accepted",
             default="",
             show_default=False,
+            err=self.quiet_stdout,
         )
         return bool(answer.strip() == "yes")
 
     def progress(self, line: str) -> None:
-        print(terminal_safe(line))  # no flush per line: 10,000 lines must not cost seconds
+        # no flush per line: 10,000 lines must not cost seconds
+        print(terminal_safe(line), file=sys.stderr if self.quiet_stdout else sys.stdout)
 
     def note(self, line: str) -> None:
         click.echo(terminal_safe(line), err=True)
@@ -55,19 +63,55 @@ class TerminalUi:
 def render_report(report: ApplyReport) -> int:
     """Print how the apply ended; returns the exit code."""
     code = _ending(report)
-    _unknown_secrets(report.plan)
+    _unknown_secrets(still_unknown(report))
     if report.unlock_error:
         click.echo(f"Error: {terminal_safe(report.unlock_error)}", err=True)
         return code or 1
     return code
 
 
-def _unknown_secrets(plan: Plan) -> None:
+def exit_code(report: ApplyReport) -> int:
+    """0 done, 1 failed or tainted (or the lock could not be released), 130 stopped by Ctrl-C."""
+    result = report.result
+    code = 0
+    if result is not None and report.kind is ApplyKind.APPLIED:
+        if result.failed or result.not_started or result.interrupted or report.save_error:
+            code = EXIT_INTERRUPTED if result.interrupted and not result.failed else 1
+        elif result.tainted:
+            code = 1
+    return code or (1 if report.unlock_error else 0)
+
+
+def report_json(report: ApplyReport) -> dict[str, object]:
+    """`apply --format json`: what was planned, what each action did, where state was saved."""
+    result = report.result
+    return {
+        "result": report.kind.value,
+        "exit_code": exit_code(report),
+        "plan": {"summary": report.plan.summary_line(), "digest": report.plan.digest},
+        "serial": report.serial,
+        "state": report.where,
+        "outcomes": outcome_entries(result.outcomes, report.plan) if result else [],
+        "tainted": [str(a) for a in result.tainted] if result else [],
+        "unknown_secrets": [str(a) for a in still_unknown(report)],
+        "errors": [e for e in (report.save_error, report.unlock_error) if e],
+    }
+
+
+def still_unknown(report: ApplyReport) -> list[Address]:
+    """Passcodes ctconfig did not create and still holds no secret for: not those this apply rotated."""
+    settled = {ActionKind.REPLACE, ActionKind.DELETE}  # a new secret in the sink, or no passcode at all
+    result = report.result
+    done = {o.address for o in result.done if o.action in settled} if result is not None else set()
+    return [a for a in report.plan.unknown_secrets if a not in done]
+
+
+def _unknown_secrets(addresses: list[Address]) -> None:
     """Passcodes ctconfig did not create, under their own heading, with the command that rotates them."""
-    if not plan.unknown_secrets:
+    if not addresses:
         return
     click.echo(f"\n{UNKNOWN_SECRETS_TITLE}")
-    for address in plan.unknown_secrets:
+    for address in addresses:
         click.echo(f"  {terminal_safe(str(address))}: rotate it with `ctconfig apply --replace {address}`")
 
 
@@ -81,7 +125,11 @@ def _ending(report: ApplyReport) -> int:
         click.echo("Nothing to apply; state is up to date.")
         return 0
     if report.kind is ApplyKind.REFRESHED:
-        click.echo(f"State updated to match the accounts (serial {report.serial}); no account was changed.")
+        adopted = len(report.plan.adoptions) if not report.plan.scope.refresh_only else 0
+        done = "State updated to match the accounts"
+        if adopted:
+            done = f"Apply complete: {adopted} adopted into state"
+        click.echo(f"{done} (serial {report.serial}); no account was changed.")
         return 0
     assert report.result is not None
     if report.traffic:
@@ -101,11 +149,10 @@ def _applied(report: ApplyReport, result: ApplyResult) -> int:
         _unsaved(report, result)
     if result.failed or result.not_started or result.interrupted or report.save_error:
         _incomplete(result)
-        return EXIT_INTERRUPTED if result.interrupted and not result.failed else 1
-    if result.tainted:
-        return 1
-    click.echo(f"Apply complete: {outcome_summary(result.outcomes)}.")
-    return 0
+    elif not result.tainted:
+        entries = [*outcome_entries(result.outcomes, report.plan), *adoption_entries(report.plan)]
+        click.echo(f"Apply complete: {entries_summary(entries)}.")
+    return exit_code(report)
 
 
 def _tainted(result: ApplyResult) -> None:

@@ -9,6 +9,9 @@ dependencies. Exit codes: 0 done, 1 any error (a usage error too: 2 is what
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import click
 
 from ctconfig.cli.context import Context, global_options, pass_context
@@ -16,6 +19,7 @@ from ctconfig.cli.lazy import LazyCommand, LazyGroup
 from ctconfig.cli.params import Seconds
 from ctconfig.errors import CtconfigError, Terminated
 
+F = TypeVar("F", bound=Callable[..., object])
 EXIT_ERROR = 1
 EXIT_USAGE = 1  # like Terraform: 2 stays "changes present" for `plan --detailed-exitcode`
 EXIT_INTERRUPTED = 130
@@ -45,11 +49,15 @@ COMMANDS = {
     ),
     "import": LazyCommand(
         "ctconfig.cli.adopt:import_command",
-        "Adopt existing passcodes or grants (matched by name or email) into state.",
+        "Check that declared passcodes or grants exist, for the next apply to adopt (writes no state).",
     ),
     "export": LazyCommand(
         "ctconfig.cli.adopt:export_command",
         "Write the accounts as they are into a valid config (credentials as env var placeholders).",
+    ),
+    "check": LazyCommand(
+        "ctconfig.cli.check:check_command",
+        "Report what is not well: expired, expiring, drifted, unmanaged, missing secrets, changes due.",
     ),
     "verify": LazyCommand(
         "ctconfig.cli.verify:verify_command",
@@ -79,7 +87,9 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "Context",
+    "audit_note_option",
     "cli",
+    "format_option",
     "lock_timeout_option",
     "pass_context",
     "run_cli",
@@ -102,6 +112,30 @@ lock_timeout_option = click.option(
     help="How long to wait for the state lock (e.g. 30s, 2m).",
 )
 
+def format_option(*choices: str, help: str) -> Callable[[F], F]:
+    """`--format` with these choices, the first the default (one spelling for every command)."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True, help=help
+    )
+
+
+AUDIT_NOTE_LIMIT = 1000
+
+
+def _audit_note(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and len(value) > AUDIT_NOTE_LIMIT:
+        raise click.BadParameter(f"at most {AUDIT_NOTE_LIMIT} characters (got {len(value)})")
+    return value
+
+
+audit_note_option = click.option(
+    "--audit-note",
+    metavar="TEXT",
+    default=None,
+    callback=_audit_note,
+    help="Kept in the audit record of the state version this writes (a ticket, a change request).",
+)
+
 
 @click.group(
     cls=LazyGroup,
@@ -119,16 +153,18 @@ def cli() -> None:
 def run_cli(argv: list[str]) -> int:
     """Run the CLI and map every outcome to an exit code; user errors never show a traceback."""
     debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
+    _show_notices()
     try:
         # Without standalone mode click returns (not raises) the code of `ctx.exit(code)`.
         result = cli.main(args=argv, prog_name="ctconfig", standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        stopped = exc if isinstance(exc, Terminated) else exc.__cause__  # click wraps Ctrl-C in Abort
+        if isinstance(stopped, Terminated):
+            said = f"Stopped by {stopped.signal_name}; nothing more was started and any lock was released."
+            click.echo(said, err=True)
+            return stopped.exit_code
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
-    except Terminated as stopped:
-        said = f"Stopped by {stopped.signal_name}; nothing more was started and any lock was released."
-        click.echo(said, err=True)
-        return stopped.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except SystemExit as exc:  # a command's `sys.exit(code)`: plan's 2, apply's 1 or 130
@@ -144,6 +180,13 @@ def run_cli(argv: list[str]) -> int:
     except Exception as exc:
         return _report_error(exc, debug)
     return result if isinstance(result, int) else 0
+
+
+def _show_notices() -> None:
+    """What a person should hear while a command waits (e.g. a server not answering) goes to stderr."""
+    from ctconfig.redaction import show_notices
+
+    show_notices()
 
 
 def _report_usage_error(exc: click.UsageError) -> int:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import click
 
-from ctconfig.cli.base import Context, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, format_option, lock_timeout_option, pass_context
 from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
 from ctconfig.errors import CtconfigError
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@format_option(
+    "text", "json", help="text: a summary line, problems as file:line:col lines; json: counts or problems."
+)
 @pass_context
-def validate(obj: Context, paths: tuple[Path, ...]) -> None:
+def validate(obj: Context, paths: tuple[Path, ...], fmt: str) -> None:
     """Check the config: YAML, keys, types and CleverTap's limits; print a summary.
 
     PATHS, if given, are config files or directories to check instead of the discovered
@@ -22,21 +27,29 @@ def validate(obj: Context, paths: tuple[Path, ...]) -> None:
     pre-commit hook can pass the files that changed, wherever the config lives.
     """
     from ctconfig.config.loader import load_config, load_from_cli
-    from ctconfig.config.summary import summarize
+    from ctconfig.config.summary import counts, summarize
 
-    if not paths:
-        loaded = load_from_cli(obj.config_path)
-        click.echo(f"Config valid: {summarize(loaded.config)}.")
-        return
     problems: list[Problem] = []
-    for target in configs_of(paths):
+    valid: list[dict[str, object]] = []
+    for target in configs_of(paths) if paths else [None]:
         try:
-            loaded = load_config(target)
+            loaded = load_config(target) if target is not None else load_from_cli(obj.config_path)
         except ConfigError as exc:
             problems += exc.problems
             continue
-        click.echo(f"Config {target} valid: {summarize(loaded.config)}.")
-    if problems:
+        if fmt == "json":
+            where = target if target is not None else (loaded.files[0] if len(loaded.files) == 1 else "")
+            valid.append({"config": str(where), **counts(loaded.config)})
+        elif target is None:
+            click.echo(f"Config valid: {summarize(loaded.config)}.")
+        else:
+            click.echo(f"Config {target} valid: {summarize(loaded.config)}.")
+    if fmt == "json":
+        found = [{"file": p.path, "line": p.line, "column": p.column, "message": p.message} for p in problems]
+        click.echo(json.dumps({"valid": not problems, "configs": valid, "problems": found}, indent=2))
+        if problems:
+            sys.exit(1)
+    elif problems:
         raise ConfigError(problems)
 
 

@@ -14,8 +14,6 @@ from typing import Any
 
 import click
 
-from ctconfig import __version__
-
 CONFIG_HELP = "Config file or directory (default: $CTCONFIG_CONFIG, ./ctconfig.yaml, ./ctconfig/)."
 DEBUG_HELP = "Show tracebacks and debug logs (secrets stay redacted)."
 
@@ -48,7 +46,9 @@ def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
-        click.echo(f"ctconfig, version {__version__}")
+        from ctconfig.version import describe_version
+
+        click.echo(f"ctconfig, version {describe_version()}")
         ctx.exit()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ctconfig.cli.base import Context, lock_timeout_option, pass_context
+from ctconfig.cli.base import Context, audit_note_option, format_option, lock_timeout_option, pass_context
 from ctconfig.cli.params import Boolean
 from ctconfig.errors import CtconfigError
 
@@ -48,7 +49,9 @@ def render_plan(
             accounts = {a: RunbookAccount(c.id, config.region_of(a)) for a, c in config.accounts.items()}
         return render_runbook(plan, accounts)
     if fmt == "markdown":
-        return render_markdown(plan)
+        from ctconfig.service.audit import provenance
+
+        return render_markdown(plan, full_plan_at=provenance().run_url)  # where the CI keeps the full plan
     if fmt == "json":
         return render_json(plan, pretty)
     return render_text(plan, color=_use_color()) + f"Plan digest: {plan.digest}\n"
@@ -181,7 +184,7 @@ def plan_command(
     and writes no file but the one `-o` names. A saved plan is refused by `apply` once the
     state moved on.
     """
-    from ctconfig.plan import PlanError
+    from ctconfig.plan import PlanError, mass_delete_refusal
     from ctconfig.planfile import save_plan
     from ctconfig.service.planning import PlanRequest, make_plan
     from ctconfig.service.workspace import Workspace
@@ -197,7 +200,9 @@ def plan_command(
     if out:
         save_plan(plan, Path(out), pretty)
         _say(f"Saved the plan to {out}. Apply exactly this plan with: ctconfig apply {out}")
-    changes = plan.has_changes or (refresh_only and plan.state_updates > 0)
+    if plan.mass_deletes:  # the pull request's check fails until the deletes are approved in it
+        raise PlanError(mass_delete_refusal(plan.mass_deletes))
+    changes = plan.has_changes or bool(plan.adoptions) or (refresh_only and plan.state_updates > 0)
     if detailed_exitcode and changes:
         sys.exit(EXIT_CHANGES)
 
@@ -253,6 +258,8 @@ def _config_if_any(ctx: Context) -> Config | None:
 @click.option(
     "--allow-mass-delete", is_flag=True, help="Allow deleting more than safety.max_delete_fraction."
 )
+@format_option("text", "json", help="text: the plan, progress, the ending; json: one document at the end.")
+@audit_note_option
 @pass_context
 def apply_command(
     ctx: Context,
@@ -269,15 +276,18 @@ def apply_command(
     parallelism: int,
     plan_digest: str | None,
     allow_mass_delete: bool,
+    fmt: str,
+    audit_note: str | None,
 ) -> None:
     """Make the accounts match the config, record state, send new secrets to the sink."""
-    from ctconfig.cli.apply_view import TerminalUi, render_report
+    from ctconfig.cli.apply_view import TerminalUi, exit_code, render_report, report_json
     from ctconfig.planfile import load_plan
     from ctconfig.service.applying import ApplyRequest, apply
     from ctconfig.service.planning import PlanRequest
     from ctconfig.service.workspace import Workspace
 
     ws = Workspace.open(ctx.config_path)
+    ws.audit_note = audit_note
     saved = load_plan(Path(planfile)) if planfile else None
     request = ApplyRequest(
         operator=_operator_at_terminal(ws.config),
@@ -291,8 +301,13 @@ def apply_command(
         lock=lock,
         lock_timeout=lock_timeout,
     )
-    report = apply(ws, request, TerminalUi(lambda plan: render_plan(plan, "text")))
-    code = render_report(report)
+    ui = TerminalUi(lambda plan: render_plan(plan, "text"), quiet_stdout=fmt == "json")
+    report = apply(ws, request, ui)
+    if fmt == "json":
+        click.echo(json.dumps(report_json(report), indent=2, sort_keys=True))
+        code = exit_code(report)
+    else:
+        code = render_report(report)
     if code:
         sys.exit(code)
 

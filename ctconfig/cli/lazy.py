@@ -43,6 +43,22 @@ class LazyGroup(click.Group):
             command = self.commands[cmd_name] = self._load(cmd_name)
         return None if command is None else _with_global_options(command)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """click's lookup; an unknown command name gets the closest ones offered (`aply`: `apply`)."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            import difflib  # only when a command name is wrong
+
+            name = args[0] if args else ""
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            if not close or name.startswith("-"):
+                raise
+            offered = " or ".join(close)
+            raise click.UsageError(f"No such command '{name}'; did you mean {offered}?", ctx) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """click's command list, with a command not loaded yet shown by its summary (not imported)."""
         rows: list[tuple[str, click.Command]] = []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ctconfig.cli.base import Context, pass_context
+from ctconfig.cli.base import Context, format_option, pass_context
 from ctconfig.columns import aligned
 from ctconfig.render.escape import terminal_safe
 
@@ -33,22 +33,24 @@ def _render_text(checks: list[Check]) -> str:
     help="Verify only matching addresses (globs allowed, repeatable).",
 )
 @click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="ADDR",
+    help="Leave matching addresses out (globs or an account prefix, repeatable).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True, max=600),
     default=None,
     metavar="SECONDS",
     help="Seconds to wait for each answer (default: the clevertap provider's timeout).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="text: one line per passcode; json: the checks and a summary.",
-)
+@format_option("text", "json", help="text: one line per passcode; json: the checks and a summary.")
 @pass_context
-def verify_command(ctx: Context, targets: tuple[str, ...], timeout: float | None, fmt: str) -> None:
+def verify_command(
+    ctx: Context, targets: tuple[str, ...], excludes: tuple[str, ...], timeout: float | None, fmt: str
+) -> None:
     """Check each managed account passcode's secret (read back from the sink) with the credential check.
 
     Over HTTP that is CleverTap's `GET /v1/connect`, with the provider's limits and
@@ -62,7 +64,8 @@ def verify_command(ctx: Context, targets: tuple[str, ...], timeout: float | None
 
     ws = Workspace.open(ctx.config_path)
     state, _ = ws.read_state()
-    checks = verify(ws.config, state, open_sink(ws.config.secrets), patterns=targets, timeout=timeout)
+    sink = open_sink(ws.config.secrets)
+    checks = verify(ws.config, state, sink, patterns=targets, excludes=excludes, timeout=timeout)
     if fmt == "json":
         click.echo(
             json.dumps({"checks": [c.to_json() for c in checks], "summary": summarize(checks)}, indent=2)

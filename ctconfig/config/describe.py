@@ -19,6 +19,7 @@ from ctconfig.config.spec import (
     Safety,
     SecretsConfig,
     StateConfig,
+    Template,
     UserPasscodeSpec,
 )
 from ctconfig.config.yamltree import KeyPath
@@ -55,9 +56,11 @@ def model_at(path: KeyPath, data: Any) -> type[BaseModel] | None:
             return Account
         case ("accounts", str(), "credentials"):
             return Credentials
-        case ("accounts", str(), "account_passcodes", str()):
+        case ("templates", str()):
+            return Template
+        case ("accounts" | "templates", str(), "account_passcodes", str()):
             return AccountPasscodeSpec
-        case ("accounts", str(), "user_passcodes", str()):
+        case ("accounts" | "templates", str(), "user_passcodes", str()):
             return UserPasscodeSpec
     return None
 
@@ -75,6 +78,12 @@ def place(path: KeyPath) -> str:
             return f"user passcode {quoted(email)} of account {quoted(alias)}"
         case ("accounts", str(alias), str(key)):
             return f"{key} of account {quoted(alias)}"
+        case ("templates", str(name)):
+            return f"template {quoted(name)}"
+        case ("templates", str(name), "account_passcodes", str(passcode)):
+            return f"account passcode {quoted(passcode)} of template {quoted(name)}"
+        case ("templates", str(name), "user_passcodes", str(email)):
+            return f"user passcode {quoted(email)} of template {quoted(name)}"
     return label(path)
 
 

@@ -26,12 +26,20 @@ from ctconfig.config.yamltree import parse_yaml
 from ctconfig.durations import FOREVER, DurationError, format_days, parse_days
 from ctconfig.errors import CtconfigError
 
-TOP_ORDER = ("version", "state", "provider", "secrets", "defaults", "safety", "accounts")
+TOP_ORDER = (
+    "version", "x-", "state", "provider", "secrets", "defaults", "safety", "templates", "accounts", "removed",
+)  # fmt: skip
+"""`x-` stands for every `x-` key: YAML anchors stay above the aliases that use them."""
 SECTION_ORDER = ("backend", "kind", "sink")
 ACCOUNT_ORDER = (
-    "id", "region", "credentials", "passcode_mode", "unmanaged", "account_passcodes", "user_passcodes",
+    "id", "region", "credentials", "passcode_mode", "unmanaged", "previously", "use",
+    "account_passcodes", "user_passcodes",
 )  # fmt: skip
-PASSCODE_ORDER = ("expires_in", "validity", "rotate_before", "reset_before", "prevent_destroy", "previously")
+PASSCODE_ORDER = (
+    "expires_in", "validity", "rotate_before", "reset_before", "prevent_destroy", "previously",
+    "rotate", "reset",
+)  # fmt: skip
+_ENTRY_OWNERS = ("accounts", "templates")
 UNBOUNDED = {"expires_in": "forever", "validity": "infinite"}
 _COMMENT_LINE = re.compile(r"^[ \t]*#")
 
@@ -51,7 +59,12 @@ def _yaml() -> YAML:
 def _reorder(mapping: CommentedMap, order: tuple[str, ...]) -> None:
     keys = list(mapping)
     rank = {key: index for index, key in enumerate(order)}
-    for key in sorted(keys, key=lambda k: (rank.get(k, len(order)), keys.index(k))):
+
+    def place(key: Any) -> tuple[int, int]:
+        found = rank.get("x-") if str(key).startswith("x-") else None
+        return (found if found is not None else rank.get(key, len(order)), keys.index(key))
+
+    for key in sorted(keys, key=place):
         mapping.move_to_end(key)
 
 
@@ -87,7 +100,7 @@ def _canonical(node: Any, path: tuple[str, ...]) -> None:
         _reorder(node, SECTION_ORDER)
     elif depth == 2 and path[0] == "accounts":
         _reorder(node, ACCOUNT_ORDER)
-    elif depth == 4 and path[0] == "accounts" and path[2] in ("account_passcodes", "user_passcodes"):
+    elif depth == 4 and path[0] in _ENTRY_OWNERS and path[2] in ("account_passcodes", "user_passcodes"):
         _reorder(node, PASSCODE_ORDER)
     _normalise_durations(node)
     for key, value in node.items():

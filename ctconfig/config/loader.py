@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from ctconfig.config.consistency import section_rules, shared_slots
 from ctconfig.config.errors import ConfigError, ConfigNotFoundError, Problem
 from ctconfig.config.limits import MAX_CONFIG_BYTES_ENV, describe_bytes, max_config_bytes
 from ctconfig.config.merge import merge_parsed, top_level_problem
+from ctconfig.config.misspelled import problems_inside_misspelled
+from ctconfig.config.references import link_templates, reference_rules
 from ctconfig.config.rules import check_rules, literal_secrets
 from ctconfig.config.spec import Config
 from ctconfig.config.trust import OperatorPolicy, trust_problems
@@ -75,13 +78,38 @@ def discover_config(explicit: str | None, cwd: Path | None = None) -> Path:
                 f"config {chosen!r} does not exist (given by -c/--config or ${CONFIG_ENV})"
             )
         return path
-    for candidate in (base / CONFIG_FILE, base / CONFIG_DIR):
-        if candidate.is_file() or (candidate.is_dir() and candidate.name == CONFIG_DIR):
-            return candidate
-    raise ConfigNotFoundError(
-        f"no config found: pass -c PATH, set ${CONFIG_ENV}, or create ./{CONFIG_FILE} or a "
-        f"./{CONFIG_DIR}/ directory of *.yaml files (`ctconfig init` writes a starter)"
+    if (base / CONFIG_FILE).is_file():
+        return base / CONFIG_FILE
+    directory = base / CONFIG_DIR
+    if directory.is_dir() and is_config_directory(directory):
+        return directory
+    not_one = (
+        f"./{CONFIG_DIR}/ is a directory but not a config directory (it holds no *.yaml file with a "
+        "top-level 'version:'; a Python package of that name, perhaps); "
+        if directory.is_dir()
+        else ""
     )
+    raise ConfigNotFoundError(
+        f"no config found: {not_one}pass -c PATH, set ${CONFIG_ENV}, or create ./{CONFIG_FILE} or a "
+        f"./{CONFIG_DIR}/ directory of *.yaml files that start with 'version: 1' (`ctconfig init` writes a "
+        "starter)"
+    )
+
+
+_VERSION_KEY = re.compile(rb"^version[ \t]*:", re.MULTILINE)
+_VERSION_LOOKAHEAD = 64 * 1024
+
+
+def is_config_directory(directory: Path) -> bool:
+    """Whether `directory` holds a `*.yaml` file with a top-level `version:` key (in its first 64 KiB)."""
+    for child in sorted(directory.glob("*.yaml")):
+        try:
+            with child.open("rb") as stream:
+                if _VERSION_KEY.search(stream.read(_VERSION_LOOKAHEAD)):
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def read_config_files(files: list[Path], environ: Mapping[str, str]) -> list[bytes]:
@@ -187,13 +215,17 @@ def _validated(
     for secret_path, problem in literal_secrets(data, (), sources):
         problems.append(problem)
         reported.add(secret_path)
-    problems += [problem for _, problem in check_rules(data, sources) + section_rules(data, sources)]
+    rules = check_rules(data, sources) + section_rules(data, sources) + reference_rules(data, sources)
+    problems += [problem for _, problem in rules]
     config: Config | None = None
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems += [problem for at, problem in problems_from(exc, data, sources) if not _under(at, reported)]
+        inside = problems_inside_misspelled(exc, data, sources)
+        problems += [problem for at, problem in inside if not _under(at, reported)]
     if config is not None:
+        link_templates(data, sources)
         problems += shared_slots(config, sources)
         problems += trust_problems(config, sources, policy)
     if problems or config is None:

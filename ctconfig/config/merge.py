@@ -7,6 +7,7 @@ from typing import Any
 
 from ctconfig.config.describe import format_value
 from ctconfig.config.errors import Problem, quoted
+from ctconfig.config.spec import EXTENSION_PREFIX
 from ctconfig.config.yamltree import ParsedFile, SourceMap
 
 TOP_LEVEL_EXPECTED = "expected a mapping with 'version: 1' and sections such as 'accounts'"
@@ -42,8 +43,8 @@ class _Merged:
 
     def add_file(self, parsed: ParsedFile, data: dict[str, Any]) -> None:
         for section, value in data.items():
-            if section == "version":
-                continue
+            if section == "version" or str(section).startswith(EXTENSION_PREFIX):
+                continue  # `x-` keys hold a file's own YAML anchors: nothing to combine
             if section == "accounts":
                 self._add_accounts(parsed, value)
             else:

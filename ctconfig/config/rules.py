@@ -16,7 +16,7 @@ _NAME_MAPS = ("account_passcodes", "user_passcodes")
 
 def _is_name(path: KeyPath) -> bool:
     """Keys that are passcode names or emails, where 'passcode' is just a name."""
-    return len(path) == 4 and path[0] == "accounts" and path[2] in _NAME_MAPS
+    return len(path) == 4 and path[0] in ("accounts", "templates") and path[2] in _NAME_MAPS
 
 
 def literal_secrets(value: Any, path: KeyPath, sources: SourceMap) -> list[tuple[KeyPath, Problem]]:
@@ -78,11 +78,14 @@ def _duplicates(
     return found
 
 
-def _account(alias: str, account: dict[str, Any], sources: SourceMap) -> list[tuple[KeyPath, Problem]]:
+def _account(
+    alias: str, account: dict[str, Any], sources: SourceMap, section: str = "accounts"
+) -> list[tuple[KeyPath, Problem]]:
+    """An account's (or template's) passcodes and grants: the limit, names repeated in another case."""
     found: list[tuple[KeyPath, Problem]] = []
     passcodes = account.get("account_passcodes")
     if isinstance(passcodes, dict):
-        here: KeyPath = ("accounts", alias, "account_passcodes")
+        here: KeyPath = (section, alias, "account_passcodes")
         if len(passcodes) > MAX_ACCOUNT_PASSCODES:
             found.append(
                 (
@@ -96,13 +99,18 @@ def _account(alias: str, account: dict[str, Any], sources: SourceMap) -> list[tu
         found += _duplicates(passcodes, here, "account passcode", sources)
     users = account.get("user_passcodes")
     if isinstance(users, dict):
-        found += _duplicates(users, ("accounts", alias, "user_passcodes"), "user", sources)
+        found += _duplicates(users, (section, alias, "user_passcodes"), "user", sources)
     return found
 
 
 def check_rules(data: Any, sources: SourceMap) -> list[tuple[KeyPath, Problem]]:
     """Every cross-entry rule violation in the raw data, as (data path, located problem)."""
     found: list[tuple[KeyPath, Problem]] = []
+    templates = data.get("templates") if isinstance(data, dict) else None
+    if isinstance(templates, dict):
+        for name, template in templates.items():
+            if isinstance(template, dict):
+                found += _account(name, template, sources, "templates")
     accounts = data.get("accounts") if isinstance(data, dict) else None
     if not isinstance(accounts, dict):
         return found

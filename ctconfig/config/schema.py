@@ -6,7 +6,8 @@ see — any value except a `*_env` name may be a `${VAR}` reference (validate ch
 what it becomes; a schema cannot know the environment), a section's variant may be
 interpolated too, and the rules that tie sections together (`consistency.py`).
 What no JSON Schema can express (duplicate names regardless of case, ids across
-accounts, `rotate_before` shorter than `expires_in`, sink slots) only `validate` checks;
+accounts, `rotate_before` shorter than `expires_in`, sink slots, the templates `use:` names,
+earlier aliases, and `removed:` addresses the config still declares) only `validate` checks;
 `tests/config/test_schema_agreement.py` lists each such case.
 """
 

@@ -18,6 +18,14 @@ from pydantic import (
     model_validator,
 )
 
+from ctconfig.config.reference_types import (
+    PasscodeAddress,
+    PreviousAliases,
+    RemovedAddress,
+    TemplateName,
+    TemplateNames,
+    Token,
+)
 from ctconfig.config.sections import (  # re-exported: the config's section types
     SECTION_TAGS,
     AwsRegion,
@@ -102,7 +110,18 @@ class Defaults(_Strict):
 
 class Safety(_Strict):
     max_delete_fraction: float = Field(0.3, ge=0, le=1)
-    min_resources: int = Field(10, ge=0, le=1_000_000, description="Accounts smaller than this are exempt.")
+    min_resources: int = Field(
+        10,
+        ge=0,
+        le=1_000_000,
+        description="In accounts smaller than this, deleting more than half of what is managed "
+        "needs approval.",
+    )
+    approve_deletes: list[PasscodeAddress] = Field(
+        default_factory=list,
+        description="Deletes and revokes approved in review: a mass delete goes ahead only when it "
+        "deletes exactly what is listed here (or less).",
+    )
 
 
 class Credentials(_Strict):
@@ -125,6 +144,7 @@ class AccountPasscodeSpec(_Strict):
     rotate_before: Days | None = None
     prevent_destroy: bool = False
     previously: Previously = Field(default_factory=list)
+    rotate: Token | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -150,6 +170,7 @@ class UserPasscodeSpec(_Strict):
     validity: Validity
     reset_before: Days | None = None
     prevent_destroy: bool = False
+    reset: Token | None = None
 
     @field_validator("reset_before")
     @classmethod
@@ -163,49 +184,116 @@ class UserPasscodeSpec(_Strict):
         return value
 
 
-class Account(_Strict):
-    id: AccountId
-    region: Region | None = None
-    credentials: Credentials | None = None
-    passcode_mode: PasscodeMode | None = None
-    unmanaged: Unmanaged | None = None
-    account_passcodes: dict[PasscodeName, AccountPasscodeSpec] = Field(
+def _passcodes_field() -> Any:
+    return Field(
         default_factory=dict,
         json_schema_extra={
             "maxProperties": MAX_ACCOUNT_PASSCODES,
             "propertyNames": PASSCODE_NAME_SCHEMA,
         },
     )
-    user_passcodes: dict[Email, UserPasscodeSpec] = Field(
+
+
+def _grants_field() -> Any:
+    return Field(
         default_factory=dict,
         json_schema_extra={"propertyNames": {"pattern": EMAIL_PATTERN, "maxLength": MAX_EMAIL_LENGTH}},
     )
 
 
+class Template(_Strict):
+    """A named set of account passcodes and user grants that accounts take with `use:`."""
+
+    account_passcodes: dict[PasscodeName, AccountPasscodeSpec] = _passcodes_field()
+    user_passcodes: dict[Email, UserPasscodeSpec] = _grants_field()
+
+
+class Account(_Strict):
+    id: AccountId
+    region: Region | None = None
+    credentials: Credentials | None = None
+    passcode_mode: PasscodeMode | None = None
+    unmanaged: Unmanaged | None = None
+    previously: PreviousAliases = Field(default_factory=list)
+    use: TemplateNames = Field(default_factory=list)
+    account_passcodes: dict[PasscodeName, AccountPasscodeSpec] = _passcodes_field()
+    user_passcodes: dict[Email, UserPasscodeSpec] = _grants_field()
+
+    def with_templates(self, templates: dict[str, Template]) -> Account:
+        """This account with the passcodes and grants of the templates it uses; its own entries win.
+
+        A name that two used templates both define, or a template the config lacks, is a
+        problem `references.py` reports with both places; here the first template wins.
+        """
+        if not self.use:
+            return self
+        passcodes: dict[str, AccountPasscodeSpec] = {}
+        grants: dict[str, UserPasscodeSpec] = {}
+        for name in self.use:
+            template = templates.get(name)
+            if template is not None:
+                for key, spec in template.account_passcodes.items():
+                    passcodes.setdefault(key, spec)
+                for email, grant in template.user_passcodes.items():
+                    grants.setdefault(email, grant)
+        passcodes.update(self.account_passcodes)
+        grants.update(self.user_passcodes)
+        return self.model_copy(
+            update={"account_passcodes": dict(sorted(passcodes.items())), "user_passcodes": grants}
+        )
+
+
+EXTENSION_PREFIX = "x-"
+"""Top-level keys that start with this are ignored: a place for YAML anchors (`x-base: &base`)."""
+
+
 class Config(_Strict):
+    model_config = ConfigDict(json_schema_extra={"patternProperties": {"^x-": {}}})
+
     version: Literal[1]
     state: StateConfig = Field(default_factory=LocalStateConfig)
     provider: ProviderConfig = Field(default_factory=SandboxProviderConfig)
     secrets: SecretsConfig = Field(default_factory=FileSinkConfig)
     defaults: Defaults = Field(default_factory=Defaults)
     safety: Safety = Field(default_factory=Safety)
+    templates: dict[TemplateName, Template] = Field(
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": ALIAS_PATTERN, "maxLength": MAX_ALIAS_LENGTH}},
+    )
     accounts: dict[AccountAlias, Account] = Field(
         default_factory=dict,
         json_schema_extra={"propertyNames": {"pattern": ALIAS_PATTERN, "maxLength": MAX_ALIAS_LENGTH}},
+    )
+    removed: list[RemovedAddress] = Field(
+        default_factory=list,
+        description="Addresses to forget on apply without deleting them in the account (ACCOUNT/* for "
+        "all of an account's).",
     )
 
     @model_validator(mode="before")
     @classmethod
     def _default_variants(cls, data: Any) -> Any:
-        """`state: {path: x}` means the local backend: fill in each section's default variant."""
+        """`state: {path: x}` means the local backend: fill in each section's default variant.
+
+        Top-level `x-` keys (anchors for YAML aliases) are dropped here: they mean nothing.
+        """
         if not isinstance(data, dict):
             return data
-        filled = dict(data)
+        filled = {k: v for k, v in data.items() if not str(k).startswith(EXTENSION_PREFIX)}
         for section, (tag, default) in SECTION_TAGS.items():
             value = filled.get(section)
             if isinstance(value, dict) and tag not in value:
                 filled[section] = {tag: default, **value}
         return filled
+
+    @model_validator(mode="after")
+    def _templates_applied(self) -> Config:
+        """Each account with the passcodes and grants of the templates it uses."""
+        if not any(account.use for account in self.accounts.values()):
+            return self
+        accounts = {alias: a.with_templates(self.templates) for alias, a in self.accounts.items()}
+        object.__setattr__(self, "accounts", accounts)  # frozen: set once, while validating
+        return self
 
     def region_of(self, alias: str) -> str:
         return self.accounts[alias].region or self.defaults.region

@@ -19,3 +19,13 @@ def summarize(config: Config) -> str:
             _count(sum(len(a.user_passcodes) for a in accounts), "user grant"),
         ]
     )
+
+
+def counts(config: Config) -> dict[str, int]:
+    """What `summarize` says, as numbers (for `validate --format json`)."""
+    accounts = config.accounts.values()
+    return {
+        "accounts": len(config.accounts),
+        "account_passcodes": sum(len(a.account_passcodes) for a in accounts),
+        "user_grants": sum(len(a.user_passcodes) for a in accounts),
+    }

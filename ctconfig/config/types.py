@@ -39,12 +39,12 @@ ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 # Characters a name may not hold: '/', control characters (C0, DEL, C1), line and paragraph
 # separators, and the invisible ones that make two different names look the same.
-_UNPRINTABLE = r"\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff"
-NAME_PATTERN = rf"^[^/{_UNPRINTABLE}]+$"
+UNPRINTABLE = r"\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff"
+NAME_PATTERN = rf"^[^/{UNPRINTABLE}]+$"
 # http(s), a host name or [IPv6] address, an optional port; no user:password@ (name those by *_env).
 URL_PATTERN = r"^https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?:[/?#][^\s]*)?$"
-PATH_PATTERN = rf"^[^{_UNPRINTABLE}]+$"
-COMMAND_PATTERN = rf"^[^{_UNPRINTABLE}]*[^\s{_UNPRINTABLE}][^{_UNPRINTABLE}]*$"  # not blank
+PATH_PATTERN = rf"^[^{UNPRINTABLE}]+$"
+COMMAND_PATTERN = rf"^[^{UNPRINTABLE}]*[^\s{UNPRINTABLE}][^{UNPRINTABLE}]*$"  # not blank
 MAX_PATH_LENGTH = 4096
 _NAME = re.compile(NAME_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
@@ -274,3 +274,4 @@ Previously = Annotated[
 AccountAlias = Annotated[str, AfterValidator(_alias_key)]
 PasscodeName = Annotated[str, AfterValidator(_passcode_name_key)]
 Email = Annotated[str, AfterValidator(_email_key)]
+

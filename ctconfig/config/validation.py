@@ -79,16 +79,29 @@ def _in(parent: KeyPath) -> str:
     return f"in {place(parent)}" if parent else "at the top level"
 
 
-def _data_path(loc: tuple[str | int, ...]) -> KeyPath:
+def data_path(loc: tuple[str | int, ...]) -> KeyPath:
     """Drop the variant tag pydantic puts after a tagged section: ('state', 'postgres', 'x')."""
     if len(loc) > 1 and loc[0] in SECTION_TAGS:
         return (loc[0], *loc[2:])
     return loc
 
 
+def _written_as_one(path: KeyPath, data: Any) -> bool:
+    """`previously: x` for `previously: [x]`: the error's `[0]` is the value the user wrote."""
+    if not path or path[-1] != 0:
+        return False
+    for part in path[:-1]:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return isinstance(data, str)
+
+
 def _convert(error: ErrorDetails, data: Any, sources: SourceMap) -> tuple[KeyPath, Problem]:
     kind = error["type"]
-    path = _data_path(tuple(error["loc"]))
+    path = data_path(tuple(error["loc"]))
+    if _written_as_one(path, data):
+        path = path[:-1]
     if path and path[-1] == "[key]":
         path = path[:-1]
         message = str(error["msg"]).removeprefix("Value error, ")

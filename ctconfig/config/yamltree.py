@@ -158,6 +158,7 @@ def parse_yaml(
     parser, whose messages say more ("found character '\\t' that cannot start any token").
     """
     from ctconfig.config.builder import EventBuilder
+    from ctconfig.config.indentation import indentation_message
 
     for pure in (False, True):
         builder = EventBuilder(file, environ, interpolating=interpolating, refuse=refuse)
@@ -168,7 +169,12 @@ def parse_yaml(
                 continue
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-            builder.fail(Problem(file, line, column, f"invalid YAML: {exc.problem or exc.context}"))
+            said = str(exc.problem or exc.context)
+            hint = indentation_message(text, line, said)
+            if hint is not None:
+                builder.fail(Problem(file, *hint))
+            else:
+                builder.fail(Problem(file, line, column, f"invalid YAML: {said}"))
         except YAMLError as exc:
             if not pure and c_events_available():
                 continue

@@ -24,6 +24,7 @@ from ctconfig.actions import (
     PasscodeAction,
     PasscodeSettings,
     Settings,
+    moved_from,
     replace_order,
 )
 from ctconfig.domain import FOREVER, INFINITE, Address
@@ -59,8 +60,11 @@ TERRAFORM_ACTIONS: dict[ActionKind, list[ChangeWord]] = {
     ActionKind.CONFIGURE: ["update"],
     ActionKind.DELETE: ["delete"],
     ActionKind.REVOKE: ["delete"],
+    ActionKind.MOVE: ["no-op"],  # Terraform's `moved`: the same object at a new address
+    ActionKind.FORGET: ["forget"],
 }
 _KEPT: dict[ActionKind, tuple[str, ...]] = {
+    ActionKind.MOVE: ("id", "expires_at"),
     ActionKind.UPDATE: ("id", "expires_at"),
     ActionKind.RESET: ("id",),
     ActionKind.CONFIGURE: ("id",),
@@ -141,8 +145,7 @@ def _values(data: dict[str, object]) -> Values:
 def _before(action: Action, prior: Prior) -> Values | None:
     if action.before is None:
         return None
-    moved = action.moved_from if isinstance(action, PasscodeAction) else None
-    known = prior.get(moved or action.address)
+    known = prior.get(moved_from(action) or action.address)
     if known is not None:
         return prior_values(known)
     values = dict(settings_values(action.address, action.before))
@@ -182,7 +185,7 @@ def action_change(action: Action, prior: Prior, plan: Plan) -> ResourceChange:
         "reason": action.reason,
     }
     rc = _resource_change(action.address, change, note)
-    moved = action.moved_from if isinstance(action, PasscodeAction) else None
+    moved = moved_from(action)
     if moved is not None:
         rc["previous_address"] = str(moved)
     reason = action_reason(action, prior.get(moved or action.address), plan)
@@ -215,7 +218,7 @@ def no_op_changes(plan: Plan, prior: Prior) -> list[ResourceChange]:
     if plan.scope.refresh_only:
         return []
     touched = {a.address for a in plan.actions}
-    touched.update(a.moved_from for a in plan.actions if isinstance(a, PasscodeAction) and a.moved_from)
+    touched.update(moved for a in plan.actions if (moved := moved_from(a)) is not None)
     changes = []
     for address, resource in prior.items():
         if address in touched or not plan.scope.selects(address):

@@ -33,7 +33,8 @@ PROVIDER_KEY: Literal["clevertap"] = "clevertap"
 
 _CLOSED = ConfigDict(extra="forbid")
 
-ChangeWord = Literal["no-op", "create", "update", "delete"]
+ChangeWord = Literal["no-op", "create", "update", "delete", "forget"]
+"""`forget`: Terraform 1.7's word for a `removed` block that keeps the object (ctconfig's `removed:`)."""
 ResourceType = Literal["account_passcode", "user_passcode", "settings"]
 ActionReason = Literal[
     "replace_because_tainted",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ctconfig.actions import (
     ActionKind,
     GrantAction,
@@ -52,23 +54,29 @@ def unmanaged(
     adopted_ids: set[str],
     snapshot: AccountSnapshot | None,
     out: Builder,
+    forgotten: Callable[[Address], bool] = lambda address: False,
 ) -> None:
-    """What exists in the account but not in the config: ignore, warn, or delete (`unmanaged:`)."""
+    """What exists in the account but not in the config: ignore, warn, or delete (`unmanaged:`).
+
+    What `removed:` names (`forgotten`) is left alone while it is listed there.
+    """
     policy = config.unmanaged_of(alias)
     if snapshot is None or policy == "ignore":
         return
     known_ids = {r.id for r in managed.values() if isinstance(r, AccountPasscodeRecord)} | adopted_ids
     for passcode in sorted(snapshot.passcodes, key=lambda p: p.name):
-        if passcode.id not in known_ids:
+        if passcode.id not in known_ids and not forgotten(Address.account_passcode(alias, passcode.name)):
             _unmanaged_passcode(alias, passcode, policy, out)
     known_emails = {r.email.casefold() for r in managed.values() if isinstance(r, UserPasscodeRecord)}
     for user in sorted(snapshot.users, key=lambda u: u.email):
-        if user.grant is not None and user.email.casefold() not in known_emails:
+        listed = forgotten(Address.user_passcode(alias, user.email))
+        if user.grant is not None and user.email.casefold() not in known_emails and not listed:
             _unmanaged_grant(alias, user, policy, out)
 
 
 def _unmanaged_passcode(alias: str, passcode: ObservedPasscode, policy: str, out: Builder) -> None:
     address = Address.account_passcode(alias, passcode.name)
+    out.unmanaged.append(address)
     if policy == "warn":
         out.warn(address, "unmanaged: exists in the account but not in config")
         return
@@ -80,16 +88,14 @@ def _unmanaged_passcode(alias: str, passcode: ObservedPasscode, policy: str, out
 
 
 def _unmanaged_grant(alias: str, user: ObservedUser, policy: str, out: Builder) -> None:
+    if user.role == "admin":
+        # An admin's own user passcode is the credential ctconfig (or another admin) runs
+        # with: never revoked, and not worth a warning in every plan. Declare it to manage it.
+        return
     address = Address.user_passcode(alias, user.email)
+    out.unmanaged.append(address)
     if policy == "warn":
         out.warn(address, "unmanaged: user passcode granted outside ctconfig")
-    elif user.role == "admin":
-        # The credential ctconfig itself runs with is an admin's user passcode: revoking
-        # unmanaged admin passcodes could lock every admin out. Declare them to manage them.
-        out.warn(
-            address,
-            "unmanaged admin user passcode: left alone even with unmanaged: delete; declare it to manage it",
-        )
     elif user.grant is not None:
         before = GrantSettings(user.email, user.grant.validity_days)
         reason = "unmanaged: not in config (unmanaged: delete)"

@@ -34,10 +34,23 @@ class Builder:
     warnings: list[Note] = field(default_factory=list)
     errors: list[Note] = field(default_factory=list)
     mass_deletes: list[MassDelete] = field(default_factory=list)
+    unmanaged: list[Address] = field(default_factory=list)
+    _drift_index: dict[Address, set[str]] = field(default_factory=dict, repr=False)
+    _drift_index_of: list[Drift] = field(default_factory=list, repr=False)
 
-    def warn(self, address: Address, message: str) -> None:
-        """Add a warning about one resource."""
-        self.warnings.append(Note(str(address), message))
+    def changed_outside(self, address: Address) -> set[str]:
+        """The settings of `address` the refresh found changed in the account (drift)."""
+        if len(self._drift_index_of) != len(self.drift):
+            index: dict[Address, set[str]] = {}
+            for d in self.drift:
+                if d.before is not None and d.after is not None:
+                    index.setdefault(d.address, set()).update(differing(d.before, d.after))
+            self._drift_index, self._drift_index_of = index, list(self.drift)
+        return self._drift_index.get(address, set())
+
+    def warn(self, subject: Address | str, message: str) -> None:
+        """Add a warning about one resource (or an entry of the config that names some)."""
+        self.warnings.append(Note(str(subject), message))
 
     def error(self, subject: Address | str, message: str) -> None:
         """Add an error: the plan cannot be applied until it is fixed."""
@@ -63,10 +76,28 @@ def expiry_words(days_left: int | None) -> str:
     return f"expires in {days_left} day{'s' if days_left != 1 else ''}"
 
 
-def changed_words(before: Settings, after: Settings) -> str:
-    """`expires_in changed in config` for each setting that differs."""
-    changed = [f.name for f in fields(after) if getattr(before, f.name, None) != getattr(after, f.name)]
-    return ", ".join(f"{name} changed in config" for name in changed) or "changed in config"
+def token_change(before: str | None, after: str) -> str:
+    """`'2026-q1' -> '2026-q2'` (`none -> 'SEC-1'` for the first token)."""
+    return f"{'none' if before is None else repr(before)} -> {after!r}"
+
+
+def differing(before: Settings, after: Settings) -> list[str]:
+    """The names of the settings that differ."""
+    return [f.name for f in fields(after) if getattr(before, f.name, None) != getattr(after, f.name)]
+
+
+def changed_words(before: Settings, after: Settings, outside: set[str] | frozenset[str] = frozenset()) -> str:
+    """`expires_in changed in config` for each setting that differs.
+
+    A setting changed in the account (`outside`, from the refresh's drift) is being
+    restored, and says so: `name changed in the account; restoring the config`.
+    """
+    changed = differing(before, after)
+    words = [f"{name} changed in config" for name in changed if name not in outside]
+    restored = [name for name in changed if name in outside]
+    if restored:
+        words.append(f"{' and '.join(restored)} changed in the account; restoring the config")
+    return ", ".join(words) or "changed in config"
 
 
 def destroy(

@@ -6,9 +6,17 @@ from datetime import datetime
 
 from ctconfig.actions import ActionKind, GrantAction, GrantSettings
 from ctconfig.config.spec import Account, UserPasscodeSpec
-from ctconfig.domain import AccountSnapshot, Address, PasscodeStatus, expiry_status
+from ctconfig.domain import AccountSnapshot, Address, PasscodeStatus, expiry_status, warning_days
 from ctconfig.jsontypes import timestamp_text
-from ctconfig.planner.common import Builder, PlanOptions, changed_words, days_until, destroy, expiry_words
+from ctconfig.planner.common import (
+    Builder,
+    PlanOptions,
+    changed_words,
+    days_until,
+    destroy,
+    expiry_words,
+    token_change,
+)
 from ctconfig.planner.refresh import Records, grant_settings, in_address_order
 from ctconfig.state.document import UserPasscodeRecord
 
@@ -30,7 +38,7 @@ def diff_grants(
         current = managed.get(address)
         after = GrantSettings(email, spec.validity)
         if not isinstance(current, UserPasscodeRecord):
-            _grant(alias, address, after, snapshot, out)
+            _grant(alias, address, after, spec.reset, snapshot, out)
         else:
             _declared_grant(address, spec, current, after, now, options, out)
     for address, record in in_address_order(managed):
@@ -39,7 +47,12 @@ def diff_grants(
 
 
 def _grant(
-    alias: str, address: Address, after: GrantSettings, snapshot: AccountSnapshot | None, out: Builder
+    alias: str,
+    address: Address,
+    after: GrantSettings,
+    token: str | None,
+    snapshot: AccountSnapshot | None,
+    out: Builder,
 ) -> None:
     if snapshot is not None and snapshot.user(after.email) is None:
         out.error(
@@ -48,7 +61,8 @@ def _grant(
             f"({snapshot.account_id}); invite them in the dashboard first",
         )
         return
-    out.actions.append(GrantAction(address, ActionKind.GRANT, None, after, "declared in config, not granted"))
+    reason = "declared in config, not granted"
+    out.actions.append(GrantAction(address, ActionKind.GRANT, None, after, reason, reset_token=token))
 
 
 def _declared_grant(
@@ -67,19 +81,19 @@ def _declared_grant(
                 address, "validity can only change by revoking and granting again, but it has prevent_destroy"
             )
             return
-        reason = changed_words(before, after) + "; user passcodes cannot be edited, so revoke and grant"
-        out.actions.append(GrantAction(address, ActionKind.REPLACE, before, after, reason))
+        why = (
+            changed_words(before, after, out.changed_outside(address))
+            + "; user passcodes cannot be edited, so revoke and grant"
+        )
+        replaced = GrantAction(address, ActionKind.REPLACE, before, after, why, reset_token=spec.reset)
+        out.actions.append(replaced)
         return
     days_left = days_until(current.expires_at, now)
-    forced = options.replacing(address)
-    due = spec.reset_before is not None and days_left is not None and days_left <= spec.reset_before
-    if forced or due:
-        reason = (
-            "reset requested with --replace"
-            if forced
-            else expiry_words(days_left) + f"; reset_before is {spec.reset_before}d"
+    reason = _reset_reason(spec, current, days_left, options.replacing(address))
+    if reason is not None:
+        out.actions.append(
+            GrantAction(address, ActionKind.RESET, before, after, reason, reset_token=spec.reset)
         )
-        out.actions.append(GrantAction(address, ActionKind.RESET, before, after, reason))
         return
     status = expiry_status(current.expires_at, now)
     if status is PasscodeStatus.EXPIRED:
@@ -88,5 +102,22 @@ def _declared_grant(
             f"user passcode expired on {timestamp_text(current.expires_at)}; "
             "set reset_before or run plan --replace to reset it",
         )
-    elif status is PasscodeStatus.EXPIRING_SOON:
+    elif (
+        status is PasscodeStatus.EXPIRING_SOON
+        and days_left is not None
+        and days_left <= warning_days(current.validity)
+    ):
         out.warn(address, f"user passcode expiring soon: {expiry_words(days_left)}")
+
+
+def _reset_reason(
+    spec: UserPasscodeSpec, current: UserPasscodeRecord, days_left: int | None, forced: bool
+) -> str | None:
+    """Why this user passcode must be reset now, or None."""
+    if forced:
+        return "reset requested with --replace"
+    if spec.reset is not None and spec.reset != current.reset_token:
+        return "reset token changed: " + token_change(current.reset_token, spec.reset)
+    if spec.reset_before is not None and days_left is not None and days_left <= spec.reset_before:
+        return expiry_words(days_left) + f"; reset_before is {spec.reset_before}d"
+    return None

@@ -14,9 +14,19 @@ from ctconfig.domain import (
     Address,
     PasscodeStatus,
     expiry_status,
+    warning_days,
 )
 from ctconfig.jsontypes import timestamp_text
-from ctconfig.planner.common import Builder, PlanOptions, changed_words, days_until, destroy, expiry_words
+from ctconfig.planner.common import (
+    Builder,
+    PlanOptions,
+    changed_words,
+    days_until,
+    destroy,
+    expiry_words,
+    token_change,
+)
+from ctconfig.planner.moves import move_secret_words
 from ctconfig.planner.refresh import Records, in_address_order, passcode_settings
 from ctconfig.state.document import AccountPasscodeRecord
 
@@ -53,7 +63,7 @@ def diff_passcodes(view: AccountView, account: Account, out: Builder) -> None:
         if isinstance(current, AccountPasscodeRecord):
             _declared(view, address, spec, current, out)
         else:
-            _absent(view, address, PasscodeSettings(name, spec.expires_in), spec.previously, declared, out)
+            _absent(view, address, spec, declared, out)
     for address, record in in_address_order(view.managed):
         if not isinstance(record, AccountPasscodeRecord) or address in declared:
             continue
@@ -64,29 +74,34 @@ def diff_passcodes(view: AccountView, account: Account, out: Builder) -> None:
 
 
 def _absent(
-    view: AccountView,
-    address: Address,
-    after: PasscodeSettings,
-    previously: list[str],
-    declared: set[Address],
-    out: Builder,
+    view: AccountView, address: Address, spec: AccountPasscodeSpec, declared: set[Address], out: Builder
 ) -> None:
     """A declared passcode not in state: a rename of an earlier one (`previously`), or a create."""
-    for old_name in previously:
+    after = PasscodeSettings(address.name, spec.expires_in)
+    for old_name in spec.previously:
         old_address = Address.account_passcode(view.alias, old_name)
         old = view.managed.get(old_address)
         if isinstance(old, AccountPasscodeRecord) and old_address not in declared:
             declared.add(old_address)
             reason = f"renamed from '{old.name}' (previously); the secret is kept"
+            if old.secret_known:
+                words = move_secret_words(view.config.secrets, old_address, address, out)
+                reason += f" and {words}" if words else ""
             before = passcode_settings(old)
             action = PasscodeAction(
                 address, ActionKind.UPDATE, before, after, reason, remote_id=old.id, moved_from=old_address
             )
             out.actions.append(action)
             return
-    out.actions.append(
-        PasscodeAction(address, ActionKind.CREATE, None, after, "declared in config, not in the account")
+    created = PasscodeAction(
+        address,
+        ActionKind.CREATE,
+        None,
+        after,
+        "declared in config, not in the account",
+        rotate_token=spec.rotate,
     )
+    out.actions.append(created)
 
 
 def _declared(
@@ -110,13 +125,19 @@ def _declared(
                 reason,
                 remote_id=current.id,
                 rotation=_rotation(view, current),
+                rotate_token=spec.rotate,
             )
         )
         return
     if before != after:
         out.actions.append(
             PasscodeAction(
-                address, ActionKind.UPDATE, before, after, changed_words(before, after), remote_id=current.id
+                address,
+                ActionKind.UPDATE,
+                before,
+                after,
+                changed_words(before, after, out.changed_outside(address)),
+                remote_id=current.id,
             )
         )
     status = expiry_status(current.expires_at, view.now)
@@ -126,7 +147,13 @@ def _declared(
             f"expired on {timestamp_text(current.expires_at)}: API calls with it fail; "
             "set rotate_before or run plan --replace to issue a new one",
         )
-    elif status is PasscodeStatus.EXPIRING_SOON and before == after and current.expires_at is not None:
+    elif (
+        status is PasscodeStatus.EXPIRING_SOON
+        and before == after
+        and current.expires_at is not None
+        and days_left is not None
+        and days_left <= warning_days(current.expires_in)
+    ):
         out.warn(address, f"expiring soon: {expiry_words(days_left)} ({timestamp_text(current.expires_at)})")
 
 
@@ -142,6 +169,8 @@ def _rotation_reason(
         return f"tainted: {current.tainted}"
     if view.options.replacing(address):
         return "replacement requested with --replace"
+    if spec.rotate is not None and spec.rotate != current.rotate_token:
+        return "rotate token changed: " + token_change(current.rotate_token, spec.rotate)
     if spec.rotate_before is not None and days_left is not None and days_left <= spec.rotate_before:
         return expiry_words(days_left) + f"; rotate_before is {spec.rotate_before}d"
     return None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from typing import TypeVar
 
-from ctconfig.actions import GrantSettings, ModeSettings, PasscodeSettings
+from ctconfig.actions import GrantSettings, ModeSettings, PasscodeSettings, Settings
 from ctconfig.config.spec import Account, AccountPasscodeSpec, UserPasscodeSpec
 from ctconfig.domain import AccountSnapshot, Address, ResourceKind, passcode_mode
 from ctconfig.jsontypes import days_text
@@ -56,6 +56,15 @@ def passcode_settings(record: AccountPasscodeRecord) -> PasscodeSettings:
 def grant_settings(record: UserPasscodeRecord) -> GrantSettings:
     """The managed settings a grant record holds."""
     return GrantSettings(record.email, record.validity)
+
+
+def settings_of(record: RecordType) -> Settings:
+    """The managed settings any record holds."""
+    if isinstance(record, AccountPasscodeRecord):
+        return passcode_settings(record)
+    if isinstance(record, UserPasscodeRecord):
+        return grant_settings(record)
+    return ModeSettings(record.passcode_mode)
 
 
 def refresh_account(
@@ -183,7 +192,7 @@ def _adopt_passcodes(alias: str, account: Account, snapshot: AccountSnapshot, ou
         if passcode is None or passcode.id in managed_ids:
             continue
         out.resources[address] = AccountPasscodeRecord.observed(
-            snapshot.account_id, passcode, origin=Origin.ADOPTED
+            snapshot.account_id, passcode, origin=Origin.ADOPTED, rotate_token=spec.rotate
         )
         managed_names.add(name)
         out.drift.append(
@@ -197,13 +206,13 @@ def _adopt_passcodes(alias: str, account: Account, snapshot: AccountSnapshot, ou
 
 
 def _adopt_grants(alias: str, account: Account, snapshot: AccountSnapshot, out: Refreshed) -> None:
-    for email in sorted(account.user_passcodes):
+    for email, spec in sorted(account.user_passcodes.items()):
         address = Address.user_passcode(alias, email)
         user = snapshot.user(email)
         if address in out.resources or user is None or user.grant is None:
             continue
         out.resources[address] = UserPasscodeRecord.observed(
-            snapshot.account_id, user.grant, origin=Origin.ADOPTED
+            snapshot.account_id, user.grant, origin=Origin.ADOPTED, reset_token=spec.reset
         )
         out.drift.append(Drift(address, "already granted in the account: adopted into state"))
         out.changes += 1

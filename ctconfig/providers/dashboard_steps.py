@@ -18,6 +18,7 @@ from ctconfig.actions import (
     PasscodeAction,
     PasscodeSettings,
     SettingsAction,
+    StateAction,
 )
 from ctconfig.domain import EXPIRING_SOON, isoformat
 
@@ -61,7 +62,20 @@ def steps_for(action: Action, account_id: str = "") -> DashboardSteps:
         return _passcode_steps(action, against)
     if isinstance(action, GrantAction):
         return _grant_steps(action)
+    if isinstance(action, StateAction):
+        return _state_steps(action)
     return _mode_steps(action, against)
+
+
+def _state_steps(action: StateAction) -> DashboardSteps:
+    """A move or a forget changes what ctconfig records, never the account: nothing to click."""
+    what = "moves it to its new address" if action.kind is ActionKind.MOVE else "stops managing it"
+    return DashboardSteps(
+        title=("Nothing to do in the dashboard",),
+        steps=(),
+        expected=(("the account stays as it is",),),
+        checked=(f"nothing: ctconfig {what} in its state (and moves a secret the sink holds)",),
+    )
 
 
 # ---- account passcodes ----------------------------------------------------------------------

@@ -33,6 +33,10 @@ DEFAULT_BASE_DELAY = 0.5
 DEFAULT_MAX_DELAY = 10.0
 MIN_FINAL_WAIT = 0.05
 """A last attempt squeezed into less of the budget than this is not worth making."""
+NOTICE_AFTER = 2.0
+"""Seconds of retrying before a person is told what the command is waiting on (blips stay quiet)."""
+NOTICE_EVERY = 10.0
+"""Seconds between two such notices for one operation."""
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -85,6 +89,17 @@ class RetryState:
     retries: int = 0
     maybe_committed: bool = False
     """True once an attempt may have changed the account without us seeing the answer."""
+
+    def notice_due(self, last_notice: float | None) -> bool:
+        """Whether to say now what this wait is for: after NOTICE_AFTER of retrying, and not
+        within NOTICE_EVERY of the last such notice (`last_notice`, on the policy's clock)."""
+        now = self.policy.clock()
+        recently = last_notice is not None and now - last_notice < NOTICE_EVERY
+        return self.elapsed() >= NOTICE_AFTER and not recently
+
+    def remaining(self) -> float:
+        """Seconds of the budget left."""
+        return max(0.0, self.policy.budget_seconds - self.elapsed())
 
     def next_delay(self, retry_after: float | None) -> float | None:
         """Seconds to wait before the next attempt, or None when the count or budget is spent.

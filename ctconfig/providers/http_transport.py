@@ -33,9 +33,10 @@ from ctconfig.providers.http_retry import (
     RetryState,
     parse_retry_after,
 )
-from ctconfig.redaction import redact
+from ctconfig.redaction import NOTICES, redact
 
 logger = logging.getLogger(__name__)
+notices = logging.getLogger(NOTICES)
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport errors raised before any byte of the request reached the server."""
@@ -93,6 +94,7 @@ class HttpTransport:
         self._policy = policy
         self._rng = rng
         self._session_now: _Session | None = None
+        self._noticed: dict[str, float] = {}
         self.stats = stats
 
     def start(self) -> RetryState:
@@ -163,6 +165,14 @@ class HttpTransport:
             "%s %s for account %s: %s; retry %d in %.2fs",
             *(method, path, target.alias, outcome, retry.retries + 1, delay),
         )
+        if retry.notice_due(self._noticed.get(target.account_id)):
+            self._noticed[target.account_id] = self._policy.clock()  # once for parallel requests
+            why = f"answers {outcome}" if response is not None else f"cannot be reached ({outcome})"
+            notices.info(
+                "Waiting for %s (account %s): it %s; trying again for up to %.0fs more "
+                "(provider.retry_budget)",
+                *(self.base_url(target), target.alias, why, retry.remaining()),
+            )
         await retry.wait(delay)
         if changes and attempt.maybe_committed() and not replay_safe:
             raise AnswerLost

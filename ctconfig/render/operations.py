@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ctconfig.actions import Action, ActionKind, GrantAction, PasscodeAction
+from ctconfig.actions import Action, ActionKind, GrantAction, PasscodeAction, StateAction
 from ctconfig.jsontypes import days_text, timestamp_text
 from ctconfig.plan import Plan
 
@@ -13,6 +13,10 @@ def describe_operations(action: Action) -> list[str]:
         return _passcode(action)
     if isinstance(action, GrantAction):
         return _grant(action)
+    if isinstance(action, StateAction):
+        if action.kind is ActionKind.MOVE:
+            return [f"move {action.moved_from} to {action.address} in state (and its secret in the sink)"]
+        return ["forget it in state; leave it in the account"]
     return [f"set passcode mode to '{action.after.passcode_mode}'"]
 
 
@@ -38,7 +42,10 @@ def _passcode(action: PasscodeAction) -> list[str]:
         if action.before.expires_in != action.after.expires_in:
             old, new = (days_text(d, "forever") for d in (action.before.expires_in, action.after.expires_in))
             changes.append(f"expires_in {old} -> {new}")
-        return [f"update account passcode {action.remote_id}: " + ", ".join(changes)]
+        steps = [f"update account passcode {action.remote_id}: " + ", ".join(changes)]
+        if action.moved_from is not None:
+            steps.append(f"move its secret (if the sink holds one) from the slot of {action.moved_from}")
+        return steps
     if action.kind is ActionKind.DELETE:
         return [f"delete account passcode '{name}' ({action.remote_id})"]
     rotation = action.rotation

@@ -6,6 +6,7 @@ GitHub rejects comments over 65,535 characters; this view never exceeds
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ctconfig.actions import Action, ActionKind, is_destructive
@@ -24,16 +25,23 @@ COLUMNS = (
     ActionKind.RESET,
     ActionKind.REVOKE,
     ActionKind.CONFIGURE,
+    ActionKind.MOVE,
+    ActionKind.FORGET,
 )
 
 
 def _table(plan: Plan) -> list[str]:
-    header = "| Account | " + " | ".join(k.value for k in COLUMNS) + " | drift | warnings |"
-    rows = [header, "|" + "---|" * (len(COLUMNS) + 3)]
+    """One row per account: its changes by kind, adoptions (when any), drift and warnings."""
+    adopting = bool(plan.adoptions)
+    extra = ["adopt"] if adopting else []
+    header = "| Account | " + " | ".join([*(k.value for k in COLUMNS), *extra]) + " | drift | warnings |"
+    rows = [header, "|" + "---|" * (len(COLUMNS) + len(extra) + 3)]
     for account in plan.accounts():
         acts = plan.in_account(account)
         counts = [sum(1 for a in acts if a.kind is k) for k in COLUMNS]
-        drift = sum(1 for d in plan.drift if d.address.account == account)
+        if adopting:
+            counts.append(sum(1 for a in plan.adoptions if a.account == account))
+        drift = sum(1 for d in plan.drift if d.address.account == account and not d.adoption)
         warn = sum(1 for n in plan.warnings if n.subject.split("/", 1)[0] == account)
         cells = [str(c) if c else "·" for c in [*counts, drift, warn]]
         rows.append(f"| {markdown_code(account)} | " + " | ".join(cells) + " |")
@@ -125,7 +133,12 @@ def _header(plan: Plan) -> list[str]:
         lines += [
             "",
             "> [!WARNING]",
-            f"> Safety threshold: {m.message()}; apply needs `--allow-mass-delete`.",
+            f"> Safety threshold: {markdown_text(m.message())}. To approve exactly these deletes, add this "
+            "to the config in this pull request:",
+            ">",
+            "> ```yaml",
+            *(f"> {line}" for line in m.approval()),
+            "> ```",
         ]
     if plan.errors:
         lines += ["", "> [!CAUTION]", "> **This plan has errors and cannot be applied:**"]
@@ -133,23 +146,25 @@ def _header(plan: Plan) -> list[str]:
     return lines
 
 
-def render_markdown(plan: Plan, *, limit: int = LIMIT) -> str:
-    """A pull-request comment for `plan`, at most `limit` characters."""
-    head = _header(plan)
-    body = ["", *_table(plan)] if plan.accounts() else []
-    for account in plan.accounts():
-        acts = plan.in_account(account)
-        if not acts:
-            continue
-        body += [
-            "",
-            f"<details><summary>{markdown_code(account)}: {len(acts)} change(s)</summary>",
-            "",
-            "```diff",
-        ]
-        for action in acts:
-            body += _action_block(action)
-        body += ["```", "", "</details>"]
+def _account_block(account: str, actions: list[Action], full: bool) -> list[str]:
+    """One account's changes in a folded section: in full, or each kind of change on one line."""
+    lines = ["", f"<details><summary>{markdown_code(account)}: {len(actions)} change(s)</summary>", ""]
+    if full:
+        lines.append("```diff")
+        for action in actions:
+            lines += _action_block(action)
+        return [*lines, "```", "", "</details>"]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for action in actions:
+        key = (f"{symbol(action)} {action.kind.value}", action.address.kind.value)
+        groups.setdefault(key, []).append(action.address.name or action.address.account)
+    for (what, kind), names in groups.items():
+        listed = ", ".join(markdown_code(n) for n in names)
+        lines.append(f"- `{what}` {kind} ({len(names)}): {listed}")
+    return [*lines, "", "</details>"]
+
+
+def _notes_section(plan: Plan) -> list[str]:
     notes = (
         _notes("Changed outside ctconfig", plan.drift)
         + _unknown_secrets(plan)
@@ -157,16 +172,54 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT) -> str:
     )
     if len(notes) > 40:
         notes = ["", "<details><summary>Drift and warnings</summary>", *notes, "", "</details>"]
-    full = "\n".join([*head, *body, *notes]) + "\n"
-    if len(full) <= limit:
-        return full
-    short = [
-        *head,
+    return notes
+
+
+def _link(url: str) -> str:
+    """A URL from the CI's environment as an autolink (anything else shown as code)."""
+    return f"<{url}>" if re.fullmatch(r"https?://[^\s<>`]{1,1000}", url) else markdown_code(url)
+
+
+def render_markdown(plan: Plan, *, limit: int = LIMIT, full_plan_at: str | None = None) -> str:
+    """A pull-request comment for `plan`, at most `limit` characters.
+
+    When the whole plan does not fit, each account keeps its row in the summary
+    table and its own folded section, first as one line per change, then — for
+    the accounts that still do not fit — as a pointer to the full plan (the
+    job's artifact, at `full_plan_at` when the CI says where).
+    """
+    accounts = [a for a in plan.accounts() if plan.in_account(a)]
+    head = _header(plan)
+    table = ["", *_table(plan)] if plan.accounts() else []
+    notes = _notes_section(plan)
+    full = [line for a in accounts for line in _account_block(a, plan.in_account(a), full=True)]
+    text = "\n".join([*head, *table, *full, *notes]) + "\n"
+    if len(text) <= limit:
+        return text
+    where = f"the `ctconfig-plan` artifact of {_link(full_plan_at)}" if full_plan_at else "the job's artifact"
+    pointer = [
         "",
-        *_table(plan),
-        "",
-        f"The full plan is {len(full):,} characters, more than a comment can hold. "
-        "See it in the job log, or run `ctconfig show PLANFILE` on the plan artifact.",
+        f"> [!NOTE]\n> The full plan is {len(text):,} characters, more than a comment holds: below, each "
+        f"account's changes are listed by name, and the full plan is in {where} "
+        "(`ctconfig show plan.bin`).",
     ]
-    text = "\n".join(short) + "\n"
-    return text if len(text) <= limit else text[: limit - 40] + "\n\n… (truncated)\n"
+    notes_text = "\n".join(notes)
+    budget = limit - len("\n".join([*head, *pointer, *table])) - 400
+    body: list[str] = []
+    left_out: list[str] = []
+    for account in accounts:
+        block = _account_block(account, plan.in_account(account), full=False)
+        cost = len("\n".join(block)) + 1
+        if not left_out and cost <= budget:
+            body += block
+            budget -= cost
+        else:
+            left_out.append(account)
+    if left_out:
+        body += ["", f"Not listed here ({len(left_out)} account(s); see the table and the full plan):"]
+        body += [f"- {markdown_code(a)}: {len(plan.in_account(a))} change(s)" for a in left_out[:200]]
+        if len(left_out) > 200:
+            body.append(f"- … and {len(left_out) - 200} more")
+    tail = notes if budget - len(notes_text) > 0 else []
+    short = "\n".join([*head, *pointer, *table, *body, *tail]) + "\n"
+    return short if len(short) <= limit else short[: limit - 40] + "\n\n… (truncated)\n"

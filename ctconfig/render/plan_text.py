@@ -13,6 +13,7 @@ from ctconfig.actions import (
     ReplaceOrder,
     Settings,
     is_destructive,
+    moved_from,
     replace_order,
     settings_json,
 )
@@ -27,8 +28,13 @@ SYMBOLS = {
     ActionKind.CONFIGURE: "~",
     ActionKind.DELETE: "-",
     ActionKind.REVOKE: "-",
+    ActionKind.MOVE: ">",
+    ActionKind.FORGET: ".",
 }
-COLOURS = {"+": "green", "~": "yellow", "-": "red", "+/-": "yellow", "-/+": "red", "!": "yellow", "x": "red"}
+COLOURS = {
+    "+": "green", "~": "yellow", "-": "red", "+/-": "yellow", "-/+": "red", "!": "yellow", "x": "red",
+    ">": "cyan", ".": "cyan",
+}  # fmt: skip
 VERBS = {
     ActionKind.CREATE: "will be created",
     ActionKind.UPDATE: "will be updated in place",
@@ -37,8 +43,14 @@ VERBS = {
     ActionKind.RESET: "will be reset",
     ActionKind.REVOKE: "will be revoked",
     ActionKind.CONFIGURE: "will be configured",
+    ActionKind.FORGET: "will be forgotten (removed from state; it stays in the account)",
 }
 UNKNOWN_SECRETS_TITLE = "Passcodes ctconfig did not create (their secret is not in the sink):"
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 warning`, `2 warnings`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def symbol(action: Action) -> str:
@@ -69,8 +81,10 @@ def attribute_lines(action: Action) -> list[str]:
     before, after = _shown(action.before), _shown(action.after)
     if action.kind in (ActionKind.CREATE, ActionKind.GRANT):
         return [f"{k}: {_value(v)}" for k, v in after.items()]
-    if action.kind in (ActionKind.DELETE, ActionKind.REVOKE):
+    if action.kind in (ActionKind.DELETE, ActionKind.REVOKE, ActionKind.FORGET):
         return [f"{k}: {_value(v)}" for k, v in before.items()]
+    if action.kind is ActionKind.MOVE:
+        return [f"address: {_value(str(moved_from(action)))} -> {_value(str(action.address))}"]
     keys = list(dict.fromkeys([*before, *after]))
     changed = [k for k in keys if before.get(k) != after.get(k)]
     if not changed:
@@ -80,6 +94,9 @@ def attribute_lines(action: Action) -> list[str]:
 
 def verb(action: Action) -> str:
     """`will be created`, `will be rotated (…)`, …"""
+    if action.kind is ActionKind.MOVE:
+        old = terminal_safe(str(moved_from(action)))
+        return f"has moved from {old} (state only; the account is not changed)"
     order = replace_order(action)
     if order is ReplaceOrder.CREATE_BEFORE_DELETE:
         return "will be rotated (new one created, old one renamed aside and retired)"
@@ -111,6 +128,18 @@ def _unknown_secrets(plan: Plan) -> list[str]:
     return [*lines, ""]
 
 
+def _safety(plan: Plan, color: bool) -> list[str]:
+    """Each refused mass delete, with the config lines that would approve exactly those deletes."""
+    if not plan.mass_deletes:
+        return []
+    lines = ["Safety:"]
+    for refused in plan.mass_deletes:
+        lines.append(_paint(f"  ! {terminal_safe(refused.message())}", "!", color))
+        lines.append("    to approve exactly these deletes, add to the config (and review it):")
+        lines += [f"      {terminal_safe(line)}" for line in refused.approval()]
+    return [*lines, ""]
+
+
 def render_text(plan: Plan, *, color: bool = False) -> str:
     """The full plan for a terminal; ends with the summary line."""
     lines: list[str] = _trust_lines(plan)
@@ -130,7 +159,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             lines.append("")
     lines += _unknown_secrets(plan)
     lines += _notes("Warnings:", plan.warnings, "!", color)
-    lines += _notes("Safety:", [Note(m.account, m.message()) for m in plan.mass_deletes], "!", color)
+    lines += _safety(plan, color)
     lines += _notes("Errors:", plan.errors, "x", color)
     if plan.scope.refresh_only and not plan.errors:
         lines.append(
@@ -165,7 +194,7 @@ def render_summary(plan: Plan) -> str:
         parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no changes"
         drift = sum(1 for d in plan.drift if d.address.account == account)
         warn = sum(1 for n in plan.warnings if n.subject.split("/", 1)[0] == account)
-        extra = "".join([f", {drift} drifted" if drift else "", f", {warn} warnings" if warn else ""])
+        extra = (f", {drift} drifted" if drift else "") + (f", {plural(warn, 'warning')}" if warn else "")
         lines.append(f"{terminal_safe(account)}: {parts}{extra}")
         lines.extend(
             f"  {symbol(a)} {terminal_safe(str(a.address))} ({a.kind.value})"

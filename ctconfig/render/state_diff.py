@@ -12,7 +12,17 @@ from ctconfig.state.base import HistoryEntry
 from ctconfig.state.diff import AttributeChange, DiffSide, ResourceChange, StateDiff
 
 FORMATS = ("text", "markdown", "json")
-_MARKS = {"added": "+", "changed": "~", "removed": "-"}
+_MARKS = {"added": "+", "changed": "~", "renamed": "~", "rotated": "+/-", "removed": "-"}
+
+
+def _what(change: ResourceChange) -> str:
+    """`changed`, `renamed from prod/account_passcode/old`, `rotated; the old one set aside as …`."""
+    if change.change == "renamed":
+        return f"renamed from {change.previous_address}"
+    if change.change == "rotated":
+        aside = f"; the old passcode set aside as {change.set_aside}" if change.set_aside else ""
+        return f"rotated: a new passcode{aside}"
+    return change.change
 
 
 def render_state_diff(diff: StateDiff, fmt: str) -> str:
@@ -92,8 +102,8 @@ def render_text(diff: StateDiff) -> str:
 
 
 def _text_change(change: ResourceChange) -> list[str]:
-    lines = [f"{_MARKS[change.change]} {change.address} ({change.change})"]
-    if change.change == "changed":
+    lines = [f"{_MARKS[change.change]} {change.address} ({_what(change)})"]
+    if change.change in ("changed", "renamed", "rotated"):
         for attribute in change.attributes:
             before, after = _before_after(attribute)
             lines.append(f"    {attribute.path}: {before} → {after}")
@@ -125,7 +135,9 @@ def render_markdown(diff: StateDiff) -> str:
     for change in diff.changes:
         mark = _MARKS[change.change]
         address = f"`{_cell(change.address)}`"
-        if change.change == "changed":
+        if change.change in ("changed", "renamed", "rotated"):
+            if change.change != "changed":
+                lines.append(f"| {mark} | {address} | *{_cell(_what(change))}* | | |")
             for attribute in change.attributes:
                 before, after = _before_after(attribute)
                 lines.append(

@@ -10,9 +10,10 @@ import json
 from datetime import datetime
 
 from ctconfig.columns import aligned
-from ctconfig.domain import RETIRING_MARK, Address, expiry_status
+from ctconfig.domain import RETIRING_MARK, Address, expiry_status, moment_text
 from ctconfig.render.escape import terminal_safe
-from ctconfig.state.base import HistoryEntry
+from ctconfig.state.base import AuditRecord, HistoryEntry
+from ctconfig.state.diff import entry_json
 from ctconfig.state.document import (
     AccountPasscodeRecord,
     Origin,
@@ -21,6 +22,7 @@ from ctconfig.state.document import (
     State,
     record_json,
 )
+from ctconfig.state.timeline import LifeEvent
 
 UNKNOWN_SECRET = (
     "secret unknown: ctconfig did not create this passcode (it was adopted or imported); "
@@ -66,6 +68,52 @@ def resource_table(state: State, now: datetime) -> list[str]:
     return aligned(rows)
 
 
+def resource_json(address: Address, record: RecordType, now: datetime) -> dict[str, object]:
+    """One resource for `--format json`: its address, kind, status, notes and recorded fields."""
+    return {
+        "address": str(address),
+        "kind": record.kind,
+        "status": record_status(record, now),
+        "notes": record_flags(record),
+        "record": record_json(record),
+    }
+
+
+def resources_json(
+    state: State, now: datetime, entry: HistoryEntry | None, unmanaged: dict[str, str]
+) -> dict[str, object]:
+    """`state list --format json`: the version shown, every resource, and what was unmanaged then."""
+    return {
+        "serial": state.serial,
+        "lineage": state.lineage,
+        "as_of": moment_text(now),
+        "written": entry_json(entry) if entry is not None else None,
+        "resources": [resource_json(a, r, now) for a, r in sorted(state.resources.items())],
+        "unmanaged": dict(sorted(unmanaged.items())),
+    }
+
+
+def past_header(entry: HistoryEntry) -> str:
+    """`State at serial 7, written 2026-11-30T10:00:00Z by alice (apply, commit 0123456789ab).`"""
+    audit = entry.audit
+    if audit is None:
+        return f"State at serial {entry.serial}, written {entry.created or 'at an unknown time'}."
+    details = audit.operation + (f", commit {_short_commit(audit.commit)}" if audit.commit else "")
+    return (
+        f"State at serial {entry.serial}, written {audit.when or entry.created} by "
+        f"{terminal_safe(audit.who)} ({terminal_safe(details)})."
+    )
+
+
+def unmanaged_lines(unmanaged: dict[str, str], serial: int | None) -> list[str]:
+    """What the accounts held that ctconfig did not manage, as the newest run by then saw it."""
+    if not unmanaged:
+        return []
+    lines = ["", f"In the accounts but not managed by ctconfig (as seen at serial {serial}):"]
+    rows = [(f"  {terminal_safe(a)}", f"first seen {terminal_safe(t)}") for a, t in sorted(unmanaged.items())]
+    return lines + aligned(rows)
+
+
 def resource_lines(address: Address, record: RecordType, now: datetime) -> list[str]:
     """`state show`: every recorded field, the status, then plain-words warnings."""
     lines = [terminal_safe(str(address)), f"  status: {record_status(record, now)}"]
@@ -79,18 +127,54 @@ def resource_lines(address: Address, record: RecordType, now: datetime) -> list[
     return lines
 
 
+def _short_commit(commit: str | None) -> str:
+    return terminal_safe(commit[:12]) if commit else "-"
+
+
 def history_lines(entries: list[HistoryEntry]) -> list[str]:
-    """`state history`: serial, time, who, and a one-line summary per version."""
-    rows = [("SERIAL", "WRITTEN", "WHO", "SUMMARY")]
+    """`state history`: serial, time, who, the commit (when CI said), and a one-line summary."""
+    with_commits = any(e.audit is not None and e.audit.commit for e in entries)
+    header = ("SERIAL", "WRITTEN", "WHO", *(("COMMIT",) if with_commits else ()), "SUMMARY")
+    rows: list[tuple[str, ...]] = [header]
     for entry in entries:
         audit = entry.audit
         if audit is None:
-            rows.append((str(entry.serial), entry.created or "-", "-", "(no audit record)"))
+            commit = ("-",) if with_commits else ()
+            rows.append((str(entry.serial), entry.created or "-", "-", *commit, "(no audit record)"))
             continue
         summary = audit.operation + (f": {audit.summary}" if audit.summary else "")
         if audit.plan_digest:
             summary += f" [plan {audit.plan_digest}]"
+        summary += "".join(f" [{label} {value}]" for label, value in provenance_words(audit))
+        commit = (_short_commit(audit.commit),) if with_commits else ()
+        written = audit.when or entry.created
+        rows.append((str(entry.serial), written, terminal_safe(audit.who), *commit, terminal_safe(summary)))
+    return aligned(rows)
+
+
+def provenance_words(audit: AuditRecord) -> list[tuple[str, str]]:
+    """The change, run and note an audit record names (the commit has a column of its own)."""
+    found = [("change", audit.change), ("run", audit.run_url), ("note", audit.note)]
+    return [(label, value) for label, value in found if value]
+
+
+def life_lines(address: str, events: list[LifeEvent]) -> list[str]:
+    """`state history ADDRESS`: one row per event — serial, time, who, commit, what happened."""
+    if not events:
+        return [f"No kept version of the state mentions {terminal_safe(address)}."]
+    rows: list[tuple[str, ...]] = [("SERIAL", "WHEN", "WHO", "COMMIT", "EVENT")]
+    for event in events:
+        where = "" if event.address == address else f" {event.address}"
+        what = f"{event.event}{where}" + (f": {event.detail}" if event.detail else "")
+        if event.change:
+            what += f" [change {event.change}]"
         rows.append(
-            (str(entry.serial), audit.when or entry.created, terminal_safe(audit.who), terminal_safe(summary))
+            (
+                str(event.serial),
+                terminal_safe(event.when or "-"),
+                terminal_safe(event.who or "-"),
+                _short_commit(event.commit),
+                terminal_safe(what),
+            )
         )
     return aligned(rows)

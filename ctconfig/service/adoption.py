@@ -1,33 +1,31 @@
-"""Import and export: adopt what already exists into state, and describe accounts as config."""
+"""Import and export: what already exists for the next apply to adopt, and accounts described as config."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ctconfig.config.schema import schema_text
 from ctconfig.domain import AccountSnapshot, Address, ResourceKind
 from ctconfig.errors import CtconfigError
 from ctconfig.planner import refresh_state
-from ctconfig.service.audit import audit_record
 from ctconfig.service.export_yaml import export_config
 from ctconfig.service.planning import observe, reclaim_secrets
 from ctconfig.service.recovery import recover
 from ctconfig.service.workspace import Workspace
-from ctconfig.state.document import AccountPasscodeRecord, Origin, RecordType, UserPasscodeRecord
+from ctconfig.state.document import RecordType
 
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What was adopted (by address) and the state serial that records it (None: nothing to do)."""
+    """What the next apply adopts, by address, as the account has it now. Nothing is written."""
 
-    imported: dict[Address, RecordType]
-    serial: int | None
+    adoptable: dict[Address, RecordType]
 
 
 def declared_address(ws: Workspace, text: str) -> Address:
-    """Parse an address that the config declares; a clear error otherwise."""
+    """Parse an address that the config declares; a clear error otherwise (declare first)."""
     try:
         address = Address.parse(text)
     except ValueError as exc:
@@ -39,19 +37,28 @@ def declared_address(ws: Workspace, text: str) -> Address:
         address.kind is ResourceKind.ACCOUNT_PASSCODE and address.name in account.account_passcodes
     ) or (address.kind is ResourceKind.USER_PASSCODE and address.name.lower() in account.user_passcodes)
     if not declared:
-        raise CtconfigError(f"{text} is not declared in the config; add it there first, then import it")
+        raise CtconfigError(
+            f"{text} is not declared in the config; declare it there first: the apply of that config "
+            "adopts it (import writes no state)"
+        )
+    if address.kind is ResourceKind.USER_PASSCODE:
+        address = Address.user_passcode(address.account, address.name)
     return address
 
 
-def import_resources(
-    ws: Workspace, wanted: list[Address], *, every: bool, lock_timeout: float
-) -> ImportReport:
-    """Adopt declared passcodes and grants that exist in the accounts (all of them with `every`)."""
+def import_resources(ws: Workspace, wanted: list[Address], *, every: bool) -> ImportReport:
+    """Which declared passcodes and grants exist in the accounts and are not managed yet (all of
+    them with `every`): the next apply adopts them. Writes no state.
+
+    Import used to write shared state at once, so importing from a branch whose config was not
+    merged left main's next plan deleting what was imported. Adoption now belongs to the apply of
+    the config that declares it; this command checks that there is something to adopt.
+    """
     provider, sink = ws.provider(), ws.sink()
 
     async def run() -> ImportReport:
         try:
-            recovered = await recover(ws, provider, sink, may_write=True)
+            recovered = await recover(ws, provider, sink, may_write=False)
             for address in wanted:
                 if address in recovered.state.resources:
                     raise CtconfigError(
@@ -64,7 +71,7 @@ def import_resources(
         finally:
             await provider.aclose()
         adoptable = {
-            a: _imported(r)
+            a: r
             for a, r in refresh.state.resources.items()
             if a not in recovered.state.resources and a.kind is not ResourceKind.SETTINGS
         }
@@ -73,25 +80,9 @@ def import_resources(
             if address not in adoptable:
                 raise CtconfigError(f"{address}: nothing to import: {_missing_words(ws, address)}")
             chosen[address] = adoptable[address]
-        if not chosen:
-            return ImportReport({}, None)
-        summary = f"import: {len(chosen)} resource(s) adopted"
-        actions = [{"address": str(a), "action": "import", "outcome": "done"} for a in sorted(chosen)]
-        written, _ = ws.save_state(
-            recovered.state.with_resources({**recovered.state.resources, **chosen}),
-            recovered.token,
-            audit_record("import", summary, actions=actions),
-        )
-        return ImportReport(dict(sorted(chosen.items())), written.serial)
+        return ImportReport(dict(sorted(chosen.items())))
 
-    with ws.locked("import", lock_timeout):
-        return asyncio.run(run())
-
-
-def _imported(record: RecordType) -> RecordType:
-    if isinstance(record, AccountPasscodeRecord | UserPasscodeRecord):
-        return replace(record, origin=Origin.IMPORTED)
-    return record
+    return asyncio.run(run())
 
 
 def _missing_words(ws: Workspace, address: Address) -> str:
@@ -114,7 +105,7 @@ class ExportReport:
 
 
 def export_accounts(ws: Workspace, aliases: list[str], out: Path | None) -> ExportReport:
-    """Read the accounts and describe them as a valid config; write it (and its schema) into `out`."""
+    """Read the accounts and write them as a valid config to the file `out` (its schema beside it)."""
     unknown = sorted(set(aliases) - set(ws.config.accounts))
     if unknown:
         raise CtconfigError(
@@ -133,13 +124,19 @@ def export_accounts(ws: Workspace, aliases: list[str], out: Path | None) -> Expo
     text = export_config(ws.config, snapshots)
     if out is None:
         return ExportReport(text, len(snapshots))
-    target = out / "ctconfig.yaml"
-    if target.exists():
-        raise CtconfigError(f"{target} exists; choose an empty directory")
+    if out.is_dir():
+        raise CtconfigError(
+            f"-o {out} is a directory; -o names the file to write, as for `plan -o`: "
+            f"-o {out / 'ctconfig.yaml'}"
+        )
+    if out.exists():
+        raise CtconfigError(f"{out} exists; choose a new file")
+    schema = out.parent / "ctconfig.schema.json"  # the file's first line names it
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        (out / "ctconfig.schema.json").write_text(schema_text(), encoding="utf-8")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        if not schema.exists() or schema.read_text(encoding="utf-8") != schema_text():
+            schema.write_text(schema_text(), encoding="utf-8")
     except OSError as exc:
-        raise CtconfigError(f"cannot write {target}: {exc.strerror or exc}") from None
-    return ExportReport(text, len(snapshots), target)
+        raise CtconfigError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return ExportReport(text, len(snapshots), out)

@@ -16,18 +16,26 @@ import contextlib
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from ctconfig import failpoints
+from ctconfig.actions import Action
 from ctconfig.applier import Applier, ApplyResult
 from ctconfig.collector import settled_objects_frozen
 from ctconfig.errors import CtconfigError
-from ctconfig.plan import Plan, PlanError, check_fresh
+from ctconfig.plan import Plan, PlanError, check_fresh, mass_delete_refusal
 from ctconfig.providers.base import Provider
 from ctconfig.providers.guided import StepByStep
 from ctconfig.providers.operator import Operator
-from ctconfig.service.audit import audit_record, outcome_entries, outcome_summary
+from ctconfig.service.audit import (
+    adoption_entries,
+    audit_record,
+    entries_summary,
+    observations,
+    outcome_entries,
+)
 from ctconfig.service.planning import PlanRequest, Prepared, prepare, run_async
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
@@ -134,7 +142,7 @@ async def _apply(
         if request.dry_run:
             return ApplyReport(ApplyKind.DRY_RUN, plan)
         if request.plan.scope.refresh_only or not plan.has_changes:
-            return _save_refresh(ws, prepared)
+            return _save_refresh(ws, prepared, request.plan.scope.refresh_only)
         if not request.auto_approve and request.saved is None and not ui.confirm(plan):
             raise CtconfigError("apply cancelled; nothing was changed")
         return await _execute(ws, request, ui, prepared, provider, sink)
@@ -151,9 +159,39 @@ def _check_reviewed(ws: Workspace, request: ApplyRequest, prepared: Prepared) ->
     if expected and prepared.plan.digest != expected:
         raise PlanError(
             f"the plan changed since it was reviewed (reviewed {expected[:19]}…, "
-            f"now {prepared.plan.digest[:19]}…): the config, the state or the accounts moved. "
+            f"now {prepared.plan.digest[:19]}…): {_what_it_is_now(ws, prepared.plan)}. "
             "Re-run `ctconfig plan` and review it again."
         )
+
+
+def _what_it_is_now(ws: Workspace, plan: Plan, most: int = 5) -> str:
+    """What the plan would do now, what changed in the accounts, and who last wrote the state."""
+    from ctconfig.render.escape import terminal_safe
+    from ctconfig.render.plan_text import attribute_lines, symbol
+
+    def described(action: Action) -> str:
+        details = "; ".join(attribute_lines(action)[:2])
+        return f"{symbol(action)} {action.address} ({action.kind.value}{': ' + details if details else ''})"
+
+    parts = []
+    if plan.actions:
+        listed = ", ".join(described(a) for a in plan.actions[:most])
+        more = f" and {len(plan.actions) - most} more" if len(plan.actions) > most else ""
+        parts.append(f"now it would {listed}{more}")
+    else:
+        parts.append("now it would change nothing")
+    drift = [d for d in plan.drift if not d.adoption]
+    if drift:
+        changed = ", ".join(f"{d.address} ({d.message})" for d in drift[:most])
+        parts.append(f"changed in the accounts: {changed}")
+    history = ws.backend.history() if plan.stamp.serial else []
+    last = history[-1] if history and history[-1].serial == plan.stamp.serial else None
+    if last is not None and last.audit is not None:
+        audit = last.audit
+        commit = f", commit {audit.commit[:12]}" if audit.commit else ""
+        by = f"written by {audit.who} at {audit.when} ({audit.operation}{commit})"
+        parts.append(f"state is at serial {last.serial}, {by}")
+    return terminal_safe("; ".join(parts))
 
 
 def _check_applicable(request: ApplyRequest, prepared: Prepared) -> None:
@@ -167,20 +205,37 @@ def _check_applicable(request: ApplyRequest, prepared: Prepared) -> None:
             "accounts can be reached."
         )
     if plan.mass_deletes and not request.allow_mass_delete:
-        raise PlanError(
-            "refusing a mass delete: "
-            + "; ".join(m.message() for m in plan.mass_deletes)
-            + ". Re-run with --allow-mass-delete if this is intended."
-        )
+        raise PlanError(mass_delete_refusal(plan.mass_deletes))
 
 
-def _save_refresh(ws: Workspace, prepared: Prepared) -> ApplyReport:
+def _save_refresh(ws: Workspace, prepared: Prepared, refresh_only: bool) -> ApplyReport:
+    """No account changes: record what the refresh found (adoptions, drift, hand-made passcodes)."""
     plan = prepared.plan
-    if plan.state_updates == 0 and prepared.token is not None:
+    observed, unmanaged = _observations(ws, plan)
+    if plan.state_updates == 0 and prepared.token is not None and not observed:
         return ApplyReport(ApplyKind.NOTHING, plan, where=ws.backend.describe())
-    summary = f"refresh: {plan.state_updates} record(s) updated"
-    written, _ = ws.save_state(prepared.refreshed, prepared.token, audit_record("refresh", summary))
+    adopted = [] if refresh_only else adoption_entries(plan)
+    parts = [entries_summary(adopted)] if adopted else []
+    parts.append(f"{plan.state_updates} record(s) updated")
+    parts += [f"{len(observed)} change(s) outside ctconfig seen"] if observed else []
+    audit = audit_record(
+        "refresh" if refresh_only or not adopted else "apply",
+        ", ".join(parts),
+        plan_digest=None if refresh_only else plan.digest,
+        actions=adopted,
+        observed=observed,
+        unmanaged=unmanaged,
+        note=ws.audit_note,
+    )
+    written, _ = ws.save_state(prepared.refreshed, prepared.token, audit)
     return ApplyReport(ApplyKind.REFRESHED, plan, serial=written.serial, where=ws.backend.describe())
+
+
+def _observations(ws: Workspace, plan: Plan) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Hand changes this run saw; the history is read only when something is unmanaged."""
+    history = ws.backend.history() if plan.unmanaged else []
+    seen_at = plan.stamp.created_at or datetime.now(UTC)
+    return observations(plan, seen_at, history)
 
 
 async def _execute(
@@ -207,8 +262,17 @@ async def _execute(
         result = await applier.apply(plan, prepared.refreshed)
     stats = getattr(provider, "stats", None)
     traffic = stats.summary() if stats is not None else ""
-    summary = outcome_summary(result.outcomes)
-    audit = audit_record("apply", summary, plan_digest=plan.digest, actions=outcome_entries(result.outcomes))
+    entries = [*outcome_entries(result.outcomes, plan), *adoption_entries(plan)]
+    observed, unmanaged = _observations(ws, plan)
+    audit = audit_record(
+        "apply",
+        entries_summary(entries),
+        plan_digest=plan.digest,
+        actions=entries,
+        observed=observed,
+        unmanaged=unmanaged,
+        note=ws.audit_note,
+    )
     report = ApplyReport(
         ApplyKind.APPLIED,
         plan,

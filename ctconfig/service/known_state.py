@@ -44,10 +44,20 @@ def share_known_state(
     for address, record in state.resources.items():  # one pass: state may hold 10,000 records
         by_account.setdefault(address.account, {})[address] = record
     accounts = {
-        alias: known_account(config, alias, by_account.get(alias, {}), now)
+        alias: known_account(config, alias, _records_of(config, alias, by_account), now)
         for alias in sorted(config.accounts)
     }
     provider.use_known_state(accounts, _reader(config, sink))
+
+
+def _records_of(
+    config: Config, alias: str, by_account: Mapping[str, Mapping[Address, RecordType]]
+) -> dict[Address, RecordType]:
+    """An account's records, with those still under an earlier alias (`previously:`, not moved yet)."""
+    records = dict(by_account.get(alias, {}))
+    for old in config.accounts[alias].previously:
+        records.update(by_account.get(old, {}))
+    return records
 
 
 def known_account(

@@ -54,6 +54,8 @@ class Prepared:
     token: str | None
     pending: int = 0
     """Intents of an interrupted apply still unsettled: apply refuses while there are any."""
+    observed: Mapping[str, AccountSnapshot | None] = field(default_factory=dict)
+    """What each account held when read (empty with --refresh=false): its clock judges expiry."""
 
 
 async def prepare(
@@ -109,7 +111,7 @@ async def _prepare(
         trust_changes=trust_changes(recovered.state.trust, trust_surface(ws.config)),
         endpoint=endpoint_words(ws.config, ws.loaded.policy),
     )
-    return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending))
+    return Prepared(plan.stamped(stamp), refresh.state, recovered.token, len(recovered.pending), observed)
 
 
 def trust_changes(before: Mapping[str, str] | None, after: Mapping[str, str]) -> tuple[TrustChange, ...]:
@@ -141,8 +143,10 @@ async def observe(
     )
     observed: dict[str, AccountSnapshot | None] = {}
     for alias, result in zip(aliases, results, strict=True):
-        if isinstance(result, CtconfigError):
-            raise result
+        if isinstance(result, CtconfigError) or (
+            isinstance(result, BaseException) and not isinstance(result, Exception)
+        ):
+            raise result  # a stop (SIGTERM's `Terminated`, Ctrl-C) that landed in a read stays a stop
         if isinstance(result, BaseException):
             raise CtconfigError(f"reading account '{alias}' failed: {type(result).__name__}") from result
         observed[alias] = result

@@ -88,7 +88,7 @@ async def recover(
     if may_write and not out.pending:
         if rolled or not contents.empty:  # a journal that only began holds nothing to save
             summary = f"{replayed} change(s) replayed, {len(open_intents)} open intent(s) settled"
-            audit = audit_record("recover", f"recover: {rolled + '; ' if rolled else ''}{summary}")
+            audit = audit_record("recover", f"{rolled + '; ' if rolled else ''}{summary}", note=ws.audit_note)
             out.state, out.token = ws.save_state(out.state, token, audit)
         journal.clear()
     return out

@@ -41,7 +41,7 @@ def known_addresses(config: Config, state: State) -> list[Address]:
 def check_scope(config: Config, state: State, scope: PlanScope) -> None:
     """Raise `ScopeError` for the first `--target`/`--replace` pattern that matches nothing."""
     if not scope.targets and not scope.replace:
-        return
+        return  # (--exclude alone cannot cancel anything asked for)
     known = known_addresses(config, state)
     for pattern in scope.targets:
         if (
@@ -50,8 +50,19 @@ def check_scope(config: Config, state: State, scope: PlanScope) -> None:
         ):
             raise ScopeError(_nothing_matches("--target", pattern, known))
     for pattern in scope.replace:
-        if not any(PlanScope(replace=(pattern,)).replaces(a) for a in known):
+        replaced = [a for a in known if PlanScope(replace=(pattern,)).replaces(a)]
+        if not replaced:
             raise ScopeError(_nothing_matches("--replace", pattern, known))
+        if not any(scope.selects(a) for a in replaced):
+            excluded = any(not PlanScope(excludes=scope.excludes).selects(a) for a in replaced)
+            left_out, fix = (
+                ("left out by --exclude", "drop the --exclude that leaves it out")
+                if excluded
+                else ("outside --target", "add it to --target")
+            )
+            raise ScopeError(
+                f"--replace {pattern!r} names only addresses {left_out}, so nothing would be replaced; {fix}"
+            )
 
 
 def _nothing_matches(option: str, pattern: str, known: Iterable[Address]) -> str:

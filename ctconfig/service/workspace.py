@@ -32,6 +32,8 @@ class Workspace:
 
     loaded: LoadedConfig
     backend: StateBackend
+    audit_note: str | None = None
+    """`--audit-note`: kept in the audit record of every state version this command writes."""
 
     @property
     def config(self) -> Config:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ctconfig.sinks.base import SecretRef, SecretSink, SinkError, StoreOutcome
+from ctconfig.sinks.base import MovesSecrets, SecretRef, SecretSink, SinkError, StoreOutcome
 
 if TYPE_CHECKING:
     from ctconfig.config.spec import SecretsConfig
 
-__all__ = ["SecretRef", "SecretSink", "SinkError", "StoreOutcome", "open_sink"]
+__all__ = ["MovesSecrets", "SecretRef", "SecretSink", "SinkError", "StoreOutcome", "open_sink"]
 
 
 def open_sink(config: SecretsConfig) -> SecretSink:

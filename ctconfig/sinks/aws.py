@@ -173,6 +173,14 @@ class AwsSink(ABC):
     def _get(self, ref: SecretRef) -> str | None:
         """The value in `ref`'s slot if `ref` owns it; botocore errors pass through."""
 
+    @abstractmethod
+    def _delete(self, ref: SecretRef) -> None:
+        """Remove `ref`'s slot (which `ref` owns) at once; botocore errors pass through."""
+
+    @abstractmethod
+    def _retag(self, old: SecretRef, new: SecretRef) -> None:
+        """Tag the slot `old` and `new` share as `new`'s; botocore errors pass through."""
+
     def describe(self) -> str:
         return f"{self.label} sink {self.prefix} ({self.session.region_name})"
 
@@ -220,6 +228,24 @@ class AwsSink(ABC):
             return None
         remember_secret(value)
         return Secret(value)
+
+    def move(self, old: SecretRef, new: SecretRef) -> str:
+        """`old`'s secret stored as `new`'s (tagged as `new`'s), then `old`'s slot deleted."""
+        secret = self.read(old)
+        if secret is None:
+            raise SinkError(f"{self.location(old)} holds no secret of {old.address} to move")
+        if slot_key(self.slot(old)) == slot_key(self.slot(new)):  # one slot: only its owner changes
+            try:
+                self._retag(old, new)
+            except Exception as exc:
+                raise aws_error(exc, f"could not tag {self.location(new)} as {new.address}'s") from None
+            return self.location(new)
+        where = self.store(new, secret)
+        try:
+            self._delete(old)
+        except Exception as exc:
+            raise aws_error(exc, f"moved to {where}, but could not delete {self.location(old)}") from None
+        return where
 
     def _store_one(self, item: tuple[SecretRef, Secret]) -> StoreOutcome:
         ref, secret = item

@@ -76,3 +76,13 @@ class AwsSecretsManagerSink(AwsSink):
                 return None
             raise
         return value if isinstance(value, str) else None
+
+    def _delete(self, ref: SecretRef) -> None:
+        # At once, not after a recovery window: the secret lives on in its new slot, and a slot
+        # waiting to be deleted would still be tagged as `ref`'s, refusing any other address.
+        failpoints.hit("sink.aws.delete_secret", self.slot(ref))
+        self.client.delete_secret(SecretId=self.slot(ref), ForceDeleteWithoutRecovery=True)
+
+    def _retag(self, old: SecretRef, new: SecretRef) -> None:
+        failpoints.hit("sink.aws.tag_resource", self.slot(new))
+        self.client.tag_resource(SecretId=self.slot(new), Tags=self._tags(new))

@@ -74,3 +74,12 @@ class AwsSsmSink(AwsSink):
                 return None
             raise
         return value if isinstance(value, str) else None
+
+    def _delete(self, ref: SecretRef) -> None:
+        failpoints.hit("sink.aws.delete_parameter", self.slot(ref))
+        self.client.delete_parameter(Name=self.slot(ref))
+
+    def _retag(self, old: SecretRef, new: SecretRef) -> None:
+        name = self.slot(new)
+        failpoints.hit("sink.aws.add_tags_to_resource", name)
+        self.client.add_tags_to_resource(ResourceType="Parameter", ResourceId=name, Tags=self._tags(new))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ctconfig.domain import Address
 from ctconfig.errors import CtconfigError
@@ -106,6 +106,20 @@ class SecretSink(Protocol):
     def read(self, ref: SecretRef) -> Secret | None:
         """Exactly the secret stored for `ref`; None if the sink holds none for it (or cannot read
         back); `SinkError` if it could not look."""
+        ...
+
+
+@runtime_checkable
+class MovesSecrets(Protocol):
+    """A sink that can move a secret to another address's slot (a rename, an account alias moved)."""
+
+    def move(self, old: SecretRef, new: SecretRef) -> str:
+        """Put the secret held for `old` in `new`'s slot, owned by `new`, then remove `old`'s slot.
+
+        Returns where it now is, in words. A copy comes first, so a failure or a crash in between
+        leaves the secret in `old`'s slot, or in both, never in neither. Raises `SinkError` when
+        `old`'s slot holds nothing, or `new`'s slot belongs to another address.
+        """
         ...
 
 

@@ -60,13 +60,16 @@ class _Lines:
         numbers = self.where.get(key)
         return self.lines[numbers[-1]][len(key) + 1 :] if numbers else None
 
-    def rewritten(self, updates: dict[str, tuple[str, str]]) -> str:
-        """The text with each updated key's lines replaced, in place, by owner comment and value."""
+    def rewritten(self, updates: dict[str, tuple[str, str]], dropped: str | None = None) -> str:
+        """The text with each updated key's lines replaced, in place, by owner comment and value;
+        `dropped`'s lines (and its owner comment) left out."""
         out: list[str] = []
         for number, line in enumerate(self.lines):
             key = _key_of(line)
             following = _key_of(self.lines[number + 1]) if number + 1 < len(self.lines) else None
-            if line.startswith(OWNER_MARK) and following in updates:
+            if line.startswith(OWNER_MARK) and (following in updates or (dropped and following == dropped)):
+                continue
+            if dropped is not None and key == dropped:
                 continue
             if key in updates:
                 if number == self.where[key][0]:
@@ -143,6 +146,31 @@ class EnvFileSink:
             return None
         remember_secret(value)
         return Secret(value)
+
+    def move(self, old: SecretRef, new: SecretRef) -> str:
+        """`old`'s variable renamed to `new`'s, owned by `new`, in one atomic rewrite of the file."""
+        old_key, new_key = old.env_name, new.env_name
+        with self._lock:
+            try:
+                current = self._load()
+            except Exception as exc:
+                raise as_sink_error(exc, f"could not read the env file {self.path}") from None
+            value, owner = current.value(old_key), current.owner(old_key)
+            if not value or (owner is not None and owner != str(old.address)):
+                raise SinkError(f"{self.location(old)} holds no secret of {old.address} to move")
+            holder = current.owner(new_key)
+            if new_key != old_key and holder is not None and holder != str(new.address):
+                raise SinkError(
+                    f"{self.location(new)} holds the secret of {holder}; refusing to move "
+                    f"{old.address}'s secret there"
+                )
+            try:
+                dropped = old_key if old_key != new_key else None  # one variable: only its owner changes
+                text = current.rewritten({new_key: (str(new.address), value)}, dropped=dropped)
+                write_atomically(self.path, text.encode("utf-8"), mode=0o600, sync_dir=True)
+            except Exception as exc:
+                raise as_sink_error(exc, f"could not write the env file {self.path}") from None
+        return self.location(new)
 
     def _load(self) -> _Lines:
         data = read_bounded(self.path, MAX_ENV_FILE_BYTES)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctconfig import failpoints
 from ctconfig.redaction import remember_secret
 from ctconfig.secret_slots import file_slot, owners_file, slot_key
 from ctconfig.secrets import Secret
@@ -129,6 +130,39 @@ class FileSink:
             raise as_sink_error(exc, f"could not read the secret file {path}") from None
         remember_secret(value)
         return Secret(value)
+
+    def move(self, old: SecretRef, new: SecretRef) -> str:
+        """`old`'s secret stored as `new`'s (owned by `new`), then `old`'s file and owner entry removed;
+        when both addresses have one file, only its owner changes."""
+        secret = self.read(old)
+        if secret is None:
+            raise SinkError(f"{self.location(old)} holds no secret of {old.address} to move")
+        account_dir, file_name = file_slot(old.address)
+        same = slot_key(str(self.path_for(old))) == slot_key(str(self.path_for(new)))
+        where = self.location(new) if same else self.store(new, secret)
+        try:
+            with self._lock:
+                if not same:
+                    failpoints.hit("sink.file.unlink", self.path_for(old))
+                    self.path_for(old).unlink(missing_ok=True)
+                owners = self._owners(account_dir)
+                if owners.pop(slot_key(file_name), None) is not None or same:
+                    if same:
+                        owners[slot_key(file_name)] = str(new.address)
+                    self._write_owners(account_dir, owners)
+                for failure in sync_dirs([self.directory, self.directory / account_dir]):
+                    if failure is not None:
+                        raise failure
+        except Exception as exc:
+            raise as_sink_error(exc, f"moved to {where}, but could not remove {self.path_for(old)}") from None
+        return where
+
+    def _write_owners(self, account_dir: str, owners: dict[str, str]) -> None:
+        document = {"format": 1, "owners": dict(sorted(owners.items()))}
+        text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+        [failure] = write_files([(self.directory / owners_file(account_dir), text.encode())], 0o600)
+        if failure is not None:
+            raise failure
 
     # -- the phases of a batch ------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from ctconfig.domain import utc_now_text
 from ctconfig.state.document import State, StateError
 from ctconfig.state.journal_store import JournalStore
+from ctconfig.visible import visible
 
 
 class StaleStateError(StateError):
@@ -112,19 +113,63 @@ def format_age(seconds: int) -> str:
     return f"{seconds // 86400}d"
 
 
+AUDIT_TEXT_LIMIT = 1024
+"""The longest text an audit record keeps in one field (a commit, a URL, a note, a message)."""
+AUDIT_ENTRIES_LIMIT = 100_000
+"""The most entries an audit record keeps in one list (10,000 resources fit many times over)."""
+
+
+def audit_text(value: object, limit: int = AUDIT_TEXT_LIMIT) -> str | None:
+    """Outside text as an audit record keeps it: a string, control characters visible, bounded."""
+    if value is None:
+        return None
+    return visible(str(value), limit)
+
+
+def _entries(value: object) -> list[dict[str, Any]]:
+    """A list of JSON objects, each value bounded text (or kept as it is when not text)."""
+    if not isinstance(value, list):
+        return []
+    kept: list[dict[str, Any]] = []
+    for item in value[:AUDIT_ENTRIES_LIMIT]:
+        if isinstance(item, dict):
+            kept.append(
+                {
+                    str(audit_text(key, 64)): (audit_text(val) if isinstance(val, str) else val)
+                    for key, val in list(item.items())[:16]
+                    if val is None or isinstance(val, str | int | bool)
+                }
+            )
+    return kept
+
+
 @dataclass(frozen=True)
 class AuditRecord:
-    """Who applied what, stored next to the state version it produced."""
+    """Who applied what, when, from which change, stored next to the state version it produced.
+
+    `commit`, `change` (the pull or merge request), `run_url` and `note` come from
+    the CI's environment and `--audit-note`; `observed` lists changes made outside
+    ctconfig that this run saw (`address`, `change`, `first_seen`), and `unmanaged`
+    maps what the accounts hold but the config does not manage to when it was
+    first seen. Everything read back is bounded and its control characters made
+    visible: an audit record is outside text.
+    """
 
     who: str
     when: str
-    operation: str  # apply | import | state rm | state mv | state push | migrate | refresh
+    operation: str  # apply | import | state rm | state mv | state push | migrate | refresh | recover
     plan_digest: str | None = None
-    actions: list[dict[str, Any]] = field(default_factory=list)  # {address, action, outcome}
+    actions: list[dict[str, Any]] = field(default_factory=list)  # {address, action, outcome, ...}
     summary: str = ""
+    commit: str | None = None
+    change: str | None = None
+    run_url: str | None = None
+    note: str | None = None
+    observed: list[dict[str, Any]] = field(default_factory=list)
+    unmanaged: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "who": self.who,
             "when": self.when,
             "operation": self.operation,
@@ -132,16 +177,38 @@ class AuditRecord:
             "actions": list(self.actions),
             "summary": self.summary,
         }
+        for key in ("commit", "change", "run_url", "note"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        if self.observed:
+            data["observed"] = list(self.observed)
+        if self.unmanaged is not None:
+            data["unmanaged"] = dict(sorted(self.unmanaged.items()))
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AuditRecord:
+        unmanaged = data.get("unmanaged")
         return cls(
-            who=str(data.get("who", "?")),
-            when=str(data.get("when", "")),
-            operation=str(data.get("operation", "?")),
-            plan_digest=data.get("plan_digest"),
-            actions=list(data.get("actions") or []),
-            summary=str(data.get("summary", "")),
+            who=audit_text(data.get("who", "?")) or "?",
+            when=audit_text(data.get("when", ""), 64) or "",
+            operation=audit_text(data.get("operation", "?"), 64) or "?",
+            plan_digest=audit_text(data.get("plan_digest"), 80),
+            actions=_entries(data.get("actions")),
+            summary=audit_text(data.get("summary", ""), 4 * AUDIT_TEXT_LIMIT) or "",
+            commit=audit_text(data.get("commit"), 80),
+            change=audit_text(data.get("change")),
+            run_url=audit_text(data.get("run_url")),
+            note=audit_text(data.get("note")),
+            observed=_entries(data.get("observed")),
+            unmanaged=(
+                {
+                    str(audit_text(k)): str(audit_text(v, 64))
+                    for k, v in list(unmanaged.items())[:AUDIT_ENTRIES_LIMIT]
+                }
+                if isinstance(unmanaged, dict)
+                else None
+            ),
         )
 
 

@@ -9,8 +9,8 @@ that reads better than item-by-item edits.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,24 +55,39 @@ class AttributeChange:
         return data
 
 
+KINDS = ("added", "changed", "renamed", "rotated", "removed")
+
+
 @dataclass(frozen=True)
 class ResourceChange:
-    """A resource that was added, changed or removed between the two versions."""
+    """A resource that was added, changed, renamed, rotated or removed between the two versions.
+
+    `renamed`: the same passcode (its remote id) under a new address, `previous_address`.
+    `rotated`: a new passcode under the same address; the old one was renamed aside
+    to `set_aside` (absent when it was deleted at once).
+    """
 
     address: str
-    change: str  # "added" | "changed" | "removed"
+    change: str  # one of KINDS
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     attributes: tuple[AttributeChange, ...] = ()
+    previous_address: str | None = None
+    set_aside: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "address": self.address,
             "change": self.change,
             "before": self.before,
             "after": self.after,
             "attributes": [change.to_json() for change in self.attributes],
         }
+        if self.previous_address is not None:
+            data["previous_address"] = self.previous_address
+        if self.set_aside is not None:
+            data["set_aside"] = self.set_aside
+        return data
 
 
 @dataclass(frozen=True)
@@ -92,8 +107,12 @@ class StateDiff:
         return self.before.state.lineage != self.after.state.lineage
 
     def summary(self) -> str:
-        """`2 added, 1 changed, 0 removed`."""
-        counts = [f"{len(self.of_kind(kind))} {kind}" for kind in ("added", "changed", "removed")]
+        """`2 added, 1 changed, 0 removed` (and renamed, rotated when there are any)."""
+        counts = [
+            f"{len(self.of_kind(kind))} {kind}"
+            for kind in KINDS
+            if kind in ("added", "changed", "removed") or self.of_kind(kind)
+        ]
         return ", ".join(counts)
 
     def to_json(self) -> dict[str, Any]:
@@ -101,13 +120,14 @@ class StateDiff:
             "before": _side_json(self.before),
             "after": _side_json(self.after),
             "lineage_changed": self.lineage_changed,
-            "summary": {kind: len(self.of_kind(kind)) for kind in ("added", "changed", "removed")},
-            "between": [_entry_json(entry) for entry in self.between],
+            "summary": {kind: len(self.of_kind(kind)) for kind in KINDS},
+            "between": [entry_json(entry) for entry in self.between],
             "changes": [change.to_json() for change in self.changes],
         }
 
 
-def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
+def entry_json(entry: HistoryEntry) -> dict[str, Any]:
+    """A kept version's serial, time and audit record, as JSON."""
     return {
         "serial": entry.serial,
         "created": entry.created,
@@ -120,13 +140,11 @@ def _side_json(side: DiffSide) -> dict[str, Any]:
         "label": side.label,
         "lineage": side.state.lineage,
         "serial": side.state.serial,
-        "written": _entry_json(side.entry) if side.entry else None,
+        "written": entry_json(side.entry) if side.entry else None,
     }
 
 
-def diff_states(
-    before: DiffSide, after: DiffSide, history: list[HistoryEntry] | None = None
-) -> StateDiff:
+def diff_states(before: DiffSide, after: DiffSide, history: list[HistoryEntry] | None = None) -> StateDiff:
     """Compare two versions; `history` (oldest first) names the writes between them."""
     from deepdiff import DeepDiff  # imported here: only `state diff` pays for it
 
@@ -146,18 +164,56 @@ def diff_states(
         elif address not in new:
             changes.append(ResourceChange(address, "removed", old[address], None))
         elif address in changed_paths:
-            attributes = tuple(
-                _attribute_change(old[address], new[address], path)
-                for path in sorted(changed_paths[address])
-            )
-            changes.append(
-                ResourceChange(address, "changed", old[address], new[address], attributes)
-            )
+            changes.append(_changed(address, old[address], new[address], sorted(changed_paths[address])))
+    changes = _renames_and_rotations(changes)
     between: tuple[HistoryEntry, ...] = ()
     if history and before.entry and after.entry:
         low, high = before.entry.serial, after.entry.serial
         between = tuple(entry for entry in history if low < entry.serial <= high)
     return StateDiff(before=before, after=after, changes=tuple(changes), between=between)
+
+
+def _changed(
+    address: str, old: dict[str, Any], new: dict[str, Any], paths: Sequence[tuple[str, ...]]
+) -> ResourceChange:
+    attributes = tuple(_attribute_change(old, new, path) for path in paths)
+    return ResourceChange(address, "changed", old, new, attributes)
+
+
+def _identity(record: dict[str, Any] | None) -> tuple[str, str, str] | None:
+    """An account passcode's remote id (what survives a rename); None for other records."""
+    if not record or record.get("kind") != "account_passcode" or not record.get("id"):
+        return None
+    return ("account_passcode", str(record.get("account_id")), str(record["id"]))
+
+
+def _renames_and_rotations(changes: list[ResourceChange]) -> list[ResourceChange]:
+    """A passcode removed here and added there is a rename; a new id at an address is a rotation."""
+    removed = {_identity(c.before): c for c in changes if c.change == "removed" and _identity(c.before)}
+    added = {_identity(c.after): c for c in changes if c.change == "added" and _identity(c.after)}
+    folded: set[str] = set()
+    out: list[ResourceChange] = []
+    for change in changes:
+        if change.change == "added" and _identity(change.after) in removed:
+            was = removed[_identity(change.after)]
+            paths = sorted(
+                {
+                    (k,)
+                    for k in set(was.before or {}) | set(change.after or {})
+                    if (was.before or {}).get(k) != (change.after or {}).get(k)
+                }
+            )
+            renamed = _changed(change.address, was.before or {}, change.after or {}, paths)
+            out.append(replace(renamed, change="renamed", previous_address=was.address))
+            folded.add(was.address)
+        elif change.change == "changed" and _identity(change.before) != _identity(change.after):
+            aside = added.get(_identity(change.before))
+            if aside is not None:
+                folded.add(aside.address)
+            out.append(replace(change, change="rotated", set_aside=aside.address if aside else None))
+        else:
+            out.append(change)
+    return [c for c in out if c.address not in folded or c.change in ("renamed", "rotated")]
 
 
 def _up_to_first_index(path: list[Any]) -> tuple[str, ...]:
@@ -179,9 +235,7 @@ def _lookup(document: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]
     return True, node
 
 
-def _attribute_change(
-    old: dict[str, Any], new: dict[str, Any], path: tuple[str, ...]
-) -> AttributeChange:
+def _attribute_change(old: dict[str, Any], new: dict[str, Any], path: tuple[str, ...]) -> AttributeChange:
     before_present, before = _lookup(old, path)
     after_present, after = _lookup(new, path)
     return AttributeChange(".".join(path), before, after, before_present, after_present)
@@ -245,9 +299,7 @@ def _from_git(spec: str) -> DiffSide:
     _, _, rest = spec.partition(":")
     revision, separator, path = rest.partition(":")
     if not separator or not revision or not path:
-        raise DiffSourceError(
-            f"{spec}: expected git:REV:PATH, such as git:HEAD~1:ctconfig.state.json"
-        )
+        raise DiffSourceError(f"{spec}: expected git:REV:PATH, such as git:HEAD~1:ctconfig.state.json")
     if revision.startswith("-"):
         raise DiffSourceError(
             f"{spec}: a git revision cannot start with '-' (git would read it as an option)"

@@ -39,6 +39,7 @@ Fingerprint = Annotated[str, Field(pattern=_FINGERPRINT)]
 RemoteId = Annotated[str, Field(min_length=1, max_length=128)]
 AccountIdText = Annotated[str, Field(min_length=1, max_length=64)]
 Serial = Annotated[int, Field(strict=True, ge=0, le=2**53)]
+Token = Annotated[str, Field(min_length=1, max_length=64)]
 TrustKey = Annotated[str, Field(max_length=300)]
 TrustSurface = Annotated[dict[TrustKey, Annotated[str, Field(max_length=4096)]], Field(max_length=10_000)]
 
@@ -63,7 +64,8 @@ class AccountPasscodeRecord:
     `secret_fingerprint` is None when ctconfig never held the secret (adopted,
     imported, or its answer was lost). `tainted` says why it must be replaced
     (its secret did not reach the sink). `retire_after` marks a rotated-out
-    passcode, deleted by a later apply once the overlap has passed.
+    passcode, deleted by a later apply once the overlap has passed. `rotate_token`
+    is the config's `rotate:` token when it was made or adopted: another token rotates it.
     """
 
     account_id: AccountIdText
@@ -77,6 +79,7 @@ class AccountPasscodeRecord:
     tainted: Text | None = None
     retire_after: Timestamp | None = None
     prevent_destroy: bool = False
+    rotate_token: Token | None = None
     kind: Literal["account_passcode"] = "account_passcode"
 
     @classmethod
@@ -88,6 +91,7 @@ class AccountPasscodeRecord:
         origin: Origin,
         fingerprint: str | None = None,
         prevent_destroy: bool = False,
+        rotate_token: str | None = None,
     ) -> AccountPasscodeRecord:
         """The record of a passcode as the account reported it."""
         return cls(
@@ -100,6 +104,7 @@ class AccountPasscodeRecord:
             origin=origin,
             secret_fingerprint=fingerprint,
             prevent_destroy=prevent_destroy,
+            rotate_token=rotate_token,
         )
 
     def seen_as(self, passcode: ObservedPasscode) -> AccountPasscodeRecord:
@@ -121,7 +126,10 @@ class AccountPasscodeRecord:
 @with_config(_STRICT)
 @dataclass(frozen=True)
 class UserPasscodeRecord:
-    """A user passcode grant ctconfig manages. Its secret is the user's, never ctconfig's."""
+    """A user passcode grant ctconfig manages. Its secret is the user's, never ctconfig's.
+
+    `reset_token` is the config's `reset:` token when it was granted or reset.
+    """
 
     account_id: AccountIdText
     email: Annotated[str, Field(min_length=3, max_length=254)]
@@ -130,11 +138,18 @@ class UserPasscodeRecord:
     expires_at: Timestamp
     origin: Origin = Origin.CREATED
     prevent_destroy: bool = False
+    reset_token: Token | None = None
     kind: Literal["user_passcode"] = "user_passcode"
 
     @classmethod
     def observed(
-        cls, account_id: str, grant: ObservedGrant, *, origin: Origin, prevent_destroy: bool = False
+        cls,
+        account_id: str,
+        grant: ObservedGrant,
+        *,
+        origin: Origin,
+        prevent_destroy: bool = False,
+        reset_token: str | None = None,
     ) -> UserPasscodeRecord:
         """The record of a grant as the account reported it."""
         return cls(
@@ -145,6 +160,7 @@ class UserPasscodeRecord:
             expires_at=grant.expires_at,
             origin=origin,
             prevent_destroy=prevent_destroy,
+            reset_token=reset_token,
         )
 
     def seen_as(self, grant: ObservedGrant) -> UserPasscodeRecord:
@@ -202,6 +218,8 @@ class State:
     def to_json(self) -> dict[str, Any]:
         """The document as JSON data (what backends store)."""
         data: dict[str, Any] = _state_adapter().dump_python(self, mode="json")
+        for record in data["resources"].values():
+            _drop_unset_token(record)
         return data
 
     def dumps(self) -> str:
@@ -286,7 +304,18 @@ def _record_adapter() -> TypeAdapter[RecordType]:
 def record_json(record: RecordType) -> dict[str, Any]:
     """One record as JSON data, as the state document holds it (for views and diffs)."""
     data: dict[str, Any] = _record_adapter().dump_python(record, mode="json")
-    return data
+    return _drop_unset_token(data)
+
+
+_TOKEN_KEYS = ("rotate_token", "reset_token")
+
+
+def _drop_unset_token(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without a `rotate:`/`reset:` token is written as before tokens existed."""
+    for key in _TOKEN_KEYS:
+        if key in record and record[key] is None:
+            del record[key]
+    return record
 
 
 def state_json_schema() -> dict[str, Any]:

@@ -55,6 +55,7 @@ class Intent:
     idempotency_key: str
     at: Timestamp
     prevent_destroy: bool = False
+    rotate_token: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     entry: Literal["intent"] = "intent"
 
     @classmethod

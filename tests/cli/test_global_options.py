@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -75,7 +76,40 @@ def test_debug_works_before_or_after_the_command(nested: Path, run: Run, where: 
 @pytest.mark.parametrize("args", [["--version"], ["validate", "--version"], ["state", "list", "--version"]])
 def test_version_works_before_or_after_the_command(run: Run, args: list[str]) -> None:
     done = run(*args)
-    assert (done.code, done.out) == (0, f"ctconfig, version {__version__}\n")
+    assert done.code == 0 and done.out.startswith(f"ctconfig, version {__version__}")
+
+
+def test_the_version_names_the_commit_it_runs_from() -> None:
+    """0.1.0 alone is the same at every commit: the checkout's commit (or pip's record of it) is named."""
+    import subprocess
+
+    from ctconfig.version import describe_version
+
+    root = Path(__file__).parents[2]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    described = describe_version()
+    assert re.fullmatch(rf"{re.escape(__version__)} \(commit {head.stdout[:12]}(, modified)?\)", described)
+
+
+def test_a_git_install_names_the_commit_pip_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    from ctconfig import version
+
+    class Installed:
+        version = "0.1.0"
+
+        def read_text(self, name: str) -> str:
+            assert name == "direct_url.json"
+            commit = "0123456789abcdef" * 2 + "01234567"
+            vcs = {"vcs": "git", "commit_id": commit, "requested_revision": "v0.1.0"}
+            return json.dumps({"url": "https://example.com/ctconfig.git", "vcs_info": vcs})
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: Installed())
+    monkeypatch.setattr(version, "_checkout_commit", lambda: None)
+    assert version.describe_version() == "0.1.0 (commit 0123456789ab)"
 
 
 # -- the pre-commit hooks ---------------------------------------------------------------------

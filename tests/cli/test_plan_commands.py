@@ -50,8 +50,25 @@ def _edit(path: Path, drop: str | None = None, secrets: str | None = None) -> No
             "Error: --target 'prod/settings' matches no address in the config or the state; addresses look "
             "like prod/account_passcode/NAME; `ctconfig state list` lists the managed ones",
         ),
+        (
+            ["apply", "--auto-approve", "--replace", "demo/account_passcode/braze-sync", "--exclude", "demo"],
+            "Error: --replace 'demo/account_passcode/braze-sync' names only addresses left out by --exclude, "
+            "so nothing would be replaced; drop the --exclude that leaves it out",
+        ),
+        (
+            ["plan", "--replace", "demo/account_passcode/*", "--target", "demo/user_passcode/*"],
+            "Error: --replace 'demo/account_passcode/*' names only addresses outside --target, so nothing "
+            "would be replaced; add it to --target",
+        ),
     ],
-    ids=["target-typo", "replace-unknown", "account-typo", "nothing-close"],
+    ids=[
+        "target-typo",
+        "replace-unknown",
+        "account-typo",
+        "nothing-close",
+        "replace-excluded",
+        "replace-untargeted",
+    ],
 )
 def test_a_target_or_replace_that_matches_nothing_is_an_error(
     quickstart: Path, run: Run, args: list[str], said: str

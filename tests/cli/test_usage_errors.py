@@ -32,8 +32,20 @@ from tests.conftest import RunCtconfig
         (["state", "mv", "a"], "Missing argument 'NEW'.", "state mv"),
         (["init", "--from", "old.yaml"], "--from is only used with --migrate-state", "init"),
         (["nosuch"], "No such command 'nosuch'.", ""),
+        (["aply"], "No such command 'aply'; did you mean apply?", ""),
+        (["state", "lsit"], "No such command 'lsit'; did you mean list?", "state"),
     ],
-    ids=["unknown-option", "bad-choice", "bad-boolean", "missing-argument", "nested", "raised", "command"],
+    ids=[
+        "unknown-option",
+        "bad-choice",
+        "bad-boolean",
+        "missing-argument",
+        "nested",
+        "raised",
+        "command",
+        "command-typo",
+        "subcommand-typo",
+    ],
 )
 def test_a_usage_error_is_one_line_and_the_hint_and_exits_1(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], error: str, command: str

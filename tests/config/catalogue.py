@@ -30,7 +30,7 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
     "yaml_syntax_bad_indentation": (
         "version: 1\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n   region: in1\n",
         [
-            "ctconfig.yaml:5:4: invalid YAML: expected <block end>, but found '<block mapping start>'",
+            "ctconfig.yaml:5:4: wrong indentation: 'region' is indented 3 spaces, but the keys above it are at 4 ('id', line 4) or 2 ('prod', line 3) or 0 ('accounts', line 2); YAML nests by indentation, so line it up with the key it belongs beside",
         ],
     ),
     "duplicate_top_level_key": (
@@ -90,7 +90,7 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
     "unknown_key_no_suggestion": (
         acct("    colour: blue\n"),
         [
-            "ctconfig.yaml:5:5: unknown key 'colour' in account 'prod'; expected one of 'id', 'region', 'credentials', 'passcode_mode', 'unmanaged', 'account_passcodes', 'user_passcodes'",
+            "ctconfig.yaml:5:5: unknown key 'colour' in account 'prod'; expected one of 'id', 'region', 'credentials', 'passcode_mode', 'unmanaged', 'previously', 'use', 'account_passcodes', 'user_passcodes'",
         ],
     ),
     "unknown_passcode_key": (
@@ -406,7 +406,7 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
     "previously_tab": (
         acct('    account_passcodes:\n      export: {expires_in: 90d, previously: "old\\texport"}\n'),
         [
-            "ctconfig.yaml:6:33: previously[0]: expected 1 to 64 printable characters without '/', got 'old\\texport'",
+            "ctconfig.yaml:6:45: previously: expected 1 to 64 printable characters without '/', got 'old\\texport'",
         ],
     ),
     "alias_too_long": (
@@ -551,6 +551,109 @@ CATALOGUE: dict[str, tuple[str, list[str]]] = {
             "ctconfig.yaml:7:7: account passcode 'a_b' of account 'prod' would share the file sink's path 'prod/a_b' with 'a\\\\b' of account 'prod' at ctconfig.yaml:6:7; expected names that keep their secrets apart",
         ],
     ),
+    "misspelled_block_contents_checked": (
+        'version: 1\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    acount_passcodes:\n      x: {expires_in: soon}\n',
+        [
+            "ctconfig.yaml:5:5: unknown key 'acount_passcodes' in account 'prod'; did you mean 'account_passcodes'?",
+            "ctconfig.yaml:6:23: expires_in: expected a number of days such as 90d or 'forever', got 'soon'",
+        ],
+    ),
+    "yaml_indentation_over_value": (
+        'version: 1\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n     region: in1\n',
+        [
+            "ctconfig.yaml:5:6: wrong indentation: 'region' is indented 5 spaces, more than 'id' on line 4 (4), which already has a value, so YAML reads this line as part of that value; indent it 4 spaces to put it beside 'id'",
+        ],
+    ),
+    "template_unknown": (
+        'version: 1\ntemplates:\n  std:\n    account_passcodes:\n      seg: {expires_in: 90d}\n    user_passcodes:\n      alice@example.com: {validity: 30d}\n  other:\n    account_passcodes:\n      seg: {expires_in: 30d}\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    use: [std, standard]\n',
+        [
+            "ctconfig.yaml:14:16: use: no template named 'standard'; templates: 'std', 'other'",
+        ],
+    ),
+    "template_conflict": (
+        'version: 1\ntemplates:\n  std:\n    account_passcodes:\n      seg: {expires_in: 90d}\n    user_passcodes:\n      alice@example.com: {validity: 30d}\n  other:\n    account_passcodes:\n      seg: {expires_in: 30d}\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    use: [std, other]\n',
+        [
+            "ctconfig.yaml:14:5: use: account passcode 'seg' comes from template 'std' at ctconfig.yaml:5:7 and from template 'other' at ctconfig.yaml:10:7; define it in one of them, or in account 'prod' to override both",
+        ],
+    ),
+    "template_case_repeat": (
+        'version: 1\ntemplates:\n  std:\n    account_passcodes:\n      seg: {expires_in: 90d}\n    user_passcodes:\n      alice@example.com: {validity: 30d}\n  other:\n    account_passcodes:\n      seg: {expires_in: 30d}\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    use: std\n    account_passcodes:\n      SEG: {expires_in: 90d}\n',
+        [
+            "ctconfig.yaml:16:7: account passcode 'SEG' of account 'prod' repeats 'seg' of template 'std' at ctconfig.yaml:5:7 (case-insensitive); write it the same way to override it",
+        ],
+    ),
+    "template_value_wrong": (
+        'version: 1\ntemplates:\n  std:\n    account_passcodes:\n      seg: {expires_in: soon}\n',
+        [
+            "ctconfig.yaml:5:25: expires_in: expected a number of days such as 90d or 'forever', got 'soon'",
+        ],
+    ),
+    "template_name_bad": (
+        "version: 1\ntemplates:\n  'a b':\n    account_passcodes: {}\n",
+        [
+            "ctconfig.yaml:3:3: template name 'a b': expected 1 to 64 letters, digits, '_', '.' or '-'",
+        ],
+    ),
+    "template_without_templates": (
+        'version: 1\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    use: std\n',
+        [
+            "ctconfig.yaml:5:10: use: no template named 'std'; define it under a top-level 'templates:' section",
+        ],
+    ),
+    "removed_still_declared": (
+        'version: 1\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    account_passcodes:\n      seg: {expires_in: 90d}\nremoved:\n  - prod/account_passcode/seg\n  - prod/*\n  - old/user_passcode/a@example.com\n',
+        [
+            "ctconfig.yaml:8:5: removed[0]: 'prod/account_passcode/seg' is declared at ctconfig.yaml:6:7; an address the config declares cannot be forgotten: remove one or the other",
+            "ctconfig.yaml:9:5: removed[1]: 'prod/*' is declared at ctconfig.yaml:3:3; an address the config declares cannot be forgotten: remove one or the other",
+        ],
+    ),
+    "removed_not_an_address": (
+        'version: 1\nremoved: [prod/passcode/x, 7]\n',
+        [
+            "ctconfig.yaml:2:11: removed[0]: expected an address such as prod/account_passcode/NAME, prod/user_passcode/EMAIL or prod/settings, or every address of an account: legacy/*, got 'prod/passcode/x'",
+            'ctconfig.yaml:2:28: removed[1]: expected a string, got 7',
+        ],
+    ),
+    "removed_from_template": (
+        'version: 1\ntemplates:\n  std:\n    account_passcodes:\n      seg: {expires_in: 90d}\n    user_passcodes:\n      alice@example.com: {validity: 30d}\n  other:\n    account_passcodes:\n      seg: {expires_in: 30d}\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    use: std\nremoved: [prod/user_passcode/ALICE@example.com]\n',
+        [
+            "ctconfig.yaml:15:11: removed[0]: 'prod/user_passcode/ALICE@example.com' is declared at ctconfig.yaml:7:7; an address the config declares cannot be forgotten: remove one or the other",
+        ],
+    ),
+    "approve_deletes_declared": (
+        'version: 1\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    account_passcodes:\n      seg: {expires_in: 90d}\nsafety:\n  approve_deletes: [prod/account_passcode/seg, prod/settings]\n',
+        [
+            "ctconfig.yaml:8:21: approve_deletes[0]: 'prod/account_passcode/seg' is declared at ctconfig.yaml:6:7; an address the config declares cannot be deleted: remove one or the other",
+            "ctconfig.yaml:8:48: approve_deletes[1]: expected an address such as prod/account_passcode/NAME or prod/user_passcode/EMAIL, got 'prod/settings'",
+        ],
+    ),
+    "previously_alias_still_used": (
+        'version: 1\naccounts:\n  prod: {id: W9R-486-4W5Z}\n  prod-eu: {id: W9R-486-4W5A, previously: prod}\n  eu: {id: W9R-486-4W5B, previously: [eu, old]}\n  eu2: {id: W9R-486-4W5C, previously: old}\n',
+        [
+            "ctconfig.yaml:4:43: previously: 'prod' is still an account alias at ctconfig.yaml:3:3; an account can move only to an alias no other account has",
+            "ctconfig.yaml:5:39: previously: 'eu' is this account's own alias; expected an earlier one",
+            "ctconfig.yaml:6:39: previously: 'old' is also claimed by account 'eu' at ctconfig.yaml:5:43; expected one account per earlier alias",
+        ],
+    ),
+    "previously_alias_bad": (
+        "version: 1\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    previously: 'a b'\n",
+        [
+            "ctconfig.yaml:5:17: previously: expected 1 to 64 letters, digits, '_', '.' or '-', got 'a b'",
+        ],
+    ),
+    "rotate_token_bad": (
+        "version: 1\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    account_passcodes:\n      seg: {expires_in: 90d, rotate: 1.5}\n    user_passcodes:\n      a@example.com: {validity: 30d, reset: ''}\n",
+        [
+            'ctconfig.yaml:6:38: rotate: expected a token of 1 to 64 printable characters, such as a date or a ticket (2026-12-01, SEC-123), got 1.5',
+            "ctconfig.yaml:8:45: reset: expected a token of 1 to 64 printable characters, such as a date or a ticket (2026-12-01, SEC-123), got ''",
+        ],
+    ),
+    "top_level_x_key_nested": (
+        'version: 1\naccounts:\n  prod:\n    id: W9R-486-4W5Z\n    x-anchor: 1\n',
+        [
+            "ctconfig.yaml:5:5: unknown key 'x-anchor' in account 'prod'; expected one of 'id', 'region', 'credentials', 'passcode_mode', 'unmanaged', 'previously', 'use', 'account_passcodes', 'user_passcodes'",
+        ],
+    ),
 }
 
 # Valid configs that `validate` and the JSON Schema must both accept: the spellings the
@@ -591,4 +694,22 @@ VALID: dict[str, str] = {
     "names_in_other_scripts": acct("    account_passcodes:\n      'exportación 📦': {expires_in: 90d}\n      'a b': {expires_in: 90d}\n"),
     "empty_accounts": "version: 1\naccounts: {}\n",
     "safety_bounds": "version: 1\nsafety: {max_delete_fraction: 0, min_resources: 1000000}\n",
+    "templates_and_anchors": (
+        "version: 1\nx-standard: &standard {expires_in: 90d, rotate_before: 14d}\n"
+        "templates:\n  team:\n    account_passcodes:\n      segment-export: *standard\n      braze-sync: {expires_in: forever}\n"
+        "    user_passcodes:\n      alice@example.com: {validity: 365d}\n"
+        "  ops:\n    user_passcodes:\n      bob@example.com: {validity: infinite}\n"
+        "accounts:\n  team-00:\n    id: W9R-486-4W5Z\n    use: [team, ops]\n    account_passcodes:\n"
+        "      braze-sync: {expires_in: 30d}\n  team-01: {id: W9R-486-4W5A, use: team}\n"
+    ),
+    "removed_and_approved": (
+        "version: 1\nsafety:\n  approve_deletes: [prod/account_passcode/old, prod/user_passcode/bob@example.com]\n"
+        "accounts:\n  prod: {id: W9R-486-4W5Z, previously: [prod-old, legacy-prod]}\n"
+        "removed: [prod/account_passcode/kept-by-hand, prod/settings, retired/*]\n"
+    ),
+    "rotation_tokens": acct(
+        "    account_passcodes:\n      a: {expires_in: 90d, rotate: 2026-12-01}\n      b: {expires_in: 90d, rotate: 7}\n"
+        "      c: {expires_in: 90d, rotate: SEC-123 leaked key}\n"
+        "    user_passcodes:\n      alice@example.com: {validity: 30d, reset: '2026-12-01'}\n"
+    ),
 }

@@ -109,3 +109,28 @@ def test_fmt_spells_durations_with_the_one_grammar() -> None:
         "x@example.com: {validity: infinite, reset_before: true}",
     ):
         assert line in formatted, line
+
+
+def test_fmt_orders_templates_removed_and_tokens_keeping_anchors_above_their_aliases(
+    run_ctconfig: RunCtconfig, tmp_path: Path
+) -> None:
+    (tmp_path / "ctconfig.yaml").write_text(
+        "removed: [old/*]\n"
+        "version: 1\n"
+        "x-std: &std {rotate: SEC-1, expires_in: 90}\n"
+        "templates:\n  team:\n    account_passcodes:\n      seg: *std\n"
+        "accounts:\n  prod: {use: team, previously: prod-old, id: W9R-486-4W5Z}\n"
+        "safety: {approve_deletes: [prod/account_passcode/gone]}\n"
+    )
+    before = run_ctconfig("validate")
+    assert run_ctconfig("fmt").returncode == 0
+    assert (tmp_path / "ctconfig.yaml").read_text() == (
+        "version: 1\n"
+        "x-std: &std {expires_in: 90d, rotate: SEC-1}\n"
+        "safety: {approve_deletes: [prod/account_passcode/gone]}\n"
+        "templates:\n  team:\n    account_passcodes:\n      seg: *std\n"
+        "accounts:\n  prod: {id: W9R-486-4W5Z, previously: prod-old, use: team}\n"
+        "removed: [old/*]\n"
+    )
+    after = run_ctconfig("validate")
+    assert before.returncode == after.returncode == 0 and before.stdout == after.stdout

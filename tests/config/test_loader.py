@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -178,6 +179,7 @@ def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(ConfigNotFoundError, match="ctconfig init"):
         discover_config(None, cwd=tmp_path)
     (tmp_path / "ctconfig").mkdir()
+    write(tmp_path / "ctconfig" / "prod.yaml", "# the accounts of prod\nversion: 1\n")
     assert discover_config(None, cwd=tmp_path) == tmp_path / "ctconfig"
     write(tmp_path / "ctconfig.yaml", "version: 1\n")
     assert discover_config(None, cwd=tmp_path) == tmp_path / "ctconfig.yaml"
@@ -187,6 +189,33 @@ def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert discover_config("ctconfig", cwd=tmp_path) == tmp_path / "ctconfig"
     with pytest.raises(ConfigNotFoundError, match=r"'missing\.yaml' does not exist"):
         discover_config("missing.yaml", cwd=tmp_path)
+
+
+def test_a_directory_named_ctconfig_without_config_files_is_not_taken_for_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In ctconfig's own repository root, `ctconfig/` is the Python package, not a config."""
+    monkeypatch.delenv("CTCONFIG_CONFIG", raising=False)
+    package = tmp_path / "ctconfig"
+    package.mkdir()
+    write(package / "__init__.py", "")
+    write(package / "notes.yaml", "title: not a config\nversions: [1]\n")
+    with pytest.raises(ConfigNotFoundError) as caught:
+        discover_config(None, cwd=tmp_path)
+    assert "./ctconfig/ is a directory but not a config directory" in str(caught.value)
+    assert "holds no *.yaml file with a top-level 'version:'" in str(caught.value)
+    write(package / "prod.yaml", "version: 1\naccounts: {}\n")
+    assert discover_config(None, cwd=tmp_path) == package
+
+
+def test_plan_in_a_repository_root_says_the_package_is_not_a_config(
+    tmp_path: Path, run_ctconfig: Any
+) -> None:
+    (tmp_path / "ctconfig").mkdir()
+    write(tmp_path / "ctconfig" / "__init__.py", "")
+    done = run_ctconfig("plan", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "not a config directory" in done.stderr
 
 
 def test_discovery_keeps_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from tests.inprocess import run_in_process
-from tests.state.conftest import pg_dsn  # noqa: F401  (the postgres fixture, for the postgres cases)
 
 BENCH = Path(__file__).parents[2] / "bench"
 if str(BENCH) not in sys.path:

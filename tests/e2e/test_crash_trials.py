@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import random
 import sys
 from pathlib import Path
@@ -26,10 +25,8 @@ def load_bench() -> object:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_killed_applies_and_a_killed_server_lose_no_secret(tmp_path: Path) -> None:
-    dsn = os.environ.get("CTCONFIG_TEST_PG_DSN")
-    if not dsn:
-        pytest.skip("needs CTCONFIG_TEST_PG_DSN (.ci/run starts a PostgreSQL)")
+def test_killed_applies_and_a_killed_server_lose_no_secret(tmp_path: Path, pg_dsn: str) -> None:
+    dsn = pg_dsn  # the suite's PostgreSQL: the same trial under the README's test command and in CI
     bench = load_bench()
     rng = random.Random(7)
     args = argparse.Namespace(size=4, latency=0.02, drop_rate=0.1, window=0)

@@ -167,7 +167,7 @@ def test_a_state_directory_made_read_only_mid_apply_says_so_and_keeps_the_journa
     # Recover as the messages say: the directory is writable again; release the dead run's lock.
     lock_id = re.search(r"force-unlock ([0-9a-f-]{36})", failed.stderr)
     assert lock_id, failed.stderr
-    assert ct(tmp_path, env, "force-unlock", "--force", lock_id.group(1)).returncode == 0
+    assert ct(tmp_path, env, "force-unlock", "--yes", lock_id.group(1)).returncode == 0
     recovered = ct(tmp_path, env, "plan", "--detailed-exitcode")
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     assert "Recovered 6 change(s)" in recovered.stderr

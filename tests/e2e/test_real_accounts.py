@@ -75,7 +75,9 @@ def test_unmanaged_warn_and_delete(ws: Workspace) -> None:
     assert [p.name for p in observed.passcodes] == ["a"] and observed.user(ALICE).grant is None  # type: ignore[union-attr]
 
 
-def test_import_adopts_existing_resources_and_state_says_the_secret_is_unknown(ws: Workspace) -> None:
+def test_import_finds_what_the_next_apply_adopts_and_state_says_the_secret_is_unknown(
+    ws: Workspace,
+) -> None:
     ws.ct("sandbox", "user", "add", ACCOUNT_ID, ALICE)
     for name in ("x", "y"):
         ws.ct("sandbox", "passcode", "add", ACCOUNT_ID, name, "--expires-in", "90d")
@@ -83,19 +85,21 @@ def test_import_adopts_existing_resources_and_state_says_the_secret_is_unknown(w
     ws.write_config(
         demo({"x": {"expires_in": "90d"}, "y": {"expires_in": "60d"}}, {ALICE: {"validity": "30d"}})
     )
-    imported = ws.ct("import", "demo/account_passcode/x").stdout
-    assert "Imported demo/account_passcode/x" in imported and "secret is unknown" in imported
-    assert set(ws.state()["resources"]) == {"demo/account_passcode/x"}
-    shown = ws.ct("state", "show", "demo/account_passcode/x").stdout
-    assert "secret unknown" in shown
-    ws.ct("import", "--all")
+    found = ws.ct("import", "demo/account_passcode/x").stdout
+    assert "Found demo/account_passcode/x" in found and "secret is unknown" in found
+    assert not (ws.root / "ctconfig.state.json").exists()  # import writes no state
+    every = ws.ct("import", "--all").stdout
+    assert every.count("the next apply adopts it") == 3
+    plan = ws.ct("plan", "--detailed-exitcode", expect=2).stdout
+    assert plan.count("will be") == 1 and 'expires_in: "90d" -> "60d"' in plan
+    ws.ct("apply", "--auto-approve")
     assert set(ws.state()["resources"]) == {
         "demo/account_passcode/x",
         "demo/account_passcode/y",
         f"demo/user_passcode/{ALICE}",
     }
-    plan = ws.ct("plan", "--detailed-exitcode", expect=2).stdout
-    assert plan.count("will be") == 1 and 'expires_in: "90d" -> "60d"' in plan
+    shown = ws.ct("state", "show", "demo/account_passcode/x").stdout
+    assert "secret unknown" in shown
     missing = ws.ct("import", "demo/account_passcode/zzz", expect=1).stderr
     assert "not declared in the config" in missing
 
@@ -108,15 +112,22 @@ def test_hand_made_account_exports_then_plans_with_no_changes(ws: Workspace) -> 
     ws.ct("sandbox", "user", "grant", ACCOUNT_ID, ALICE, "--validity", "infinite")
     ws.ct("sandbox", "mode", ACCOUNT_ID, "account")
     ws.write_config(demo({}))
-    ws.ct("export", "-o", "exported")
+    (ws.root / "exported").mkdir()
+    refused = ws.ct("export", "-o", "exported", expect=1)  # -o is a file, as for `plan -o`
+    assert "-o names the file to write, as for `plan -o`: -o exported/ctconfig.yaml" in refused.stderr
+    ws.ct("export", "-o", "exported/ctconfig.yaml")
+    assert (ws.root / "exported" / "ctconfig.schema.json").is_file()
     text = (ws.root / "exported" / "ctconfig.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=ctconfig.schema.json")
     assert "passcode_env: CT_DEMO_PASSCODE" in text
     ws.ct("-c", "exported/ctconfig.yaml", "validate")
+    adopting = ws.ct("-c", "exported/ctconfig.yaml", "plan", "--detailed-exitcode", expect=2).stdout
+    adoptions = 4 if ws.provider == "clevertap" else 3  # over HTTP, the admin's grant is in the account too
+    assert f"0 to grant, 0 to reset, 0 to revoke, {adoptions} to adopt." in adopting  # nothing in the account
+    assert "the next apply adopts it" in ws.ct("-c", "exported/ctconfig.yaml", "import", "--all").stdout
+    ws.ct("-c", "exported/ctconfig.yaml", "apply", "--auto-approve")  # adopts what the config declares
     ws.ct("-c", "exported/ctconfig.yaml", "plan", "--detailed-exitcode")
-    ws.ct("-c", "exported/ctconfig.yaml", "import", "--all")
-    ws.ct("-c", "exported/ctconfig.yaml", "plan", "--detailed-exitcode")
-    managed = set(ws.state()["resources"])
+    managed = set(ws.state()["resources"]) - {"demo/settings"}  # the exported passcode_mode
     admin = {"demo/user_passcode/admin@sandbox.local"} if ws.provider == "clevertap" else set()
     assert (
         managed
@@ -185,11 +196,17 @@ def test_previously_renames_in_place_and_the_secret_survives(ws: Workspace) -> N
     plan = ws.ct("plan").stdout
     assert "~ demo/account_passcode/new-name will be updated in place" in plan
     assert 'name: "old-name" -> "new-name"' in plan
-    ws.ct("apply", "--auto-approve")
+    assert "the secret is kept and moves in the file sink: demo/old-name -> demo/new-name" in plan
+    secret = ws.secret_files()["demo/old-name"]
+    applied = ws.ct("apply", "--auto-approve").stdout
+    assert "renamed; its secret moved to file .ctconfig/secrets/demo/new-name" in applied
     after = ws.state()["resources"]["demo/account_passcode/new-name"]
     assert after["id"] == before["id"]
     assert after["secret_fingerprint"] == before["secret_fingerprint"]
     assert [p.name for p in ws.store().read(ACCOUNT_ID).passcodes] == ["new-name"]
+    moved = {k: v for k, v in ws.secret_files().items() if "~owners" not in k}
+    assert moved == {"demo/new-name": secret}  # the slot followed the name
+    assert "valid" in ws.ct("verify").stdout  # exit 0: no longer "missing"
 
 
 def test_targeted_plans_say_they_are_partial(ws: Workspace) -> None:
@@ -227,9 +244,16 @@ def test_switching_to_user_mode_lists_the_passcodes_that_stop_working(ws: Worksp
 
 
 def test_expiring_and_expired_warnings(ws: Workspace) -> None:
-    ws.write_config(demo({"short": {"expires_in": 40}}))
+    """A warning comes in the last 30 days, or the last third of a shorter term: a 30-day
+    passcode is "expiring soon" in CleverTap's words from the day it is made, not in ctconfig's."""
+    ws.write_config(demo({"short": {"expires_in": 40}, "monthly": {"expires_in": 30}}))
     ws.ct("apply", "--auto-approve")
-    ws.ct("sandbox", "clock", "advance", "15d")
-    assert "expiring soon: expires in 25 days" in ws.ct("plan").stdout
+    assert "Warnings" not in ws.ct("plan").stdout
+    ws.ct("sandbox", "clock", "advance", "15d")  # short: 25 days left of 40; monthly: 15 of 30
+    assert "Warnings" not in ws.ct("plan").stdout
+    ws.ct("sandbox", "clock", "advance", "11d")  # 14 of 40 (a third is 14), 4 of 30 (a third is 10)
+    plan = ws.ct("plan").stdout
+    assert "short: expiring soon: expires in 14 days" in plan
+    assert "monthly: expiring soon: expires in 4 days" in plan
     ws.ct("sandbox", "clock", "advance", "30d")
     assert "expired on" in ws.ct("plan").stdout

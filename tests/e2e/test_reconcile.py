@@ -117,7 +117,7 @@ def test_held_lock_fails_fast_naming_the_holder_and_force_unlock_frees_it(ws: Wo
     (ws.root / "ctconfig.state.json.lock").write_text(json.dumps(holder))
     refused = ws.ct("apply", "--auto-approve", expect=1)
     assert "mallory@ci-7" in refused.stderr and holder["id"] in refused.stderr
-    ws.ct("force-unlock", "--force", holder["id"])
+    ws.ct("force-unlock", "--yes", holder["id"])
     ws.ct("apply", "--auto-approve")
 
 

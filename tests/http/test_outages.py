@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import random
 import socket
 import threading
@@ -24,6 +25,7 @@ from ctconfig.config.spec import ClevertapProviderConfig
 from ctconfig.errors import OutcomeUnknownError, UnavailableError
 from ctconfig.providers.clevertap import ClevertapProvider
 from ctconfig.providers.http_retry import MIN_FINAL_WAIT, RetryPolicy
+from ctconfig.redaction import NOTICES
 from ctconfig.sandbox.store import SandboxStore
 from tests.http.conftest import ACCOUNT_ID, PASSCODE_ENV, SandboxServer, ServerFactory, run, target
 
@@ -127,6 +129,33 @@ def test_a_30_second_outage_is_ridden_out(start_server: ServerFactory, tmp_path:
     run(scenario)
     assert back, "the server came back only after 30 fake seconds"
     assert 30.0 <= clock.now <= 40.0  # at most max_delay after it returned
+
+
+def test_a_long_wait_says_what_it_waits_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Not 60 silent seconds: after 2 s of retrying, and every 10 s after, one line says what is awaited."""
+    port, clock = free_port(), FakeClock()
+    notices = logging.getLogger(NOTICES)
+    notices.addHandler(caplog.handler)  # caught here only, whether or not a command set notices up
+    propagate, notices.propagate = notices.propagate, False
+    caplog.set_level(logging.INFO, logger=NOTICES)
+
+    async def scenario() -> None:
+        provider = provider_at(f"http://127.0.0.1:{port}", "ADMIN-PASSCODE", clock)
+        with pytest.raises(UnavailableError):
+            await provider.create_passcode(target(), "never", 30)  # one request: one clock
+        await provider.aclose()
+
+    try:
+        run(scenario)
+    finally:
+        notices.removeHandler(caplog.handler)
+        notices.propagate = propagate
+    said = [r.getMessage() for r in caplog.records if r.name == NOTICES]
+    assert 4 <= len(said) <= 6, said  # a 60 s budget: from 2 s on, at least 10 s apart
+    assert said[0].startswith(f"Waiting for http://127.0.0.1:{port} (account prod): it cannot be reached (")
+    assert said[0].endswith("s more (provider.retry_budget)")
+    left = [float(m.split("up to ")[1].split("s more")[0]) for m in said]
+    assert left == sorted(left, reverse=True) and 50 <= left[0] <= 58
 
 
 def test_a_create_that_never_reached_the_server_gives_up_at_the_budget_as_unavailable(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_older_serials_point_to_files_and_git(ws: Workspace, gitlab_server: Stat
     ws.ct("apply", "--auto-approve")
     smaller = demo({"segment-export": {"expires_in": "90d"}})
     ws.write_config(smaller, state=state_config(gitlab_server, gitlab=True))
-    ws.ct("apply", "--auto-approve")
+    ws.ct("apply", "--auto-approve", "--allow-mass-delete")  # most of a small account
     failed = ws.ct("state", "diff", "1", "2", expect=1)
     assert "keeps only the current version (serial 2)" in failed.stderr
     assert "git:REV:PATH" in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
@@ -85,7 +85,7 @@ def test_a_held_lock_is_named_waited_for_and_force_unlocked(
         assert 1.0 <= clock.waited < 30
 
         stuck = holder.lock("apply")
-        removed = ws.ct("force-unlock", stuck.id, "--force").stdout
+        removed = ws.ct("force-unlock", stuck.id, "--yes").stdout
         assert f"Lock {stuck.id} removed from {gitlab_server.address()}" in removed
         assert gitlab_server.stored().lock is None
         ws.ct("plan", "--detailed-exitcode")

@@ -107,7 +107,35 @@ def test_markdown_never_exceeds_the_comment_limit() -> None:
     full = render_markdown(plan)
     assert len(full) <= 60_000
     small = render_markdown(plan, limit=3_000)
-    assert len(small) <= 3_000 and "more than a comment can hold" in small
+    assert len(small) <= 3_000 and "more than a comment holds" in small
+
+
+def test_a_plan_too_big_for_a_comment_folds_per_account_instead_of_dropping_detail() -> None:
+    """40 accounts of 100 passcodes: every account keeps its summary row and its own folded section
+    (its changes by name); what still does not fit is named, and the full plan is the artifact."""
+    accounts = {
+        f"team-{n:02d}": account(
+            {f"integration-{i:03d}": {"expires_in": f"{30 + i}d"} for i in range(100)}, id=f"W9R-{n:03d}-4W5Z"
+        )
+        for n in range(40)
+    }
+    observed = {alias: snapshot() for alias in accounts}
+    plan = make_plan(config(accounts), state_of(snapshot()), observed, PlanOptions(now=NOW)).plan
+    url = "https://github.com/team/passcodes/actions/runs/42"
+    md = render_markdown(plan, full_plan_at=url)
+    assert len(md) <= 60_000
+    assert "**Plan: 4000 to create," in md and f"Plan digest: `{plan.digest}`" in md
+    assert all(f"| `team-{n:02d}` | 100 |" in md for n in range(40))  # every account's summary row
+    assert f"artifact of <{url}>" in md
+    folded = md.count("<details><summary>`team-")
+    assert folded >= 20, folded  # accounts listed by name, not all dropped at once
+    assert "- `+ create` account_passcode (100): `integration-000`, `integration-001`," in md
+    assert "reason:" not in md
+    not_listed = md.split("Not listed here (")[1]
+    assert not_listed.startswith(f"{40 - folded} account(s)")
+    assert "- `team-39`: 100 change(s)" in not_listed
+    small = render_markdown(plan, limit=20_000)
+    assert len(small) <= 20_000 and "| `team-39` |" in small
 
 
 def test_the_committed_plan_schema_is_the_generated_one() -> None:

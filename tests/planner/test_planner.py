@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from ctconfig.actions import ActionKind, GrantAction, PasscodeAction
 from ctconfig.domain import Address
 from ctconfig.plan import PlanScope
@@ -224,8 +226,52 @@ def test_a_taken_retiring_name_gets_a_counter() -> None:
     assert action.rotation.aside_name == "seg~retiring-20261127-2"
 
 
-def test_unmanaged_delete_never_revokes_an_admins_passcode() -> None:
+@pytest.mark.parametrize("policy", ["delete", "warn"])
+def test_an_admins_own_user_passcode_is_never_revoked_nor_warned_about(policy: str) -> None:
+    """It is the credential ctconfig runs with: a warning about it in every plan is noise."""
     snap = snapshot(users={"eve@example.com": grant("eve@example.com")})
     snap = replace(snap, users=tuple(replace(u, role="admin") for u in snap.users))
-    plan = make_plan(config({"prod": account(unmanaged="delete")}), EMPTY, {"prod": snap}, OPTIONS).plan
-    assert plan.actions == () and "unmanaged admin user passcode" in plan.warnings[0].message
+    plan = make_plan(config({"prod": account(unmanaged=policy)}), EMPTY, {"prod": snap}, OPTIONS).plan
+    assert (plan.actions, plan.warnings, plan.unmanaged) == ((), (), ())
+    member = snapshot(users={"bob@example.com": grant("bob@example.com")})
+    plan = make_plan(config({"prod": account(unmanaged=policy)}), EMPTY, {"prod": member}, OPTIONS).plan
+    assert [str(a) for a in plan.unmanaged] == ["prod/user_passcode/bob@example.com"]
+
+
+def test_a_change_made_in_the_account_is_restored_and_says_so() -> None:
+    """Renamed and edited in the dashboard: the update restores the config, and the reason says where the
+    change was made (not "name changed in config": the config did not change)."""
+    state = state_of(snapshot([passcode("p1", "seg", 90)]))
+    edited = snapshot([passcode("p1", "seg-by-hand", 30)])
+    cfg = config({"prod": account({"seg": {"expires_in": "90d"}})})
+    (action,) = make_plan(cfg, state, {"prod": edited}, OPTIONS).plan.actions
+    assert action.reason == "name and expires_in changed in the account; restoring the config"
+    edited_config = config({"prod": account({"seg": {"expires_in": "45d"}})})
+    renamed = {"prod": snapshot([passcode("p1", "seg-by-hand", 90)])}
+    (action,) = make_plan(edited_config, state, renamed, OPTIONS).plan.actions
+    assert action.reason == "expires_in changed in config, name changed in the account; restoring the config"
+
+
+def test_adoptions_count_in_the_plan_line_and_the_digest() -> None:
+    cfg = config({"prod": account({"seg": {"expires_in": "90d"}})})
+    found = snapshot([passcode("p1", "seg", 90)])
+    plan = make_plan(cfg, EMPTY, {"prod": found}, OPTIONS).plan
+    assert plan.actions == () and [str(a) for a in plan.adoptions] == ["prod/account_passcode/seg"]
+    assert plan.summary_line().endswith(", 0 to revoke, 1 to adopt.")
+    assert plan.digest != make_plan(cfg, state_of(found), {"prod": found}, OPTIONS).plan.digest
+
+
+def test_a_targeted_plan_warns_only_about_what_it_targets() -> None:
+    old = snapshot([passcode("p1", "seg", 90, age_days=85), passcode("p2", "braze", 90, age_days=85)])
+    cfg = config({"prod": account({"seg": {"expires_in": "90d"}, "braze": {"expires_in": "90d"}})})
+    whole = make_plan(cfg, state_of(old), {"prod": old}, OPTIONS).plan
+    assert sorted(n.subject for n in whole.warnings) == [
+        "prod/account_passcode/braze",
+        "prod/account_passcode/seg",
+    ]
+    scope = PlanScope(targets=("prod/account_passcode/seg",))
+    targeted = make_plan(cfg, state_of(old), {"prod": old}, PlanOptions(NOW, scope)).plan
+    assert [n.subject for n in targeted.warnings] == ["prod/account_passcode/seg"]
+    other = PlanScope(targets=("staging",))
+    assert PlanScope(excludes=("prod",)).selects_subject("prod/*") is False
+    assert other.selects_subject("prod/*") is False and other.selects_subject("staging/*") is True

@@ -77,7 +77,7 @@ def test_next_run_is_told_the_lock_is_stale_and_how_to_clear_it(
     assert "is stale" in message and f"(pid {pid})" in message
     assert f"ctconfig force-unlock {lock_id}" in message
 
-    cleared = run_ctconfig("force-unlock", lock_id, "--force", env=subprocess_env)
+    cleared = run_ctconfig("force-unlock", lock_id, "--yes", env=subprocess_env)
     assert cleared.returncode == 0, cleared.stderr
     done = run_ctconfig("state", "rm", "prod/account_passcode/a", env=subprocess_env)
     assert done.returncode == 0, done.stderr

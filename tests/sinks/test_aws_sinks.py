@@ -280,3 +280,28 @@ def test_each_sink_names_its_slot_as_slots_py_does(make_sink: SinkFactory, kind:
     sink = make_sink()
     config = secrets_config({"sink": kind, "prefix": sink.prefix})
     assert sink.slot(ref("prod-eu", name)) == slot_name(config, ref("prod-eu", name).address)
+
+
+def test_a_move_copies_to_the_new_slot_tagged_as_its_owner_then_deletes_the_old(sink: AwsSink) -> None:
+    old, new, secret = ref("prod", "old-name"), ref("prod-eu", "new-name"), secret_for("moved")
+    sink.store(old, secret)
+    where = sink.move(old, new)
+    assert where == sink.location(new)
+    assert sink.read(new) == secret and sink.read(old) is None
+    assert tags_of(sink, sink.slot(new))["ctconfig:address"] == str(new.address)
+    with pytest.raises(SinkError, match="holds no secret of prod/account_passcode/old-name to move"):
+        sink.move(old, new)  # nothing left behind to move again
+    sink.store(old, secret_for("someone else"))
+    sink.store(ref("prod", "a_b"), secret_for("taken"))
+    with pytest.raises(SinkError, match="holds the secret of prod/account_passcode/a_b") as refused:
+        sink.move(old, ref("prod", "a b"))  # the same slot as a_b's
+    assert_no_secret(str(refused.value), secret_for("someone else"), secret_for("taken"))
+    assert sink.read(old) == secret_for("someone else")  # a refused move leaves the secret where it was
+
+
+def test_a_move_between_addresses_that_share_a_slot_only_changes_its_owner(sink: AwsSink) -> None:
+    old, new, secret = ref("prod", "braze sync"), ref("prod", "braze_sync"), secret_for("one slot")
+    assert sink.slot(old) == sink.slot(new)
+    sink.store(old, secret)
+    assert sink.move(old, new) == sink.location(new)
+    assert sink.read(new) == secret and sink.read(old) is None

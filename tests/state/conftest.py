@@ -10,11 +10,6 @@ gives the client a fake clock for its lock waits) and add its name to
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,9 +43,6 @@ BY_DESIGN = {
         "(tests/http_state/test_http_backend.py covers migration into and out of it)"
     ),
 }
-
-PG_DSN_ENV = "CTCONFIG_TEST_PG_DSN"
-
 
 @pytest.fixture(params=CONTRACT_BACKENDS)
 def backend_factory(request: pytest.FixtureRequest) -> BackendFactory:
@@ -124,50 +116,3 @@ def http_backend_factory() -> Iterator[BackendFactory]:
     with serving(StateServer()) as server:
         config = HttpStateConfig.model_validate(state_config(server))
         yield from _closing_factory(lambda clock=SYSTEM_CLOCK: HttpBackend(config, ENV, clock))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    return str(candidates[-1]) if candidates else None
-
-
-def _run_as_postgres(args: list[str], check: bool = True) -> None:
-    """initdb and pg_ctl refuse to run as root: run them as the `postgres` user."""
-    if os.geteuid() == 0:
-        args = ["runuser", "-u", "postgres", "--", *args]
-    subprocess.run(args, check=check, stdout=subprocess.DEVNULL)
-
-
-@pytest.fixture(scope="session")
-def pg_dsn() -> Iterator[str]:
-    """$CTCONFIG_TEST_PG_DSN, else a throwaway cluster on 127.0.0.1 that is always stopped."""
-    if os.environ.get(PG_DSN_ENV):
-        yield os.environ[PG_DSN_ENV]
-        return
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip(f"no PostgreSQL: set {PG_DSN_ENV} or install initdb/pg_ctl (.ci/start-postgres)")
-    base = Path(tempfile.mkdtemp(prefix="ctconfig-pg-"))
-    data = base / "data"
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-    port = _free_port()
-    log = base / "server.log"
-    _run_as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    _run_as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"])
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        _run_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], check=False)
-        shutil.rmtree(base, ignore_errors=True)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ctconfig.domain import Address
-from ctconfig.state.base import AuditRecord
+from ctconfig.state.base import AuditRecord, LockHeldError
 from ctconfig.state.document import Origin, RecordType, State
 from tests.records import by_address
 from tests.state.clock import FakeClock, replace_the_system_clock
@@ -219,13 +219,44 @@ def test_writing_commands_wait_for_the_lock_and_name_its_holder(
     assert held.id in blocked.stderr and "apply" in blocked.stderr
     assert len(blocked.stderr.strip().splitlines()) == 1
 
-    declined = workspace.run("force-unlock", held.id, input="n\n")
-    assert declined.returncode == 1 and "cancelled" in declined.stderr
-    unlocked = workspace.run("force-unlock", held.id, "--force")
+    no_terminal = workspace.run("force-unlock", held.id, input="n\n")
+    assert no_terminal.returncode == 1 and "Interrupted" not in no_terminal.stderr
+    assert no_terminal.stderr == (
+        "Error: force-unlock asks for confirmation and there is no terminal to ask on; "
+        f"pass --yes to remove lock {held.id}\n"
+    )
+    other = workspace.run("force-unlock", "0fc0-not-it", "--yes")
+    assert other.returncode == 1 and "does not match the lock" in other.stderr and held.id in other.stderr
+    unlocked = workspace.run("force-unlock", held.id, "--yes")
     assert unlocked.returncode == 0, unlocked.stderr
     assert f"Lock {held.id} removed" in unlocked.stdout
     done = workspace.run("state", "rm", "prod/settings")
     assert done.returncode == 0, done.stderr
+    nothing = workspace.run("force-unlock", held.id)  # nothing locked: nothing to ask
+    assert nothing.returncode == 1
+    assert nothing.stderr.endswith("is not locked; nothing to force-unlock\n")
+
+
+@pytest.mark.process
+def test_force_unlock_asks_at_a_terminal_naming_the_holder(workspace: Workspace) -> None:
+    import pexpect
+
+    from tests.conftest import ctconfig_executable
+
+    workspace.write(estate(workspace))
+    held = workspace.backend.lock("apply")
+    command, *first = ctconfig_executable()
+    args = [*first, "-c", str(workspace.root / "ctconfig.yaml"), "force-unlock", held.id]
+    child = pexpect.spawn(command, args, cwd=str(workspace.root), encoding="utf-8", timeout=60)
+    child.expect_exact("held by ")
+    child.expect_exact("running apply")
+    child.expect_exact("[y/N]")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1 and "cancelled; the lock is still held" in str(child.before)
+    with pytest.raises(LockHeldError):  # still held
+        workspace.backend.lock("plan", 0.0)
 
 
 def test_bad_lock_timeout_is_a_usage_error(workspace: Workspace) -> None:

@@ -108,7 +108,7 @@ def test_markdown_and_json_views(workspace: Workspace) -> None:
     assert "written by dave" in markdown and "sha256:000000000004" in markdown
 
     data = json.loads(workspace.run("state", "diff", "--format", "json", "2", "3").stdout)
-    assert data["summary"] == {"added": 0, "changed": 0, "removed": 1}
+    assert data["summary"] == {"added": 0, "changed": 0, "renamed": 0, "rotated": 0, "removed": 1}
     assert data["after"]["written"]["audit"]["who"] == "carol"
     assert [change["address"] for change in data["changes"]] == [P2]
     assert [entry["serial"] for entry in data["between"]] == [3]
