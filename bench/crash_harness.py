@@ -144,7 +144,7 @@ class Harness:
             for alias, account_id in ACCOUNTS.items():
                 store.ensure_account(account_id, USERS)
                 env[f"CT_{alias.upper()}_PASSCODE"] = store.issue_admin_passcode(account_id)
-        ws = Workspace(root, "template", env, self.backend, self.sink)
+        ws = Workspace(root, f"{self.base.name}-template", env, self.backend, self.sink)
         ws.runner_a.mkdir()
         ws.runner_b.mkdir(exist_ok=True)
         self.server.serve(ws.db, limbo=False)
@@ -162,8 +162,8 @@ class Harness:
         """A fresh copy of the template, configured for the apply under test and being served."""
         assert self.template is not None
         self.made += 1
-        tag = f"w{self.made:04d}"
-        root = self.base / tag
+        root = self.base / f"w{self.made:04d}"
+        tag = f"{self.base.name}-{root.name}"  # names the state in PostgreSQL and S3: one per harness
         shutil.copytree(self.template.root, root, ignore=shutil.ignore_patterns("sandbox.db*", "*.yaml"))
         with sqlite3.connect(self.template.db) as source, sqlite3.connect(root / "sandbox.db") as target:
             source.backup(target)
