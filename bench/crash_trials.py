@@ -26,7 +26,6 @@ $CTCONFIG_TEST_PG_DSN, or `.ci/start-postgres` is used to start a throwaway one.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -44,6 +43,7 @@ from pathlib import Path
 
 from ctconfig.domain import Address
 from ctconfig.sandbox.store import SandboxStore
+from ctconfig.secrets import Secret
 from ctconfig.sinks import SecretRef
 from ctconfig.sinks.file import FileSink
 
@@ -196,10 +196,6 @@ def build(root: Path, db: Path, url: str, rng: random.Random, size: int, state_b
     return Trial(root, accounts, declared, env, [])
 
 
-def fingerprint(value: str) -> str:
-    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
-
-
 def converge(trial: Trial, cwd: Path, tally: Tally) -> int:
     """Apply until the plan has nothing to do; returns how many applies it took (0: never)."""
     applies = 0
@@ -244,7 +240,7 @@ def check(trial: Trial, db: Path, tally: Tally) -> None:
                 credential = store.authenticate(account_id, secret) if secret else None
                 ok = (
                     bool(secret)
-                    and record.get("secret_fingerprint") == fingerprint(secret)
+                    and Secret(secret).matches(record.get("secret_fingerprint"))
                     and not record.get("tainted")
                     and credential is not None
                     and credential.name == name

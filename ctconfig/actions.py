@@ -37,10 +37,10 @@ class ActionKind(StrEnum):
 
 
 class ReplaceOrder(StrEnum):
-    """How a replacement keeps (or cannot keep) a live credential."""
+    """How a replacement keeps (or cannot keep, or need not keep) a live credential."""
 
     CREATE_BEFORE_DELETE = "create_before_delete"  # passcode rotation: new first, old retired later
-    DELETE_BEFORE_CREATE = "delete_before_create"  # a user passcode can only be revoked and granted
+    DELETE_BEFORE_CREATE = "delete_before_create"  # a user passcode (revoke, grant); a tainted passcode
 
 
 DESTRUCTIVE = frozenset({ActionKind.DELETE, ActionKind.REVOKE})
@@ -108,7 +108,8 @@ Settings = PasscodeSettings | GrantSettings | ModeSettings
 class Rotation:
     """How a rotation sets the old passcode aside: its new name, and when it may be deleted.
 
-    `retire_after` None: delete it at once (a tainted passcode's secret reached nobody).
+    `retire_after` None: delete it at once, right after the create (a plan saved by an earlier
+    ctconfig, which rotated tainted passcodes; they are now replaced delete-first).
     """
 
     aside_name: str
@@ -126,7 +127,7 @@ class PasscodeAction:
     reason: str
     remote_id: str | None = None
     moved_from: Address | None = None  # a rename (`previously`): the address it had
-    rotation: Rotation | None = None
+    rotation: Rotation | None = None  # a replacement without one deletes first (`replace_order`)
     rotate_token: str | None = None  # the config's `rotate:` token a create or rotation records
     type: Literal["account_passcode"] = "account_passcode"
 
@@ -182,12 +183,22 @@ TypedAction = Annotated[Action, Field(discriminator="type")]
 
 
 def replace_order(action: Action) -> ReplaceOrder | None:
-    """Rotation for passcodes, revoke-then-grant for user passcodes, None for other actions."""
+    """Rotation for passcodes, revoke-then-grant for user passcodes, None for other actions.
+
+    A passcode replacement without a `rotation` deletes first: a tainted passcode's secret is
+    known to no one, so there is no overlap to protect, and deleting before creating means no
+    retry can push an account toward CleverTap's 100-passcode limit.
+    """
     if action.kind is not ActionKind.REPLACE:
         return None
-    if isinstance(action, GrantAction):
+    if isinstance(action, GrantAction) or (isinstance(action, PasscodeAction) and action.rotation is None):
         return ReplaceOrder.DELETE_BEFORE_CREATE
     return ReplaceOrder.CREATE_BEFORE_DELETE
+
+
+def issues_secret(action: Action) -> bool:
+    """True for the actions that create an account passcode, whose new secret goes to the sink."""
+    return isinstance(action, PasscodeAction) and action.kind in (ActionKind.CREATE, ActionKind.REPLACE)
 
 
 def moved_from(action: Action) -> Address | None:

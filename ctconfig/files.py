@@ -1,9 +1,15 @@
-"""Durable file writes, in one place: atomic replace, directory fsync.
+"""Durable, private file writes, in one place: atomic replace, directory fsync, owner-only modes.
 
 State files, journals and secret files all need the same two guarantees: a
 reader sees the old content or the new, never half; and once the call returns,
 a power loss cannot undo it. Both come from a temp file in the same directory,
 fsync, rename, and an fsync of the directory.
+
+They also hold what others on the machine must not read (secrets, and state
+that names every managed passcode): every file ctconfig writes here is 0600
+from its first byte, and every directory it creates for them 0700. A directory
+that already exists keeps its mode: it may be shared (the system's temporary
+directory, with its sticky bit) and is the operator's to set.
 """
 
 from __future__ import annotations
@@ -26,7 +32,34 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool = False) -> None:
+PRIVATE_FILE = 0o600
+"""The mode of every file ctconfig writes beside its state or secrets."""
+
+PRIVATE_DIRECTORY = 0o700
+"""The mode of every directory ctconfig creates for them."""
+
+
+def make_private_dirs(path: Path) -> None:
+    """Create `path` and each missing parent with mode 0700; a directory that exists is left as it is."""
+    missing: list[Path] = []
+    current = path
+    while not current.is_dir():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, PRIVATE_DIRECTORY)
+        except FileExistsError:
+            if not directory.is_dir():  # a file (or a dangling link) where a directory belongs
+                raise
+            # made by another process meanwhile: its mode is its maker's
+
+
+def write_atomically(
+    path: Path, data: bytes, *, mode: int = PRIVATE_FILE, sync_dir: bool = False
+) -> None:
     """Temp file in the same directory, fsync, rename over `path`; no temp file survives.
 
     The temp file is created with `mode` before any byte is written, so a

@@ -19,6 +19,7 @@ import traceback
 from typing import Any
 
 from ctconfig.secrets import REDACTED
+from ctconfig.visible import visible
 
 _known_secrets: set[str] = set()
 _MIN_FRAGMENT = 6  # shorter pieces of a multi-line secret would redact innocent words
@@ -118,6 +119,15 @@ NOTICES = "ctconfig.notice"
 """The logger for what a person should hear while a command waits (a server not answering)."""
 
 
+class _VisibleFilter(logging.Filter):
+    """A notice quotes servers (why a request waits): shown with its control characters visible."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = visible(record.getMessage())
+        record.args = ()
+        return True
+
+
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever `sys.stderr` is at the time (a test may capture it per command)."""
 
@@ -138,6 +148,7 @@ def show_notices() -> None:
     handler = _CurrentStderr()
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(RedactingFilter())
+    handler.addFilter(_VisibleFilter())
     notices.addHandler(handler)
     notices.setLevel(logging.INFO)
     notices.propagate = False

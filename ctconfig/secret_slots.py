@@ -36,7 +36,8 @@ SM_NAME_MAX = 512
 SSM_NAME_MAX = 900  # AWS counts 1011 characters with the parameter's ARN around the name
 SSM_MAX_LEVELS = 15
 TAG_VALUE_MAX = 256
-OWNERS_SUFFIX = "~owners.json"  # `~` is not allowed in an alias, so no account directory has it
+OWNERS_SUFFIX = "~owners.log"  # `~` is not allowed in an alias, so no account directory has it
+LEGACY_OWNERS_SUFFIX = "~owners.json"  # the record ctconfig 0.1 rewrote per batch; still read
 
 _ENV_UNSAFE = re.compile(r"[^A-Z0-9_]")
 _PATH_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -65,8 +66,14 @@ def file_slot(address: Address) -> tuple[str, str]:
 
 
 def owners_file(account_dir: str) -> str:
-    """The file sink's record of which address owns each file of `account_dir`, beside it."""
+    """The file sink's record of which address owns each file of `account_dir`, beside it: one JSON
+    line appended per claim, so a batch adds lines and never rewrites the record."""
     return f".{account_dir}{OWNERS_SUFFIX}"
+
+
+def legacy_owners_file(account_dir: str) -> str:
+    """The owner record earlier versions rewrote per batch (a JSON document); read, never written."""
+    return f".{account_dir}{LEGACY_OWNERS_SUFFIX}"
 
 
 def aws_secret_name(prefix: str, address: Address) -> str:
@@ -165,7 +172,7 @@ def _problem(config: SecretsConfig, address: Address) -> str | None:
 
 def _file_problem(address: Address) -> str | None:
     account_dir, file_name = file_slot(address)
-    longest = max(len(owners_file(account_dir).encode()), len(file_name.encode()))
+    longest = max(len(legacy_owners_file(account_dir).encode()), len(file_name.encode()))
     if longest > NAME_MAX:
         return f"the file sink cannot name its file: {longest} bytes > {NAME_MAX} in one path component"
     return None

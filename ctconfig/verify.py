@@ -144,8 +144,8 @@ def collect(
             continue
         remember_secret(secret.reveal())
         issued = resource.secret_fingerprint
-        if issued and secret.fingerprint() != issued:
-            held = f"the sink holds a different secret ({secret.fingerprint()}, issued {issued})"
+        if issued and not secret.matches(issued):
+            held = f"the sink holds a different secret ({secret.fingerprint_as(issued)}, issued {issued})"
             decided.append(Check(address, MISMATCH, detail=held))
             continue
         target = _target(config, typed_address.account, resource.account_id)

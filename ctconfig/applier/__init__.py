@@ -5,7 +5,7 @@
 `outcomes` says what happened.
 """
 
-from ctconfig.applier.outcomes import ApplyResult, Outcome, Status
+from ctconfig.applier.outcomes import ApplyResult, Outcome, SinkFailure, Status
 from ctconfig.applier.runner import Applier
 
-__all__ = ["Applier", "ApplyResult", "Outcome", "Status"]
+__all__ = ["Applier", "ApplyResult", "Outcome", "SinkFailure", "Status"]

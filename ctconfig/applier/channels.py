@@ -3,11 +3,22 @@
 Both the applier and recovery (which settles an interrupted apply's intents)
 open the same channels, so a secret takes the same road either way: to the
 sink in a batch, then its record to the journal in a batch.
+
+The channels also know which intents the journal holds open (`IntentLedger`,
+kept from what was appended, so the end of an apply need not read the journal
+back), and which of its account's slots the running action holds
+(`request_slot`): a create leaves its request slot once its answer is in, so
+the next create of the account is sent while this one's secret goes to the
+sink; as many creates may be delivering as sending, so a slow sink holds
+creates back instead of letting them run ahead without bound.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +26,81 @@ from ctconfig.batching import GroupCommit
 from ctconfig.providers.base import Provider
 from ctconfig.secrets import Secret
 from ctconfig.sinks import SecretRef, SecretSink, SinkError
-from ctconfig.state.journal import Entry, Journal
+from ctconfig.state.journal import Closed, Entry, Intent, Journal, Recorded
 
 SinkOutcome = str | SinkError
 """Where a secret went, in words; or why the sink refused it."""
+
+
+class IntentLedger:
+    """The intents the journal holds that no durable entry closed yet, as appended."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Intent] = {}
+
+    def note(self, entries: Sequence[Entry]) -> None:
+        """Entries that were just made durable."""
+        for entry in entries:
+            if isinstance(entry, Intent):
+                self._open[entry.id] = entry
+            elif isinstance(entry, Recorded) and entry.closes:
+                self._open.pop(entry.closes, None)
+            elif isinstance(entry, Closed):
+                self._open.pop(entry.intent, None)
+
+    def still_open(self) -> list[Intent]:
+        """What a read of the journal would call open: outcome unknown."""
+        return list(self._open.values())
+
+
+@dataclass
+class AccountSlots:
+    """An account's slots: actions sending requests, and actions past their last request whose
+    secret is still on its way to the sink (as many: a slow sink holds creates back, not forever)."""
+
+    requests: asyncio.Semaphore
+    delivering: asyncio.Semaphore
+
+    @classmethod
+    def of(cls, parallelism: int) -> AccountSlots:
+        """`parallelism` of each."""
+        return cls(asyncio.Semaphore(parallelism), asyncio.Semaphore(parallelism))
+
+
+_leave_slot: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("leave_slot", default=None)
+
+
+@contextlib.asynccontextmanager
+async def request_slot(slots: AccountSlots, *, early_release: bool = True) -> AsyncIterator[None]:
+    """Hold one of an account's request slots for the running action, until it leaves it for a
+    delivering slot (`leave_request_slot`) or ends. `early_release=False`: held to the end."""
+    await slots.requests.acquire()
+    held = {"requests": True, "delivering": False}
+
+    async def leave() -> None:
+        if held["requests"] and not slots.delivering.locked():
+            await slots.delivering.acquire()  # free: no wait
+            held["delivering"] = True
+            held["requests"] = False
+            slots.requests.release()
+
+    token = _leave_slot.set(leave if early_release else None)
+    try:
+        yield
+    finally:
+        _leave_slot.reset(token)
+        if held["requests"]:
+            slots.requests.release()
+        if held["delivering"]:
+            slots.delivering.release()
+
+
+async def leave_request_slot() -> None:
+    """The running action has sent its last request: let the account's next action start, if a
+    delivering slot is free (else it keeps its request slot until it ends)."""
+    leave = _leave_slot.get()
+    if leave is not None:
+        await leave()
 
 
 @dataclass(frozen=True)
@@ -28,6 +110,7 @@ class Channels:
     provider: Provider
     journal: GroupCommit[Entry, None]
     sink: GroupCommit[tuple[SecretRef, Secret], SinkOutcome]
+    ledger: IntentLedger
 
     async def close(self) -> None:
         """Flush the sink, then the journal (a record follows its secret)."""
@@ -37,15 +120,21 @@ class Channels:
 
 def open_channels(provider: Provider, journal: Journal | None, sink: SecretSink) -> Channels:
     """Channels writing to `journal` (None: keep no journal, e.g. in tests of the planner's output)."""
-    return Channels(provider, GroupCommit(journal_flush(journal)), GroupCommit(sink_flush(sink)))
+    ledger = IntentLedger()
+    journal_writer = GroupCommit(journal_flush(journal, ledger))
+    return Channels(provider, journal_writer, GroupCommit(sink_flush(sink)), ledger)
 
 
-def journal_flush(journal: Journal | None) -> Callable[[Sequence[Entry]], list[None]]:
-    """Append a batch of entries durably."""
+def journal_flush(
+    journal: Journal | None, ledger: IntentLedger | None = None
+) -> Callable[[Sequence[Entry]], list[None]]:
+    """Append a batch of entries durably (and tell `ledger` which intents that opened or closed)."""
 
     def flush(entries: Sequence[Entry]) -> list[None]:
         if journal is not None:
             journal.append(entries)
+        if ledger is not None:
+            ledger.note(entries)
         return [None] * len(entries)
 
     return flush

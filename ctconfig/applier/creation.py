@@ -10,10 +10,11 @@ same idempotency key, so a server that kept its answer gives the secret back.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
-from ctconfig.applier.channels import Channels
-from ctconfig.domain import AccountSnapshot, AccountTarget, Address, ObservedPasscode
+from ctconfig.applier.channels import Channels, leave_request_slot
+from ctconfig.domain import AccountSnapshot, AccountTarget, Address, ObservedPasscode, passcode_shape_problem
 from ctconfig.errors import (
     AuthError,
     ConflictError,
@@ -43,17 +44,40 @@ class Created:
 
 
 class TaintedError(CtconfigError):
-    """The passcode exists but its secret did not reach the sink; it is recorded tainted."""
+    """The passcode exists but its secret did not reach the sink; it is recorded tainted.
 
-    def __init__(self, message: str, address: Address, record: AccountPasscodeRecord) -> None:
+    `sink_error` is set when the sink is why (the applier then starts no further create).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        address: Address,
+        record: AccountPasscodeRecord,
+        sink_error: SinkError | None = None,
+    ) -> None:
         super().__init__(message)
         self.address = address
         self.record = record
+        self.sink_error = sink_error
 
 
-async def create_once(ch: Channels, target: AccountTarget, intent: Intent) -> Created:
-    """Make the passcode `intent` describes exactly once; raise `TaintedError` if its secret is lost."""
-    await ch.journal.submit(intent)  # durable before anything is sent
+async def create_once(
+    ch: Channels,
+    target: AccountTarget,
+    intent: Intent,
+    *,
+    announced: Awaitable[None] | None = None,
+    leave_slot: bool = False,
+) -> Created:
+    """Make the passcode `intent` describes exactly once; raise `TaintedError` if its secret is lost.
+
+    `announced`: the intent was submitted ahead (with the other creates of its phase, one group
+    commit for all of them); this waits until it is durable instead of submitting it again.
+    `leave_slot`: once the answer is in, the account's next action may start (`leave_request_slot`)
+    while this secret goes to the sink.
+    """
+    await (announced if announced is not None else ch.journal.submit(intent))  # durable before sending
     try:
         issued = await ch.provider.create_passcode(
             target, intent.name, intent.expires_in, idempotency_key=intent.idempotency_key
@@ -78,6 +102,8 @@ async def create_once(ch: Channels, target: AccountTarget, intent: Intent) -> Cr
         if created is None:
             raise
         return created
+    if leave_slot:
+        await leave_request_slot()
     return await deliver(ch, target, intent, issued)
 
 
@@ -137,6 +163,8 @@ async def deliver(ch: Channels, target: AccountTarget, intent: Intent, issued: I
         prevent_destroy=intent.prevent_destroy,
         rotate_token=intent.rotate_token,
     )
+    if problem := passcode_shape_problem(secret.reveal()):  # no sink ever gets what is not a passcode
+        raise taint(ch, target, intent, issued.passcode, f"the API answered something else: {problem}")
     try:
         outcome = await ch.sink.submit((SecretRef(intent.address, target.account_id), secret))
     except BaseException as exc:  # the secret exists: whatever went wrong, it is a taint, never an escape
@@ -145,7 +173,7 @@ async def deliver(ch: Channels, target: AccountTarget, intent: Intent, issued: I
             _record_taint(ch, intent, record, str(outcome))
             raise
     if isinstance(outcome, SinkError):
-        raise _taint_record(ch, intent, record, f"secret sink failed: {outcome}") from None
+        raise _taint_record(ch, intent, record, f"secret sink failed: {outcome}", outcome) from None
     ch.journal.submit_nowait(Recorded(intent.address, record, closes=intent.id))
     return Created(record, outcome)
 
@@ -164,11 +192,12 @@ def taint(
     return _taint_record(ch, intent, record, f"secret lost: {why}")
 
 
-def _taint_record(ch: Channels, intent: Intent, record: AccountPasscodeRecord, why: str) -> TaintedError:
+def _taint_record(
+    ch: Channels, intent: Intent, record: AccountPasscodeRecord, why: str, sink_error: SinkError | None = None
+) -> TaintedError:
     tainted = _record_taint(ch, intent, record, why)
-    return TaintedError(
-        f"{why}; the passcode is marked tainted and the next plan replaces it", intent.address, tainted
-    )
+    message = f"{why}; the passcode is marked tainted and the next plan replaces it"
+    return TaintedError(message, intent.address, tainted, sink_error)
 
 
 def _record_taint(

@@ -1,4 +1,5 @@
-"""What an apply did: one outcome per action, the passcodes it tainted, and why it stopped."""
+"""What an apply did: one outcome per action, the passcodes it tainted, and why it stopped (or stopped
+creating)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from enum import StrEnum
 from ctconfig.actions import ActionKind
 from ctconfig.domain import Address
 from ctconfig.state.document import RecordType
+from ctconfig.state.journal import Intent
 
 
 class Status(StrEnum):
@@ -28,6 +30,21 @@ class Outcome:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class SinkFailure:
+    """The secret sink refused before the first create (its preflight) or failed during the apply:
+    from then on no create starts, in any account."""
+
+    reason: str
+    before_start: bool = False
+
+    def held_back(self) -> str:
+        """Why a create did not start: the message of each create it held back."""
+        if self.before_start:
+            return f"the secret sink cannot take secrets: {self.reason}"
+        return f"the secret sink failed earlier in this apply: {self.reason}"
+
+
 @dataclass
 class ApplyResult:
     """The records after the apply, and what happened to each action."""
@@ -38,6 +55,18 @@ class ApplyResult:
     interrupted: bool = False
     durability_error: str | None = None
     """Set when the journal could not be written: the apply stopped starting anything new."""
+    open_intents: list[Intent] = field(default_factory=list)
+    """Creates whose outcome is unknown: their intents stay in the journal for the next run."""
+    sink_failure: SinkFailure | None = None
+    """Set when the secret sink refused or failed: the apply started no create after that."""
+
+    @property
+    def held_back(self) -> list[Outcome]:
+        """The creates the sink's failure kept from starting."""
+        if self.sink_failure is None:
+            return []
+        why = self.sink_failure.held_back()
+        return [o for o in self.not_started if o.message == why]
 
     @property
     def failed(self) -> list[Outcome]:

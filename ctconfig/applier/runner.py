@@ -10,7 +10,14 @@ nothing escapes, nothing is left running.
 
 Two things stop everything new at once, letting what is in flight finish: a
 stop request (Ctrl-C, SIGTERM), and a journal that cannot be written (a
-change without a durable record is a change a crash would forget).
+change without a durable record is a change a crash would forget). A secret
+sink that refused before the apply (`hold_creates`, from its preflight) or
+failed during it stops every create that has not started, in every account:
+each would only make a passcode whose secret nobody holds. Renames, grants
+and deletes go on (a delete still waits, like any, for a create of its own
+account that did not happen). The delete of a tainted passcode (its secret is
+known to no one) never waits for the rest of its account: keeping it helps
+nobody, and it counts toward CleverTap's 100 passcodes.
 
 A provider whose steps a person performs (`providers.guided.StepByStep`, the
 dashboard's) gets one action at a time, in plan order, each announced with
@@ -26,10 +33,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 
-from ctconfig.actions import PHASES, STATE_ONLY, Action, ActionKind
-from ctconfig.applier.channels import open_channels
+from ctconfig.actions import PHASES, STATE_ONLY, Action, ActionKind, issues_secret
+from ctconfig.applier.channels import AccountSlots, open_channels, request_slot
 from ctconfig.applier.creation import TaintedError
-from ctconfig.applier.outcomes import ApplyResult, Outcome, Status
+from ctconfig.applier.outcomes import ApplyResult, Outcome, SinkFailure, Status
 from ctconfig.applier.steps import Steps
 from ctconfig.domain import AccountTarget, Address
 from ctconfig.errors import CtconfigError
@@ -37,8 +44,8 @@ from ctconfig.plan import Plan
 from ctconfig.providers.base import Provider
 from ctconfig.providers.guided import NotPerformedError, StepByStep
 from ctconfig.redaction import redact
-from ctconfig.sinks import SecretSink
-from ctconfig.state.document import State
+from ctconfig.sinks import SecretSink, SinkError
+from ctconfig.state.document import AccountPasscodeRecord, State
 from ctconfig.state.journal import Journal
 from ctconfig.state.journal_store import JournalWriteError
 
@@ -47,7 +54,8 @@ log = logging.getLogger(__name__)
 
 DEPENDENT_KINDS = frozenset({ActionKind.CONFIGURE, ActionKind.DELETE, ActionKind.REVOKE})
 """What waits for the rest of its account: a mode switch needs its grants, and nothing is
-deleted or revoked while a change meant to replace it failed."""
+deleted or revoked while a change meant to replace it failed (except a tainted passcode, whose
+secret no one holds)."""
 
 
 class Applier:
@@ -80,6 +88,10 @@ class Applier:
         if self._guide is not None:  # a person performs the steps: one at a time, in plan order
             self.parallelism = 1
 
+    def hold_creates(self, reason: str) -> None:
+        """The sink's preflight refused: start no create in this apply (everything else may run)."""
+        self._result.sink_failure = SinkFailure(reason, before_start=True)
+
     def request_stop(self) -> None:
         """Start nothing new; let in-flight operations finish (Ctrl-C)."""
         if not self._stop:
@@ -107,6 +119,7 @@ class Applier:
                         group.create_task(self._run_account(actions))
         finally:
             await channels.close()
+        self._result.open_intents = channels.ledger.still_open()
         if channels.journal.failure is not None:
             self._result.durability_error = str(channels.journal.failure)
         order = {a.address: i for i, a in enumerate(plan.actions)}
@@ -115,20 +128,30 @@ class Applier:
         return self._result
 
     async def _run_account(self, actions: list[Action]) -> None:
-        slots = asyncio.Semaphore(self.parallelism)
+        slots = AccountSlots.of(self.parallelism)
         alias = actions[0].address.account
         for phase in sorted({PHASES[a.kind] for a in actions}):
             failed_before = alias in self._failed_accounts or alias in self._declined_accounts
+            in_phase = [a for a in actions if PHASES[a.kind] == phase]
+            if self._guide is None and not self._stop:  # a person's steps are announced one by one
+                self._steps.announce(in_phase)
             async with asyncio.TaskGroup() as group:
-                for action in (a for a in actions if PHASES[a.kind] == phase):
+                for action in in_phase:
                     group.create_task(self._run_one(action, slots, failed_before))
 
-    async def _run_one(self, action: Action, slots: asyncio.Semaphore, failed_before: bool) -> None:
-        async with slots:
+    async def _run_one(self, action: Action, slots: AccountSlots, failed_before: bool) -> None:
+        async with request_slot(slots, early_release=self._guide is None):
             if self._stop or self._journal_writer.failure is not None:
+                self._steps.withdraw(action)
                 self._outcome(action, Status.NOT_STARTED, "the apply stopped before it started")
                 return
-            if failed_before and action.kind in DEPENDENT_KINDS:
+            held = self._result.sink_failure
+            if held is not None and issues_secret(action):
+                self._steps.withdraw(action)  # its intent was announced with its phase: never sent
+                self._declined_accounts.add(action.address.account)  # its deletes wait, as for a skip
+                self._outcome(action, Status.NOT_STARTED, held.held_back())
+                return
+            if failed_before and action.kind in DEPENDENT_KINDS and not self._tainted_delete(action):
                 why = "failed" if action.address.account in self._failed_accounts else "was not performed"
                 self._outcome(action, Status.NOT_STARTED, f"skipped: an earlier change in this account {why}")
                 return
@@ -158,10 +181,22 @@ class Applier:
         if declined.stop:
             self.request_stop()
 
+    def _tainted_delete(self, action: Action) -> bool:
+        """A delete of a tainted passcode: no one holds its secret, so nothing can depend on it."""
+        record = self._steps.records.get(action.address)
+        return (
+            action.kind is ActionKind.DELETE
+            and isinstance(record, AccountPasscodeRecord)
+            and bool(record.tainted)
+        )
+
     def _failed(self, action: Action, exc: Exception) -> None:
         self._failed_accounts.add(action.address.account)
         if isinstance(exc, TaintedError):
             self._result.tainted.append(exc.address)
+        sink_error = exc.sink_error if isinstance(exc, TaintedError) else exc
+        if isinstance(sink_error, SinkError) and self._result.sink_failure is None:
+            self._result.sink_failure = SinkFailure(str(sink_error))
         if isinstance(exc, JournalWriteError):
             self._stop = True
         message = str(exc) if isinstance(exc, CtconfigError) else internal_error(exc)

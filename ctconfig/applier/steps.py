@@ -3,13 +3,16 @@
 Each method returns what happened in words (never a secret) and records every
 change in the working copy of the state and, without waiting, in the journal.
 Creates and rotations go through `creation.create_once`, which makes each
-secret exactly once.
+secret exactly once. A tainted passcode is replaced delete-first: its secret
+is known to no one, so there is no overlap to protect, and the account never
+holds it and its successor at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -35,7 +38,7 @@ from ctconfig.state.document import (
     SettingsRecord,
     UserPasscodeRecord,
 )
-from ctconfig.state.journal import Intent, Recorded
+from ctconfig.state.journal import Closed, Intent, Recorded
 
 
 class Steps:
@@ -54,6 +57,21 @@ class Steps:
         self.records = records
         self.protected = protected
         self.sink = sink  # for moving a secret to a renamed passcode's slot (None: secrets stay)
+        self._announced: dict[Address, tuple[Intent, asyncio.Future[None]]] = {}
+
+    def announce(self, actions: Iterable[Action]) -> None:
+        """Submit the intents of these actions' creates now, together: one group commit makes all of
+        them durable, instead of each create waiting for its own before its request goes out."""
+        for action in actions:
+            if isinstance(action, PasscodeAction) and action.kind is ActionKind.CREATE:
+                intent = self._intent(action.address, self.targets[action.address.account], action)
+                self._announced[action.address] = (intent, self.ch.journal.submit_nowait(intent))
+
+    def withdraw(self, action: Action) -> None:
+        """An announced create that will not be sent: its intent is closed (nothing was made)."""
+        announced = self._announced.pop(action.address, None)
+        if announced is not None:
+            self.ch.journal.submit_nowait(Closed(announced[0].id, "not started; nothing was sent"))
 
     async def run(self, action: Action) -> str:
         """Carry out `action`; returns the outcome in words, raises when it fails."""
@@ -88,19 +106,20 @@ class Steps:
 
     async def _passcode(self, action: PasscodeAction, target: AccountTarget) -> str:
         if action.kind is ActionKind.CREATE:
-            return await self._create(action.address, target, action)
+            return await self._create(action.address, target, action, leave_slot=True)
         if action.kind is ActionKind.UPDATE:
             return await self._update(action, target)
         if action.kind is ActionKind.DELETE:
             await _gone_is_fine(self.ch.provider.delete_passcode(target, action.remote_id or ""))
             self.record(action.address, None)
             return "deleted"
-        assert action.rotation is not None, "a passcode replacement always carries its rotation"
+        if action.rotation is None:
+            return await self._replace_delete_first(action, target)
         return await self._rotate(action, target, action.rotation)
 
-    async def _create(self, address: Address, target: AccountTarget, action: PasscodeAction) -> str:
+    def _intent(self, address: Address, target: AccountTarget, action: PasscodeAction) -> Intent:
         assert action.after is not None
-        intent = Intent.new(
+        return Intent.new(
             address,
             target.account_id,
             action.after.name,
@@ -108,8 +127,20 @@ class Steps:
             prevent_destroy=address in self.protected,
             rotate_token=action.rotate_token,
         )
+
+    async def _create(
+        self, address: Address, target: AccountTarget, action: PasscodeAction, *, leave_slot: bool = False
+    ) -> str:
+        announced = self._announced.pop(address, None) if action.kind is ActionKind.CREATE else None
+        intent = announced[0] if announced is not None else self._intent(address, target, action)
         try:
-            created = await create_once(self.ch, target, intent)
+            created = await create_once(
+                self.ch,
+                target,
+                intent,
+                announced=announced[1] if announced is not None else None,
+                leave_slot=leave_slot,
+            )
         except TaintedError as exc:
             self.records[address] = exc.record  # the passcode exists: state must say it is tainted
             raise
@@ -183,6 +214,17 @@ class Steps:
             self.record(aside, None)
             return message.replace("created", "replaced", 1) + "; the old one is deleted"
         return message.replace("created", "replaced", 1)
+
+    async def _replace_delete_first(self, action: PasscodeAction, target: AccountTarget) -> str:
+        """Delete the old passcode, durably forget it, then create the new one under its name.
+
+        Killed after the delete, the next run finds the declared passcode gone and creates it;
+        killed during the create, its intent settles it: nothing is lost, and nothing overlaps.
+        """
+        await _gone_is_fine(self.ch.provider.delete_passcode(target, action.remote_id or ""))
+        await self.record_durably(action.address, None)
+        message = await self._create(action.address, target, action)
+        return message.replace("created", "replaced (the old one deleted first)", 1)
 
     # ---- user passcodes and settings -------------------------------------------------------------
 

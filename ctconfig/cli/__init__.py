@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from ctconfig.cli.base import cli, run_cli
+from ctconfig.cli.process import forbid_core_dumps, may_hold_secrets
 from ctconfig.cli.signals import unwind_on_stop_signals
 from ctconfig.collector import collect_less_often
 
@@ -18,7 +19,9 @@ __all__ = ["cli", "main"]
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: no core dumps for a command that may hold secrets."""
     collect_less_often()
+    if may_hold_secrets(sys.argv[1:]):
+        forbid_core_dumps()
     unwind_on_stop_signals()
     sys.exit(run_cli(sys.argv[1:]))

@@ -77,7 +77,7 @@ def exit_code(report: ApplyReport) -> int:
     if result is not None and report.kind is ApplyKind.APPLIED:
         if result.failed or result.not_started or result.interrupted or report.save_error:
             code = EXIT_INTERRUPTED if result.interrupted and not result.failed else 1
-        elif result.tainted:
+        elif result.tainted or result.durability_error:  # done, but the journal did not record all of it
             code = 1
     return code or (1 if report.unlock_error else 0)
 
@@ -141,6 +141,8 @@ def _applied(report: ApplyReport, result: ApplyResult) -> int:
     if report.save_error is None:
         click.echo(f"\nState saved to {report.where} (serial {report.serial}).")
     _tainted(result)
+    if result.sink_failure is not None:
+        _sink_failed(result)
     if result.durability_error and report.save_error is not None:
         _neither_durable(report, result)  # one event (a full disk) stops both: one line
     elif result.durability_error:
@@ -176,6 +178,8 @@ def _incomplete(result: ApplyResult) -> None:
         f"Apply incomplete: {len(done)} done, {len(failed)} failed, {len(skipped)} not started.", err=True
     )
     tainted = set(result.tainted)
+    held = {id(o) for o in result.held_back}  # said once, on the secret sink's line
+    skipped = [o for o in skipped if id(o) not in held]
     for o in failed:
         if o.address in tainted:  # said above, on its TAINTED line
             continue
@@ -187,6 +191,22 @@ def _incomplete(result: ApplyResult) -> None:
         why = f": {o.message}" if o.message else ""
         click.echo(f"  not started: {terminal_safe(str(o.address))} ({o.action.value}){why}", err=True)
     click.echo("Run `ctconfig apply` again to finish; it continues from what was recorded.", err=True)
+
+
+def _sink_failed(result: ApplyResult) -> None:
+    """One line: what the sink said, and that no create started after it."""
+    failure = result.sink_failure
+    assert failure is not None
+    held = len(result.held_back)
+    if failure.before_start:
+        what = f"the secret sink cannot take secrets: {failure.reason}. No passcode was created"
+    else:
+        what = f"the secret sink failed: {failure.reason}. No create started after that"
+    click.echo(
+        f"Error: {terminal_safe(what)} ({held} create(s) not started; other changes went on unless they "
+        "wait for one). Fix the sink, then run `ctconfig apply` again.",
+        err=True,
+    )
 
 
 def _durability(report: ApplyReport, result: ApplyResult) -> None:

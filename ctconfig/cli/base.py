@@ -203,16 +203,20 @@ def _report_error(exc: Exception, debug: bool) -> int:
 
     from ctconfig.config.errors import ConfigError
     from ctconfig.redaction import print_exception, redact
+    from ctconfig.visible import visible
 
     if debug:  # the traceback, with every known secret and passcode header redacted
         print_exception(exc)
     if isinstance(exc, CtconfigError):
         message = redact("; ".join([str(exc), *getattr(exc, "__notes__", ())]))
-        located = isinstance(exc, ConfigError)  # `file:line:col: message` lines stand on their own
-        click.echo(message if located or message.startswith("Error") else f"Error: {message}", err=True)
+        if isinstance(exc, ConfigError):  # `file:line:col: message` lines stand on their own
+            click.echo("\n".join(visible(line) for line in message.split("\n")), err=True)
+        else:  # one line, whatever a server or a file put in it
+            click.echo(visible(message if message.startswith("Error") else f"Error: {message}"), err=True)
         return exc.exit_code
     if isinstance(exc, OSError):
-        click.echo(redact(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")), err=True)
+        message = f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        click.echo(visible(redact(message)), err=True)
         return EXIT_ERROR
     if not debug:
         click.echo(

@@ -127,12 +127,15 @@ def fmt(obj: Context, check: bool, paths: tuple[Path, ...]) -> None:
     """Rewrite config files in canonical layout, keeping comments (default: the discovered config)."""
     from ctconfig.config.fmt import FormatCheckError, files_to_format, format_file
     from ctconfig.config.loader import discover_config
+    from ctconfig.visible import visible
 
     targets = list(paths) or [discover_config(obj.config_path)]
-    files = [file for target in targets for file in files_to_format(target)]
-    changed = [file for file in files if format_file(file, write=not check)]
-    for file in changed:
-        click.echo(f"{'would reformat' if check else 'reformatted'} {file}")
+    files = [  # a directory's files stay inside it; a file stays beside itself
+        (file, target if target.is_dir() else None) for target in targets for file in files_to_format(target)
+    ]
+    changed = [file for file, tree in files if format_file(file, write=not check, tree=tree)]
+    for file in changed:  # a config directory's file names come with the pull request
+        click.echo(f"{'would reformat' if check else 'reformatted'} {visible(str(file))}")
     if check and changed:
         count = f"{len(changed)} file{'' if len(changed) == 1 else 's'}"
         raise FormatCheckError(f"{count} would be reformatted; run `ctconfig fmt` to fix")

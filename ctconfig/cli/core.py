@@ -65,7 +65,10 @@ pretty_option = click.option(
 
 
 def _say(message: str) -> None:
-    click.echo(message, err=True)
+    """A note on stderr (recovery notes carry names and servers' words: made visible)."""
+    from ctconfig.visible import visible
+
+    click.echo(visible(message), err=True)
 
 
 def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:

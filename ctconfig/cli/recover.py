@@ -27,11 +27,12 @@ def recover_command(ctx: Context, roll_forward: bool, lock_timeout: float) -> No
     """
     from ctconfig.service.settle import recover_now
     from ctconfig.service.workspace import Workspace
+    from ctconfig.visible import visible
 
     ws = Workspace.open(ctx.config_path)
     report = recover_now(ws, roll_forward=roll_forward, lock_timeout=lock_timeout)
-    for note in report.notes:
-        click.echo(note)
+    for note in report.notes:  # they quote journal names and servers' words
+        click.echo(visible(note))
     if report.pending:
         raise CtconfigError(f"{report.pending} could not be settled now; run `ctconfig recover` again")
     if report.serial is not None:

@@ -69,6 +69,22 @@ _DB = click.option(
     help="Keep no create answers by Idempotency-Key (normally kept 24 h in the database), "
     "like a server without that feature: a create whose answer is lost loses its secret.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes serving the socket (each with its own connection to the database). With more "
+    "than one, --max-inflight, the fault draws and the counters are per worker.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, 60000),
+    default=512,
+    show_default=True,
+    help="Open connections per worker; a new one beyond it closes the oldest connection not in the "
+    "middle of a request.",
+)
 @pass_context
 def serve(
     context: Context,
@@ -83,6 +99,8 @@ def serve(
     retry_after: int,
     seed: int | None,
     forget_idempotency_keys: bool,
+    workers: int,
+    max_connections: int,
 ) -> None:
     """Serve the sandbox with the management API (schemas/management-api.openapi.yaml).
 
@@ -98,13 +116,15 @@ def serve(
     memory. CleverTap's in-flight limits apply per API: 15 uploads, 3 Get
     API calls; --max-inflight sets the management API's.
 
-    Bodies over 16 KiB (1 MiB for uploads) are refused with 413. Stops
+    Bodies over 16 KiB (1 MiB for uploads) are refused with 413; a
+    request's headers must arrive within 10 s, and idle connections are
+    closed after 5 s. Stops
     gracefully on SIGTERM or Ctrl-C and prints a summary of requests and
     injected faults. `GET /_sandbox/stats` (loopback only, no auth) returns
     the same counters as JSON.
     """
     from ctconfig.sandbox.faults import FaultSettings
-    from ctconfig.sandbox.server import serve as run_server
+    from ctconfig.sandbox.serving import serve as run_server
 
     settings = FaultSettings(
         max_inflight=max_inflight,
@@ -116,7 +136,15 @@ def serve(
         seed=seed,
         forget_idempotency_keys=forget_idempotency_keys,
     )
-    run_server(db or sandbox_db_path(context), host, port, settings, announce=click.echo)  # echo flushes
+    run_server(
+        db or sandbox_db_path(context),
+        host,
+        port,
+        settings,
+        announce=click.echo,  # echo flushes
+        workers=workers,
+        max_connections=max_connections,
+    )
 
 
 @click.command("admin-passcode")

@@ -9,6 +9,7 @@ operations finish, state is saved) and puts them back afterwards.
 
 from __future__ import annotations
 
+import logging
 import signal
 from types import FrameType
 
@@ -20,6 +21,11 @@ STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     for sig in STOPPING_SIGNALS:  # a second signal must not cut the unwinding (the lock's release) short
         signal.signal(sig, signal.SIG_IGN)
+    # Raised inside a task's step (a socket write, say) rather than in the event loop's select,
+    # the stop leaves tasks that asyncio then reports at shutdown ("Task exception was never
+    # retrieved", "Task was destroyed but it is pending") with tracebacks: not news, the process
+    # is stopping on purpose, and the one line that says so must stay the last.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
     raise Terminated(signal.Signals(signum).name, 128 + signum)
 
 

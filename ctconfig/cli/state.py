@@ -251,7 +251,7 @@ def force_unlock_command(context: Context, lock_id: str, yes: bool) -> None:
                 "force-unlock asks for confirmation and there is no terminal to ask on; "
                 f"pass --yes to remove lock {lock_id}"
             )
-        held = f", held by {holder.describe()}" if holder is not None else ""
+        held = f", held by {terminal_safe(holder.describe())}" if holder is not None else ""
         if not click.confirm(
             f"Remove lock {lock_id} on {ws.backend.describe()}{held}? "
             "Only do this if the run holding it is gone",
@@ -259,4 +259,7 @@ def force_unlock_command(context: Context, lock_id: str, yes: bool) -> None:
         ):
             raise CtconfigError("force-unlock cancelled; the lock is still held")
     removed = state_edits.force_unlock(ws, lock_id)  # only that ID: a lock taken since by a live run stays
-    click.echo(f"Lock {lock_id} removed from {ws.backend.describe()}; it was held by {removed.describe()}.")
+    click.echo(
+        f"Lock {terminal_safe(lock_id)} removed from {ws.backend.describe()}; "
+        f"it was held by {terminal_safe(removed.describe())}."
+    )

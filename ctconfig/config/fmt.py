@@ -4,6 +4,11 @@ Keys in a fixed order (version, state, provider, ... ; inside an account id, reg
 inside a passcode its duration first), durations spelled `90d` / `forever` / `infinite`,
 2-space indentation. Unknown keys keep their relative order after the known ones; this
 formats layout only and never judges validity (that is `ctconfig validate`).
+
+A config directory arrives with a pull request, so `fmt` touches nothing outside it: a
+symbolic link whose target lies outside the directory being formatted is refused before
+it is read, one inside it is formatted where it points. A file is rewritten atomically
+(temp file, fsync, rename), keeping its mode.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,8 @@ from ctconfig.config.types import DURATION_KEYS
 from ctconfig.config.yamltree import parse_yaml
 from ctconfig.durations import FOREVER, DurationError, format_days, parse_days
 from ctconfig.errors import CtconfigError
+from ctconfig.files import write_atomically
+from ctconfig.visible import visible
 
 TOP_ORDER = (
     "version", "x-", "state", "provider", "secrets", "defaults", "safety", "templates", "accounts", "removed",
@@ -159,12 +167,34 @@ def _guarded_text(path: Path, environ: Mapping[str, str]) -> str:
     return text
 
 
-def format_file(path: Path, write: bool, environ: Mapping[str, str] | None = None) -> bool:
-    """Whether `path` is not in canonical form; rewrite it when `write` is set."""
+def format_file(
+    path: Path, write: bool, environ: Mapping[str, str] | None = None, tree: Path | None = None
+) -> bool:
+    """Whether `path` is not in canonical form; rewrite it when `write` is set.
+
+    `tree` is the directory being formatted (default: the file's own); a file that
+    resolves outside it (through a symbolic link) is refused before it is read.
+    """
+    real = _inside(path, (tree or path.parent).resolve())
     text = _guarded_text(path, os.environ if environ is None else environ)
     formatted = format_text(text, str(path))
     if formatted == text:
         return False
     if write:
-        path.write_text(formatted, encoding="utf-8")
+        try:
+            mode = stat.S_IMODE(real.stat().st_mode)
+            write_atomically(real, formatted.encode("utf-8"), mode=mode, sync_dir=True)
+        except OSError as exc:
+            raise CtconfigError(f"cannot rewrite {visible(str(path))}: {exc.strerror or exc}") from None
     return True
+
+
+def _inside(path: Path, tree: Path) -> Path:
+    """Where `path` really is, refused when a symbolic link takes it out of `tree`."""
+    real = path.resolve()
+    if not real.is_relative_to(tree):
+        raise CtconfigError(
+            f"refusing to format {visible(str(path))}: it is a symbolic link to {visible(str(real))}, "
+            f"outside {visible(str(tree))}; fmt changes nothing outside the config's directory"
+        )
+    return real

@@ -110,8 +110,13 @@ def _passcode_name_key(name: str) -> str:
         raise ValueError(f"account passcode name {quoted(name)}: {exc}") from None
 
 
+def is_email(text: str) -> bool:
+    """Whether a config may name a user by `text` (as `user_passcodes` keys)."""
+    return len(text) <= MAX_EMAIL_LENGTH and _EMAIL.match(text) is not None
+
+
 def _email_key(email: str) -> str:
-    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
+    if not is_email(email):
         raise ValueError(f"user {quoted(email)}: expected an email address such as alice@example.com")
     return email.lower()
 

@@ -25,6 +25,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from ctconfig import __version__
+from ctconfig.jsonshape import Shape, ShapeError, parse_json
 from ctconfig.jsontypes import describe_validation
 from ctconfig.plan import Plan, PlanError
 from ctconfig.planfile.terraform import terraform_view
@@ -34,6 +35,17 @@ CTCONFIG_FORMAT = 3
 """ctconfig's own plan format: 1 (ctconfig 0.1) and 2 wrote it as a number in `format_version`,
 which now holds Terraform's representation version (a string)."""
 MAX_PLAN_BYTES = 64 * 1024 * 1024
+MAX_PLAN_MEMBERS = 200_000
+"""The most actions, changes or resources one list of a plan holds (twice the most a state has)."""
+PLAN_SHAPE = Shape(
+    "plan file",
+    widths=(64, *(MAX_PLAN_MEMBERS,) * 7),
+    max_values=5_000_000,
+    max_containers=1_000_000,
+)
+"""A plan file before validation: its ~25 keys, and Terraform's representation nests 7 deep. A plan
+of 10,000 changes holds 1.5 million keys and values and 195,000 objects and arrays in 26 MB;
+64 MiB of plan holds fewer than 5 million and 1 million."""
 COMPUTED_CTCONFIG_KEYS = ("ctconfig_format", "ctconfig_version", "digest", "summary")
 COMPUTED = frozenset(COMPUTED_CTCONFIG_KEYS) | frozenset(TerraformView.__annotations__)
 """Keys derived from the plan: written for readers, ignored on load."""
@@ -82,13 +94,15 @@ def load_plan(path: Path) -> Plan:
     try:
         if path.stat().st_size > MAX_PLAN_BYTES:
             raise PlanError(f"{path} is larger than any plan file ctconfig writes; refusing it")
-        data = orjson.loads(path.read_bytes())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise PlanError(f"plan file {path} does not exist") from None
     except OSError as exc:
         raise PlanError(f"cannot read the plan file {path}: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise PlanError(f"{path} is not a ctconfig plan file: {exc}") from None
+    try:
+        data = parse_json(raw, PLAN_SHAPE)
+    except ShapeError as exc:
+        raise PlanError(f"{path}: {exc}") from None
     return plan_from_document(data, str(path))
 
 

@@ -116,6 +116,9 @@ def _declared(
     days_left = days_until(current.expires_at, view.now)
     reason = _rotation_reason(view, address, spec, current, days_left)
     if reason is not None:
+        # A tainted passcode's secret is known to no one: delete it first (no overlap to protect),
+        # so that retries never add passcodes toward the account's limit of 100.
+        rotation = None if current.tainted else _rotation(view, current)
         out.actions.append(
             PasscodeAction(
                 address,
@@ -124,7 +127,7 @@ def _declared(
                 after,
                 reason,
                 remote_id=current.id,
-                rotation=_rotation(view, current),
+                rotation=rotation,
                 rotate_token=spec.rotate,
             )
         )
@@ -177,12 +180,10 @@ def _rotation_reason(
 
 
 def _rotation(view: AccountView, current: AccountPasscodeRecord) -> Rotation:
-    """Where the old passcode goes and how long it lives on (a tainted one's secret reached nobody)."""
-    retire_at: datetime | None = None
-    if not current.tainted:
-        retire_at = view.now + timedelta(days=view.config.defaults.rotation_overlap)
-        if current.expires_at is not None:
-            retire_at = min(retire_at, current.expires_at)
+    """Where the old passcode goes and how long it lives on: the overlap, or its own expiry."""
+    retire_at = view.now + timedelta(days=view.config.defaults.rotation_overlap)
+    if current.expires_at is not None:
+        retire_at = min(retire_at, current.expires_at)
     return Rotation(retiring_name(current.name, view.now, _names_in_use(view)), retire_at)
 
 

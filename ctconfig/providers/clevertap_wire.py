@@ -2,8 +2,9 @@
 
 Parsers raise KeyError/TypeError/ValueError on anything off-contract; the
 provider turns those into a `WireError` naming the account. Error messages
-quote the server's `error` field (the contract promises it holds no secret)
-and never any other part of a body.
+quote the server's `error` field (the contract promises it holds no secret),
+cut to 200 characters, redacted and with control characters made visible
+(`visible`), and never any other part of a body.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from ctconfig.domain import (
     AccountSnapshot,
@@ -30,6 +32,7 @@ from ctconfig.errors import (
     UnavailableError,
 )
 from ctconfig.redaction import redact
+from ctconfig.visible import visible
 
 _MAX_ERROR_TEXT = 200
 
@@ -38,9 +41,18 @@ class WireError(ProviderError):
     """The API answered something that does not follow the contract, or cannot be called."""
 
 
+def answer_json(response: httpx.Response) -> Any:
+    """The answer's JSON; ValueError when it is not JSON or nests deeper than orjson's bound (1,024).
+
+    The transport has already bounded its size; orjson refuses deep nesting
+    without recursing in Python, so a hostile answer cannot exhaust the stack.
+    """
+    return orjson.loads(response.content)
+
+
 def success_payload(response: httpx.Response) -> dict[str, Any]:
     """The JSON object of a 2xx answer in the `{"status": "success", ...}` envelope."""
-    data = response.json()
+    data = answer_json(response)
     if not isinstance(data, dict) or data.get("status") != "success":
         raise ValueError(f"HTTP {response.status_code} without a success envelope")
     return data
@@ -119,7 +131,7 @@ def snapshot_from(
 def error_text(response: httpx.Response) -> str:
     """The server's one-line `error`, if the body is a contract error; else empty."""
     try:
-        data = response.json()
+        data = answer_json(response)
     except ValueError:
         return ""
     if not isinstance(data, dict) or data.get("status") != "fail":
@@ -128,7 +140,7 @@ def error_text(response: httpx.Response) -> str:
     if not isinstance(text, str):
         return ""
     line = " ".join(text.split())
-    return redact(line[:_MAX_ERROR_TEXT])
+    return visible(redact(line[:_MAX_ERROR_TEXT]))
 
 
 def answer_error(

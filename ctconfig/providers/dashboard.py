@@ -222,8 +222,8 @@ class DashboardProvider:
     def _lost(self, target: AccountTarget, passcode: ObservedPasscode, why: str) -> SecretLostError:
         """A passcode made without its key: recorded tainted, so the next plan rotates it."""
         self._operator_session().say(
-            f"{passcode.name} is recorded tainted: the next plan replaces it (renames it aside, "
-            "makes a new one for you to paste, then deletes the old one)."
+            f"{passcode.name} is recorded tainted: the next plan replaces it (deletes it, "
+            "then makes a new one for you to paste)."
         )
         return SecretLostError(f"account `{target.alias}`: {why}", passcode)
 
@@ -234,7 +234,7 @@ class DashboardProvider:
 
     def _prover(self, target: AccountTarget) -> Callable[[Secret], Awaitable[str | None]]:
         async def prove(secret: Secret) -> str | None:
-            owner = self._state.owner_of(target.alias, secret.fingerprint())
+            owner = self._state.owner_of(target.alias, secret)
             if owner is not None:
                 return f"that is the API Key of {owner}, not of the new passcode"
             if self._unprovable(target):

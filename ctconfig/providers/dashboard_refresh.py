@@ -79,9 +79,9 @@ class CheckedState:
         """The passcodes known in one account, by id."""
         return [known for (owner, _), known in sorted(self._passcodes.items()) if owner == alias]
 
-    def owner_of(self, alias: str, fingerprint: str) -> str | None:
-        """The name of the passcode in this account whose secret has this fingerprint, if any."""
-        return next((k.passcode.name for k in self.in_account(alias) if k.fingerprint == fingerprint), None)
+    def owner_of(self, alias: str, secret: Secret) -> str | None:
+        """The name of the passcode in this account whose recorded fingerprint is this secret's, if any."""
+        return next((k.passcode.name for k in self.in_account(alias) if secret.matches(k.fingerprint)), None)
 
     def secret_of(self, known: KnownPasscode) -> tuple[Secret | None, str]:
         """The passcode's own secret from the sink (its fingerprint must be the recorded one), or why not."""
@@ -92,7 +92,7 @@ class CheckedState:
         if secret is None:
             return None, "the secret sink cannot give its secret back"
         remember_secret(secret.reveal())
-        if secret.fingerprint() != known.fingerprint:
+        if not secret.matches(known.fingerprint):
             return None, "the secret sink holds another secret than the one ctconfig delivered"
         return secret, ""
 

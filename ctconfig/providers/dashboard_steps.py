@@ -91,6 +91,8 @@ def _passcode_steps(action: PasscodeAction, against: str) -> DashboardSteps:
     if action.kind is ActionKind.DELETE:
         assert action.before is not None
         return _delete(action.before.name)
+    if action.rotation is None:
+        return _replace_delete_first(action, against)
     return _rotate(action, against)
 
 
@@ -164,6 +166,22 @@ def _rotate(action: PasscodeAction, against: str) -> DashboardSteps:
             "back); then ",
             *_key_check(against),
         ),
+    )
+
+
+def _replace_delete_first(action: PasscodeAction, against: str) -> DashboardSteps:
+    """A tainted passcode: no one holds its API Key, so delete it first, then create it again."""
+    assert action.before is not None and action.after is not None
+    name = action.before.name
+    return DashboardSteps(
+        title=("Replace account passcode ", Exact(name), " (delete first: nobody holds its API Key)"),
+        steps=(
+            (PASSCODES, " > Delete icon of ", Exact(name)),
+            ("Confirm the deletion",),
+            *create_lines(action.after),
+        ),
+        expected=(_listed(action.after),),
+        checked=_key_check(against),
     )
 
 

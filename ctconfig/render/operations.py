@@ -49,12 +49,16 @@ def _passcode(action: PasscodeAction) -> list[str]:
     if action.kind is ActionKind.DELETE:
         return [f"delete account passcode '{name}' ({action.remote_id})"]
     rotation = action.rotation
-    aside = rotation.aside_name if rotation else "aside"
+    if rotation is None:  # a tainted passcode: replaced delete-first
+        return [
+            f"delete account passcode '{name}' ({action.remote_id}) first: nobody holds its secret",
+            f"create account passcode '{name}'; send its secret to the sink",
+        ]
     steps = [
-        f"rename account passcode '{name}' ({action.remote_id}) aside as '{aside}'",
+        f"rename account passcode '{name}' ({action.remote_id}) aside as '{rotation.aside_name}'",
         f"create account passcode '{name}'; send its secret to the sink",
     ]
-    if rotation is None or rotation.retire_after is None:
+    if rotation.retire_after is None:
         steps.append(f"delete the old '{name}' at once (its secret reached nobody)")
     else:
         steps.append(

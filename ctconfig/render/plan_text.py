@@ -10,6 +10,7 @@ import click
 from ctconfig.actions import (
     Action,
     ActionKind,
+    PasscodeAction,
     ReplaceOrder,
     Settings,
     is_destructive,
@@ -54,7 +55,8 @@ def plural(count: int, noun: str) -> str:
 
 
 def symbol(action: Action) -> str:
-    """`+` create/grant, `~` in-place, `-` delete/revoke, `+/-` create-before-delete, `-/+` the reverse."""
+    """`+` create/grant, `~` in-place, `-` delete/revoke, `+/-` create-before-delete, `-/+` the reverse
+    (a user passcode revoked and granted again; a tainted passcode deleted, then created again)."""
     order = replace_order(action)
     if order is ReplaceOrder.DELETE_BEFORE_CREATE:
         return "-/+"
@@ -100,6 +102,8 @@ def verb(action: Action) -> str:
     order = replace_order(action)
     if order is ReplaceOrder.CREATE_BEFORE_DELETE:
         return "will be rotated (new one created, old one renamed aside and retired)"
+    if order is ReplaceOrder.DELETE_BEFORE_CREATE and isinstance(action, PasscodeAction):
+        return "will be replaced (delete first: nobody holds its secret)"
     if order is ReplaceOrder.DELETE_BEFORE_CREATE:
         return "will be revoked and granted again"
     return VERBS[action.kind]

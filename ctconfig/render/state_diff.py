@@ -1,6 +1,8 @@
 """`state diff` views: text for the terminal, markdown for a pull request, JSON for tools.
 
-State holds fingerprints, never secrets, so every value can be shown as is.
+State holds fingerprints, never secrets, so every value can be shown; but a state may come
+from anywhere (a file, `git:REV:PATH`, a server), so every line of the text view is made
+visible and the markdown view puts names and values in code spans no backtick can close.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ctconfig.render.escape import markdown_code, markdown_text, terminal_safe
 from ctconfig.state.base import HistoryEntry
 from ctconfig.state.diff import AttributeChange, DiffSide, ResourceChange, StateDiff
 
@@ -98,7 +101,7 @@ def render_text(diff: StateDiff) -> str:
         lines.extend(_text_change(change))
     lines.append("")
     lines.append(f"{diff.summary()}.")
-    return "\n".join(lines) + "\n"
+    return "".join(terminal_safe(line) + "\n" for line in lines)
 
 
 def _text_change(change: ResourceChange) -> list[str]:
@@ -114,18 +117,19 @@ def _text_change(change: ResourceChange) -> list[str]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """`text` as a code span inside a table cell (GFM reads `\\|` there as a pipe)."""
+    return markdown_code(text).replace("|", "\\|")
 
 
 def render_markdown(diff: StateDiff) -> str:
     """A pull-request comment: a heading, who wrote B, and one table of changes."""
-    header = _header_lines(diff)
+    header = [markdown_text(line) for line in _header_lines(diff)]
     lines = [f"### {header[0]}", ""]
     lines.extend(f"{line}  " for line in header[1:])
     if len(diff.between) > 1:
         lines.append("")
         lines.append("Earlier writes since A:")
-        lines.extend(f"- {_written_by(entry)}" for entry in diff.between[:-1])
+        lines.extend(f"- {markdown_text(_written_by(entry))}" for entry in diff.between[:-1])
     lines.extend(["", f"**{diff.summary()}**", ""])
     if not diff.changes:
         lines.append("No resource changed.")
@@ -134,19 +138,19 @@ def render_markdown(diff: StateDiff) -> str:
     lines.append("|---|---|---|---|---|")
     for change in diff.changes:
         mark = _MARKS[change.change]
-        address = f"`{_cell(change.address)}`"
+        address = _cell(change.address)
         if change.change in ("changed", "renamed", "rotated"):
             if change.change != "changed":
-                lines.append(f"| {mark} | {address} | *{_cell(_what(change))}* | | |")
+                lines.append(f"| {mark} | {address} | *{markdown_text(_what(change))}* | | |")
             for attribute in change.attributes:
                 before, after = _before_after(attribute)
                 lines.append(
-                    f"| {mark} | {address} | `{attribute.path}` | `{_cell(before)}` | `{_cell(after)}` |"
+                    f"| {mark} | {address} | {_cell(attribute.path)} | {_cell(before)} | {_cell(after)} |"
                 )
         elif change.change == "added":
-            lines.append(f"| {mark} | {address} | *added* | | `{_cell(_summary(change.after))}` |")
+            lines.append(f"| {mark} | {address} | *added* | | {_cell(_summary(change.after))} |")
         else:
-            lines.append(f"| {mark} | {address} | *removed* | `{_cell(_summary(change.before))}` | |")
+            lines.append(f"| {mark} | {address} | *removed* | {_cell(_summary(change.before))} | |")
     return "\n".join(lines) + "\n"
 
 

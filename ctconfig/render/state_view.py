@@ -140,14 +140,15 @@ def history_lines(entries: list[HistoryEntry]) -> list[str]:
         audit = entry.audit
         if audit is None:
             commit = ("-",) if with_commits else ()
-            rows.append((str(entry.serial), entry.created or "-", "-", *commit, "(no audit record)"))
+            written = terminal_safe(entry.created) or "-"
+            rows.append((str(entry.serial), written, "-", *commit, "(no audit record)"))
             continue
         summary = audit.operation + (f": {audit.summary}" if audit.summary else "")
         if audit.plan_digest:
             summary += f" [plan {audit.plan_digest}]"
         summary += "".join(f" [{label} {value}]" for label, value in provenance_words(audit))
         commit = (_short_commit(audit.commit),) if with_commits else ()
-        written = audit.when or entry.created
+        written = terminal_safe(audit.when or entry.created)
         rows.append((str(entry.serial), written, terminal_safe(audit.who), *commit, terminal_safe(summary)))
     return aligned(rows)
 

@@ -8,10 +8,16 @@ moment at which the passcode exists and its answer does not; the next run, in
 a new process or through the HTTP server, finds it.
 
 Keeping a replayable answer, secret and all, is what a real service does for
-the day its keys live: the secret is held in plain text in this table for 24
-hours of the store's clock, while every other secret in the sandbox is kept
-only as a hash. The sandbox is a simulation, and its database is a test
-fixture, not a vault. An answer is never replayed once its passcode is gone:
+the day its keys live; keeping it readable to whoever reads the database is not.
+Only the caller holds the idempotency key (ctconfig keeps it in its journal until
+the create is settled), so the key is what unlocks the answer: the table holds a
+digest of the key (to find the row) and the secret sealed with a keystream drawn
+from the key (SHAKE-256 of the account and the key; each key seals one secret,
+so no keystream is used twice). Without the key, the database gives no secret
+back; every other secret in the sandbox is kept only as a hash. A key a client
+can guess protects nothing, so keys must be random (ctconfig's are 122-bit
+UUIDs). An answer is kept for 24 hours of the store's clock, and never replayed
+once its passcode is gone:
 deleting the passcode erases the kept secret in the same transaction, and a
 later request with that key is a conflict (never a duplicate, never a dead
 secret). The same key with a different request is a conflict too.
@@ -21,6 +27,7 @@ These functions run inside a transaction the store opened.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -33,6 +40,8 @@ from ctconfig.sandbox.schema import to_moment, to_optional_moment, to_text
 
 KEEP_FOR = timedelta(hours=24)
 KEPT_PER_ACCOUNT = 1000  # the newest answers of an account; older ones are dropped
+_LOOKUP = b"ctconfig kept create: lookup\x00"
+_SEAL = b"ctconfig kept create: seal\x00"
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,7 @@ def replay(
     when the passcode it made has since been deleted or has expired.
     """
     row = conn.execute(
-        "SELECT * FROM kept_creates WHERE account_id = ? AND key = ?", (account_id, key)
+        "SELECT * FROM kept_creates WHERE account_id = ? AND key = ?", (account_id, _lookup(account_id, key))
     ).fetchone()
     if row is None:
         return None
@@ -71,7 +80,7 @@ def replay(
             f"this idempotency key was used in account {account_id} for a different request "
             f"(passcode {row['name']!r}); use a new key for a new create"
         )
-    kept = _answer(row["answer"])
+    kept = _answer(row["answer"], account_id, key)
     if kept is None or not _still_live(conn, account_id, kept.passcode, now):
         raise ConflictError(
             f"passcode {row['name']!r} created with this idempotency key no longer exists in "
@@ -96,12 +105,20 @@ def keep(
         "expires_in_days": passcode.expires_in_days,
         "created_at": to_text(passcode.created_at),
         "expires_at": to_text(passcode.expires_at),
-        "secret": created.secret,
+        "sealed_secret": _sealed(created.secret.encode(), account_id, key).hex(),
     }
     conn.execute(
         "INSERT INTO kept_creates (account_id, key, name, expires_in_days, passcode_id, kept_at, "
         "answer) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (account_id, key, passcode.name, expires_in_days, passcode.id, to_text(now), json.dumps(answer)),
+        (
+            account_id,
+            _lookup(account_id, key),
+            passcode.name,
+            expires_in_days,
+            passcode.id,
+            to_text(now),
+            json.dumps(answer),
+        ),
     )
     conn.execute("DELETE FROM kept_creates WHERE kept_at <= ?", (to_text(now - KEEP_FOR),))
     oldest_kept = conn.execute(
@@ -122,7 +139,18 @@ def forget_secret(conn: sqlite3.Connection, account_id: str, passcode_id: str) -
     )
 
 
-def _answer(text: str | None) -> KeptCreate | None:
+def _lookup(account_id: str, key: str) -> str:
+    """What the table keeps of an idempotency key: a digest that finds the row, never the key."""
+    return hashlib.sha256(_LOOKUP + f"{account_id}\x00{key}".encode()).hexdigest()
+
+
+def _sealed(data: bytes, account_id: str, key: str) -> bytes:
+    """`data` XORed with a keystream only the key's holder can draw (sealing and unsealing alike)."""
+    stream = hashlib.shake_256(_SEAL + f"{account_id}\x00{key}".encode()).digest(len(data))
+    return bytes(a ^ b for a, b in zip(data, stream, strict=True))
+
+
+def _answer(text: str | None, account_id: str, key: str) -> KeptCreate | None:
     if text is None:
         return None
     data: dict[str, Any] = json.loads(text)
@@ -133,7 +161,8 @@ def _answer(text: str | None) -> KeptCreate | None:
         created_at=to_moment(data["created_at"]),
         expires_at=to_optional_moment(data["expires_at"]),
     )
-    return KeptCreate(passcode, data["secret"])
+    secret = _sealed(bytes.fromhex(data["sealed_secret"]), account_id, key).decode()
+    return KeptCreate(passcode, secret)
 
 
 def _still_live(

@@ -13,14 +13,18 @@ largest cost of an apply against it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from datetime import datetime
 from pathlib import Path
 
 from ctconfig.errors import NotFoundError
+from ctconfig.files import PRIVATE_FILE, make_private_dirs
 from ctconfig.sandbox import rules
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""3: kept create answers hold their secret sealed with the idempotency key (2 kept it in clear)."""
 BUSY_TIMEOUT_SECONDS = 30.0
 SECRET_DRAWS = 16
 
@@ -88,8 +92,13 @@ CREATE INDEX IF NOT EXISTS kept_creates_by_passcode ON kept_creates (account_id,
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the sandbox database, ready for one-transaction-per-call use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating if needed) the sandbox database, ready for one-transaction-per-call use.
+
+    The file is 0600 in a directory ctconfig creates 0700 (SQLite gives its WAL and
+    shared-memory files the database's mode); a database made by an earlier
+    ctconfig is made 0600 too.
+    """
+    _private_file(path)
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
@@ -102,6 +111,7 @@ def connect(path: Path) -> sqlite3.Connection:
         for statement in DDL.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        _upgrade(conn)
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -114,6 +124,30 @@ def connect(path: Path) -> sqlite3.Connection:
         raise
     conn.commit()
     return conn
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file 0600 (its directory 0700) before SQLite opens it; tighten an old one.
+
+    `:memory:` (a read-only plan's scratch store) is no file: nothing to create.
+    """
+    if str(path) == ":memory:":
+        return
+    make_private_dirs(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE)
+    try:
+        if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Before version 3, kept create answers held their secrets in clear: erase them (their keys
+    cannot be found again either; a lost answer then settles as a taint, never a duplicate)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and int(row["value"]) < 3:
+        conn.execute("DELETE FROM kept_creates")
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:

@@ -15,10 +15,8 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -298,6 +296,9 @@ def create_app(
     return FaultInjector(BodyLimit(app), settings, stats)
 
 
+LISTEN_BACKLOG = 1024
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A bound, listening TCP socket for uvicorn.
 
@@ -311,39 +312,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(128)
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise
     return sock
-
-
-def serve(path: Path, host: str, port: int, settings: FaultSettings, announce: Callable[[str], None]) -> None:
-    """Serve the store until SIGINT/SIGTERM; port 0 picks a free port.
-
-    The socket is bound and listening before `announce` tells the caller the
-    URL, so a client that reads it can connect at once. On a signal uvicorn
-    finishes the requests in flight, the summary line is announced, and then
-    (uvicorn re-raises the signal) the process ends as the signal asks.
-    """
-    sock = listening_socket(host, port)
-    store = SandboxStore(path)
-    stats = ServerStats()
-
-    def shutdown() -> None:
-        store.close()
-        announce(stats.summary())
-
-    config = uvicorn.Config(
-        create_app(store, settings, stats, on_shutdown=shutdown),
-        http="h11",
-        loop="asyncio",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
-    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
-    announce(f"Serving sandbox on http://{shown}:{sock.getsockname()[1]}")
-    with sock:
-        uvicorn.Server(config).run(sockets=[sock])

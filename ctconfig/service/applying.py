@@ -3,9 +3,10 @@
 The sequence Terraform users expect, in one function the CLI and the tests
 (and the dashboard provider's guided session) all call: recover and refresh,
 refuse a stale saved plan or a changed digest, show the plan, refuse errors,
-unsettled intents and mass deletes, ask for `yes` (unless approved), run the
-applier with its journal, and write one new state version with the audit
-record. If the state cannot be written, the report says so with everything a
+unsettled intents and mass deletes, ask for `yes` (unless approved), ask the
+secret sink whether it can take the new secrets (if not, no create starts),
+run the applier with its journal, and write one new state version with the
+audit record. If the state cannot be written, the report says so with everything a
 person needs to recover; the journal then keeps what was done.
 """
 
@@ -37,10 +38,11 @@ from ctconfig.service.audit import (
     outcome_entries,
 )
 from ctconfig.service.planning import PlanRequest, Prepared, prepare, run_async
+from ctconfig.service.sink_check import secrets_to_issue, sink_refusal
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretSink
 from ctconfig.state.document import State, StateError
-from ctconfig.state.journal import Begin, Journal
+from ctconfig.state.journal import Begin, Intent, Journal
 
 
 class ApplyUi(Protocol):
@@ -143,9 +145,16 @@ async def _apply(
             return ApplyReport(ApplyKind.DRY_RUN, plan)
         if request.plan.scope.refresh_only or not plan.has_changes:
             return _save_refresh(ws, prepared, request.plan.scope.refresh_only)
+        refs = secrets_to_issue(plan, ws.targets())
+        refusal = await sink_refusal(sink, refs)  # before the question, so that it is answered knowing
+        if refusal is not None:
+            ui.note(
+                f"The {sink.describe()} cannot take secrets: {refusal}. This apply starts none of the "
+                f"{len(refs)} passcode create(s); the other changes go ahead."
+            )
         if not request.auto_approve and request.saved is None and not ui.confirm(plan):
             raise CtconfigError("apply cancelled; nothing was changed")
-        return await _execute(ws, request, ui, prepared, provider, sink)
+        return await _execute(ws, request, ui, prepared, provider, sink, refusal)
     finally:
         await provider.aclose()
 
@@ -245,7 +254,9 @@ async def _execute(
     prepared: Prepared,
     provider: Provider,
     sink: SecretSink,
+    refusal: str | None,
 ) -> ApplyReport:
+    """Run the applier (creates held back when the sink refused them) and save the next version."""
     plan = prepared.plan
     journal = ws.journal()
     journal.begin(prepared.refreshed.lineage, prepared.refreshed.serial)
@@ -258,6 +269,8 @@ async def _execute(
         protected=ws.protected(),
         progress=ui.progress,
     )
+    if refusal is not None:
+        applier.hold_creates(refusal)
     with _stop_on_signals(applier), settled_objects_frozen():
         result = await applier.apply(plan, prepared.refreshed)
     stats = getattr(provider, "stats", None)
@@ -287,7 +300,7 @@ async def _execute(
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         began = Begin(prepared.refreshed.lineage, prepared.refreshed.serial)
         return replace(report, save_error=reason, journal_kept=_still_ours(journal, began))
-    _clear_journal(journal, written)
+    _clear_journal(journal, written, result.open_intents)
     return replace(report, serial=written.serial)
 
 
@@ -300,17 +313,17 @@ def _still_ours(journal: Journal, began: Begin) -> bool:
     return contents.begin == began and not contents.empty
 
 
-def _clear_journal(journal: Journal, written: State) -> None:
+def _clear_journal(journal: Journal, written: State, still_open: list[Intent]) -> None:
     """Compact the journal of a saved apply to the intents no record closed, in one atomic step.
 
     A create whose outcome is unknown (retries gave up, or the dashboard's operator
     stopped without saying) stays open against the version just written, so the next
-    run settles it before planning instead of forgetting it. Clearing and then
+    run settles it before planning instead of forgetting it. The applier knows which
+    those are from what it appended, so the journal is not read back. Clearing and then
     appending would be two steps, and a crash (or a lost connection) between them
     forgot those intents; `replace` leaves the old journal or the new one.
     """
     failpoints.hit("apply.compact", journal.describe())
-    still_open = journal.read().open_intents()
     if still_open:
         journal.replace([Begin(written.lineage, written.serial), *still_open])
     else:

@@ -25,9 +25,11 @@ from ctconfig.plan import Note, Plan, PlanScope, PlanStamp, TrustChange
 from ctconfig.planner import PlanOptions, Refresh, diff, refresh_state
 from ctconfig.providers.base import CredentialStatus, Provider
 from ctconfig.redaction import remember_secret
+from ctconfig.secrets import Secret
 from ctconfig.service.known_state import share_known_state, with_findings
 from ctconfig.service.recovery import Recovered, pending_words, recover
 from ctconfig.service.scope import check_scope
+from ctconfig.service.sink_check import with_sink_checked
 from ctconfig.service.workspace import Workspace
 from ctconfig.sinks import SecretRef, SecretSink, SinkError
 from ctconfig.state.document import AccountPasscodeRecord, Origin, State, StateError
@@ -170,10 +172,10 @@ async def reclaim_secrets(
     candidates = [(a, r) for a, r in records.items() if _reclaimable(r) and a.account in targets]
     for address, record in sorted(candidates, key=itemgetter(0)):
         assert isinstance(record, AccountPasscodeRecord)
-        fingerprint = await _live_secret(address, record, provider, sink, targets[address.account])
-        if fingerprint is not None and fingerprint not in known:
-            records[address] = replace(record, secret_fingerprint=fingerprint)
-            known.add(fingerprint)
+        secret = await _live_secret(address, record, provider, sink, targets[address.account])
+        if secret is not None and not secret.fingerprints() & known:  # in any form state keeps
+            records[address] = replace(record, secret_fingerprint=secret.fingerprint())
+            known.add(secret.fingerprint())
             reclaimed.add(address)
     if not reclaimed:
         return refresh
@@ -208,7 +210,7 @@ async def _live_secret(
     provider: Provider,
     sink: SecretSink,
     target: AccountTarget,
-) -> str | None:
+) -> Secret | None:
     try:
         secret = sink.read(SecretRef(address, record.account_id))
         if secret is None:
@@ -218,7 +220,7 @@ async def _live_secret(
     except (SinkError, CtconfigError) as exc:
         log.debug("%s: could not check the sink's secret: %s", address, exc)
         return None
-    return secret.fingerprint() if check.status is CredentialStatus.VALID else None
+    return secret if check.status is CredentialStatus.VALID else None
 
 
 def _with_pending(plan: Plan, recovered: Recovered, *, may_write: bool) -> Plan:
@@ -250,9 +252,10 @@ def make_plan(
 
     async def run() -> Prepared:
         try:
-            return await prepare(ws, provider, sink, request, may_write=False, say=say)
+            prepared = await prepare(ws, provider, sink, request, may_write=False, say=say)
         finally:
             await provider.aclose()
+        return replace(prepared, plan=await with_sink_checked(sink, prepared.plan, ws.targets()))
 
     return run_async(run())
 

@@ -184,7 +184,9 @@ class AwsSink(ABC):
     def describe(self) -> str:
         return f"{self.label} sink {self.prefix} ({self.session.region_name})"
 
-    def preflight(self) -> None:
+    def preflight(self, refs: Sequence[SecretRef]) -> None:
+        """Credentials load, and a read of each slot (`max_inflight` at a time) proves access and
+        reachability: a missing slot is fine, one tagged as another's (or untagged) is refused."""
         try:
             found = self.session.get_credentials()
         except Exception as exc:
@@ -194,6 +196,29 @@ class AwsSink(ABC):
                 f"the {self.label} sink has no AWS credentials: set AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
             )
+        by_slot = {slot_key(self.slot(ref)): ref for ref in refs}
+        if not by_slot:
+            return
+        with ThreadPoolExecutor(max_workers=min(self.max_inflight, len(by_slot))) as pool:
+            checks = [pool.submit(self._check_slot, ref) for ref in by_slot.values()]
+            try:
+                for check in checks:  # the first refusal in the order asked, whatever finished first
+                    check.result()
+            finally:
+                for check in checks:
+                    check.cancel()
+
+    def _check_slot(self, ref: SecretRef) -> None:
+        try:
+            tags = self._slot_tags(ref)
+        except Exception as exc:
+            raise aws_error(exc, f"the {self.label} sink could not check {self.location(ref)}") from None
+        if tags is not None:
+            self._check_owner(ref, tags)
+
+    @abstractmethod
+    def _slot_tags(self, ref: SecretRef) -> list[dict[str, str]] | None:
+        """The tags of `ref`'s slot; None if there is no such slot. A read: it changes nothing."""
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
         return store_one(self, ref, secret)

@@ -64,6 +64,15 @@ class AwsSecretsManagerSink(AwsSink):
         failpoints.hit("sink.aws.update_secret", name)
         self.client.update_secret(**update)
 
+    def _slot_tags(self, ref: SecretRef) -> list[dict[str, str]] | None:
+        try:
+            found = self.client.describe_secret(SecretId=self.slot(ref))
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        return list(found.get("Tags", []))
+
     def _get(self, ref: SecretRef) -> str | None:
         name = self.slot(ref)
         try:

@@ -62,6 +62,15 @@ class AwsSsmSink(AwsSink):
         failpoints.hit("sink.aws.put_parameter", name)
         self.client.put_parameter(Overwrite=True, **params)
 
+    def _slot_tags(self, ref: SecretRef) -> list[dict[str, str]] | None:
+        try:
+            found = self.client.list_tags_for_resource(ResourceType="Parameter", ResourceId=self.slot(ref))
+        except Exception as exc:
+            if error_code(exc) in _MISSING:
+                return None
+            raise
+        return list(found.get("TagList", []))
+
     def _get(self, ref: SecretRef) -> str | None:
         name = self.slot(ref)
         try:

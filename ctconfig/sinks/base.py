@@ -1,8 +1,11 @@
 """What every secret sink offers, and the reference to the passcode a secret belongs to.
 
-A newly issued account passcode secret goes to exactly one sink. A sink that
-fails raises (or reports) `SinkError`; the applier then records the passcode
-as tainted so the next plan replaces it: a secret is never dropped silently.
+A newly issued account passcode secret goes to exactly one sink. Before an
+apply's first create (and in `plan`), `preflight` says whether the sink can
+take the secrets about to be issued; a sink that refuses then gets none. A
+sink that fails later raises (or reports) `SinkError`; the applier records
+the passcode as tainted so the next plan replaces it, and starts no further
+create: a secret is never dropped silently.
 
 Every public sink method turns every failure into a one-line `SinkError` that
 names the path or target and never contains the secret, so that nothing a
@@ -91,8 +94,14 @@ class SecretSink(Protocol):
         """Where `ref`'s secret goes, in words (no I/O, no secret)."""
         ...
 
-    def preflight(self) -> None:
-        """Raise `SinkError` if the sink plainly cannot take secrets now (before any is issued)."""
+    def preflight(self, refs: Sequence[SecretRef]) -> None:
+        """Raise `SinkError` (one line, no secret) if the sink cannot take the secrets of `refs`
+        (the passcodes about to be created) now: before any of them is issued.
+
+        Side-effect free: `plan` calls it, and `plan` writes nothing (no directory made, no temp
+        file, no AWS write). It looks (a permission, a program on PATH, a read of each slot);
+        it never stores.
+        """
         ...
 
     def store(self, ref: SecretRef, secret: Secret) -> str:

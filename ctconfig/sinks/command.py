@@ -13,6 +13,8 @@ check it. This sink cannot give secrets back.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +26,18 @@ from ctconfig.secrets import REDACTED, Secret
 from ctconfig.sinks.base import SecretRef, SinkError, StoreOutcome, as_sink_error, secret_bytes, store_one
 
 COMMAND_TIMEOUT = 60.0
+SHELLS = frozenset({"sh", "bash", "dash", "ksh", "zsh"})
+SHELL_WORDS = frozenset(
+    {
+        *("!", ".", ":", "{", "alias", "break", "case", "cd", "command", "continue", "echo", "eval"),
+        *("exec", "exit", "export", "false", "for", "getopts", "if", "printf", "pwd", "read"),
+        *("readonly", "return", "set", "shift", "test", "trap", "true", "type", "ulimit", "umask"),
+        *("unset", "until", "wait", "while"),
+    }
+)
+"""What a shell string may start with that is not a program on PATH (built-ins and keywords)."""
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_UNRESOLVED = frozenset("$`*?[~();<>|&")  # a word only the shell can resolve (or not a word)
 STDERR_TAIL = 4096  # bytes of the command's stderr kept to explain a failure
 REASON_MAX = 200
 
@@ -43,9 +57,34 @@ class CommandSink:
     def location(self, ref: SecretRef) -> str:
         return f"command sink ({ref.env_name})"
 
-    def preflight(self) -> None:
-        if isinstance(self.command, list) and not shutil.which(self.command[0]):
-            raise SinkError(f"the secret command {self.command[0]!r} was not found or is not executable")
+    def preflight(self, refs: Sequence[SecretRef]) -> None:
+        """The program exists and is executable (and a shell's script file exists); never runs it."""
+        words = self._words()
+        if not words:
+            return
+        program = words[0]
+        if not shutil.which(program) and not (isinstance(self.command, str) and program in SHELL_WORDS):
+            raise SinkError(f"the secret command {program!r} was not found or is not executable")
+        script = words[1] if len(words) > 1 and os.path.basename(program) in SHELLS else ""
+        readable = os.path.isfile(script) and os.access(script, os.R_OK)
+        if script and not script.startswith("-") and not readable:
+            raise SinkError(f"the secret command's script {script!r} was not found or is not readable")
+
+    def _words(self) -> list[str]:
+        """The program and its arguments as far as they can be told without running anything: a
+        list as it is; a shell string's first words after any `NAME=value` (none if unparsable)."""
+        if isinstance(self.command, list):
+            return self.command
+        lexer = shlex.shlex(self.command, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        try:
+            words = list(lexer)
+        except ValueError:
+            return []  # the shell will say what is wrong with it
+        while words and _ASSIGNMENT.match(words[0]):
+            words = words[1:]
+        checkable = [w for w in words[:2] if not set(w) & _UNRESOLVED]
+        return checkable if checkable[:1] == words[:1] else []
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
         return store_one(self, ref, secret)

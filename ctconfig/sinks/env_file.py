@@ -4,8 +4,13 @@ Each variable ctconfig writes is preceded by `# ctconfig: <address>`, the
 address that owns it, so a variable holding one address's secret is never
 overwritten with another's. Lines ctconfig did not write are kept as they
 are; a variable written before owners were recorded is taken over by the
-first address whose slot it is. Values are written raw (no quoting), as
-`docker --env-file` and systemd read them; a secret with a line break is refused.
+first address whose slot it is.
+
+Sourcing the file (`. secrets.env`) never runs anything: a value a shell would
+read as anything but itself is single-quoted (`'...'`, a quote inside as
+`'\\''`). CleverTap's passcodes (`AMA-AUE-YWUL`, 32 hex digits) need no quotes,
+so they stay bare, as `docker --env-file` and systemd read them. A secret with a
+line break is refused.
 
 `store_many` rewrites the file once per batch (temp file, fsync, rename);
 `store` calls from several threads join one batch (`GroupCommit`).
@@ -18,16 +23,32 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ctconfig.files import write_atomically
+from ctconfig.files import make_private_dirs, write_atomically
 from ctconfig.redaction import remember_secret
 from ctconfig.secrets import Secret
 from ctconfig.sinks.base import SecretRef, SinkError, StoreOutcome, as_sink_error, secret_bytes
-from ctconfig.sinks.diskio import read_bounded
+from ctconfig.sinks.diskio import directory_problem, read_bounded, target_problem
 from ctconfig.sinks.groupcommit import GroupCommit
 
 MAX_ENV_FILE_BYTES = 16 << 20
 OWNER_MARK = "# ctconfig: "
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=")
+_BARE = re.compile(r"^[A-Za-z0-9_./:@%+,=-]+$")
+"""A value a shell reads as itself when unquoted (no `$`, backquote, space, glob, `~`, quote, ...)."""
+
+
+def shell_word(value: str) -> str:
+    """`value` as an assignment's right side that a shell reads back as exactly `value`."""
+    if _BARE.match(value):
+        return value
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _unquoted(text: str) -> str:
+    """A value as `shell_word` wrote it (or as written by hand, bare) back to itself."""
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("'\\''", "'")
+    return text
 
 
 def _key_of(line: str) -> str | None:
@@ -58,7 +79,7 @@ class _Lines:
 
     def value(self, key: str) -> str | None:
         numbers = self.where.get(key)
-        return self.lines[numbers[-1]][len(key) + 1 :] if numbers else None
+        return _unquoted(self.lines[numbers[-1]][len(key) + 1 :]) if numbers else None
 
     def rewritten(self, updates: dict[str, tuple[str, str]], dropped: str | None = None) -> str:
         """The text with each updated key's lines replaced, in place, by owner comment and value;
@@ -104,12 +125,19 @@ class EnvFileSink:
     def location(self, ref: SecretRef) -> str:
         return f"env-file {self.path} ({ref.env_name})"
 
-    def preflight(self) -> None:
+    def preflight(self, refs: Sequence[SecretRef]) -> None:
+        """The file can be made or rewritten, and each variable is free or `ref`'s; only looks."""
+        problem = directory_problem(self.path.parent) or target_problem(self.path)
+        if problem is not None:
+            raise SinkError(f"cannot write the env file {self.path}: {problem}")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._load()
+            current = self._load()
         except Exception as exc:
             raise as_sink_error(exc, f"cannot use the env file {self.path}") from None
+        for ref in refs:
+            owner = current.owner(ref.env_name)
+            if owner is not None and owner != str(ref.address):
+                raise self._taken(ref, owner)
 
     def store(self, ref: SecretRef, secret: Secret) -> str:
         return self._commits.submit(ref, secret).result()
@@ -126,9 +154,9 @@ class EnvFileSink:
             if not updates:
                 return outcomes
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                make_private_dirs(self.path.parent)
                 data = current.rewritten(updates).encode("utf-8")
-                write_atomically(self.path, data, mode=0o600, sync_dir=True)
+                write_atomically(self.path, data, sync_dir=True)
             except Exception as exc:
                 error = as_sink_error(exc, f"could not write the env file {self.path}")
                 return [o if o.error else StoreOutcome(o.ref, error=error) for o in outcomes]
@@ -146,6 +174,13 @@ class EnvFileSink:
             return None
         remember_secret(value)
         return Secret(value)
+
+    def _taken(self, ref: SecretRef, owner: str) -> SinkError:
+        """`ref`'s variable holds `owner`'s secret: refused, saying how to free it."""
+        return SinkError(
+            f"{self.location(ref)} holds the secret of {owner}; refusing to overwrite it with "
+            f"{ref.address}'s (remove both lines if {owner} is gone)"
+        )
 
     def move(self, old: SecretRef, new: SecretRef) -> str:
         """`old`'s variable renamed to `new`'s, owned by `new`, in one atomic rewrite of the file."""
@@ -185,12 +220,9 @@ class EnvFileSink:
             key, address, where = ref.env_name, str(ref.address), self.location(ref)
             owner = updates[key][0] if key in updates else current.owner(key)
             try:
-                value = secret_bytes(secret, where, one_line=True).decode("utf-8")
+                value = shell_word(secret_bytes(secret, where, one_line=True).decode("utf-8"))
                 if owner is not None and owner != address:
-                    raise SinkError(
-                        f"{where} holds the secret of {owner}; refusing to overwrite it with "
-                        f"{address}'s (remove both lines if {owner} is gone)"
-                    )
+                    raise self._taken(ref, owner)
             except SinkError as exc:
                 outcomes[index] = StoreOutcome(ref, error=exc)
                 continue

@@ -50,7 +50,7 @@ from ctconfig.domain import utc_now_text
 from ctconfig.errors import CtconfigError
 from ctconfig.state import limits
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
-from ctconfig.state.document import State, StateError
+from ctconfig.state.document import State, StateError, parse_state_json
 from ctconfig.state.http_client import Answer, HttpStateError, StateServerClient
 from ctconfig.state.http_lock import from_terraform_lock, to_terraform_lock
 from ctconfig.state.journal_store import FileJournalStore
@@ -276,10 +276,7 @@ class HttpBackend:
         if response.status_code in (204, 404) or (response.status_code == 200 and not response.content):
             return None
         self._server.expect_success(response, "read the state")
-        try:
-            data = json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StateError(f"{self.describe()}: the stored state is not valid JSON") from exc
+        data = parse_state_json(response.content, self.describe(), limits.STATE_WITH_AUDIT_SHAPE)
         if not isinstance(data, dict):
             raise StateError(f"{self.describe()}: the stored state is not a JSON object")
         document = {k: v for k, v in data.items() if k != AUDIT_KEY}
@@ -340,8 +337,4 @@ def _token(serial: int, data: Any) -> str:
 
 def _holder_in(response: Answer) -> LockInfo | None:
     """The holder named in a 423/409 answer, when the server sent Terraform lock info."""
-    try:
-        data = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return from_terraform_lock(data)
+    return from_terraform_lock(response.holder_info())

@@ -8,7 +8,6 @@ server and what ctconfig was trying to do — never a credential.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ import httpx
 from ctconfig import __version__
 from ctconfig.config.spec import HttpStateConfig
 from ctconfig.errors import CtconfigError
+from ctconfig.jsonshape import Shape, ShapeError, parse_json
 from ctconfig.state import limits
 from ctconfig.state.document import StateError
 
@@ -44,8 +44,16 @@ class Answer:
     def text(self) -> str:
         return self.content.decode("utf-8", errors="replace")
 
-    def json(self) -> Any:
-        return json.loads(self.content)
+    def json(self, shape: Shape) -> Any:
+        """The body as JSON of `shape`; ShapeError (one line) when it is not."""
+        return parse_json(self.content, shape)
+
+    def holder_info(self) -> Any:
+        """The body as a lock record, None when it is not one (too large, deep, or not JSON)."""
+        try:
+            return self.json(limits.LOCK_SHAPE)
+        except ShapeError:
+            return None
 
 
 def _env_value(environ: Mapping[str, str], name: str | None, field: str) -> str | None:

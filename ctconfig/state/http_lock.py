@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ctconfig.domain import moment_text
+from ctconfig.jsonshape import ShapeError, parse_json
 from ctconfig.state.base import LockInfo
+from ctconfig.state.limits import LOCK_SHAPE
 
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
 
@@ -62,8 +64,8 @@ def _info_fields(info: Any) -> dict[str, Any]:
     if not isinstance(info, str) or not info.startswith("{"):
         return {}
     try:
-        fields = json.loads(info)
-    except json.JSONDecodeError:
+        fields = parse_json(info, LOCK_SHAPE)
+    except ShapeError:
         return {}
     return fields if isinstance(fields, dict) else {}
 

@@ -172,7 +172,8 @@ class Journal:
                 f"journal {self.describe()} holds changes from an interrupted run; "
                 "run `ctconfig plan` or `ctconfig apply`, which resolve it first"
             )
-        self.replace([Begin(lineage, serial)])
+        self.store.clear()  # nothing in it to keep: a crash between the two loses nothing
+        self.append([Begin(lineage, serial)])
 
     def append(self, entries: Sequence[Entry]) -> None:
         """Make `entries` durable (one write for all of them)."""

@@ -26,18 +26,24 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ctconfig import failpoints
-from ctconfig.files import fsync_dir, write_atomically
-from ctconfig.state.document import StateError
+from ctconfig.files import PRIVATE_FILE, fsync_dir, make_private_dirs, write_atomically
+from ctconfig.jsonshape import Shape, ShapeError, parse_json
+from ctconfig.state.document import MAX_RECORD_MEMBERS, StateError
 from ctconfig.state.limits import read_regular_file
 
 MAX_JOURNAL_BYTES = 256 * 1024 * 1024
 """A journal larger than this is refused rather than read into memory."""
 
-JOURNAL_MODE = 0o644
-"""The permissions of a new journal file (appended to, or written whole by `replace`)."""
-
 MAX_JOURNAL_ENTRIES = 1_000_000
 """More entries than this (a hundred per resource of a 10,000-resource estate) is not a journal."""
+
+MAX_ENTRY_BYTES = 64 * 1024
+"""The longest journal entry (ctconfig's are a few hundred bytes: a record and its address)."""
+
+ENTRY_SHAPE = Shape("journal entry", widths=(16, *(MAX_RECORD_MEMBERS,) * 3), max_values=4096)
+"""An entry is one small object: ctconfig's nest two levels (a `record` entry holds one state
+record); a store keeps up to four. Its ~30 keys and values leave room for the commas and brackets
+a reason's text may hold (counted too); `MAX_ENTRY_BYTES` bounds a line's cost."""
 
 
 class JournalWriteError(StateError):
@@ -84,19 +90,33 @@ def encode_entry(entry: Mapping[str, Any]) -> bytes:
     return (json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
+def decode_entry(text: bytes | str, where: str, what: str) -> dict[str, Any]:
+    """One journal entry (`what`: `line 7`, `entry 7`), refused in one line unless it is a
+    JSON object of the shape ctconfig writes."""
+    if len(text) > MAX_ENTRY_BYTES:
+        raise StateError(
+            f"journal {where} {what} is {len(text):,} bytes, more than the {MAX_ENTRY_BYTES:,} of "
+            "any entry ctconfig writes"
+        )
+    try:
+        entry = parse_json(text, ENTRY_SHAPE)
+    except ShapeError as exc:
+        raise StateError(f"journal {where} {what}: {exc}") from None
+    if not isinstance(entry, dict):
+        raise StateError(f"journal {where} {what} is not a JSON object")
+    return entry
+
+
 def decode_lines(raw: bytes, where: str) -> list[dict[str, Any]]:
     """Complete JSON lines of `raw`; a torn last line (no newline) is ignored."""
+    count = raw.count(b"\n")
+    if count > MAX_JOURNAL_ENTRIES:
+        raise StateError(
+            f"journal {where} holds {count:,} lines, more than the {MAX_JOURNAL_ENTRIES:,} entries "
+            "a journal can hold; it is not ctconfig's"
+        )
     lines = raw.split(b"\n")[:-1]  # every complete line ends with a newline
-    out: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            entry = json.loads(line)
-        except ValueError as exc:
-            raise StateError(f"journal {where} line {number} is corrupt: {exc}") from None
-        if not isinstance(entry, dict):
-            raise StateError(f"journal {where} line {number} is not a JSON object")
-        out.append(entry)
-    return out
+    return [decode_entry(line, where, f"line {number}") for number, line in enumerate(lines, start=1)]
 
 
 def _write_all(fd: int, payload: bytes) -> None:
@@ -110,7 +130,7 @@ def _write_all(fd: int, payload: bytes) -> None:
 
 
 class FileJournalStore:
-    """JSON lines in one file, appended with O_APPEND and fdatasync; never through a symlink.
+    """JSON lines in one 0600 file, appended with O_APPEND and fdatasync; never through a symlink.
 
     A batch that cannot be written whole (a full disk, a file-size limit) is cut
     back off, so the journal never ends in a torn batch the run goes on after.
@@ -154,18 +174,18 @@ class FileJournalStore:
             return
         self.close()  # later appends go to the new file, not the one it replaces
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, payload, mode=JOURNAL_MODE, sync_dir=True)
+            make_private_dirs(self.path.parent)
+            write_atomically(self.path, payload, sync_dir=True)
         except OSError as exc:
             raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
 
     def _open(self) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.path.parent)
         existed = self.path.exists() or self.path.is_symlink()
         # O_NONBLOCK: a FIFO planted here fails at once instead of blocking the apply.
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
-            fd = os.open(self.path, flags, JOURNAL_MODE)
+            fd = os.open(self.path, flags, PRIVATE_FILE)
         except OSError as exc:
             if self.path.is_symlink():
                 raise JournalWriteError(

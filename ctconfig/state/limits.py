@@ -5,6 +5,10 @@ parsing it (and refuses to write one, since it could not be read back), and a
 lock record larger than `MAX_LOCK_BYTES`. 64 MiB is about a hundred times the
 state of 100 accounts with 100 passcodes each; anything larger is not ctconfig's.
 
+What those bytes may become is bounded too, before anything is validated
+(`jsonshape`): the shapes below, and `document.STATE_SHAPE`, say how wide and
+deep each kind of document ctconfig keeps may be.
+
 Files beside local state (the state, `.backup`, `.history/`, `.lock`,
 `.journal`) are never reached through a symbolic link: a link planted there
 could make ctconfig read or write a file elsewhere.
@@ -17,13 +21,46 @@ import os
 import stat
 from pathlib import Path
 
-from ctconfig.state.document import StateError
+from ctconfig.jsonshape import Shape
+from ctconfig.state.document import MAX_RECORD_MEMBERS, MAX_RESOURCES, STATE_SHAPE, StateError
 
 MAX_STATE_BYTES = 64 * 1024 * 1024
 """The largest state document any backend reads or writes."""
 
 MAX_LOCK_BYTES = 64 * 1024
 """The largest lock owner record a backend reads (ctconfig's own are a few hundred bytes)."""
+
+
+MAX_AUDIT_ACTIONS = 2 * MAX_RESOURCES
+"""The most actions one audit record lists (an apply touching every resource, rotations twice)."""
+
+LOCK_SHAPE = Shape("lock record", widths=(16,), max_values=4096)
+"""A lock owner record (ctconfig's, or Terraform's lock info): one flat object. The count includes
+punctuation inside its strings (Terraform's `Info` is free text), hence room to spare."""
+
+AUDIT_SHAPE = Shape(
+    "audit record",
+    widths=(16, MAX_AUDIT_ACTIONS, 16),
+    max_values=10 * MAX_AUDIT_ACTIONS,
+    max_containers=2 * MAX_AUDIT_ACTIONS,
+)
+"""Who wrote a state version: a few fields and the list of actions, each a small object."""
+
+STATE_WITH_AUDIT_SHAPE = Shape(
+    "state document",
+    widths=(17, MAX_RESOURCES, MAX_RECORD_MEMBERS, MAX_AUDIT_ACTIONS, 16),
+    max_values=STATE_SHAPE.max_values + AUDIT_SHAPE.max_values,
+    max_containers=(STATE_SHAPE.max_containers or 0) + MAX_AUDIT_ACTIONS + 4,
+)
+"""A state document with its audit record under one more key (the `http` backend's)."""
+
+HISTORY_RECORD_SHAPE = Shape(
+    "state history record",
+    widths=(8, 16, MAX_AUDIT_ACTIONS, MAX_RECORD_MEMBERS, MAX_RECORD_MEMBERS),
+    max_values=STATE_WITH_AUDIT_SHAPE.max_values,
+    max_containers=STATE_WITH_AUDIT_SHAPE.max_containers,
+)
+"""A kept version beside its audit record, one level down (the `s3` backend's history objects)."""
 
 
 class StateTooLargeError(StateError):

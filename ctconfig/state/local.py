@@ -6,7 +6,9 @@ Layout beside `ctconfig.state.json`:
   `.lock`              the owner record of a running command (O_CREAT|O_EXCL)
   `.journal`           per-operation checkpoints of an apply in progress
 A write holds a short flock on the history directory so that the
-compare-and-swap is atomic even between processes. None of these paths is
+compare-and-swap is atomic even between processes. Every one of these files
+is 0600 and every directory ctconfig creates for them 0700 (`files`): state
+names every managed passcode, and its history is kept for good. None of these paths is
 ever reached through a symbolic link: a link in their place is refused with
 one line naming it (a planted link could otherwise make ctconfig write outside
 the state's directory). A state file larger than `limits.MAX_STATE_BYTES` is
@@ -27,7 +29,8 @@ from pathlib import Path
 
 from ctconfig import failpoints
 from ctconfig.domain import moment_text
-from ctconfig.files import fsync_dir, write_atomically
+from ctconfig.files import PRIVATE_FILE, fsync_dir, make_private_dirs, write_atomically
+from ctconfig.jsonshape import ShapeError, parse_json
 from ctconfig.state import limits
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
 from ctconfig.state.document import State, StateError
@@ -88,7 +91,7 @@ class LocalBackend:
     def _write_guard(self) -> Iterator[None]:
         """An exclusive flock on the history directory for the compare-and-swap."""
         refuse_symlink(self.history_dir, "state history directory")
-        self.history_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.history_dir)
         try:
             fd = os.open(self.history_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except OSError as exc:
@@ -111,7 +114,7 @@ class LocalBackend:
         refuse_symlink(self.path, "state file")
         refuse_symlink(self.backup_path, "state backup")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.path.parent)
             with self._write_guard():
                 current_bytes = self._read_bytes()
                 self._check_current(state, expected_token, current_bytes)
@@ -155,6 +158,8 @@ class LocalBackend:
         try:
             failpoints.hit("state.local.backup.link", tmp)
             os.link(self.path, tmp)
+            with contextlib.suppress(PermissionError):  # a state written 0644 by an older ctconfig
+                os.chmod(tmp, PRIVATE_FILE)
             failpoints.hit("state.local.backup.rename", self.backup_path)
             os.replace(tmp, self.backup_path)
         finally:
@@ -221,8 +226,8 @@ class LocalBackend:
         if raw is None:
             return None
         try:
-            data = json.loads(raw)
-        except ValueError as exc:
+            data = parse_json(raw, limits.AUDIT_SHAPE)
+        except ShapeError as exc:
             raise StateError(f"{where}: unreadable audit record: {exc}") from None
         if not isinstance(data, dict):
             raise StateError(f"{where}: the audit record is not a JSON object")

@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Protocol
 
 from ctconfig import failpoints
+from ctconfig.files import make_private_dirs
+from ctconfig.jsonshape import ShapeError, parse_json
 from ctconfig.state.base import LockHeldError, LockInfo, StateBackend, format_age
 from ctconfig.state.document import StateError
-from ctconfig.state.limits import MAX_LOCK_BYTES, read_regular_file
+from ctconfig.state.limits import LOCK_SHAPE, MAX_LOCK_BYTES, read_regular_file
 
 FIRST_DELAY = 0.05
 MAX_DELAY = 2.0
@@ -156,9 +158,8 @@ class LockFile:
         if raw is None:
             return None
         try:
-            data = json.loads(raw)
-            return LockInfo.from_json(data)
-        except (ValueError, KeyError, TypeError, AttributeError):
+            return LockInfo.from_json(parse_json(raw, LOCK_SHAPE))
+        except (ShapeError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def try_acquire(self, operation: str) -> LockInfo | Held:
@@ -171,9 +172,9 @@ class LockFile:
         info = LockInfo.new(operation)
         record = (json.dumps(info.to_json(), sort_keys=True, indent=2) + "\n").encode()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.path.parent)
             failpoints.hit("lock.file.write", self.path)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")  # 0600
             try:
                 os.write(fd, record)
                 failpoints.hit("lock.file.fsync", self.path)

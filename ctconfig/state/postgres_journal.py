@@ -23,7 +23,12 @@ from psycopg import sql
 
 from ctconfig import failpoints
 from ctconfig.state.document import StateError
-from ctconfig.state.journal_store import MAX_JOURNAL_BYTES, MAX_JOURNAL_ENTRIES, JournalWriteError
+from ctconfig.state.journal_store import (
+    MAX_JOURNAL_BYTES,
+    MAX_JOURNAL_ENTRIES,
+    JournalWriteError,
+    decode_entry,
+)
 
 _APPEND = """INSERT INTO {table} (state_name, seq, entry)
 SELECT %(name)s, base.top + batch.ord, batch.entry
@@ -110,19 +115,14 @@ class PostgresJournalStore:
                 ).fetchone() or (0, 0)
                 _check_bounds(self._where, int(count), int(size))
                 rows = conn.execute(
-                    sql.SQL("SELECT seq, entry FROM {} WHERE state_name = %s ORDER BY seq").format(
+                    sql.SQL("SELECT seq, entry::text FROM {} WHERE state_name = %s ORDER BY seq").format(
                         self._table
                     ),
                     (self.name,),
                 ).fetchall()
             except psycopg.Error as exc:
                 raise StateError(f"cannot read the journal {self._where}: {self._failure(exc)}") from None
-        out: list[dict[str, Any]] = []
-        for seq, entry in rows:
-            if not isinstance(entry, dict):
-                raise StateError(f"journal {self._where} entry {seq} is not a JSON object")
-            out.append(entry)
-        return out
+        return [decode_entry(text, self._where, f"entry {seq}") for seq, text in rows]
 
     def clear(self) -> None:
         """Delete every entry of this state (one statement)."""

@@ -32,6 +32,7 @@ from ctconfig import failpoints
 from ctconfig.config.spec import S3StateConfig
 from ctconfig.domain import utc_now_text
 from ctconfig.errors import CtconfigError
+from ctconfig.jsonshape import ShapeError, parse_json
 from ctconfig.state import limits
 from ctconfig.state.base import (
     AuditRecord,
@@ -308,9 +309,9 @@ class S3Backend:
         if found is None:
             return None
         try:
-            record = json.loads(found[0])
-        except json.JSONDecodeError as exc:
-            raise StateError(f"history object s3://{self.bucket}/{key} is not JSON") from exc
+            record = parse_json(found[0], limits.HISTORY_RECORD_SHAPE)
+        except ShapeError as exc:
+            raise StateError(f"history object s3://{self.bucket}/{key}: {exc}") from None
         if not isinstance(record, dict) or "serial" not in record or "state" not in record:
             raise StateError(f"history object s3://{self.bucket}/{key} is malformed")
         return record
@@ -342,8 +343,8 @@ class S3Backend:
             return None
         body, etag = found
         try:
-            return LockInfo.from_json(json.loads(body)), etag
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            return LockInfo.from_json(parse_json(body, limits.LOCK_SHAPE)), etag
+        except (ShapeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise StateError(
                 f"lock object s3://{self.bucket}/{self.lock_key} is malformed; "
                 "delete it by hand once no run is active"

@@ -20,6 +20,7 @@ from ctconfig.applier import Applier, ApplyResult, Status
 from ctconfig.domain import AccountTarget, Address
 from ctconfig.plan import Plan
 from ctconfig.providers.sandbox import SandboxProvider
+from ctconfig.sinks import SecretRef
 from ctconfig.sinks.env_file import EnvFileSink
 from ctconfig.sinks.file import FileSink
 from ctconfig.state.document import AccountPasscodeRecord, State
@@ -147,7 +148,7 @@ class SpaceRunsOut(FileJournalStore):
 def test_a_journal_that_cannot_be_written_stops_everything_new(
     provider: SandboxProvider, tmp_path: Path
 ) -> None:
-    store = SpaceRunsOut(tmp_path / "journal", allowed=3)  # begin, then two batches
+    store = SpaceRunsOut(tmp_path / "journal", allowed=1)  # begin; the batch of intents fails
     journal = Journal(store)
     names = [f"p{i}" for i in range(12)]
     targets = {"other": target("other", OTHER)}
@@ -167,3 +168,33 @@ def test_a_journal_that_cannot_be_written_stops_everything_new(
     }
     assert made <= durable
     assert all(o.message == "the apply stopped before it started" for o in not_started)
+
+
+def test_a_journal_that_fails_after_the_intents_starts_nothing_new_and_loses_nothing(
+    provider: SandboxProvider, tmp_path: Path
+) -> None:
+    """The intents of a phase are durable together before its creates; records that cannot be
+    written later stop what has not started, and nothing was made without its intent."""
+    store = SpaceRunsOut(tmp_path / "journal", allowed=2)  # begin, the intents; then records fail
+    journal = Journal(store)
+    names = [f"p{i}" for i in range(12)]
+    targets = {"other": target("other", OTHER)}
+    result = run(
+        provider, FileSink(tmp_path / "secrets"), targets, [create("other", n) for n in names], journal, 1
+    )
+
+    assert result.durability_error is not None and "No space left on device" in result.durability_error
+    assert len(result.done) + len(result.failed) + len(result.not_started) == len(names)
+    intents = journal.read().intents.values()
+    assert {i.name for i in intents} == set(names)  # all announced in one batch, before any request
+    made = {p.name for p in provider.store.read(OTHER).passcodes}
+    assert made == {o.address.name for o in result.done}
+    assert all(o.message == "the apply stopped before it started" for o in result.not_started)
+    # What was made is in the applier's records (state is written from them) and in the sink.
+    sink = FileSink(tmp_path / "secrets")
+    for name in made:
+        address = Address.account_passcode("other", name)
+        record = result.resources[address]
+        secret = sink.read(SecretRef(address, OTHER))
+        assert isinstance(record, AccountPasscodeRecord) and secret is not None
+        assert record.secret_fingerprint == secret.fingerprint()

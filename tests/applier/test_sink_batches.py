@@ -1,5 +1,5 @@
 """The applier hands a sink that has `store_many` its secrets a batch at a time, and one refused
-secret of a batch taints only its own passcode."""
+secret of a batch taints only its own passcode (the rest of its batch is stored)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class BatchSink(FileSink):
 
 
 def test_secrets_go_to_store_many_in_batches_and_a_refusal_taints_only_its_passcode(tmp_path: Path) -> None:
-    names = ["a", "b", "refused", "c", "d", "e"]
+    names = ["a", "b", "c", "d", "e", "refused"]  # last: a refusal stops creates not yet started
     actions = tuple(
         PasscodeAction(
             Address.account_passcode("demo", n), ActionKind.CREATE, None, PasscodeSettings(n, 30), "declared"

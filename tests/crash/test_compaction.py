@@ -89,7 +89,7 @@ def intent(name: str) -> Intent:
 
 def interrupted_apply(store: JournalStore) -> tuple[Journal, State, Intent]:
     """An apply's journal at its end: one create done (its record closes its intent), one whose
-    outcome is unknown (its intent open); and the state version the apply has just written."""
+    outcome is unknown (its intent open, as the applier knows); and the state version it has just written."""
     journal = Journal(store)
     before = State.new()
     journal.begin(before.lineage, before.serial)
@@ -104,9 +104,9 @@ def interrupted_apply(store: JournalStore) -> tuple[Journal, State, Intent]:
 
 def boundaries_of_compaction(stores: Stores) -> list[str]:
     """Every failpoint `_clear_journal` passes, as `NAME#N` targets."""
-    journal, written, _ = interrupted_apply(stores("reference"))
+    journal, written, unknown = interrupted_apply(stores("reference"))
     with failpoints.armed(failpoints.Failpoints()) as seen:
-        _clear_journal(journal, written)
+        _clear_journal(journal, written, [unknown])
     counts: dict[str, int] = {}
     targets = []
     for name, _ in seen.reached:
@@ -122,7 +122,7 @@ def test_a_compaction_stopped_at_any_of_its_boundaries_keeps_the_open_intent(sto
         journal, written, unknown = interrupted_apply(stores(f"crash{number}"))
         armed = failpoints.Failpoints([failpoints.Target.parse(target, stop_here)])
         with failpoints.armed(armed), pytest.raises(Crash):
-            _clear_journal(journal, written)
+            _clear_journal(journal, written, [unknown])
         after = Journal(stores(f"crash{number}")).read()  # the next run, another client
         assert [i.id for i in after.open_intents()] == [unknown.id], f"stopped at {target}"
         assert after.begin is not None and after.begin.serial in (written.serial - 1, written.serial)
@@ -130,7 +130,7 @@ def test_a_compaction_stopped_at_any_of_its_boundaries_keeps_the_open_intent(sto
 
 def test_a_compaction_that_runs_to_the_end_leaves_only_the_open_intent(stores: Stores) -> None:
     journal, written, unknown = interrupted_apply(stores("whole"))
-    _clear_journal(journal, written)
+    _clear_journal(journal, written, [unknown])
     after = Journal(stores("whole")).read()
     assert [i.id for i in after.open_intents()] == [unknown.id] and after.records == []
     assert after.begin is not None and after.begin.serial == written.serial
@@ -158,7 +158,7 @@ def test_postgres_a_connection_dropped_mid_compaction_loses_nothing(
 
         armed = failpoints.Failpoints([failpoints.Target.parse(target, drop_the_connection)])
         with failpoints.armed(armed), pytest.raises(JournalWriteError) as caught:
-            _clear_journal(journal, written)
+            _clear_journal(journal, written, [unknown])
         assert "the connection to the server was lost" in str(caught.value) and "\n" not in str(caught.value)
         assert postgres_stores(f"drop{number}").entries() == before, f"dropped at {target}"
         assert [i.id for i in Journal(store).read().open_intents()] == [unknown.id]

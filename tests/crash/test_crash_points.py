@@ -38,11 +38,14 @@ def crash_everywhere(backend: Any, tmp_path: Path, server: Any, zygote: Any) -> 
     print(tally.row())
     assert tally.found >= 20, "the apply passes fewer durable boundaries than it must"
     # Accounts run concurrently and group commit batches what arrives together, so a copy of the run
-    # may pass a boundary fewer times than the reference did; nearly all must be reached, and every kind.
+    # may pass a boundary fewer times than the reference did (each is tried twice). The end of the
+    # apply, counted from its state write, is the same every time: every crash there must happen; and
+    # every kind of boundary must be crashed at somewhere, most of them where they were aimed.
     crashed = [f for f in tally.results if f.crashed]
     missed = [f.boundary.target for f in tally.results if not f.crashed]
-    assert len(crashed) >= 0.9 * len(tally.results), missed
-    assert {f.boundary.name for f in crashed} == {f.boundary.name for f in tally.results}
+    assert all(f.crashed for f in tally.results if f.boundary.anchor), missed
+    assert {f.boundary.name for f in crashed} == {f.boundary.name for f in tally.results}, missed
+    assert len(crashed) >= 0.75 * len(tally.results), missed
     unexpected = [
         f"{f.boundary.target} ({f.boundary.where}): {crash_harness.describe(f)}"
         for f in tally.results

@@ -213,7 +213,7 @@ def test_skip_taint_and_stop_then_the_next_apply_settles_the_open_intent(dash: D
     with pytest.raises(CtconfigError, match="guided session at a terminal"):
         dash.apply(None)
 
-    # At a terminal: c's key is asked first (settled), then a is made, b rotated (tainted: deleted at once).
+    # At a terminal: c's key is asked first (settled), then a is made, b replaced (tainted: deleted first).
     report, _ = dash.apply(operator)
     assert report.result is not None and report.result.ok, report.result
     assert any(p.startswith("If you created c, paste its API Key") for p in operator.asked)

@@ -122,7 +122,8 @@ def test_a_journal_that_cannot_grow_stops_the_apply_at_once_and_says_how_to_reco
 ) -> None:
     url, db = server
     env = workspace(tmp_path, url, db, 40, {"sink": "file", "path": str(tmp_path / "secrets")})
-    stopped = ct(tmp_path, env, "apply", "--auto-approve", "--parallelism", "1", preexec=small_files(20_000))
+    # Room for the journal's start and the state, not for the one batch of the 40 intents (~11.6 kB).
+    stopped = ct(tmp_path, env, "apply", "--auto-approve", "--parallelism", "1", preexec=small_files(10_000))
     assert stopped.returncode == 1, stopped.stdout + stopped.stderr
     assert "Traceback" not in stopped.stderr
     journal = tmp_path / "state" / "ctconfig.state.json.journal"

@@ -57,7 +57,7 @@ def test_walkthrough_apply_change_plan_apply_inspect(ws: Workspace) -> None:
     assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((secrets_dir / "new").stat().st_mode) == 0o600
     fingerprint = state["resources"]["demo/account_passcode/new"]["secret_fingerprint"]
-    assert fingerprint.startswith("sha256:") and len(fingerprint) == 19
+    assert fingerprint.startswith("lossy20:") and len(fingerprint) == 13
     ws.assert_no_secret_leaked(set(ws.secret_files().values()))
 
 
@@ -149,7 +149,8 @@ def test_sink_failure_taints_the_passcode_and_the_next_plan_replaces_it(ws: Work
 
     (ws.root / "ok").touch()
     plan = ws.ct("plan", "--detailed-exitcode", expect=2).stdout
-    assert "demo/account_passcode/api will be rotated" in plan and "tainted: secret sink failed" in plan
+    assert "-/+ demo/account_passcode/api will be replaced (delete first: nobody holds its secret)" in plan
+    assert "tainted: secret sink failed" in plan
     ws.ct("apply", "--auto-approve")
     assert (ws.root / "vault" / "CT_DEMO_API").read_text()
     names = [p.name for p in ws.store().read(ACCOUNT_ID).passcodes]

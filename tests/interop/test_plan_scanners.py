@@ -167,6 +167,7 @@ def test_a_policy_picking_resources_by_provider_type_sees_ctconfigs(plan_file: P
     result = idioms(document)
     assert len(result["clevertap_changes"]) == len(document["resource_changes"])
     assert sorted(result["deny"]) == [  # deletes and revokes; rotations (create, then delete) pass
+        'prod/account_passcode/broken: ["delete", "create"]',  # tainted: replaced delete-first
         'prod/account_passcode/gone: ["delete"]',
         'prod/account_passcode/legacy: ["delete"]',
         'prod/account_passcode/seg~retiring-20261101: ["delete"]',

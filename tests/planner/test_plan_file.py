@@ -290,7 +290,7 @@ def test_actions_and_reasons_map_to_terraforms_words() -> None:
     expected = {
         "prod/account_passcode/keep": (["no-op"], None),
         "prod/account_passcode/seg": (["create", "delete"], "replace_because_expiring"),
-        "prod/account_passcode/broken": (["create", "delete"], "replace_because_tainted"),
+        "prod/account_passcode/broken": (["delete", "create"], "replace_because_tainted"),
         "prod/account_passcode/req": (["create", "delete"], "replace_by_request"),
         "prod/account_passcode/gone": (["delete"], "delete_because_no_resource_config"),
         f"prod/account_passcode/{RETIRED}": (["delete"], "delete_because_rotated_out"),

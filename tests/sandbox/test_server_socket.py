@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from ctconfig.sandbox import server as sandbox_server
+from ctconfig.sandbox import serving as sandbox_server
 from ctconfig.sandbox.faults import FaultSettings
 from ctconfig.sandbox.store import SandboxStore
 

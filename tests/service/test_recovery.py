@@ -150,7 +150,7 @@ def test_a_made_passcode_whose_answer_cannot_be_replayed_is_tainted_and_replaced
     [action] = plan.actions
     assert isinstance(action, PasscodeAction) and action.kind is ActionKind.REPLACE
     assert action.reason.startswith("tainted: secret lost")
-    assert action.rotation is not None and action.rotation.retire_after is None  # its secret reached nobody
+    assert action.rotation is None  # its secret reached nobody: replaced delete-first
 
 
 def test_intents_that_cannot_be_checked_keep_the_journal_and_stop_apply(setup: Setup) -> None:

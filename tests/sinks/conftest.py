@@ -66,6 +66,29 @@ def moto_iam_endpoint() -> Iterator[str]:
     yield from _moto_server({"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
 
 
+@pytest.fixture(scope="session")
+def limited_user(moto_iam_endpoint: str) -> dict[str, str]:
+    """Keys of an IAM user that may do nothing with secrets (the server's 3 unchecked calls)."""
+    import boto3
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=moto_iam_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    iam.create_user(UserName="ci")
+    key = iam.create_access_key(UserName="ci")["AccessKey"]
+    iam.put_user_policy(
+        UserName="ci",
+        PolicyName="nothing-with-secrets",
+        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Action": "sts:GetCallerIdentity", "Resource": "*"}]}',
+    )
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)

@@ -194,46 +194,32 @@ def test_no_credentials(make_sink: SinkFactory, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.delenv(name)
     sink = make_sink()
     with pytest.raises(SinkError, match="has no AWS credentials: set AWS_ACCESS_KEY_ID"):
-        sink.preflight()
+        sink.preflight([ref("prod", "a")])
     expect_failure(sink, "no AWS credentials")
 
 
 def test_refused_credentials(make_sink: SinkFactory, moto_endpoint_checking_credentials: str) -> None:
     sink = make_sink(moto_endpoint_checking_credentials)
-    sink.preflight()  # credentials are there; only the server can say they are wrong
+    with pytest.raises(SinkError, match="AWS refused the credentials"):
+        sink.preflight([ref("prod", "a")])  # credentials are there; its read of the slot asks the server
     expect_failure(sink, "AWS refused the credentials")
 
 
-@pytest.fixture(scope="session")
-def limited_user(moto_iam_endpoint: str) -> dict[str, str]:
-    """Keys of an IAM user that may do nothing with secrets (the server's 3 unchecked calls)."""
-    iam = boto3.client(
-        "iam",
-        endpoint_url=moto_iam_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
-    iam.create_user(UserName="ci")
-    key = iam.create_access_key(UserName="ci")["AccessKey"]
-    iam.put_user_policy(
-        UserName="ci",
-        PolicyName="nothing-with-secrets",
-        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
-        '"Action": "sts:GetCallerIdentity", "Resource": "*"}]}',
-    )
-    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
-
-
-def test_access_denied(
+@pytest.fixture
+def denied_sink(
     make_sink: SinkFactory,
     moto_iam_endpoint: str,
     limited_user: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> AwsSink:
+    """A sink whose credentials IAM allows nothing with secrets."""
     for name, value in limited_user.items():
         monkeypatch.setenv(name, value)
-    expect_failure(make_sink(moto_iam_endpoint), "access denied")
+    return make_sink(moto_iam_endpoint)
+
+
+def test_access_denied(denied_sink: AwsSink) -> None:
+    expect_failure(denied_sink, "access denied")
 
 
 @pytest.fixture

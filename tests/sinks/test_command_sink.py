@@ -91,10 +91,10 @@ def test_a_shell_command_string(tmp_path: Path) -> None:
 def test_a_missing_command_is_a_sink_error(tmp_path: Path) -> None:
     sink = CommandSink([str(tmp_path / "nope")])
     with pytest.raises(SinkError, match="was not found"):
-        sink.preflight()
+        sink.preflight([ref("prod", "a")])
     with pytest.raises(SinkError, match="No such file or directory"):
         sink.store(ref("prod", "a"), secret_for("a"))
-    CommandSink(["sh", "-c", "true"]).preflight()
+    CommandSink(["sh", "-c", "true"]).preflight([ref("prod", "a")])
 
 
 def test_a_command_that_hangs_is_stopped() -> None:

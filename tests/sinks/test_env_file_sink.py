@@ -130,7 +130,7 @@ def test_read_and_store_failures_are_sink_errors(sink: EnvFileSink, content: byt
     assert str(outcome.error) == f"could not read the env file {sink.path}: {expected}"
     assert sink.path.read_bytes() == content  # untouched
     with pytest.raises(SinkError):
-        sink.preflight()
+        sink.preflight([ref("prod", "a")])
 
 
 def test_read_nothing_there(sink: EnvFileSink) -> None:

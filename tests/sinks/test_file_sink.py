@@ -38,16 +38,26 @@ def test_store_then_read_is_exact(sink: FileSink, value: str) -> None:
     assert sink.read(ref("prod", "segment-export")) == Secret(value)
 
 
-def test_modes_are_owner_only_even_for_existing_directories(sink: FileSink) -> None:
-    (sink.directory / "prod").mkdir(parents=True, mode=0o755)
-    os.chmod(sink.directory, 0o755)
+def test_directories_it_makes_are_owner_only_and_files_0600(tmp_path: Path) -> None:
+    sink = FileSink(tmp_path / "deep" / "secrets")
+    sink.store(ref("prod", "a"), secret_for("a"))
+    for made in (tmp_path / "deep", sink.directory, sink.directory / "prod"):
+        assert stat.S_IMODE(os.stat(made).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(sink.directory / "prod" / "a").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(sink.directory / ".prod~owners.log").st_mode) == 0o600
+    assert sorted(p.name for p in (sink.directory / "prod").iterdir()) == ["a"]  # no temp file left
+
+
+def test_an_existing_directory_keeps_its_mode(sink: FileSink) -> None:
+    """A sink under a shared directory (the system's temporary directory) must not take its sticky bit."""
+    (sink.directory / "prod").mkdir(parents=True)
+    os.chmod(sink.directory, 0o1777)
     os.chmod(sink.directory / "prod", 0o755)
     sink.store(ref("prod", "a"), secret_for("a"))
-    assert stat.S_IMODE(os.stat(sink.directory).st_mode) == 0o700
-    assert stat.S_IMODE(os.stat(sink.directory / "prod").st_mode) == 0o700
-    assert stat.S_IMODE(os.stat(sink.directory / "prod" / "a").st_mode) == 0o600
-    assert stat.S_IMODE(os.stat(sink.directory / ".prod~owners.json").st_mode) == 0o600
-    assert sorted(p.name for p in (sink.directory / "prod").iterdir()) == ["a"]  # no temp file left
+    sink.store(ref("dev", "b"), secret_for("b"))
+    assert stat.S_IMODE(os.stat(sink.directory).st_mode) == 0o1777
+    assert stat.S_IMODE(os.stat(sink.directory / "prod").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(sink.directory / "dev").st_mode) == 0o700  # made by the sink
 
 
 def test_a_file_of_another_address_is_never_overwritten(sink: FileSink) -> None:
@@ -64,13 +74,54 @@ def test_a_file_of_another_address_is_never_overwritten(sink: FileSink) -> None:
     assert sink.read(first) == Secret("rotated")
 
 
+def claims(sink: FileSink, account: str) -> dict[str, str]:
+    lines = (sink.directory / f".{account}~owners.log").read_text().splitlines()
+    return {claim["slot"]: claim["address"] for claim in map(json.loads, lines)}
+
+
 def test_owners_are_recorded_beside_the_account_directory(sink: FileSink) -> None:
     store_ok(sink, (ref("prod", "Braze"), secret_for("b")), (ref("dev", "x"), secret_for("x")))
-    owners = json.loads((sink.directory / ".prod~owners.json").read_text())
-    assert owners == {"format": 1, "owners": {"braze": "prod/account_passcode/Braze"}}
-    assert json.loads((sink.directory / ".dev~owners.json").read_text())["owners"] == {
-        "x": "dev/account_passcode/x"
-    }
+    assert claims(sink, "prod") == {"braze": "prod/account_passcode/Braze"}
+    assert claims(sink, "dev") == {"x": "dev/account_passcode/x"}
+
+
+def test_a_batch_appends_its_claims_and_never_rewrites_the_record(sink: FileSink) -> None:
+    store_ok(sink, *((ref("prod", f"p{i}"), secret_for(f"p{i}")) for i in range(3)))
+    record = sink.directory / ".prod~owners.log"
+    before = record.read_bytes()
+    inode = record.stat().st_ino
+    store_ok(sink, (ref("prod", "p0"), secret_for("again")), (ref("prod", "p3"), secret_for("p3")))
+    assert record.stat().st_ino == inode  # the same file, appended to (no temp file and rename)
+    after = record.read_bytes()
+    assert after.startswith(before) and after[len(before) :].count(b"\n") == 1  # only p3 is new
+    assert sink.read(ref("prod", "p0")) == secret_for("again")
+
+
+def test_the_record_of_earlier_versions_is_read_and_kept(sink: FileSink) -> None:
+    """Sinks written by earlier versions hold `.<account>~owners.json`: its claims still hold."""
+    (sink.directory / "prod").mkdir(parents=True)
+    (sink.directory / "prod" / "a_b").write_bytes(b"OLD-SEC-RET")
+    legacy = {"format": 1, "owners": {"a_b": "prod/account_passcode/a\\b"}}
+    (sink.directory / ".prod~owners.json").write_text(json.dumps(legacy))
+    assert sink.read(ref("prod", "a\\b")) == Secret("OLD-SEC-RET")
+    assert sink.read(ref("prod", "a_b")) is None
+    with pytest.raises(SinkError, match="holds the secret of prod/account_passcode/a"):
+        sink.store(ref("prod", "a_b"), Secret("other"))
+    sink.store(ref("prod", "new"), secret_for("new"))
+    assert json.loads((sink.directory / ".prod~owners.json").read_text()) == legacy  # never rewritten
+    assert claims(sink, "prod") == {"new": "prod/account_passcode/new"}
+
+
+def test_a_torn_last_claim_is_not_a_claim_and_the_next_one_starts_a_line(sink: FileSink) -> None:
+    sink.store(ref("prod", "a"), secret_for("a"))
+    record = sink.directory / ".prod~owners.log"
+    with record.open("ab") as torn:  # a crash in the middle of an append
+        torn.write(b'{"slot": "b", "address": "prod/account_pas')
+    assert sink.read(ref("prod", "b")) is None
+    sink.store(ref("prod", "b"), secret_for("b"))
+    assert sink.read(ref("prod", "b")) == secret_for("b")
+    fresh = FileSink(sink.directory)  # another process reads the record from disk
+    assert fresh.read(ref("prod", "b")) == secret_for("b")
 
 
 def test_files_from_before_owners_are_taken_over_and_read_without_their_newline(sink: FileSink) -> None:
@@ -114,8 +165,7 @@ def test_concurrent_stores_keep_every_secret(sink: FileSink) -> None:
         list(pool.map(lambda r: sink.store(r, secret_for(r.name)), refs))
     assert all(sink.read(r) == secret_for(r.name) for r in refs)
     for account in ("a0", "a1", "a2"):
-        owners = json.loads((sink.directory / f".{account}~owners.json").read_text())["owners"]
-        assert len(owners) == 20
+        assert len(claims(sink, account)) == 20
 
 
 # -- reading: None for "nothing there", SinkError for "could not look" ----------------------
@@ -167,6 +217,11 @@ def test_malformed_owner_record_is_a_sink_error(sink: FileSink) -> None:
         sink.read(ref("prod", "a"))
     with pytest.raises(SinkError, match="malformed"):
         sink.store(ref("prod", "b"), secret_for("b"))
+    (sink.directory / ".prod~owners.json").unlink()
+    with (sink.directory / ".prod~owners.log").open("ab") as log:
+        log.write(b"[1, 2]\n")
+    with pytest.raises(SinkError, match=r"malformed \(line 2\)"):
+        FileSink(sink.directory).read(ref("prod", "a"))
 
 
 def test_an_unreadable_file_is_a_sink_error(tmp_path: Path) -> None:
@@ -198,8 +253,8 @@ def test_a_directory_of_another_user_is_a_sink_error(tmp_path: Path) -> None:
         outcome = sink.store_many([(ref("prod", "b"), secret_for("b"))])[0]
         return str(outcome.error)
 
-    message = unprivileged(as_another_user)
-    assert message == f"could not prepare {sink.directory / 'prod'} for secrets: Operation not permitted"
+    message = unprivileged(as_another_user)  # its mode is not changed: writing in it is refused
+    assert message == f"could not write the secret file {sink.directory / 'prod' / 'b'}: Permission denied"
 
 
 def test_preflight_names_a_directory_it_cannot_use(tmp_path: Path) -> None:
@@ -208,14 +263,17 @@ def test_preflight_names_a_directory_it_cannot_use(tmp_path: Path) -> None:
 
     def preflight() -> str:
         try:
-            FileSink(locked / "secrets").preflight()
+            FileSink(locked / "secrets").preflight([ref("prod", "a")])
         except SinkError as exc:
             return str(exc)
         return "no error"
 
-    assert unprivileged(preflight) == f"cannot write secret files in {locked / 'secrets'}: Permission denied"
-    FileSink(tmp_path / "fine").preflight()
-    assert (tmp_path / "fine").is_dir()
+    assert (
+        unprivileged(preflight)
+        == f"cannot write secret files in {locked / 'secrets'}: {locked} is not writable"
+    )
+    FileSink(tmp_path / "fine").preflight([ref("prod", "a")])
+    assert not (tmp_path / "fine").exists()  # a preflight only looks: `plan` writes nothing
 
 
 def test_secrets_with_nul_or_invalid_unicode_are_refused(sink: FileSink) -> None:
@@ -227,7 +285,7 @@ def test_secrets_with_nul_or_invalid_unicode_are_refused(sink: FileSink) -> None
 def test_a_path_the_system_cannot_take_is_a_sink_error(tmp_path: Path) -> None:
     sink = FileSink(tmp_path / "bad\0dir")
     with pytest.raises(SinkError, match="cannot write secret files in"):
-        sink.preflight()
+        sink.preflight([ref("prod", "a")])
     [outcome] = sink.store_many([(ref("prod", "a"), secret_for("a"))])
     assert outcome.error is not None and "could not prepare the secrets directory" in str(outcome.error)
     with pytest.raises(SinkError, match="could not read"):

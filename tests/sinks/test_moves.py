@@ -21,10 +21,15 @@ def test_the_file_sink_moves_the_file_and_its_owner_entry(tmp_path: Path) -> Non
     assert sink.move(old, new) == f"file {tmp_path / 'secrets' / 'prod-eu' / 'new'}"
     assert sink.read(new) == secret and sink.read(old) is None
     assert not (tmp_path / "secrets" / "prod" / "old").exists()
-    owners = json.loads((tmp_path / "secrets" / ".prod~owners.json").read_text())["owners"]
-    assert owners == {}
-    moved = json.loads((tmp_path / "secrets" / ".prod-eu~owners.json").read_text())["owners"]
-    assert moved == {"new": "prod-eu/account_passcode/new"}
+    lines = (tmp_path / "secrets" / ".prod~owners.log").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"slot": "old", "address": "prod/account_passcode/old"},
+        {"slot": "old", "address": None},  # released: appended, the record is never rewritten
+    ]
+    moved = (tmp_path / "secrets" / ".prod-eu~owners.log").read_text().splitlines()
+    claim = {"slot": "new", "address": "prod-eu/account_passcode/new"}
+    assert [json.loads(line) for line in moved] == [claim]
+    assert FileSink(tmp_path / "secrets").read(old) is None  # read from disk by another process
     assert (tmp_path / "secrets" / "prod-eu" / "new").stat().st_mode & 0o777 == 0o600
 
 
