@@ -19,9 +19,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from ctconfig import failpoints
+
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or unlink in `path` durable."""
+    failpoints.hit("files.fsync_dir", path)
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -62,13 +65,16 @@ def write_atomically(
     The temp file is created with `mode` before any byte is written, so a
     0600 secret file is never readable by others, even for a moment.
     """
+    failpoints.hit("files.write", path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            failpoints.hit("files.fsync", path)
             os.fsync(handle.fileno())
+        failpoints.hit("files.rename", path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

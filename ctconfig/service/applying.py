@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from ctconfig import failpoints
 from ctconfig.actions import Action
 from ctconfig.applier import Applier, ApplyResult
 from ctconfig.collector import settled_objects_frozen
@@ -313,16 +314,20 @@ def _still_ours(journal: Journal, began: Begin) -> bool:
 
 
 def _clear_journal(journal: Journal, written: State, still_open: list[Intent]) -> None:
-    """Clear the journal of a saved apply, keeping the intents no record closed.
+    """Compact the journal of a saved apply to the intents no record closed, in one atomic step.
 
     A create whose outcome is unknown (retries gave up, or the dashboard's operator
     stopped without saying) stays open against the version just written, so the next
     run settles it before planning instead of forgetting it. The applier knows which
-    those are from what it appended, so the journal is not read back.
+    those are from what it appended, so the journal is not read back. Clearing and then
+    appending would be two steps, and a crash (or a lost connection) between them
+    forgot those intents; `replace` leaves the old journal or the new one.
     """
-    journal.clear()
+    failpoints.hit("apply.compact", journal.describe())
     if still_open:
-        journal.append([Begin(written.lineage, written.serial), *still_open])
+        journal.replace([Begin(written.lineage, written.serial), *still_open])
+    else:
+        journal.clear()
 
 
 @contextlib.contextmanager

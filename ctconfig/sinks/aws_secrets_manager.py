@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ctconfig import failpoints
 from ctconfig.secret_slots import aws_secret_name
 from ctconfig.sinks.aws import AwsSink, aws_client, aws_session, error_code
 from ctconfig.sinks.base import SecretRef
@@ -46,6 +47,7 @@ class AwsSecretsManagerSink(AwsSink):
         if self.kms_key_id:
             params["KmsKeyId"] = self.kms_key_id
         try:
+            failpoints.hit("sink.aws.create_secret", name)
             self.client.create_secret(Description=f"ctconfig: {ref.address}", **params)
             return
         except Exception as exc:
@@ -54,10 +56,12 @@ class AwsSecretsManagerSink(AwsSink):
         found = self.client.describe_secret(SecretId=name)
         self._check_owner(ref, found.get("Tags", []))
         if found.get("DeletedDate"):
+            failpoints.hit("sink.aws.restore_secret", name)
             self.client.restore_secret(SecretId=name)
         update: dict[str, Any] = {"SecretId": name, "SecretString": value}
         if self.kms_key_id:
             update["KmsKeyId"] = self.kms_key_id
+        failpoints.hit("sink.aws.update_secret", name)
         self.client.update_secret(**update)
 
     def _slot_tags(self, ref: SecretRef) -> list[dict[str, str]] | None:
@@ -85,7 +89,9 @@ class AwsSecretsManagerSink(AwsSink):
     def _delete(self, ref: SecretRef) -> None:
         # At once, not after a recovery window: the secret lives on in its new slot, and a slot
         # waiting to be deleted would still be tagged as `ref`'s, refusing any other address.
+        failpoints.hit("sink.aws.delete_secret", self.slot(ref))
         self.client.delete_secret(SecretId=self.slot(ref), ForceDeleteWithoutRecovery=True)
 
     def _retag(self, old: SecretRef, new: SecretRef) -> None:
+        failpoints.hit("sink.aws.tag_resource", self.slot(new))
         self.client.tag_resource(SecretId=self.slot(new), Tags=self._tags(new))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ctconfig import failpoints
 from ctconfig.secret_slots import ssm_parameter_name
 from ctconfig.sinks.aws import AwsSink, aws_client, aws_session, error_code
 from ctconfig.sinks.base import SecretRef
@@ -50,6 +51,7 @@ class AwsSsmSink(AwsSink):
         if self.kms_key_id:
             params["KeyId"] = self.kms_key_id
         try:
+            failpoints.hit("sink.aws.put_parameter", name)
             self.client.put_parameter(Tags=self._tags(ref), Overwrite=False, **params)
             return
         except Exception as exc:
@@ -57,6 +59,7 @@ class AwsSsmSink(AwsSink):
                 raise
         found = self.client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
         self._check_owner(ref, found.get("TagList", []))
+        failpoints.hit("sink.aws.put_parameter", name)
         self.client.put_parameter(Overwrite=True, **params)
 
     def _slot_tags(self, ref: SecretRef) -> list[dict[str, str]] | None:
@@ -82,8 +85,10 @@ class AwsSsmSink(AwsSink):
         return value if isinstance(value, str) else None
 
     def _delete(self, ref: SecretRef) -> None:
+        failpoints.hit("sink.aws.delete_parameter", self.slot(ref))
         self.client.delete_parameter(Name=self.slot(ref))
 
     def _retag(self, old: SecretRef, new: SecretRef) -> None:
         name = self.slot(new)
+        failpoints.hit("sink.aws.add_tags_to_resource", name)
         self.client.add_tags_to_resource(ResourceType="Parameter", ResourceId=name, Tags=self._tags(new))

@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import IO
 
+from ctconfig import failpoints
 from ctconfig.secrets import REDACTED, Secret
 from ctconfig.sinks.base import SecretRef, SinkError, StoreOutcome, as_sink_error, secret_bytes, store_one
 
@@ -117,6 +118,7 @@ class CommandSink:
         }
         with tempfile.TemporaryFile() as errors:
             try:
+                failpoints.hit("sink.command.run", ref.address)
                 done = subprocess.run(
                     self.command,
                     shell=isinstance(self.command, str),

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ctconfig import failpoints
 from ctconfig.files import fsync_dir
 
 FSYNC_THREADS = 8  # fsyncs in flight at once
@@ -99,9 +100,11 @@ def append_line(path: Path, data: bytes, *, durable: bool) -> os.stat_result:
             tail = os.pread(fd, seen.st_size - start, start)
             os.ftruncate(fd, start + tail.rfind(b"\n") + 1 if b"\n" in tail else start)
         view = memoryview(data)
+        failpoints.hit("sink.file.append", path)
         while view:
             view = view[os.write(fd, view) :]
         if durable:
+            failpoints.hit("sink.file.fdatasync", path)
             os.fdatasync(fd)
         return os.fstat(fd)
     finally:
@@ -168,6 +171,7 @@ def private_dir(path: Path, *, durable: bool = True) -> bool:
     if path.is_dir():
         return False
     missing = [path, *(parent for parent in path.parents if not parent.exists())]
+    failpoints.hit("sink.file.mkdir", path)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     for made in missing:
         with contextlib.suppress(FileNotFoundError):
@@ -204,6 +208,7 @@ def syncfs(path: Path) -> None:
     call = _syncfs_call()
     if call is None:
         raise OSError(errno.ENOSYS, "syncfs is not available on this system")
+    failpoints.hit("sink.file.syncfs", path)
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         if call(fd) != 0:
@@ -223,6 +228,7 @@ def temp_file(directory: Path, data: bytes, mode: int) -> tuple[int, str]:
     Named by process and counter (`.ctconfig-PID-N.tmp`), created exclusively with `mode`
     from the start; a name someone else took falls back to `mkstemp`'s random names.
     """
+    failpoints.hit("sink.file.write", directory)
     name = os.path.join(directory, f".ctconfig-{os.getpid()}-{next(_TEMP_NAMES)}.tmp")
     try:
         fd = os.open(name, _TEMP_FLAGS, mode)
@@ -270,6 +276,7 @@ def _fsync_pool() -> ThreadPoolExecutor:
 
 def _sync_and_close(fd: int) -> None:
     try:
+        failpoints.hit("sink.file.fsync", fd)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -296,6 +303,7 @@ def write_files(
             try:
                 if failure is not None:
                     raise failure
+                failpoints.hit("sink.file.rename", writes[index][0])
                 os.replace(temp, writes[index][0])
             except Exception as exc:
                 discard(temp)

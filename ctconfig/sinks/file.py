@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctconfig import failpoints
 from ctconfig.redaction import remember_secret
 from ctconfig.secret_slots import file_slot, legacy_owners_file, owners_file, slot_key
 from ctconfig.secrets import Secret
@@ -188,6 +189,7 @@ class FileSink:
         try:
             with self._lock:
                 if not same:
+                    failpoints.hit("sink.file.unlink", self.path_for(old))
                     self.path_for(old).unlink(missing_ok=True)
                 owned = self._owners(account_dir).get(key) is not None
                 if same or owned:

@@ -172,12 +172,16 @@ class Journal:
                 f"journal {self.describe()} holds changes from an interrupted run; "
                 "run `ctconfig plan` or `ctconfig apply`, which resolve it first"
             )
-        self.store.clear()
+        self.store.clear()  # nothing in it to keep: a crash between the two loses nothing
         self.append([Begin(lineage, serial)])
 
     def append(self, entries: Sequence[Entry]) -> None:
         """Make `entries` durable (one write for all of them)."""
         self.store.append([_entry_adapter().dump_python(e, mode="json") for e in entries])
+
+    def replace(self, entries: Sequence[Entry]) -> None:
+        """Make `entries` the whole journal in one atomic step (compaction)."""
+        self.store.replace([_entry_adapter().dump_python(e, mode="json") for e in entries])
 
     def read(self) -> JournalContents:
         """Every entry, by meaning; a corrupt entry is refused with its number."""

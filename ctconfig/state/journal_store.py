@@ -9,7 +9,9 @@ decides what they mean.
 
 Entries are JSON objects. `append` makes a batch durable before it returns (a
 crash keeps a prefix of the batch, never a torn entry); `entries` returns every
-complete entry in append order.
+complete entry in append order; `replace` swaps every entry for new ones in one
+atomic step (a crash leaves the old entries or the new, never neither), which
+is how an apply's journal is compacted once its outcomes are in a written state.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ctconfig.files import PRIVATE_FILE, fsync_dir, make_private_dirs
+from ctconfig import failpoints
+from ctconfig.files import PRIVATE_FILE, fsync_dir, make_private_dirs, write_atomically
 from ctconfig.jsonshape import Shape, ShapeError, parse_json
 from ctconfig.state.document import MAX_RECORD_MEMBERS, StateError
 from ctconfig.state.limits import read_regular_file
@@ -65,6 +68,11 @@ class JournalStore(Protocol):
 
     def entries(self) -> list[dict[str, Any]]:
         """Every complete entry, oldest first (a torn last entry is dropped); [] when empty."""
+        ...
+
+    def replace(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Make `entries` the whole journal in one atomic step; JournalWriteError otherwise
+        (and then the journal holds what it held before)."""
         ...
 
     def clear(self) -> None:
@@ -147,12 +155,28 @@ class FileJournalStore:
         except OSError as exc:
             raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
         try:
+            failpoints.hit("journal.file.write", self.path)
             _write_all(fd, payload)
+            failpoints.hit("journal.file.fdatasync", self.path)
             os.fdatasync(fd)
         except OSError as exc:
             # Leave no torn batch behind: the journal ends where it ended before this append.
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, start)
+            raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
+        failpoints.hit("journal.file.appended", self.path)
+
+    def replace(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """A new file with `entries`, fsynced and renamed over the journal (then its directory synced)."""
+        payload = b"".join(encode_entry(e) for e in entries)
+        if not payload:
+            self.clear()
+            return
+        self.close()  # later appends go to the new file, not the one it replaces
+        try:
+            make_private_dirs(self.path.parent)
+            write_atomically(self.path, payload, sync_dir=True)
+        except OSError as exc:
             raise JournalWriteError(str(self.path), exc.strerror or str(exc)) from None
 
     def _open(self) -> int:
@@ -185,6 +209,7 @@ class FileJournalStore:
     def clear(self) -> None:
         self.close()
         try:
+            failpoints.hit("journal.file.unlink", self.path)
             self.path.unlink()
         except FileNotFoundError:
             return

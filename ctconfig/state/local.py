@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ctconfig import failpoints
 from ctconfig.domain import moment_text
 from ctconfig.files import PRIVATE_FILE, fsync_dir, make_private_dirs, write_atomically
 from ctconfig.jsonshape import ShapeError, parse_json
@@ -107,6 +108,7 @@ class LocalBackend:
         self, state: State, expected_token: str | None, audit: AuditRecord | None = None
     ) -> str:
         """Compare-and-swap: refuse unless the file is still what the caller read."""
+        failpoints.hit("state.local.write", self.path)
         data = state.dumps().encode("utf-8")
         limits.check_state_to_write(len(data), str(self.path))
         refuse_symlink(self.path, "state file")
@@ -154,9 +156,11 @@ class LocalBackend:
         tmp = Path(f"{self.backup_path}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
         try:
+            failpoints.hit("state.local.backup.link", tmp)
             os.link(self.path, tmp)
             with contextlib.suppress(PermissionError):  # a state written 0644 by an older ctconfig
                 os.chmod(tmp, PRIVATE_FILE)
+            failpoints.hit("state.local.backup.rename", self.backup_path)
             os.replace(tmp, self.backup_path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -173,6 +177,7 @@ class LocalBackend:
             text = json.dumps(audit.to_json(), sort_keys=True, indent=2, ensure_ascii=False)
             write_atomically(audit_file, (text + "\n").encode("utf-8"))
         else:
+            failpoints.hit("state.local.audit.unlink", audit_file)
             audit_file.unlink(missing_ok=True)
         fsync_dir(self.history_dir)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ctconfig import failpoints
 from ctconfig.files import make_private_dirs
 from ctconfig.jsonshape import ShapeError, parse_json
 from ctconfig.state.base import LockHeldError, LockInfo, StateBackend, format_age
@@ -172,15 +173,19 @@ class LockFile:
         record = (json.dumps(info.to_json(), sort_keys=True, indent=2) + "\n").encode()
         try:
             make_private_dirs(self.path.parent)
+            failpoints.hit("lock.file.write", self.path)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")  # 0600
             try:
                 os.write(fd, record)
+                failpoints.hit("lock.file.fsync", self.path)
                 os.fsync(fd)
             finally:
                 os.close(fd)
             try:
+                failpoints.hit("lock.file.link", self.path)
                 os.link(tmp, self.path)
             finally:
+                failpoints.hit("lock.file.unlink_temp", tmp)
                 os.unlink(tmp)
         except FileExistsError:
             holder = self.holder()
@@ -228,6 +233,7 @@ class LockFile:
     def _remove(self, lock_id: str) -> None:
         """Unlink the lock file; a failure says the state stays locked and how to clear it."""
         try:
+            failpoints.hit("lock.file.unlink", self.path)
             self.path.unlink()
         except FileNotFoundError:
             return

@@ -23,6 +23,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
+from ctconfig import failpoints
 from ctconfig.config.spec import PostgresStateConfig
 from ctconfig.secrets import Secret
 from ctconfig.state import limits
@@ -199,6 +200,7 @@ class PostgresBackend:
         self, state: State, expected_token: str | None, audit: AuditRecord | None = None
     ) -> str:
         """Insert a new version in one transaction, if the newest is still `expected_token`."""
+        failpoints.hit("state.pg.write", self.name)
         text = state.dumps()
         limits.check_state_to_write(len(text.encode()), self.describe())
         digest = _digest(text)
@@ -227,6 +229,7 @@ class PostgresBackend:
                     f"refusing to write serial {state.serial}: the state is already at serial "
                     f"{row[0]} and every write must increase it"
                 )
+            failpoints.hit("state.pg.insert", self.name)
             conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (state_name, serial, lineage, digest, document, who, summary, audit) "
@@ -243,6 +246,7 @@ class PostgresBackend:
                     Jsonb(audit.to_json()) if audit else None,
                 ),
             )
+            failpoints.hit("state.pg.commit", self.name)
         return f"{state.serial}:{digest}"
 
     def history(self) -> list[HistoryEntry]:
@@ -287,11 +291,13 @@ class PostgresBackend:
     def _try_lock(self, operation: str) -> LockInfo | Held:
         conn = self._connection()
         with self._errors("taking the state lock"):
+            failpoints.hit("lock.pg.advisory", self.name)
             got = conn.execute(
                 "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, self._lock_key)
             ).fetchone()
             if got and got[0]:
                 info = LockInfo.new(operation)
+                failpoints.hit("lock.pg.record", self.name)
                 conn.execute(
                     sql.SQL(
                         "INSERT INTO {} (state_name, lock_id, info, backend_pid) "
@@ -329,10 +335,12 @@ class PostgresBackend:
             raise StateError(f"lock {lock.id} is not held by this client (it was force-unlocked)")
         conn = self._connection()
         try:
+            failpoints.hit("lock.pg.unrecord", self.name)
             conn.execute(
                 sql.SQL("DELETE FROM {} WHERE state_name = %s AND lock_id = %s").format(self._locks),
                 (self.name, lock.id),
             )
+            failpoints.hit("lock.pg.unlock", self.name)
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self._lock_key))
         except psycopg.OperationalError:
             self._drop_connection()

@@ -2,8 +2,10 @@
 
 Each entry is one row keyed by (state_name, seq). `append` inserts a whole batch
 with one statement — one round trip and one transaction: the batch is committed
-whole or not at all, numbered after the highest seq already stored. Another runner,
-on any machine, reads the same rows back in seq order.
+whole or not at all, numbered after the highest seq already stored. `replace`
+deletes the rows and inserts the new ones in one transaction, so a connection
+lost half-way leaves the old rows. Another runner, on any machine, reads the
+same rows back in seq order.
 
 The store has its own connection (opened on first use), so that a batch appended
 from a worker thread can never land inside a transaction of the state backend.
@@ -19,6 +21,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ctconfig import failpoints
 from ctconfig.state.document import StateError
 from ctconfig.state.journal_store import (
     MAX_JOURNAL_BYTES,
@@ -31,6 +34,8 @@ _APPEND = """INSERT INTO {table} (state_name, seq, entry)
 SELECT %(name)s, base.top + batch.ord, batch.entry
 FROM (SELECT coalesce(max(seq), 0) AS top FROM {table} WHERE state_name = %(name)s) AS base,
      jsonb_array_elements(%(batch)s::jsonb) WITH ORDINALITY AS batch(entry, ord)"""
+
+_DELETE = "DELETE FROM {table} WHERE state_name = %(name)s"
 
 _SIZE = """SELECT count(*), coalesce(sum(octet_length(entry::text)), 0)
 FROM {table} WHERE state_name = %s"""
@@ -61,21 +66,44 @@ class PostgresJournalStore:
         """Insert the batch in one statement (one round trip, one transaction)."""
         if not entries:
             return
-        batch = json.dumps(list(entries), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        size = len(batch.encode())
-        if size > MAX_JOURNAL_BYTES:
-            raise JournalWriteError(self._where, f"a batch of {size} bytes is more than a journal holds")
-        query = sql.SQL(_APPEND).format(table=self._table)
+        batch = self._batch(entries)
         with self._mutex:
             conn = self._connection(writing=True)
             try:
-                conn.execute(query, {"name": self.name, "batch": batch})
+                failpoints.hit("journal.pg.insert", self.name)
+                conn.execute(sql.SQL(_APPEND).format(table=self._table), {"name": self.name, "batch": batch})
             except psycopg.errors.UniqueViolation:
                 raise JournalWriteError(
                     self._where, "another run appended to this journal at the same moment"
                 ) from None
             except psycopg.Error as exc:
                 raise JournalWriteError(self._where, self._failure(exc)) from None
+        failpoints.hit("journal.pg.appended", self.name)
+
+    def replace(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Delete every row and insert `entries` in one transaction: all of it, or none."""
+        batch = self._batch(entries) if entries else None
+        params = {"name": self.name, "batch": batch}
+        with self._mutex:
+            conn = self._connection(writing=True)
+            try:
+                with conn.transaction():
+                    failpoints.hit("journal.pg.replace.delete", self.name)
+                    conn.execute(sql.SQL(_DELETE).format(table=self._table), params)
+                    if batch is not None:
+                        failpoints.hit("journal.pg.replace.insert", self.name)
+                        conn.execute(sql.SQL(_APPEND).format(table=self._table), params)
+                    failpoints.hit("journal.pg.replace.commit", self.name)
+            except psycopg.Error as exc:
+                raise JournalWriteError(self._where, self._failure(exc)) from None
+
+    def _batch(self, entries: Sequence[Mapping[str, Any]]) -> str:
+        """The entries as one JSON array (one statement's parameter), refused past a journal's size."""
+        batch = json.dumps(list(entries), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        size = len(batch.encode())
+        if size > MAX_JOURNAL_BYTES:
+            raise JournalWriteError(self._where, f"a batch of {size} bytes is more than a journal holds")
+        return batch
 
     def entries(self) -> list[dict[str, Any]]:
         """Every entry in seq order; refused before fetching when larger than a journal may be."""
@@ -101,9 +129,8 @@ class PostgresJournalStore:
         with self._mutex:
             conn = self._connection(writing=True)
             try:
-                conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE state_name = %s").format(self._table), (self.name,)
-                )
+                failpoints.hit("journal.pg.delete", self.name)
+                conn.execute(sql.SQL(_DELETE).format(table=self._table), {"name": self.name})
             except psycopg.Error as exc:
                 raise JournalWriteError(self._where, self._failure(exc)) from None
 

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ctconfig import failpoints
 from ctconfig.config.spec import S3StateConfig
 from ctconfig.domain import utc_now_text
 from ctconfig.errors import CtconfigError
@@ -149,6 +150,7 @@ class S3Backend:
         self, state: State, expected_token: str | None, audit: AuditRecord | None = None
     ) -> str:
         """Compare-and-swap the state object, then keep the version in history."""
+        failpoints.hit("state.s3.write", self.key)
         data = state.dumps().encode()
         limits.check_state_to_write(len(data), self.describe())
         require_conditional_writes(self._objects, self.probe_key)

@@ -13,10 +13,13 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ctconfig import failpoints
 from ctconfig.state.document import StateError
 from ctconfig.state.limits import StateTooLargeError
 
 DELETE_BATCH = 1000  # the most keys one DeleteObjects call takes
+CHANGES = frozenset({"put_object", "delete_object", "delete_objects"})
+"""The calls that change what is stored: each is a failpoint (ctconfig/failpoints.py)."""
 
 
 class S3AccessError(StateError):
@@ -115,6 +118,8 @@ class S3Objects:
         """One S3 call; botocore failures become one-line errors a user can act on."""
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+        if operation in CHANGES:
+            failpoints.hit(f"s3.{operation}", params.get("Key") or _first_key(params))
         try:
             result: dict[str, Any] = getattr(self.client, operation)(**params)
         except ClientError as exc:
@@ -152,3 +157,9 @@ class S3Objects:
             )
         message = str(error.get("Message", "")).splitlines()[0] if error.get("Message") else ""
         return S3AccessError(f"S3 {operation} failed: {code or status} {message}".strip(), code)
+
+
+def _first_key(params: dict[str, Any]) -> str:
+    """The first key a DeleteObjects call names, for the failpoint trace."""
+    objects = params.get("Delete", {}).get("Objects") or [{}]
+    return f"{objects[0].get('Key', '')} ({len(objects)} keys)"

@@ -72,3 +72,36 @@ def test_an_oversized_batch_is_refused_before_it_is_sent(
     with pytest.raises(JournalWriteError, match="more than the 100 one append stores"):
         store.append([{"pad": "x" * 200}])
     assert store.entries() == []
+
+
+class _Stopped(BaseException):
+    """The process died here (a failpoint raised it)."""
+
+
+def test_a_compaction_stopped_before_its_deletes_is_already_in_force(
+    s3_config: dict[str, Any], s3_client: Any
+) -> None:
+    """The base object is the compaction; the objects it supersedes are read no more, and the next
+    compaction deletes them."""
+    from ctconfig import failpoints
+
+    store = journal(s3_config)
+    for n in range(1, 4):
+        store.append([{"n": n}])
+
+    def stop(name: str, where: str) -> None:
+        raise _Stopped()
+
+    stopped = failpoints.Failpoints([failpoints.Target("s3.delete_objects", 1, stop)])
+    with failpoints.armed(stopped), pytest.raises(_Stopped):
+        store.replace([{"n": 10}])
+    prefix = f"{s3_config['key']}.journal/"
+    listed = s3_client.list_objects_v2(Bucket=s3_config["bucket"], Prefix=prefix)["Contents"]
+    assert len(listed) == 4 and listed[-1]["Key"].endswith(".base.jsonl")  # three superseded, one base
+    assert journal(s3_config).entries() == [{"n": 10}]
+    journal(s3_config).append([{"n": 11}])
+    assert journal(s3_config).entries() == [{"n": 10}, {"n": 11}]
+    journal(s3_config).clear()
+    assert "Contents" not in s3_client.list_objects_v2(Bucket=s3_config["bucket"], Prefix=prefix)
+    assert journal(s3_config).entries() == []
+

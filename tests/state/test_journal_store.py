@@ -180,6 +180,21 @@ def test_clear_removes_every_entry_and_appending_starts_afresh(stores: Stores) -
     assert store.entries() == [entry(100), entry(101)]
 
 
+def test_replace_swaps_every_entry_and_later_appends_follow_the_new_ones(stores: Stores) -> None:
+    store = stores.new()
+    for n in range(1, 6):
+        store.append([entry(n)])
+    store.replace([entry(10), entry(11)])
+    assert store.entries() == [entry(10), entry(11)] == stores.new().entries()
+    store.append([entry(12)])
+    stores.new().append([entry(13)])
+    assert stores.new().entries() == [entry(10), entry(11), entry(12), entry(13)]
+    store.replace([])
+    assert store.entries() == [] == stores.new().entries()
+    store.replace([entry(20)])  # on an empty journal too
+    assert stores.new().entries() == [entry(20)]
+
+
 # -- failures name where and why -----------------------------------------------------------
 
 FILL_THE_DISK = textwrap.dedent(
