@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -96,11 +96,24 @@ class Steps:
 
     async def record_durably(self, address: Address, record: RecordType | None) -> None:
         """Like `record`, but wait until it is on disk (before a step that depends on it)."""
-        if record is None:
-            self.records.pop(address, None)
-        else:
-            self.records[address] = record
-        await self.ch.journal.submit(Recorded(address, record))
+        await self.record_together_durably([(address, record)])
+
+    async def record_together_durably(self, changes: Sequence[tuple[Address, RecordType | None]]) -> None:
+        """Journal several changes in one batch (one write, statement or PUT) and wait for it.
+
+        Submitted with no await between them, they cannot be split across two group commits, so a
+        crash leaves all of them or none: a rotation never forgets the old address without also
+        recording where the old passcode went.
+        """
+        futures = []
+        for address, record in changes:
+            if record is None:
+                self.records.pop(address, None)
+            else:
+                self.records[address] = record
+            futures.append(self.ch.journal.submit_nowait(Recorded(address, record)))
+        for future in futures:
+            await future
 
     # ---- account passcodes --------------------------------------------------------------------
 
@@ -202,12 +215,14 @@ class Steps:
             target, action.remote_id or "", name=rotation.aside_name, expires_in_days=action.before.expires_in
         )
         aside = Address.account_passcode(action.address.account, renamed.name)
-        await self.record_durably(action.address, None)
+        moved: list[tuple[Address, RecordType | None]] = [(action.address, None)]
         if isinstance(old, AccountPasscodeRecord):
             # Recorded before the create: a run killed now leaves the old one due for deletion, not lost.
             retire_after = rotation.retire_after or datetime.now(UTC).replace(microsecond=0)
-            retiring = replace(old.seen_as(renamed), retire_after=retire_after, prevent_destroy=False)
-            await self.record_durably(aside, retiring)
+            moved.append(
+                (aside, replace(old.seen_as(renamed), retire_after=retire_after, prevent_destroy=False))
+            )
+        await self.record_together_durably(moved)
         message = await self._create(action.address, target, action)
         if rotation.retire_after is None:
             await _gone_is_fine(self.ch.provider.delete_passcode(target, renamed.id))

@@ -16,10 +16,6 @@ import pytest
 
 from tests.crash.conftest import in_process, in_process_collected
 
-KNOWN = "rot~retiring-"
-"""The passcodes of the window tests/crash/test_rotation_window.py shows (a rotation's old passcode,
-renamed aside and then forgotten). When the applier's fix makes that test pass, delete this exception."""
-
 SAME_AS_THE_NEXT = ("fsync", "fdatasync", "fsync_dir")
 """For a process that dies (not a machine that loses power), crashing before an fsync leaves exactly
 what crashing before the operation that follows it leaves: the quick form skips these."""
@@ -46,12 +42,12 @@ def crash_everywhere(backend: Any, tmp_path: Path, server: Any, zygote: Any) -> 
     assert all(f.crashed for f in tally.results if f.boundary.anchor), missed
     assert {f.boundary.name for f in crashed} == {f.boundary.name for f in tally.results}, missed
     assert len(crashed) >= 0.75 * len(tally.results), missed
-    unexpected = [
+    bad = [
         f"{f.boundary.target} ({f.boundary.where}): {crash_harness.describe(f)}"
         for f in tally.results
-        if f.bad and not (f.names and all(name.startswith(KNOWN) for name in f.names) and not f.lost)
+        if f.bad
     ]
-    assert unexpected == []
+    assert bad == []
 
 
 def test_every_boundary_of_an_apply_on_local_state(tmp_path: Path, sandbox_server: Any, zygote: Any) -> None:

@@ -1,9 +1,8 @@
-"""A rotation renames the old passcode aside, then records that in two journal appends: the old address
-gone, then the retiring one. A crash between the two leaves the old passcode alive in its account under
-its `~retiring-` name, and known to no state: never deleted, and reported as a passcode ctconfig did not
-create. Found by bench/crash_points.py; here a rotation alone is crashed at each of its journal appends
-(whichever one falls between the two records). The fix belongs in the applier (`applier/steps.py`
-`_rotate`: one `record_durably` holding both records), so this test waits for it.
+"""A rotation renames the old passcode aside and journals two records: the old address gone, and the
+retiring one. Written in two appends, a crash between them left the old passcode alive in its account
+under its `~retiring-` name and known to no state: never deleted, and reported as a passcode ctconfig
+did not create (found by bench/crash_points.py). The applier (`applier/steps.py` `_rotate`) now
+journals both in one batch; here a rotation alone is crashed at each of its journal appends.
 """
 
 from __future__ import annotations
@@ -59,11 +58,6 @@ def unmanaged_after_a_crash_at(
 
 
 @pytest.mark.process
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 21: applier/steps.py _rotate records the old address gone and the retiring one in two "
-    "durable appends; a crash between them leaves the renamed old passcode unmanaged (lead's slice)",
-)
 def test_a_rotation_killed_at_any_journal_append_leaves_no_passcode_unmanaged(
     tmp_path: Path, run_ctconfig: RunCtconfig
 ) -> None:
