@@ -305,7 +305,10 @@ def apply_command(
         lock_timeout=lock_timeout,
     )
     ui = TerminalUi(lambda plan: render_plan(plan, "text"), quiet_stdout=fmt == "json")
-    report = apply(ws, request, ui)
+    try:
+        report = apply(ws, request, ui)
+    finally:
+        ui.flush()  # the last progress lines, whatever ended the apply
     if fmt == "json":
         click.echo(json.dumps(report_json(report), indent=2, sort_keys=True))
         code = exit_code(report)
