@@ -36,7 +36,8 @@ class TerminalUi:
     Progress lines written during the apply's event loop are gathered for `every` seconds
     and written (and flushed) at once: one write per line, 10,000 of them with an unbuffered
     stdout (`PYTHONUNBUFFERED`, common in CI), cost more than the requests they report.
-    `flush` writes what is gathered; a note, the plan and the question flush first.
+    `flush` writes what is gathered; a note, the plan and the question flush first. `every`
+    0 writes each line at once (a guided session: its questions do not pass through here).
     """
 
     def __init__(
@@ -69,7 +70,9 @@ class TerminalUi:
 
     def progress(self, line: str) -> None:
         self._lines.append(terminal_safe(line))
-        if self._timer is None:
+        if self.every <= 0:  # at once: a person reads each line before the next question
+            self.flush()
+        elif self._timer is None:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:  # not in the apply's loop: nothing would write them later

@@ -31,15 +31,14 @@ def counting_stdout(monkeypatch: pytest.MonkeyPatch) -> CountingStream:
 
 def test_lines_reported_together_are_written_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     out = counting_stdout(monkeypatch)
-    ui = TerminalUi(str, every=0.0)
+    ui = TerminalUi(str, every=1e-6)
     lines = [f"a{n}/account_passcode/p{n:03d}: created" for n in range(500)]
 
     async def scenario() -> None:
         for line in lines:
             ui.progress(line)
         assert out.writes == 0  # gathered, not written line by line
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)  # the timer's turn of the loop
+        await asyncio.sleep(0.001)  # past the timer's moment: its turn of the loop
 
     asyncio.run(scenario())
     assert out.writes == 1
@@ -78,3 +77,14 @@ def test_progress_outside_an_event_loop_is_written_at_once(monkeypatch: pytest.M
     ui = TerminalUi(str)
     ui.progress("a0/user_passcode/x@example.com: granted")
     assert out.getvalue() == "a0/user_passcode/x@example.com: granted\n"
+
+
+def test_with_every_0_each_line_is_written_at_once_even_in_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = counting_stdout(monkeypatch)
+    ui = TerminalUi(str, every=0.0)  # a guided session: the next question blocks the loop
+
+    async def scenario() -> None:
+        ui.progress("demo/account_passcode/b: skipped by the operator; left for the next plan")
+        assert out.getvalue() == "demo/account_passcode/b: skipped by the operator; left for the next plan\n"
+
+    asyncio.run(scenario())
