@@ -249,8 +249,8 @@ def _sink_failed(result: ApplyResult) -> None:
 def _durability(report: ApplyReport, result: ApplyResult) -> None:
     click.echo(
         f"Error: {result.durability_error}. The apply started nothing new after that: "
-        f"{len(result.done)} change(s) were made. Free the space or fix the permissions of "
-        f"{report.journal_where}, then run `ctconfig apply` again.",
+        f"{len(result.done)} change(s) were made. Fix what stopped {report.journal_where} (its space, "
+        "permissions or connection), then run `ctconfig apply` again.",
         err=True,
     )
 
@@ -260,7 +260,7 @@ def _neither_durable(report: ApplyReport, result: ApplyResult) -> None:
         f"Error: {_cannot_save(report)}, and {result.durability_error}. The apply started nothing new "
         f"after that: {len(result.done)} change(s) were made in the accounts; what reached the journal "
         f"{report.journal_where} is replayed by the next `ctconfig apply` (anything else is re-found by "
-        "name). Free the space or fix the permissions, then run `ctconfig apply` again.",
+        "name). Fix what stopped them (space, permissions or a connection), then run `ctconfig apply` again.",
         err=True,
     )
 

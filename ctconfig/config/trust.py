@@ -13,9 +13,10 @@ environment of the run:
   besides `CT_*`;
 * `CTCONFIG_ALLOWED_PATHS` — directories a config's paths may resolve into
   besides the working directory (the checkout the pipeline runs in);
-* `CTCONFIG_ALLOWED_COMMANDS` — what the `command` sink may run: a program (the first
-  argument of a list) or a whole command line (a string, which the shell reads); `*`
-  trusts the config's command, for pipelines that never run an unreviewed config.
+* `CTCONFIG_ALLOWED_COMMANDS` — what the `command` sink may run: whole commands, word
+  for word (a program alone, or a program with the arguments the operator chose; never
+  an allowed program with the config's own arguments); `*` trusts the config's command,
+  for pipelines that never run an unreviewed config.
 
 Credentials (`passcode_env`, `dsn_env`, `password_env`) must be named like one
 (`…_PASSCODE`, `…_PASSWORD`, `…_TOKEN`, `…_SECRET`, `…_DSN`, `…_KEY`), and
@@ -27,7 +28,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterator, Mapping
+import shlex
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -196,13 +198,27 @@ class OperatorPolicy:
             f"({PATHS_VAR})"
         )
 
-    def command_problem(self, program: str) -> str | None:
-        """Why the command sink may not run `program`, or None."""
-        if program in self.commands or "*" in self.commands:
+    def command_problem(self, command: str | Sequence[str]) -> str | None:
+        """Why the command sink may not run `command`, or None.
+
+        An entry allows one whole command, word for word: a list's words as the shell would quote
+        them (`vault-put` alone, or `sh ./store-secret.sh`), a string as written. An allowed program
+        never admits arguments the config adds: `vault` with the config's own `-address=` would
+        send every secret wherever the config says.
+        """
+        if "*" in self.commands:
             return None
+        if isinstance(command, str):
+            shown = command.strip()
+            if shown in self.commands:
+                return None
+        else:
+            shown = shlex.join(command)
+            if shown in {_command_words(entry) for entry in self.commands}:
+                return None
         return (
-            f"command: the command sink would run {program!r}, which the operator has not allowed: "
-            f"a config never chooses where secrets go (list the program in {COMMANDS_VAR})"
+            f"command: the command sink would run {shown!r}, which the operator has not allowed: "
+            f"a config never chooses where secrets go (list the whole command in {COMMANDS_VAR})"
         )
 
 
@@ -219,6 +235,14 @@ def _entries(environ: Mapping[str, str], var: str) -> Iterator[str]:
     if len(entries) > _MAX_ENTRIES:
         raise PolicyError(f"{var} lists {len(entries)} entries; at most {_MAX_ENTRIES} are read")
     yield from entries
+
+
+def _command_words(entry: str) -> str:
+    """An allow-list entry as the words a list command would join to ('' if it does not parse)."""
+    try:
+        return shlex.join(shlex.split(entry))
+    except ValueError:
+        return ""
 
 
 def _origin(entry: str) -> AllowedOrigin:
@@ -292,8 +316,7 @@ def trust_problems(config: Config, sources: SourceMap, policy: OperatorPolicy) -
         refuse(path, policy.path_problem(file, ".".join(str(p) for p in path), shown(path)))
     secrets = config.secrets
     if isinstance(secrets, CommandSinkConfig):
-        program = secrets.command if isinstance(secrets.command, str) else secrets.command[0]
-        refuse(("secrets", "command"), policy.command_problem(program))
+        refuse(("secrets", "command"), policy.command_problem(secrets.command))
     return found
 
 

@@ -132,6 +132,7 @@ def test_a_journal_that_cannot_grow_stops_the_apply_at_once_and_says_how_to_reco
     [error] = errors
     assert f"cannot write the journal {journal}" in error and "File too large" in error
     assert "started nothing new" in error and "change(s) were made" in error and "ctconfig apply" in error
+    assert "(its space, permissions or connection)" in error  # not "free the space" for a dropped session
     summary = re.search(r"Apply incomplete: (\d+) done, (\d+) failed, (\d+) not started\.", stopped.stderr)
     assert summary and int(summary.group(3)) > 0, stopped.stderr
     assert "State saved" in stopped.stdout

@@ -15,9 +15,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.quiet_http import QuietHTTPServer
 
 USERNAME = "gitlab-ci-token"
 PASSWORD = "glpat-never-printed-7f3a"
@@ -173,7 +175,7 @@ def _handler(server: StateServer) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serving(server: StateServer) -> Iterator[StateServer]:
     """Serve on a free 127.0.0.1 port in a thread; always shut down, even when the test fails."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
+    httpd = QuietHTTPServer(("127.0.0.1", 0), _handler(server))
     httpd.daemon_threads = True
     server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(

@@ -13,8 +13,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tests.quiet_http import QuietHTTPServer
 
 CONDITIONAL_HEADERS = ("if-none-match", "if-match")
 NOT_IMPLEMENTED = (
@@ -38,7 +40,7 @@ class S3Proxy:
     refuse_conditions: bool = False  # answer 501 NotImplemented to a conditional request
     seen: list[Seen] = field(default_factory=list)
     url: str = ""
-    _server: ThreadingHTTPServer | None = None
+    _server: QuietHTTPServer | None = None
     _thread: threading.Thread | None = None
 
     def requests_to(self, method: str, fragment: str) -> list[Seen]:
@@ -116,7 +118,7 @@ def _handler(proxy: S3Proxy) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running(proxy: S3Proxy) -> Iterator[S3Proxy]:
     """Serve `proxy` on a free loopback port until the block ends (even when it fails)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
+    server = QuietHTTPServer(("127.0.0.1", 0), _handler(proxy))
     server.daemon_threads = True
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
     proxy._server = server

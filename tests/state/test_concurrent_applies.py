@@ -93,7 +93,7 @@ def test_two_applies_started_together_one_wins_the_other_is_told_who_holds_the_l
     first, second = ct(a, env, "apply", "--auto-approve"), ct(b, env, "apply", "--auto-approve")
     results = [finish(first), finish(second)]
     codes = sorted(code for code, _, _ in results)
-    assert codes == [0, 1], results
+    assert codes == [0, 1], "\n---\n".join(f"exit {code}\n{err}" for code, _, err in results)
     loser = next(err for code, _, err in results if code == 1)
     assert "locked by" in loser and "running apply" in loser and "lock ID" in loser
     assert sandbox_names(sandbox) == [f"p{i}" for i in range(5)]

