@@ -30,11 +30,17 @@ _QUOTED_HEADER_VALUE = re.compile(
 )
 
 
+_PLAIN = re.compile(r"[ !#-&(-\[\]-~]*")
+"""Printable ASCII but quotes and backslash: text that Python quotes as it is, on one line."""
+
+
 def remember_secret(value: str) -> None:
     """Register a secret so that any log line, message or traceback containing it is redacted."""
     if not value:
         return
     _known_secrets.add(value)
+    if _PLAIN.fullmatch(value):  # every quoted form and its one line are the value itself
+        return
     quoted = repr(value)[1:-1]
     as_bytes = repr(value.encode("utf-8", "backslashreplace"))[2:-1]
     _known_secrets.update(form for form in (quoted, as_bytes) if form)

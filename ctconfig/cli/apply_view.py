@@ -7,6 +7,7 @@ service's report into the lines Terraform users expect and the exit code:
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 
@@ -24,21 +25,36 @@ from ctconfig.render.plan_text import UNKNOWN_SECRETS_TITLE
 from ctconfig.service.applying import ApplyKind, ApplyReport
 from ctconfig.service.audit import adoption_entries, entries_summary, outcome_entries
 
+PROGRESS_EVERY = 0.1
+"""Seconds progress lines may wait to be written together: one write for the lines of that time."""
+
 
 class TerminalUi:
     """`ApplyUi` for a terminal: plan and progress on stdout, notes on stderr, `yes` from stdin.
 
     With `quiet_stdout` (apply --format json) everything but the final JSON goes to stderr.
+    Progress lines written during the apply's event loop are gathered for `every` seconds
+    and written (and flushed) at once: one write per line, 10,000 of them with an unbuffered
+    stdout (`PYTHONUNBUFFERED`, common in CI), cost more than the requests they report.
+    `flush` writes what is gathered; a note, the plan and the question flush first. `every`
+    0 writes each line at once (a guided session: its questions do not pass through here).
     """
 
-    def __init__(self, render: Callable[[Plan], str], quiet_stdout: bool = False) -> None:
+    def __init__(
+        self, render: Callable[[Plan], str], quiet_stdout: bool = False, every: float = PROGRESS_EVERY
+    ) -> None:
         self.render = render
         self.quiet_stdout = quiet_stdout
+        self.every = every
+        self._lines: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
 
     def show_plan(self, plan: Plan) -> None:
+        self.flush()
         click.echo(self.render(plan), nl=False, err=self.quiet_stdout)
 
     def confirm(self, plan: Plan) -> bool:
+        self.flush()
         if not sys.stdin.isatty():
             raise CtconfigError(
                 "apply needs confirmation but there is no terminal to ask on; "
@@ -53,11 +69,32 @@ class TerminalUi:
         return bool(answer.strip() == "yes")
 
     def progress(self, line: str) -> None:
-        # no flush per line: 10,000 lines must not cost seconds
-        print(terminal_safe(line), file=sys.stderr if self.quiet_stdout else sys.stdout)
+        self._lines.append(terminal_safe(line))
+        if self.every <= 0:  # at once: a person reads each line before the next question
+            self.flush()
+        elif self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not in the apply's loop: nothing would write them later
+                self.flush()
+                return
+            self._timer = loop.call_later(self.every, self.flush)
 
     def note(self, line: str) -> None:
+        self.flush()
         click.echo(terminal_safe(line), err=True)
+
+    def flush(self) -> None:
+        """Write the progress lines gathered so far, in one write."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._lines:
+            text = "\n".join(self._lines) + "\n"
+            self._lines.clear()
+            stream = sys.stderr if self.quiet_stdout else sys.stdout
+            stream.write(text)
+            stream.flush()
 
 
 def render_report(report: ApplyReport) -> int:

@@ -283,7 +283,7 @@ def apply_command(
     audit_note: str | None,
 ) -> None:
     """Make the accounts match the config, record state, send new secrets to the sink."""
-    from ctconfig.cli.apply_view import TerminalUi, exit_code, render_report, report_json
+    from ctconfig.cli.apply_view import PROGRESS_EVERY, TerminalUi, exit_code, render_report, report_json
     from ctconfig.planfile import load_plan
     from ctconfig.service.applying import ApplyRequest, apply
     from ctconfig.service.planning import PlanRequest
@@ -292,8 +292,9 @@ def apply_command(
     ws = Workspace.open(ctx.config_path)
     ws.audit_note = audit_note
     saved = load_plan(Path(planfile)) if planfile else None
+    operator = _operator_at_terminal(ws.config)
     request = ApplyRequest(
-        operator=_operator_at_terminal(ws.config),
+        operator=operator,
         plan=PlanRequest(scope=_scope(refresh_only, targets, excludes, replace), refresh=refresh),
         saved=saved,
         expected_digest=plan_digest,
@@ -304,8 +305,13 @@ def apply_command(
         lock=lock,
         lock_timeout=lock_timeout,
     )
-    ui = TerminalUi(lambda plan: render_plan(plan, "text"), quiet_stdout=fmt == "json")
-    report = apply(ws, request, ui)
+    # a person performing the steps reads each line before the next question: nothing waits
+    every = 0.0 if operator is not None else PROGRESS_EVERY
+    ui = TerminalUi(lambda plan: render_plan(plan, "text"), quiet_stdout=fmt == "json", every=every)
+    try:
+        report = apply(ws, request, ui)
+    finally:
+        ui.flush()  # the last progress lines, whatever ended the apply
     if fmt == "json":
         click.echo(json.dumps(report_json(report), indent=2, sort_keys=True))
         code = exit_code(report)

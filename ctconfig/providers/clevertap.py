@@ -22,8 +22,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import httpx
-
 from ctconfig.config.spec import ClevertapProviderConfig
 from ctconfig.domain import AccountSnapshot, AccountTarget, ObservedGrant, ObservedPasscode
 from ctconfig.errors import AuthError, OutcomeUnknownError, ProviderError, SecretLostError
@@ -39,6 +37,7 @@ from ctconfig.providers.clevertap_wire import (
 )
 from ctconfig.providers.http_headers import header_value_problem
 from ctconfig.providers.http_retry import DEFAULT_BASE_DELAY, RequestStats, RetryPolicy, RetryState, Sleep
+from ctconfig.providers.http_streams import Answer
 from ctconfig.providers.http_transport import AnswerLost, HttpTransport, outcome_unknown
 from ctconfig.redaction import guard_http_logging, remember_secret
 from ctconfig.secrets import Secret
@@ -132,7 +131,7 @@ class ClevertapProvider:
         headers = self._headers(target, extra={"Idempotency-Key": self._idempotency_key(idempotency_key)})
         while True:
             try:
-                response: httpx.Response | None = await self._http.send(
+                response: Answer | None = await self._http.send(
                     target, "POST", PASSCODES_PATH, retry, headers, body=body, replay_safe=False
                 )
             except AnswerLost:
@@ -159,7 +158,7 @@ class ClevertapProvider:
         except ProviderError as exc:
             raise outcome_unknown(exc) from None
 
-    def _issued(self, target: AccountTarget, name: str, response: httpx.Response) -> IssuedPasscode:
+    def _issued(self, target: AccountTarget, name: str, response: Answer) -> IssuedPasscode:
         payload = self._payload(target, response, f"passcode {name!r}")
         secret = payload.get("secret")
         if isinstance(secret, str):
@@ -295,7 +294,7 @@ class ClevertapProvider:
 
     async def _send(
         self, target: AccountTarget, method: str, path: str, *, body: dict[str, Any] | None = None
-    ) -> httpx.Response:
+    ) -> Answer:
         """A request that is safe to replay, with the admin's headers and a fresh retry budget."""
         return await self._http.send(
             target, method, path, self._http.start(), self._headers(target), body=body
@@ -352,7 +351,7 @@ class ClevertapProvider:
     def _user_path(email: str, tail: str) -> str:
         return f"/1/users/{quote(email, safe='@')}/{tail}"
 
-    def _payload(self, target: AccountTarget, response: httpx.Response, what: str) -> dict[str, Any]:
+    def _payload(self, target: AccountTarget, response: Answer, what: str) -> dict[str, Any]:
         """The JSON of a 2xx answer, or the one-line error the status calls for."""
         if response.status_code >= 400:
             raise answer_error(target, response, what)

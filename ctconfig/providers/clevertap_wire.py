@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import httpx
 import orjson
 
 from ctconfig.domain import (
@@ -31,6 +30,7 @@ from ctconfig.errors import (
     ProviderError,
     UnavailableError,
 )
+from ctconfig.providers.http_streams import Answer
 from ctconfig.redaction import redact
 from ctconfig.visible import visible
 
@@ -41,7 +41,7 @@ class WireError(ProviderError):
     """The API answered something that does not follow the contract, or cannot be called."""
 
 
-def answer_json(response: httpx.Response) -> Any:
+def answer_json(response: Answer) -> Any:
     """The answer's JSON; ValueError when it is not JSON or nests deeper than orjson's bound (1,024).
 
     The transport has already bounded its size; orjson refuses deep nesting
@@ -50,7 +50,7 @@ def answer_json(response: httpx.Response) -> Any:
     return orjson.loads(response.content)
 
 
-def success_payload(response: httpx.Response) -> dict[str, Any]:
+def success_payload(response: Answer) -> dict[str, Any]:
     """The JSON object of a 2xx answer in the `{"status": "success", ...}` envelope."""
     data = answer_json(response)
     if not isinstance(data, dict) or data.get("status") != "success":
@@ -128,7 +128,7 @@ def snapshot_from(
     )
 
 
-def error_text(response: httpx.Response) -> str:
+def error_text(response: Answer) -> str:
     """The server's one-line `error`, if the body is a contract error; else empty."""
     try:
         data = answer_json(response)
@@ -143,9 +143,7 @@ def error_text(response: httpx.Response) -> str:
     return visible(redact(line[:_MAX_ERROR_TEXT]))
 
 
-def answer_error(
-    target: AccountTarget, response: httpx.Response, what: str, *, suffix: str = ""
-) -> ProviderError:
+def answer_error(target: AccountTarget, response: Answer, what: str, *, suffix: str = "") -> ProviderError:
     """The one-line error a user can act on for a 4xx/5xx answer about `what`."""
     status = response.status_code
     text = error_text(response)

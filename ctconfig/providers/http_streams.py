@@ -1,9 +1,13 @@
-"""An httpx transport speaking HTTP/1.1 over asyncio streams: lean, bounded in bytes and time.
+"""HTTP/1.1 over asyncio streams: lean, bounded in bytes and time.
 
-httpx stays the client API; under it, this transport replaces httpcore, h11
-and anyio, which cost ~8x more CPU per request than the work itself (a
-request is one write and one read on a kept-alive socket). It also bounds
-every answer, which httpcore leaves to the caller:
+This transport replaces httpcore, h11 and anyio, which cost ~8x more CPU per
+request than the work itself (a request is one write and one read on a
+kept-alive socket). The provider sends through `exchange`: a `Route` (parsed
+once per URL), the request as bytes (`request_bytes`) and the whole `Answer`
+back, with no `httpx.Request` or `httpx.Response` built per request (they cost
+as much as the rest of the exchange). `handle_async_request` serves the same
+pool as an httpx transport. It also bounds every answer, which httpcore leaves
+to the caller:
 
 * **one deadline per attempt** (`deadline`): connecting, sending and reading
   the whole answer must finish within it, so a server that sends one byte
@@ -36,7 +40,7 @@ import re
 import resource
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -96,12 +100,44 @@ class _Connection:
             transport.abort()
 
 
-@dataclass
-class _Answer:
-    status: int
+@dataclass(slots=True)
+class Answer:
+    """One whole answer: its status, its headers as sent (names in their case), its body."""
+
+    status_code: int
     headers: list[tuple[bytes, bytes]]
-    body: bytes
-    keep_alive: bool
+    content: bytes
+    keep_alive: bool = False
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (any case), if the answer has it."""
+        wanted = name.lower().encode("ascii")
+        for field, value in self.headers:
+            if field.lower() == wanted:
+                return value.decode("latin-1")
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where requests to one URL go: the origin to connect to, the request target and the Host header."""
+
+    origin: Origin
+    target: bytes
+    host: bytes
+
+    @classmethod
+    def of(cls, url: httpx.URL) -> Route:
+        """The route of `url`; an unsupported scheme or a path with a space or control character is
+        refused (never sent)."""
+        if url.scheme not in ("http", "https"):
+            if not url.scheme:
+                raise httpx.UnsupportedProtocol("Request URL is missing an 'http://' or 'https://' protocol.")
+            raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{url.scheme}://'.")
+        if _UNSENDABLE_PATH.search(url.raw_path):
+            raise httpx.LocalProtocolError("the request's path holds a space or a control character")
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        return cls(origin, url.raw_path, url.netloc)
 
 
 class StreamTransport(httpx.AsyncBaseTransport):
@@ -133,24 +169,23 @@ class StreamTransport(httpx.AsyncBaseTransport):
         """Connections opened so far (for tests and benchmarks)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """httpx's transport API over the same pool: one `exchange` of the request as httpx built it."""
+        route = Route.of(request.url)
+        payload = request_bytes(request.method, route.target, request.headers.raw, await request.aread())
+        answer = await self.exchange(route, request.method, payload)
+        return httpx.Response(
+            answer.status_code, headers=answer.headers, content=answer.content, request=request
+        )
+
+    async def exchange(self, route: Route, method: str, payload: bytes) -> Answer:
         """One attempt: a pooled (or new) connection, the request, the whole answer, all in one deadline."""
-        url = request.url
-        if url.scheme not in ("http", "https"):
-            if not url.scheme:
-                raise httpx.UnsupportedProtocol("Request URL is missing an 'http://' or 'https://' protocol.")
-            raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{url.scheme}://'.")
-        origin: Origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        payload = _request_bytes(request, await request.aread())
         try:
             async with asyncio.timeout(self._deadline):
-                answer = await self._exchange(origin, request.method, payload)
+                return await self._exchange(route.origin, method, payload)
         except TimeoutError:
-            raise httpx.ReadTimeout(
-                f"no complete answer within {self._deadline:g}s", request=request
-            ) from None
-        return httpx.Response(answer.status, headers=answer.headers, content=answer.body, request=request)
+            raise httpx.ReadTimeout(f"no complete answer within {self._deadline:g}s") from None
 
-    async def _exchange(self, origin: Origin, method: str, payload: bytes) -> _Answer:
+    async def _exchange(self, origin: Origin, method: str, payload: bytes) -> Answer:
         connection, fresh = await self._acquire(origin)
         if not fresh:
             try:
@@ -216,7 +251,7 @@ class StreamTransport(httpx.AsyncBaseTransport):
 
     async def _on(
         self, connection: _Connection, origin: Origin, method: str, payload: bytes, fresh: bool = False
-    ) -> _Answer:
+    ) -> Answer:
         """Send `payload` on `connection` and read the answer; the connection goes back to the pool
         when the answer leaves it reusable, and is dropped on any failure."""
         try:
@@ -285,15 +320,15 @@ _UNSENDABLE = re.compile(rb"[\x00-\x1f\x7f]")
 _UNSENDABLE_PATH = re.compile(rb"[\x00-\x20\x7f]")
 
 
-def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
-    """The request line, headers and body as one write; a control character (a line break that would
-    end a header early) in a header or the path is refused, never sent."""
-    url = request.url
-    if _UNSENDABLE_PATH.search(url.raw_path):
+def request_bytes(method: str, target: bytes, fields: Iterable[tuple[bytes, bytes]], body: bytes) -> bytes:
+    """The request line, `fields` and body as one write (with a Content-Length for a body that has
+    none); a control character (a line break that would end a header early) in a header or the
+    target is refused, never sent. `fields` must hold the Host header."""
+    if _UNSENDABLE_PATH.search(target):
         raise httpx.LocalProtocolError("the request's path holds a space or a control character")
-    lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), url.raw_path)]
+    lines = [b"%s %s HTTP/1.1" % (method.encode("ascii"), target)]
     has_length = False
-    for name, value in request.headers.raw:
+    for name, value in fields:
         if _UNSENDABLE.search(name) or _UNSENDABLE.search(value) or b":" in name:
             raise httpx.LocalProtocolError("a header name or value holds a line break or control character")
         lowered = name.lower()
@@ -307,7 +342,7 @@ def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-async def _read_answer(reader: asyncio.StreamReader, method: str, cap: int, fresh: bool) -> _Answer:
+async def _read_answer(reader: asyncio.StreamReader, method: str, cap: int, fresh: bool) -> Answer:
     """The whole answer: head within `MAX_HEAD_BYTES`, body within `cap`."""
     status, version, headers = _parse_head(await _read_head(reader, fresh))
     fields = {name.lower(): value for name, value in headers}
@@ -330,7 +365,7 @@ async def _read_answer(reader: asyncio.StreamReader, method: str, cap: int, fres
     except OSError as exc:
         raise httpx.ReadError(_os_reason(exc)) from None
     headers = [(n, v) for n, v in headers if n.lower() not in (b"transfer-encoding", b"content-encoding")]
-    return _Answer(status, headers, body, keep_alive)
+    return Answer(status, headers, body, keep_alive)
 
 
 async def _read_head(reader: asyncio.StreamReader, fresh: bool) -> bytes:

@@ -1,8 +1,8 @@
 """One HTTP pool for the `clevertap` provider: per-account limits, retries, honest failures.
 
 Every request of the provider goes through `HttpTransport.send`: one pool of
-kept-alive connections per event loop (`http_streams.StreamTransport`, an httpx
-transport; connections are loop-bound), at most `max_inflight` requests in
+kept-alive connections per event loop (`http_streams.StreamTransport`;
+connections are loop-bound), at most `max_inflight` requests in
 flight per account, retries with full jitter on 429/5xx and transport errors
 (`http_retry`), and an error that says whether a change may have been applied
 when retries give up (`OutcomeUnknownError`). Requests that cannot be sent
@@ -34,14 +34,14 @@ from ctconfig.providers.http_retry import (
     RetryState,
     parse_retry_after,
 )
-from ctconfig.providers.http_streams import StreamTransport
+from ctconfig.providers.http_streams import Answer, Route, StreamTransport, request_bytes
 from ctconfig.redaction import NOTICES, redact
 
 logger = logging.getLogger(__name__)
 notices = logging.getLogger(NOTICES)
 
-CLIENT_HEADERS = {"User-Agent": f"ctconfig/{__version__}", "Accept": "application/json"}
-JSON_BODY = {"Content-Type": "application/json"}
+CLIENT_FIELDS = ((b"User-Agent", f"ctconfig/{__version__}".encode("ascii")), (b"Accept", b"application/json"))
+JSON_FIELD = (b"Content-Type", b"application/json")
 MAX_CACHED_URLS = 4096
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -61,40 +61,44 @@ class _Session:
     One transport and one pool of connections serve every account of the run;
     each account's semaphore keeps it at `max_inflight` requests, so no account
     waits for another's, and a connection freed by one account serves the next
-    request of any account. Requests are `httpx.Request`s handed straight to the
-    transport (httpx's transport API): an `httpx.AsyncClient` around it would add
-    only what the provider must not have (cookies kept from one account's answers
-    and sent with another's, redirect handling; it never follows one) at ~70 us
-    a request, most of it extracting cookies.
+    request of any account. A request goes to the transport as bytes
+    (`StreamTransport.exchange`): no `httpx.AsyncClient` (it would add only what the
+    provider must not have: cookies kept from one account's answers and sent with
+    another's, redirect handling) and no `httpx.Request`/`httpx.Response` per request
+    (building them cost as much as the exchange itself).
     """
 
     loop: asyncio.AbstractEventLoop
     streams: StreamTransport
     slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
-    urls: dict[str, httpx.URL] = field(default_factory=dict)
+    routes: dict[str, Route] = field(default_factory=dict)
 
     def request(
         self, method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None
-    ) -> httpx.Request:
-        """The request, built without the client's merging: parsing a URL costs more than sending it,
-        so each URL is parsed once; the body is JSON in orjson's compact form."""
-        parsed = self.urls.get(url)
-        if parsed is None:
-            if len(self.urls) >= MAX_CACHED_URLS:
-                self.urls.clear()
-            parsed = self.urls[url] = httpx.URL(url)
+    ) -> tuple[Route, bytes]:
+        """Where the request goes, and its bytes: each URL is parsed once (parsing one costs more than
+        sending it); header values must be ASCII; the body is JSON in orjson's compact form."""
+        route = self.routes.get(url)
+        if route is None:
+            if len(self.routes) >= MAX_CACHED_URLS:
+                self.routes.clear()
+            route = self.routes[url] = Route.of(httpx.URL(url))
+        try:
+            fields = [(b"Host", route.host), *CLIENT_FIELDS]
+            fields += [(name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()]
+        except UnicodeEncodeError:
+            raise httpx.LocalProtocolError("a header name or value is not ASCII") from None
         if body is None:
-            return httpx.Request(method, parsed, headers={**CLIENT_HEADERS, **headers})
-        return httpx.Request(
-            method, parsed, headers={**CLIENT_HEADERS, **JSON_BODY, **headers}, content=orjson.dumps(body)
-        )
+            return route, request_bytes(method, route.target, fields, b"")
+        fields.append(JSON_FIELD)
+        return route, request_bytes(method, route.target, fields, orjson.dumps(body))
 
 
 @dataclass
 class _Attempt:
     """What one try of a request came back with: an answer or a transport failure."""
 
-    response: httpx.Response | None = None
+    response: Answer | None = None
     failure: httpx.TransportError | None = None
 
     def maybe_committed(self) -> bool:
@@ -140,7 +144,7 @@ class HttpTransport:
         *,
         body: dict[str, Any] | None = None,
         replay_safe: bool = True,
-    ) -> httpx.Response:
+    ) -> Answer:
         """Send until an answer not worth retrying; raise `AnswerLost` when a retry could double a change."""
         url = self.base_url(target) + path
         session = self._session()
@@ -151,8 +155,8 @@ class HttpTransport:
             attempt = _Attempt()
             async with slot:
                 try:
-                    request = session.request(method, url, headers, body)
-                    attempt.response = await session.streams.handle_async_request(request)
+                    route, payload = session.request(method, url, headers, body)
+                    attempt.response = await session.streams.exchange(route, method, payload)
                 except _CANNOT_SEND as exc:
                     raise self._cannot_send(target, exc) from None
                 except httpx.TransportError as exc:
@@ -182,7 +186,7 @@ class HttpTransport:
         if changes and attempt.maybe_committed():
             retry.maybe_committed = True
             self.stats.lost_answers += 1
-        retry_after = None if response is None else parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = None if response is None else parse_retry_after(response.header("Retry-After"))
         delay = retry.next_delay(retry_after)
         if delay is None:
             raise self._gave_up(target, method, path, retry, attempt)

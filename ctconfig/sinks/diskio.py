@@ -222,7 +222,7 @@ _TEMP_NAMES = itertools.count()
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def temp_file(directory: Path, data: bytes, mode: int) -> tuple[int, str]:
+def temp_file(directory: str | Path, data: bytes, mode: int) -> tuple[int, str]:
     """A new temp file in `directory` holding `data` (not yet fsynced): (open fd, its path).
 
     Named by process and counter (`.ctconfig-PID-N.tmp`), created exclusively with `mode`
@@ -283,7 +283,7 @@ def _sync_and_close(fd: int) -> None:
 
 
 def write_files(
-    writes: Sequence[tuple[Path, bytes]], mode: int, *, fsync: bool = True
+    writes: Sequence[tuple[str | Path, bytes]], mode: int, *, fsync: bool = True
 ) -> list[Exception | None]:
     """Write each (path, data) atomically and durably except for the directory entries:
     temp files, one fsync pass, renames. The caller fsyncs the directories (`sync_dirs`).
@@ -294,7 +294,7 @@ def write_files(
         for index in range(start, min(start + FD_CHUNK, len(writes))):
             path, data = writes[index]
             try:
-                fd, temp = temp_file(path.parent, data, mode)
+                fd, temp = temp_file(os.path.dirname(path), data, mode)
                 opened.append((index, fd, temp))
             except Exception as exc:
                 failures[index] = exc

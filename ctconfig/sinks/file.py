@@ -69,6 +69,7 @@ class _Item:
     ref: SecretRef
     account_dir: str
     file_name: str
+    path: str
     data: bytes
 
 
@@ -143,10 +144,13 @@ class FileSink:
     def store_many(self, items: Sequence[tuple[SecretRef, Secret]]) -> list[StoreOutcome]:
         outcomes: Outcomes = {}
         accepted: list[_Item] = []
+        root = os.fspath(self.directory)  # joined as text: a Path per file costs more than writing it
         for index, (ref, secret) in enumerate(items):
+            account_dir, file_name = file_slot(ref.address)
+            path = os.path.join(root, account_dir, file_name)
             try:
                 accepted.append(
-                    _Item(index, ref, *file_slot(ref.address), secret_bytes(secret, self.location(ref)))
+                    _Item(index, ref, account_dir, file_name, path, secret_bytes(secret, f"file {path}"))
                 )
             except SinkError as exc:
                 outcomes[index] = StoreOutcome(ref, error=exc)
@@ -227,8 +231,7 @@ class FileSink:
                 _fail(written, outcomes, as_sink_error(exc, f"could not make {self.directory} durable"))
                 return
         for item in written:
-            path = self.directory / item.account_dir / item.file_name
-            outcomes[item.index] = StoreOutcome(item.ref, where=f"file {path}")
+            outcomes[item.index] = StoreOutcome(item.ref, where=f"file {item.path}")
 
     def _prepare_dirs(
         self, items: list[_Item], outcomes: Outcomes, durable: bool
@@ -303,15 +306,13 @@ class FileSink:
     def _write_secrets(self, items: list[_Item], outcomes: Outcomes, durable: bool) -> list[_Item]:
         """Every secret in its file (durably, and each directory synced, when `durable`); the items that
         made it."""
-        paths = [self.directory / item.account_dir / item.file_name for item in items]
-        writes = [(path, item.data) for path, item in zip(paths, items, strict=True)]
-        failures = write_files(writes, 0o600, fsync=durable)
+        failures = write_files([(item.path, item.data) for item in items], 0o600, fsync=durable)
         written: list[_Item] = []
-        for item, path, failure in zip(items, paths, failures, strict=True):
+        for item, failure in zip(items, failures, strict=True):
             if failure is None:
                 written.append(item)
             else:
-                error = as_sink_error(failure, f"could not write the secret file {path}")
+                error = as_sink_error(failure, f"could not write the secret file {item.path}")
                 outcomes[item.index] = StoreOutcome(item.ref, error=error)
         if not durable:
             return written

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+
+import orjson
 
 from ctconfig import failpoints
 from ctconfig.files import PRIVATE_FILE, fsync_dir, make_private_dirs, write_atomically
@@ -86,8 +87,9 @@ class JournalStore(Protocol):
 
 
 def encode_entry(entry: Mapping[str, Any]) -> bytes:
-    """One entry as one compact JSON line."""
-    return (json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    """One entry as one compact JSON line, keys sorted (orjson: the bytes the standard library's
+    compact form gives for the strings, integers and nested objects entries hold, ~5x faster)."""
+    return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def decode_entry(text: bytes | str, where: str, what: str) -> dict[str, Any]:

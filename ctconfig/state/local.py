@@ -21,7 +21,6 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from ctconfig.files import PRIVATE_FILE, fsync_dir, make_private_dirs, write_ato
 from ctconfig.jsonshape import ShapeError, parse_json
 from ctconfig.state import limits
 from ctconfig.state.base import AuditRecord, HistoryEntry, LockInfo, StaleStateError, StateVersion
-from ctconfig.state.document import State, StateError
+from ctconfig.state.document import State, StateError, dumps_json
 from ctconfig.state.journal_store import FileJournalStore
 from ctconfig.state.limits import read_regular_file, refuse_symlink, symlink_refused
 from ctconfig.state.lockfile import (
@@ -174,8 +173,9 @@ class LocalBackend:
         write_atomically(self._history_file(serial), data)
         audit_file = self._audit_file(serial)
         if audit is not None:
-            text = json.dumps(audit.to_json(), sort_keys=True, indent=2, ensure_ascii=False)
-            write_atomically(audit_file, (text + "\n").encode("utf-8"))
+            # the state's own form (orjson): the standard library's indenting encoder is pure Python,
+            # ~0.15 s for the audit of a 10,000-action apply
+            write_atomically(audit_file, dumps_json(audit.to_json()).encode("utf-8"))
         else:
             failpoints.hit("state.local.audit.unlink", audit_file)
             audit_file.unlink(missing_ok=True)
