@@ -7,6 +7,7 @@ Before: SIGTERM during refresh, recovery or planning (a cancelled CI job) killed
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import threading
@@ -49,7 +50,6 @@ def slow_account() -> Iterator[tuple[str, threading.Event]]:
             pass
 
     server = QuietHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -58,6 +58,20 @@ def slow_account() -> Iterator[tuple[str, threading.Event]]:
         done.set()
         server.shutdown()
         server.server_close()
+
+
+def start_apply(tmp_path: Path, url: str) -> subprocess.Popen[str]:
+    """`ctconfig apply --auto-approve` in `tmp_path` against the slow account at `url`."""
+    (tmp_path / "ctconfig.yaml").write_text(CONFIG.format(url=url))
+    env = {**clean_env(), "NO_COLOR": "1", "CT_PROD_PASSCODE": "AMA-AUE-YWUL"}
+    return subprocess.Popen(
+        [*ctconfig_executable(), "apply", "--auto-approve"],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.process
@@ -73,16 +87,7 @@ def test_a_signal_during_the_refresh_releases_the_lock(
     tmp_path: Path, sig: signal.Signals, code: int, said: str
 ) -> None:
     with slow_account() as (url, asked):
-        (tmp_path / "ctconfig.yaml").write_text(CONFIG.format(url=url))
-        env = {**clean_env(), "NO_COLOR": "1", "CT_PROD_PASSCODE": "AMA-AUE-YWUL"}
-        proc = subprocess.Popen(
-            [*ctconfig_executable(), "apply", "--auto-approve"],
-            cwd=tmp_path,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        proc = start_apply(tmp_path, url)
         try:
             assert asked.wait(60), "the apply never asked the account"
             assert (tmp_path / "ctconfig.state.json.lock").exists()  # it holds the lock while it waits
@@ -100,16 +105,7 @@ def test_a_signal_during_the_refresh_releases_the_lock(
 @pytest.mark.process
 def test_a_second_signal_while_stopping_still_releases_the_lock(tmp_path: Path) -> None:
     with slow_account() as (url, asked):
-        (tmp_path / "ctconfig.yaml").write_text(CONFIG.format(url=url))
-        env = {**clean_env(), "NO_COLOR": "1", "CT_PROD_PASSCODE": "AMA-AUE-YWUL"}
-        proc = subprocess.Popen(
-            [*ctconfig_executable(), "apply", "--auto-approve"],
-            cwd=tmp_path,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        proc = start_apply(tmp_path, url)
         try:
             assert asked.wait(60)
             proc.send_signal(signal.SIGTERM)
@@ -147,7 +143,7 @@ def test_a_run_woken_after_its_lock_was_forced_does_not_claim_a_journal_that_is_
             if "created; secret sent" in line:
                 first.send_signal(signal.SIGSTOP)  # frozen mid-apply: its journal holds a record
                 break
-        lock_id = __import__("json").loads((tmp_path / "ctconfig.state.json.lock").read_text())["id"]
+        lock_id = json.loads((tmp_path / "ctconfig.state.json.lock").read_text())["id"]
         forced = subprocess.run(
             [*ctconfig_executable(), "force-unlock", "--yes", lock_id],
             cwd=tmp_path, env=env, text=True, capture_output=True, timeout=60,

@@ -176,7 +176,6 @@ def _handler(server: StateServer) -> type[BaseHTTPRequestHandler]:
 def serving(server: StateServer) -> Iterator[StateServer]:
     """Serve on a free 127.0.0.1 port in a thread; always shut down, even when the test fails."""
     httpd = QuietHTTPServer(("127.0.0.1", 0), _handler(server))
-    httpd.daemon_threads = True
     server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(
         target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="http-state-server", daemon=True

@@ -119,7 +119,6 @@ def _handler(proxy: S3Proxy) -> type[BaseHTTPRequestHandler]:
 def running(proxy: S3Proxy) -> Iterator[S3Proxy]:
     """Serve `proxy` on a free loopback port until the block ends (even when it fails)."""
     server = QuietHTTPServer(("127.0.0.1", 0), _handler(proxy))
-    server.daemon_threads = True
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
     proxy._server = server
     proxy._thread = threading.Thread(target=server.serve_forever, daemon=True)

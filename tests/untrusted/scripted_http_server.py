@@ -68,7 +68,6 @@ def scripted_server() -> Iterator[ScriptedServer]:
     """Serve on a free 127.0.0.1 port in a thread; always shut down."""
     server = ScriptedServer()
     httpd = QuietHTTPServer(("127.0.0.1", 0), _handler(server))
-    httpd.daemon_threads = True
     server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

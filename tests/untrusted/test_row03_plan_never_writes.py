@@ -36,6 +36,13 @@ def state_of(folder: Path) -> dict[str, object]:
     return data
 
 
+def open_intent(folder: Path, state: dict[str, object], name: str) -> None:
+    """Leave the journal as an apply killed while creating `name` would: one open intent."""
+    journal = journal_of(folder)
+    journal.begin(str(state["lineage"]), int(str(state["serial"])))
+    journal.append([Intent.new(Address.account_passcode("demo", name), ACCOUNT_ID, name, 30)])
+
+
 def declare(folder: Path, name: str) -> None:
     config = folder / "ctconfig.yaml"
     marker = "    account_passcodes:\n"
@@ -58,9 +65,7 @@ def test_plan_takes_no_lock_and_a_running_apply_does_not_hold_it_up(
     held = backend.lock("apply")  # a live process (this one) holds it, as a running apply would
     try:
         state = state_of(quickstart)
-        journal = journal_of(quickstart)
-        journal.begin(str(state["lineage"]), int(str(state["serial"])))
-        journal.append([Intent.new(Address.account_passcode("demo", "fresh"), ACCOUNT_ID, "fresh", 30)])
+        open_intent(quickstart, state, "fresh")
         before = snapshot(quickstart)
         planned = run_ctconfig("plan", "--detailed-exitcode", cwd=quickstart)
         assert planned.returncode == 0, planned.stderr  # its open intent is the running apply's business
@@ -77,9 +82,7 @@ def test_plan_on_an_interrupted_apply_settles_nothing_and_exits_1(
     assert run_ctconfig("apply", "--auto-approve", cwd=quickstart).returncode == 0
     declare(quickstart, "fresh")
     state = state_of(quickstart)
-    journal = journal_of(quickstart)
-    journal.begin(str(state["lineage"]), int(str(state["serial"])))
-    journal.append([Intent.new(Address.account_passcode("demo", "fresh"), ACCOUNT_ID, "fresh", 30)])
+    open_intent(quickstart, state, "fresh")
     before = snapshot(quickstart)
     planned = run_ctconfig("plan", "--detailed-exitcode", cwd=quickstart)
     assert planned.returncode == 1
