@@ -35,9 +35,9 @@ from ctconfig.providers.clevertap_wire import (
     snapshot_from,
     success_payload,
 )
+from ctconfig.providers.http_framing import Answer
 from ctconfig.providers.http_headers import header_value_problem
 from ctconfig.providers.http_retry import DEFAULT_BASE_DELAY, RequestStats, RetryPolicy, RetryState, Sleep
-from ctconfig.providers.http_streams import Answer
 from ctconfig.providers.http_transport import AnswerLost, HttpTransport, outcome_unknown
 from ctconfig.redaction import guard_http_logging, remember_secret
 from ctconfig.secrets import Secret

@@ -30,7 +30,7 @@ from ctconfig.errors import (
     ProviderError,
     UnavailableError,
 )
-from ctconfig.providers.http_streams import Answer
+from ctconfig.providers.http_framing import Answer
 from ctconfig.redaction import redact
 from ctconfig.visible import visible
 

@@ -26,6 +26,7 @@ from ctconfig.config.spec import ClevertapProviderConfig
 from ctconfig.domain import REGION_HOSTS, AccountTarget
 from ctconfig.errors import OutcomeUnknownError, ProviderError, UnavailableError
 from ctconfig.providers.clevertap_wire import answer_error
+from ctconfig.providers.http_framing import Answer, Route, request_bytes
 from ctconfig.providers.http_retry import (
     MAYBE_COMMITTED_STATUS,
     RETRYABLE_STATUS,
@@ -34,7 +35,7 @@ from ctconfig.providers.http_retry import (
     RetryState,
     parse_retry_after,
 )
-from ctconfig.providers.http_streams import Answer, Route, StreamTransport, request_bytes
+from ctconfig.providers.http_streams import StreamTransport
 from ctconfig.redaction import NOTICES, redact
 
 logger = logging.getLogger(__name__)

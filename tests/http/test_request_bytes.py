@@ -7,7 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from ctconfig.providers.http_streams import Answer, Route, StreamTransport, request_bytes
+from ctconfig.providers.http_framing import Answer, Route, request_bytes
+from ctconfig.providers.http_streams import StreamTransport
 from ctconfig.providers.http_transport import _Session
 
 
