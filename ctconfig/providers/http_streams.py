@@ -4,10 +4,11 @@ This transport replaces httpcore, h11 and anyio, which cost ~8x more CPU per
 request than the work itself (a request is one write and one read on a
 kept-alive socket). The provider sends through `exchange`: a `Route` (parsed
 once per URL), the request as bytes (`request_bytes`) and the whole `Answer`
-back (all three framed in `http_framing`; this module keeps the pool), with no `httpx.Request` or `httpx.Response` built per request (they cost
-as much as the rest of the exchange). `handle_async_request` serves the same
-pool as an httpx transport. It also bounds every answer, which httpcore leaves
-to the caller:
+back (all three framed in `http_framing`; this module keeps the pool), with
+no `httpx.Request` or `httpx.Response` built per request (they cost as much as
+the rest of the exchange). `handle_async_request` serves the same pool as an
+httpx transport. It also bounds every answer, which httpcore leaves to the
+caller:
 
 * **one deadline per attempt** (`deadline`): connecting, sending and reading
   the whole answer must finish within it, so a server that sends one byte
